@@ -1,0 +1,102 @@
+#include "broker/guest_proc.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "sys/unique_fd.h"
+
+namespace wwjail::guest_proc {
+namespace {
+
+int read_link(const std::string& link, std::string& out) {
+  char buf[PATH_MAX + 1];
+  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+  if (n < 0) return errno;
+  if (n > PATH_MAX) return ENAMETOOLONG;
+  out.assign(buf, static_cast<size_t>(n));
+  return 0;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Parses the ppid out of /proc/PID/stat (the comm field may hold ')' too).
+pid_t parent_of(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return -1;
+  char buf[512];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  const char* close_paren = std::strrchr(buf, ')');
+  if (!close_paren) return -1;
+  char state;
+  int ppid;
+  if (std::sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) return -1;
+  return ppid;
+}
+
+}  // namespace
+
+int fd_target(pid_t pid, int fd, std::string& out) {
+  if (fd < 0) return EBADF;
+  int err = read_link("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), out);
+  return err == ENOENT ? EBADF : err;
+}
+
+int dir_path(pid_t pid, int dirfd, std::string& out) {
+  int err = dirfd == AT_FDCWD ? read_link("/proc/" + std::to_string(pid) + "/cwd", out) : fd_target(pid, dirfd, out);
+  if (err) return err;
+  if (out.empty() || out.front() != '/') return ENOTDIR;
+  if (ends_with(out, " (deleted)")) return ENOENT;
+  return 0;
+}
+
+mode_t umask_of(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", pid);
+  FILE* f = std::fopen(path, "re");
+  if (!f) return 077;  // unknown: the safe guess is private
+  char line[256];
+  mode_t mask = 077;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned m;
+    if (std::sscanf(line, "Umask: %o", &m) == 1) {
+      mask = static_cast<mode_t>(m);
+      break;
+    }
+  }
+  std::fclose(f);
+  return mask;
+}
+
+bool in_tree(pid_t pid, pid_t broker) {
+  if (pid <= 0 || pid == broker) return false;
+  for (int depth = 0; depth < 256 && pid > 1; ++depth) {
+    pid_t parent = parent_of(pid);
+    if (parent == broker) return true;
+    if (parent <= 0) return false;
+    pid = parent;
+  }
+  return false;
+}
+
+std::string rewrite_proc_self(std::string path, pid_t pid) {
+  for (std::string_view prefix : {"/proc/thread-self", "/proc/self"}) {
+    if (path.compare(0, prefix.size(), prefix) == 0 && (path.size() == prefix.size() || path[prefix.size()] == '/')) {
+      return "/proc/" + std::to_string(pid) + path.substr(prefix.size());
+    }
+  }
+  return path;
+}
+
+}  // namespace wwjail::guest_proc

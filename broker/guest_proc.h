@@ -1,0 +1,31 @@
+// What the broker learns about a guest process from /proc. The broker is
+// not confined, so it may follow /proc/PID magic links; the guest never can.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace wwjail::guest_proc {
+
+// The absolute path of the guest's cwd (dirfd == AT_FDCWD) or of its dirfd.
+// Returns 0, EBADF (no such fd), ENOTDIR (not a path: socket, pipe, anon
+// inode), or ENOENT (the directory was deleted).
+int dir_path(pid_t pid, int dirfd, std::string& out);
+
+// The kernel's name for the guest's fd, as /proc/PID/fd/N reads (may be
+// "pipe:[..]", or end in " (deleted)"). Returns 0 or EBADF.
+int fd_target(pid_t pid, int fd, std::string& out);
+
+// The guest's umask, for operations the broker performs on its behalf.
+mode_t umask_of(pid_t pid);
+
+// True when `pid` is `root_parent`'s descendant (the guest tree), not the
+// broker itself. Orphans re-parent to the broker, which is a subreaper.
+bool in_tree(pid_t pid, pid_t broker);
+
+// Rewrites a leading /proc/self or /proc/thread-self to the guest's own
+// /proc entry: from the broker they would name the broker.
+std::string rewrite_proc_self(std::string path, pid_t pid);
+
+}  // namespace wwjail::guest_proc

@@ -1,0 +1,200 @@
+#include "broker/guest_run.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "broker/grant_roots.h"
+#include "broker/guest_proc.h"
+#include "broker/notify_channel.h"
+#include "broker/ring_loop.h"
+#include "broker/syscall_handlers.h"
+#include "broker/temp_dir.h"
+#include "shim/guest_launch.h"
+#include "shim/landlock_ruleset.h"
+#include "shim/seccomp_filter.h"
+#include "sys/kernel_abi.h"
+#include "sys/sys_error.h"
+
+extern char** environ;
+
+namespace wwjail {
+namespace {
+
+constexpr int kForwardedSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+// argv/envp as the NUL-terminated arrays execve wants, built before fork.
+struct ExecArrays {
+  std::vector<std::string> storage_argv, storage_env;
+  std::vector<char*> argv, envp;
+  ExecArrays(const std::vector<std::string>& command, const std::string& tmpdir) : storage_argv(command) {
+    for (char** e = environ; *e; ++e) {
+      if (std::strncmp(*e, "TMPDIR=", 7) != 0) storage_env.emplace_back(*e);
+    }
+    storage_env.push_back("TMPDIR=" + tmpdir);
+    for (auto& s : storage_argv) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    for (auto& s : storage_env) envp.push_back(s.data());
+    envp.push_back(nullptr);
+  }
+};
+
+// Every live process whose ancestry leads to the broker.
+std::vector<pid_t> guest_tree_pids(pid_t broker) {
+  std::vector<pid_t> pids;
+  DIR* d = ::opendir("/proc");
+  if (!d) return pids;
+  while (dirent* e = ::readdir(d)) {
+    char* end;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end == 0 && pid > 0 && guest_proc::in_tree(static_cast<pid_t>(pid), broker)) pids.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(d);
+  return pids;
+}
+
+int status_to_exit(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return exit_code::kSetupFailed;
+}
+
+}  // namespace
+
+int run_guest(const RunConfig& config, spdlog::logger& log) {
+  ProgramLookup program = find_program(config.command.empty() ? std::string() : config.command.front());
+  if (program.exit_status != 0) {
+    log.error("{}", program.error);
+    return program.exit_status;
+  }
+
+  PrivateTempDir tmpdir;
+  if (config.keep_tmpdir) tmpdir.keep();
+
+  StorageCaps caps = build_storage_caps(config, program.path, tmpdir.path(), log);
+  LandlockRuleset landlock = build_landlock_ruleset(caps);
+  if (landlock.abi == 0)
+    throw SetupError("the kernel has no Landlock (needs Linux 5.13+ with landlock in the lsm= list); "
+                     "wwjail relies on it to enforce exec grants");
+  log.debug("Landlock ABI {}, handled fs rights {:#x}", landlock.abi, landlock.handled_fs);
+  for (const auto& note : landlock.notes) log.debug("{}", note);
+
+  CompiledFilter filter = compile_guest_filter(guest_syscall_rules({landlock.scopes_signals}));
+  GrantRoots roots(caps);
+  ExecArrays exec(config.command, tmpdir.path());
+
+  // Signals arrive through a signalfd on the ring; SIGCHLD drives reaping.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  for (int s : kForwardedSignals) sigaddset(&mask, s);
+  check_sys("sigprocmask", [&] { return ::sigprocmask(SIG_BLOCK, &mask, nullptr); });
+  UniqueFd sigfd(check_sys("signalfd", [&] { return ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK); }));
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGTTOU, SIG_IGN);
+  // Orphaned guests re-parent to us, so we can reap them and kill them.
+  check_sys("PR_SET_CHILD_SUBREAPER", [&] { return ::prctl(PR_SET_CHILD_SUBREAPER, 1); });
+  // Files the broker creates for the guest get the guest's umask, applied
+  // explicitly; ours must not mask it a second time.
+  ::umask(0);
+
+  bool foreground = ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
+  LaunchPlan plan{program.path.c_str(), exec.argv.data(), exec.envp.data(), filter.fprog(), landlock.fd.get(),
+                  foreground};
+  LaunchedGuest guest = launch_guest(plan);
+  landlock.fd.reset();
+
+  KernelNotifyChannel channel(std::move(guest.notify_fd));
+  if (channel.enable_sync_wakeup()) log.debug("seccomp notify: synchronous wake-up enabled");
+
+  RingLoop ring;
+  ProcessVmMemory memory;
+  HandlerOptions options{true, landlock.abi, config.broker_performs_opens, ::getpid()};
+  SyscallHandlers handlers(caps, roots, channel, memory, ring, log, options);
+
+  bool main_exited = false, tree_gone = false;
+  int main_status = 0;
+  ChildFailure exec_failure;
+
+  ring.watch_readable(channel.fd(), [&](uint32_t revents) {
+    if (revents & (POLLHUP | POLLERR)) return false;  // no guest holds the filter any more
+    seccomp_notif n{};
+    if (!channel.receive(n)) return true;
+    deliver(channel, n.id, handlers.handle(n));
+    return true;
+  });
+
+  ring.watch_readable(guest.control.get(), [&](uint32_t) {
+    ChildFailure f;
+    ssize_t got = ::read(guest.control.get(), &f, sizeof f);
+    if (got == static_cast<ssize_t>(sizeof f)) exec_failure = f;
+    return false;  // EOF (exec succeeded) or the one failure report
+  });
+
+  auto kill_tree = [&] {
+    for (int round = 0; round < 16; ++round) {
+      auto pids = guest_tree_pids(options.broker_pid);
+      if (pids.empty()) return;
+      for (pid_t p : pids) ::kill(p, SIGKILL);
+    }
+  };
+  auto reap = [&] {
+    for (;;) {
+      int status;
+      pid_t p = ::waitpid(-1, &status, WNOHANG | __WALL);
+      if (p == 0) return;
+      if (p < 0) {
+        if (errno == ECHILD && main_exited) tree_gone = true;
+        return;
+      }
+      if (p == guest.pid) {
+        main_exited = true;
+        main_status = status;
+        // The main guest is gone: so is the run. Whatever it left behind
+        // (daemonised grandchildren) is still a guest and is stopped now.
+        kill_tree();
+      }
+    }
+  };
+
+  ring.watch_readable(sigfd.get(), [&](uint32_t) {
+    signalfd_siginfo si;
+    while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      if (si.ssi_signo == SIGCHLD) {
+        reap();
+      } else if (!main_exited) {
+        log.debug("forwarding signal {} to the guest", si.ssi_signo);
+        ::syscall(SYS_pidfd_send_signal, guest.pidfd.get(), si.ssi_signo, nullptr, 0);
+      }
+    }
+    return !tree_gone;
+  });
+
+  release_guest(guest);
+  reap();  // a child that exited before the signalfd was watched
+  ring.run([&] { return tree_gone; });
+
+  if (foreground) ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+  if (config.keep_tmpdir) log.warn("kept the private temp dir at {}", tmpdir.path());
+
+  if (exec_failure.stage == ChildFailure::kExec) {
+    log.error("cannot execute {}: {}", program.path, std::strerror(exec_failure.err));
+    return exec_failure.err == ENOENT ? exit_code::kNotFound : exit_code::kNotExecutable;
+  }
+  if (exec_failure.stage != ChildFailure::kNone) {
+    log.error("cannot start the guest: {} failed: {}", stage_name(exec_failure.stage), std::strerror(exec_failure.err));
+    return exit_code::kSetupFailed;
+  }
+  return status_to_exit(main_status);
+}
+
+}  // namespace wwjail

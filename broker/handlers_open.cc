@@ -1,0 +1,140 @@
+// open, openat, creat, openat2.
+#include <fcntl.h>
+#include <linux/openat2.h>
+
+#include <cerrno>
+
+#include "broker/guest_proc.h"
+#include "broker/syscall_handlers.h"
+
+namespace wwjail {
+namespace {
+
+// What an open needs. O_TRUNC writes even with O_RDONLY; O_CREAT may create.
+Need open_need(uint64_t flags) {
+  if ((flags & O_TMPFILE) == O_TMPFILE) return Need::kCreate;
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return Need::kWrite;
+  if (flags & O_PATH) return Need::kStat;
+  return Need::kRead;
+}
+
+}  // namespace
+
+Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t flags, uint64_t mode,
+                                 uint64_t resolve) {
+  pid_t pid = static_cast<pid_t>(n.pid);
+  Need need = open_need(flags);
+  bool follow = !(flags & O_NOFOLLOW);
+  ResolvedPath r;
+  int err = locate(n, dirfd, path_addr, follow, need, r);
+  if (err) return Verdict::error(err);
+  // O_CREAT needs room for a new entry unless the file is itself granted
+  // for writing (a single-file write grant).
+  if ((flags & O_CREAT) && need != Need::kCreate && r.decision.allowed) {
+    Decision create = caps_.decide(r.path, Need::kCreate);
+    bool file_grant_write = r.decision.grant && !r.decision.grant->directory && (r.decision.grant->rights & kWrite);
+    if (!create.allowed && !file_grant_write) {
+      r.decision = std::move(create);
+      need = Need::kCreate;
+    }
+  }
+  if (!r.decision.allowed) return deny(n, r, need);
+  if (!still_pending(n)) return Verdict::error(ENOENT);
+
+  // CONTINUE only where Landlock enforces the same rule in the kernel: it
+  // checks read, write, truncate (ABI 3) and create for the file the kernel
+  // really opens, so a path swapped after our copy is checked again there.
+  // O_PATH and O_TMPFILE opens are not checked by Landlock: the broker opens.
+  bool landlock_covers = options_.landlock_active && !(flags & O_PATH) && (flags & O_TMPFILE) != O_TMPFILE &&
+                         (!(flags & O_TRUNC) || options_.landlock_abi >= 3) && resolve == 0;
+  if (landlock_covers && !options_.broker_performs_opens) return Verdict::cont();
+
+  mode_t create_mode = 0;
+  if (flags & (O_CREAT | O_TMPFILE)) create_mode = static_cast<mode_t>(mode & 07777) & ~guest_proc::umask_of(pid);
+  bool cloexec = flags & O_CLOEXEC;
+  uint64_t open_flags = flags & ~static_cast<uint64_t>(O_CLOEXEC);
+
+  const Grant* g = r.decision.grant;
+  if (!g || (flags & O_PATH)) {
+    // O_PATH opens do not block: performed here.
+    UniqueFd fd;
+    if (int e = open_beneath(n, r, need, open_flags, create_mode, resolve, fd)) return Verdict::error(e);
+    return Verdict::inject(std::move(fd), cloexec);
+  }
+
+  // A real open may block (a FIFO without a writer, a slow filesystem):
+  // it goes through the ring and answers when it completes.
+  open_how how{};
+  how.flags = open_flags | O_CLOEXEC | O_NOCTTY;
+  how.mode = create_mode;
+  int base;
+  std::string path;
+  if (!g->directory) {
+    how.flags &= ~static_cast<uint64_t>(O_NOFOLLOW);
+    base = AT_FDCWD;
+    path = "/proc/self/fd/" + std::to_string(roots_.fd_for(*g));
+  } else {
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve;
+    base = roots_.fd_for(*g);
+    path = r.path.size() == g->path.size() ? "." : r.path.substr(g->path == "/" ? 1 : g->path.size() + 1);
+  }
+  uint64_t id = n.id;
+  seccomp_notif copy = n;
+  async_.openat2(base, std::move(path), how,
+                 [this, id, copy, r, need, open_flags, create_mode, resolve, cloexec](int result) mutable {
+                   if (result == -EXDEV && !r.physical) {
+                     // A symlink in a lexically chosen grant leads out of it:
+                     // decide again on its real target, synchronously.
+                     UniqueFd fd;
+                     int e = open_beneath(copy, r, need, open_flags, create_mode, resolve, fd);
+                     deliver(channel_, id, e ? Verdict::error(e) : Verdict::inject(std::move(fd), cloexec));
+                     return;
+                   }
+                   if (result < 0) {
+                     deliver(channel_, id, Verdict::error(-result));
+                     return;
+                   }
+                   deliver(channel_, id, Verdict::inject(UniqueFd(result), cloexec));
+                 });
+  return Verdict::deferred();
+}
+
+Verdict SyscallHandlers::on_openat2(const seccomp_notif& n) {
+  // struct open_how lives in guest memory, where a filter cannot see it: the
+  // broker copies it once and always performs the open itself.
+  const auto* a = n.data.args;
+  size_t size = a[3];
+  if (size < sizeof(open_how)) return Verdict::error(EINVAL);
+  if (size > 4096) return Verdict::error(E2BIG);
+  open_how how{};
+  if (int err = memory_.read(static_cast<pid_t>(n.pid), a[2], &how, sizeof how)) return Verdict::error(err);
+  if (size > sizeof how) {
+    // Unknown trailing fields must be zero, as the kernel requires.
+    std::string tail(size - sizeof how, '\0');
+    if (int err = memory_.read(static_cast<pid_t>(n.pid), a[2] + sizeof how, tail.data(), tail.size()))
+      return Verdict::error(err);
+    if (tail.find_first_not_of('\0') != std::string::npos) return Verdict::error(E2BIG);
+  }
+  constexpr uint64_t kKnownResolve = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS |
+                                     RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
+  if (how.resolve & ~kKnownResolve) return Verdict::error(EINVAL);
+  // BENEATH / IN_ROOT are relative to the guest's dirfd; the broker resolves
+  // against its grants instead, so it refuses any path that could climb.
+  if (how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) {
+    std::string raw;
+    if (int err = copy_path(n, a[1], raw)) return Verdict::error(err);
+    if (raw.empty() || raw.front() == '/' || raw == ".." || raw.find("../") != std::string::npos ||
+        raw.ends_with("/.."))
+      return Verdict::error(EXDEV);
+  }
+  uint64_t passthrough = how.resolve & (RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
+  // Never CONTINUE: the kernel would read how (and the path) again.
+  HandlerOptions saved = options_;
+  options_.broker_performs_opens = true;
+  Verdict v = on_open(n, static_cast<int>(static_cast<int32_t>(a[0])), a[1], how.flags, how.mode,
+                      passthrough ? passthrough : 0);
+  options_ = saved;
+  return v;
+}
+
+}  // namespace wwjail

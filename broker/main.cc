@@ -1,0 +1,69 @@
+// wwjail's command line. Parses flags into a RunConfig (data) and hands it
+// to run_guest; everything else is passed down from here, no globals.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "broker/guest_run.h"
+#include "policy/run_config.h"
+#include "sys/sys_error.h"
+
+#ifndef WWJAIL_VERSION
+#define WWJAIL_VERSION "0.1.0"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace wwjail;
+  RunConfig config;
+  std::vector<std::string> reads, writes, execs;
+
+  CLI::App app{"wwjail: run a program with only the file access it was granted"};
+  app.set_version_flag("--version", WWJAIL_VERSION);
+  app.add_option("--read", reads, "read-only access to PATH (a file, or a directory subtree)")->type_name("PATH");
+  app.add_option("--write", writes, "read-write access to PATH (create, delete, rename inside it)")->type_name("PATH");
+  app.add_option("--exec", execs, "may execve PATH (a file or a subtree); PROGRAM itself always may")->type_name("PATH");
+  app.add_flag("--keep-tmpdir", config.keep_tmpdir, "keep the private temp dir after the run and print where it is");
+  app.add_flag("--broker-opens", config.broker_performs_opens,
+               "perform every open in the broker (never CONTINUE, even where Landlock enforces the same rule)");
+  app.add_option("--log-level", config.log_level, "trace, debug, info, warn (default), error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.prefix_command();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "wwjail: %s (see wwjail --help)\n", e.what());
+    return exit_code::kSetupFailed;
+  }
+  config.command = app.remaining();
+  if (!config.command.empty() && config.command.front() == "--") config.command.erase(config.command.begin());
+  if (config.command.empty()) {
+    std::fprintf(stderr, "wwjail: no program given (usage: wwjail [OPTIONS] -- PROGRAM [ARGS...])\n");
+    return exit_code::kSetupFailed;
+  }
+  for (const auto& p : reads) config.grants.push_back({p, kRead, "--read " + p});
+  for (const auto& p : writes) config.grants.push_back({p, kRead | kWrite, "--write " + p});
+  for (const auto& p : execs) config.grants.push_back({p, kRead | kExec, "--exec " + p});
+
+  auto log = std::make_shared<spdlog::logger>("wwjail", std::make_shared<spdlog::sinks::stderr_sink_st>());
+  log->set_pattern("wwjail: %^%l%$: %v");
+  log->set_level(spdlog::level::from_str(config.log_level));
+
+  try {
+    return run_guest(config, *log);
+  } catch (const SetupError& e) {
+    log->error("{}", e.what());
+  } catch (const SysError& e) {
+    log->error("{}", e.what());
+  } catch (const std::exception& e) {
+    log->error("internal error: {}", e.what());
+  }
+  return exit_code::kSetupFailed;
+}

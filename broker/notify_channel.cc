@@ -1,0 +1,53 @@
+#include "broker/notify_channel.h"
+
+#include <sys/ioctl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "sys/kernel_abi.h"
+#include "sys/sys_error.h"
+
+namespace wwjail {
+
+KernelNotifyChannel::KernelNotifyChannel(UniqueFd fd) : fd_(std::move(fd)) {
+  seccomp_notif_sizes sizes{};
+  if (kernel::seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) throw_sys("SECCOMP_GET_NOTIF_SIZES");
+  notif_buf_.resize(std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)));
+  resp_buf_.resize(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(seccomp_notif_resp)));
+}
+
+bool KernelNotifyChannel::enable_sync_wakeup() {
+  return ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
+}
+
+bool KernelNotifyChannel::receive(seccomp_notif& out) {
+  // The kernel refuses a receive buffer that is not zeroed.
+  std::fill(notif_buf_.begin(), notif_buf_.end(), 0);
+  int rc = retry_eintr([&] { return ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_RECV, notif_buf_.data()); });
+  if (rc != 0) {
+    if (errno == ENOENT) return false;
+    throw_sys("SECCOMP_IOCTL_NOTIF_RECV");
+  }
+  std::memcpy(&out, notif_buf_.data(), sizeof out);
+  return true;
+}
+
+void KernelNotifyChannel::respond(const seccomp_notif_resp& resp) {
+  std::fill(resp_buf_.begin(), resp_buf_.end(), 0);
+  std::memcpy(resp_buf_.data(), &resp, sizeof resp);
+  int rc = retry_eintr([&] { return ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp_buf_.data()); });
+  if (rc != 0 && errno != ENOENT) throw_sys("SECCOMP_IOCTL_NOTIF_SEND");
+}
+
+bool KernelNotifyChannel::id_valid(uint64_t id) {
+  return ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+int KernelNotifyChannel::add_fd(const seccomp_notif_addfd& addfd) {
+  int rc = retry_eintr([&] { return ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &addfd); });
+  return rc < 0 ? -errno : rc;
+}
+
+}  // namespace wwjail

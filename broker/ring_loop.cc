@@ -1,0 +1,86 @@
+#include "broker/ring_loop.h"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "sys/sys_error.h"
+
+namespace wwjail {
+
+RingLoop::RingLoop(unsigned entries) {
+  int rc = io_uring_queue_init(entries, &ring_, 0);
+  if (rc < 0) throw SysError("io_uring_queue_init (is io_uring disabled by kernel.io_uring_disabled?)", -rc);
+}
+
+RingLoop::~RingLoop() { io_uring_queue_exit(&ring_); }
+
+io_uring_sqe* RingLoop::next_sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (!sqe) {
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) throw SysError("io_uring_get_sqe", EBUSY);
+  }
+  return sqe;
+}
+
+uint64_t RingLoop::add_op(std::unique_ptr<Op> op) {
+  uint64_t id = next_id_++;
+  ops_.emplace(id, std::move(op));
+  return id;
+}
+
+void RingLoop::arm_poll(int fd, std::shared_ptr<std::function<bool(uint32_t)>> cb) {
+  auto op = std::make_unique<Op>();
+  op->on_complete = [this, fd, cb](int res) {
+    if (res < 0 && res != -EINTR) {
+      (*cb)(POLLERR);
+      return;
+    }
+    if (res < 0 || (*cb)(static_cast<uint32_t>(res))) arm_poll(fd, cb);
+  };
+  uint64_t id = add_op(std::move(op));
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_poll_add(sqe, fd, POLLIN);
+  io_uring_sqe_set_data64(sqe, id);
+}
+
+void RingLoop::watch_readable(int fd, std::function<bool(uint32_t)> cb) {
+  arm_poll(fd, std::make_shared<std::function<bool(uint32_t)>>(std::move(cb)));
+}
+
+void RingLoop::openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) {
+  auto op = std::make_unique<Op>();
+  op->path = std::move(path);
+  op->how = how;
+  op->on_complete = std::move(done);
+  Op* raw = op.get();
+  uint64_t id = add_op(std::move(op));
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_openat2(sqe, dirfd, raw->path.c_str(), &raw->how);
+  io_uring_sqe_set_data64(sqe, id);
+}
+
+void RingLoop::run(const std::function<bool()>& stop) {
+  while (!stop()) {
+    io_uring_cqe* cqe = nullptr;
+    int rc = io_uring_submit_and_wait(&ring_, 1);
+    if (rc < 0 && rc != -EINTR && rc != -ETIME) throw SysError("io_uring_submit_and_wait", -rc);
+    // Take the batch out of the ring first: callbacks queue new SQEs.
+    std::vector<std::pair<uint64_t, int>> done;
+    unsigned head;
+    io_uring_for_each_cqe(&ring_, head, cqe) { done.emplace_back(io_uring_cqe_get_data64(cqe), cqe->res); }
+    io_uring_cq_advance(&ring_, static_cast<unsigned>(done.size()));
+    for (auto [id, res] : done) {
+      auto it = ops_.find(id);
+      if (it == ops_.end()) continue;
+      std::unique_ptr<Op> op = std::move(it->second);
+      ops_.erase(it);
+      op->on_complete(res);
+    }
+  }
+}
+
+}  // namespace wwjail

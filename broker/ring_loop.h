@@ -1,0 +1,51 @@
+// The broker's event loop on io_uring (liburing). Single-threaded: every
+// callback runs on the thread that calls run(), which owns all broker state.
+//
+// Readiness uses one-shot polls re-armed after each event rather than
+// multishot polls: arming a poll checks the fd's state immediately, so
+// wakeups the kernel coalesced cannot leave a notification unread, and the
+// re-arm SQE goes out in the same io_uring_enter as the wait (no extra syscall).
+#pragma once
+
+#include <liburing.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "broker/async_ops.h"
+
+namespace wwjail {
+
+class RingLoop final : public AsyncOps {
+ public:
+  explicit RingLoop(unsigned entries = 256);
+  ~RingLoop() override;
+  RingLoop(const RingLoop&) = delete;
+  RingLoop& operator=(const RingLoop&) = delete;
+
+  // Calls `cb(revents)` each time `fd` is readable, until cb returns false.
+  void watch_readable(int fd, std::function<bool(uint32_t revents)> cb);
+  void openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) override;
+
+  // Runs until `stop()` returns true (checked after every batch of events).
+  void run(const std::function<bool()>& stop);
+  size_t in_flight() const { return ops_.size(); }
+
+ private:
+  struct Op {
+    std::function<void(int res)> on_complete;
+    std::string path;
+    open_how how{};
+  };
+  io_uring_sqe* next_sqe();
+  void arm_poll(int fd, std::shared_ptr<std::function<bool(uint32_t)>> cb);
+  uint64_t add_op(std::unique_ptr<Op> op);
+
+  io_uring ring_{};
+  std::unordered_map<uint64_t, std::unique_ptr<Op>> ops_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace wwjail

@@ -1,0 +1,310 @@
+#include "broker/syscall_handlers.h"
+
+#include <fcntl.h>
+#include <seccomp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "broker/guest_proc.h"
+#include "capabilities/path_text.h"
+#include "sys/kernel_abi.h"
+
+namespace wwjail {
+namespace {
+
+int as_dirfd(uint64_t reg) { return static_cast<int>(static_cast<int32_t>(reg)); }
+
+// Immutable name table built once from libseccomp; used for log lines only.
+const std::vector<std::string>& name_table() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> t(512);
+    for (int nr = 0; nr < 512; ++nr) {
+      if (char* s = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr)) {
+        t[nr] = s;
+        std::free(s);
+      } else {
+        t[nr] = "syscall#" + std::to_string(nr);
+      }
+    }
+    return t;
+  }();
+  return names;
+}
+
+}  // namespace
+
+const char* SyscallHandlers::syscall_name(int nr) {
+  if (nr < 0 || nr >= 512) return "syscall#?";
+  return name_table()[nr].c_str();
+}
+
+void deliver(NotifyChannel& channel, uint64_t id, Verdict verdict) {
+  seccomp_notif_resp resp{};
+  resp.id = id;
+  switch (verdict.kind) {
+    case Verdict::Kind::kDeferred:
+      return;
+    case Verdict::Kind::kError:
+      resp.error = -(verdict.err ? verdict.err : EPERM);
+      break;
+    case Verdict::Kind::kValue:
+      resp.val = verdict.value;
+      break;
+    case Verdict::Kind::kContinue:
+      resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+      break;
+    case Verdict::Kind::kInjectFd: {
+      seccomp_notif_addfd addfd{};
+      addfd.id = id;
+      addfd.flags = SECCOMP_ADDFD_FLAG_SEND;
+      addfd.srcfd = static_cast<uint32_t>(verdict.fd.get());
+      addfd.newfd_flags = verdict.cloexec ? O_CLOEXEC : 0;
+      int rc = channel.add_fd(addfd);
+      // ENOENT: the guest is gone. Anything else (EMFILE in the guest, say)
+      // is answered as an error; never with CONTINUE.
+      if (rc >= 0 || rc == -ENOENT) return;
+      resp.error = rc;
+      break;
+    }
+  }
+  channel.respond(resp);
+}
+
+SyscallHandlers::SyscallHandlers(const StorageCaps& caps, const GrantRoots& roots, NotifyChannel& channel,
+                                 GuestMemory& memory, AsyncOps& async, spdlog::logger& log, HandlerOptions options)
+    : caps_(caps),
+      roots_(roots),
+      channel_(channel),
+      memory_(memory),
+      async_(async),
+      log_(log),
+      options_(options),
+      resolver_(caps) {}
+
+Verdict SyscallHandlers::handle(const seccomp_notif& n) {
+  // Only the native arch reaches here (the filter kills others), but a
+  // verdict must never rest on an assumption the filter was meant to enforce.
+  if (n.data.arch != AUDIT_ARCH_X86_64) return Verdict::error(ENOSYS);
+  const auto* a = n.data.args;
+  switch (n.data.nr) {
+    case SYS_open: return on_open(n, AT_FDCWD, a[0], a[1], a[2], 0);
+    case SYS_openat: return on_open(n, as_dirfd(a[0]), a[1], a[2], a[3], 0);
+    case SYS_creat: return on_open(n, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1], 0);
+    case SYS_openat2: return on_openat2(n);
+    case SYS_stat: return on_stat(n, AT_FDCWD, a[0], a[1], 0, false, 0);
+    case SYS_lstat: return on_stat(n, AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW, false, 0);
+    case SYS_newfstatat: return on_stat(n, as_dirfd(a[0]), a[1], a[2], static_cast<int>(a[3]), false, 0);
+    case SYS_statx:
+      return on_stat(n, as_dirfd(a[0]), a[1], a[4], static_cast<int>(a[2]), true, static_cast<unsigned>(a[3]));
+    case SYS_access: return on_access(n, AT_FDCWD, a[0], static_cast<int>(a[1]), 0);
+    case SYS_faccessat: return on_access(n, as_dirfd(a[0]), a[1], static_cast<int>(a[2]), 0);
+    case SYS_faccessat2: return on_access(n, as_dirfd(a[0]), a[1], static_cast<int>(a[2]), static_cast<int>(a[3]));
+    case SYS_readlink: return on_readlink(n, AT_FDCWD, a[0], a[1], a[2]);
+    case SYS_readlinkat: return on_readlink(n, as_dirfd(a[0]), a[1], a[2], a[3]);
+    case SYS_statfs: return on_statfs(n, a[0], a[1]);
+    case SYS_chmod: return on_chmod(n, AT_FDCWD, a[0], static_cast<mode_t>(a[1]));
+    case SYS_fchmodat: return on_chmod(n, as_dirfd(a[0]), a[1], static_cast<mode_t>(a[2]));
+    case SYS_chown: return on_chown(n, AT_FDCWD, a[0], static_cast<uid_t>(a[1]), static_cast<gid_t>(a[2]), 0);
+    case SYS_lchown:
+      return on_chown(n, AT_FDCWD, a[0], static_cast<uid_t>(a[1]), static_cast<gid_t>(a[2]), AT_SYMLINK_NOFOLLOW);
+    case SYS_fchownat:
+      return on_chown(n, as_dirfd(a[0]), a[1], static_cast<uid_t>(a[2]), static_cast<gid_t>(a[3]),
+                      static_cast<int>(a[4]));
+    case SYS_fchmod:
+    case SYS_fchown:
+    case SYS_fsetxattr:
+    case SYS_fremovexattr: return on_fd_meta(n);
+    case SYS_truncate: return on_truncate(n, a[0], static_cast<off_t>(a[1]));
+    case SYS_utime: return on_utimes(n, AT_FDCWD, a[0], a[1], 0, 0);
+    case SYS_utimes: return on_utimes(n, AT_FDCWD, a[0], a[1], 0, 1);
+    case SYS_futimesat: return on_utimes(n, as_dirfd(a[0]), a[1], a[2], 0, 1);
+    case SYS_utimensat: return on_utimes(n, as_dirfd(a[0]), a[1], a[2], static_cast<int>(a[3]), 2);
+    case SYS_getxattr:
+    case SYS_lgetxattr:
+    case SYS_setxattr:
+    case SYS_lsetxattr:
+    case SYS_listxattr:
+    case SYS_llistxattr:
+    case SYS_removexattr:
+    case SYS_lremovexattr: return on_xattr(n);
+    case SYS_mkdir: return on_mkdir(n, AT_FDCWD, a[0], static_cast<mode_t>(a[1]));
+    case SYS_mkdirat: return on_mkdir(n, as_dirfd(a[0]), a[1], static_cast<mode_t>(a[2]));
+    case SYS_mknod: return on_mknod(n, AT_FDCWD, a[0], static_cast<mode_t>(a[1]));
+    case SYS_mknodat: return on_mknod(n, as_dirfd(a[0]), a[1], static_cast<mode_t>(a[2]));
+    case SYS_unlink: return on_unlink(n, AT_FDCWD, a[0], 0);
+    case SYS_rmdir: return on_unlink(n, AT_FDCWD, a[0], AT_REMOVEDIR);
+    case SYS_unlinkat: return on_unlink(n, as_dirfd(a[0]), a[1], static_cast<int>(a[2]));
+    case SYS_rename: return on_rename(n, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
+    case SYS_renameat: return on_rename(n, as_dirfd(a[0]), a[1], as_dirfd(a[2]), a[3], 0);
+    case SYS_renameat2:
+      return on_rename(n, as_dirfd(a[0]), a[1], as_dirfd(a[2]), a[3], static_cast<unsigned>(a[4]));
+    case SYS_link: return on_link(n, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
+    case SYS_linkat: return on_link(n, as_dirfd(a[0]), a[1], as_dirfd(a[2]), a[3], static_cast<int>(a[4]));
+    case SYS_symlink: return on_symlink(n, a[0], AT_FDCWD, a[1]);
+    case SYS_symlinkat: return on_symlink(n, a[0], as_dirfd(a[1]), a[2]);
+    case SYS_execve: return on_exec(n, AT_FDCWD, a[0], 0);
+    case SYS_execveat: return on_exec(n, as_dirfd(a[0]), a[1], static_cast<int>(a[4]));
+    case SYS_chdir: return on_chdir(n, false);
+    case SYS_fchdir: return on_chdir(n, true);
+    case SYS_inotify_add_watch: return on_inotify_add_watch(n);
+    case SYS_kill:
+    case SYS_tkill:
+    case SYS_tgkill:
+    case SYS_rt_sigqueueinfo:
+    case SYS_rt_tgsigqueueinfo:
+    case SYS_pidfd_open:
+    case SYS_setpgid:
+    case SYS_prlimit64:
+    case SYS_setpriority:
+    case SYS_sched_setaffinity:
+    case SYS_sched_setparam:
+    case SYS_sched_setscheduler:
+    case SYS_sched_setattr:
+    case SYS_ioprio_set: return on_pid_target(n);
+    default:
+      log_.error("pid={} {}: notified but no handler; refused", n.pid, syscall_name(n.data.nr));
+      return Verdict::error(ENOSYS);
+  }
+}
+
+int SyscallHandlers::copy_path(const seccomp_notif& n, uint64_t addr, std::string& out) {
+  return memory_.read_string(static_cast<pid_t>(n.pid), addr, PATH_MAX, out);
+}
+
+int SyscallHandlers::locate(const seccomp_notif& n, int dirfd, uint64_t addr, bool follow_last, Need need,
+                            ResolvedPath& out) {
+  std::string raw;
+  if (int err = copy_path(n, addr, raw)) return err;
+  return resolver_.resolve(static_cast<pid_t>(n.pid), dirfd, raw, follow_last, need, out);
+}
+
+Verdict SyscallHandlers::deny(const seccomp_notif& n, const ResolvedPath& r, Need need) {
+  log_.warn("denied pid={} {} {} (need {}; missing grant: {})", n.pid, syscall_name(n.data.nr), r.path,
+            need_name(need), r.decision.missing);
+  return Verdict::error(EACCES);
+}
+
+Verdict SyscallHandlers::deny_text(const seccomp_notif& n, const std::string& what, const std::string& why, int err) {
+  log_.warn("denied pid={} {} {} ({})", n.pid, syscall_name(n.data.nr), what, why);
+  return Verdict::error(err);
+}
+
+int SyscallHandlers::open_beneath(const seccomp_notif& n, ResolvedPath& r, Need need, uint64_t flags, mode_t mode,
+                                  uint64_t extra_resolve, UniqueFd& out) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const Grant* g = r.decision.grant;
+    open_how how{};
+    how.flags = flags | O_CLOEXEC | O_NOCTTY;
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    int fd;
+    if (!g) {
+      // Metadata on an ancestor of a grant: the path is a directory the
+      // grant lies under; no symlink may be involved.
+      how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW;
+      how.resolve = RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
+      fd = kernel::openat2(AT_FDCWD, r.path.c_str(), how);
+    } else if (!g->directory) {
+      // A single-file grant: reopen the inode pinned at start-up.
+      how.flags &= ~static_cast<uint64_t>(O_NOFOLLOW);
+      std::string self = "/proc/self/fd/" + std::to_string(roots_.fd_for(*g));
+      fd = kernel::openat2(AT_FDCWD, self.c_str(), how);
+    } else {
+      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | extra_resolve;
+      std::string rel = path_text::relative_to(r.path, g->path);
+      fd = kernel::openat2(roots_.fd_for(*g), rel.c_str(), how);
+    }
+    if (fd >= 0) {
+      out.reset(fd);
+      return 0;
+    }
+    int err = errno;
+    if (err != EXDEV || r.physical || attempt > 0) return err;
+    // A symlink inside the lexically chosen grant leads out of it: find
+    // where it really goes and decide again.
+    std::string canonical;
+    if (int perr = PathResolver::physical(r.path, !(flags & O_NOFOLLOW), canonical)) return perr;
+    r.path = canonical;
+    r.physical = true;
+    r.decision = caps_.decide(r.path, need);
+    if (!r.decision.allowed) {
+      deny(n, r, need);
+      return EACCES;
+    }
+  }
+  return EXDEV;
+}
+
+int SyscallHandlers::locate_entry(const seccomp_notif& n, int dirfd, uint64_t addr, Need need, ResolvedPath& out) {
+  std::string raw;
+  if (int err = copy_path(n, addr, raw)) return err;
+  if (raw.empty()) return ENOENT;
+  // The entry itself is never followed: resolve its parent physically.
+  std::string joined;
+  if (raw.front() == '/') {
+    joined = raw;
+  } else {
+    std::string base;
+    if (int err = guest_proc::dir_path(static_cast<pid_t>(n.pid), dirfd, base)) return err;
+    joined = path_text::join(base, raw);
+  }
+  while (joined.size() > 1 && joined.back() == '/') joined.pop_back();
+  size_t slash = joined.find_last_of('/');
+  std::string name = joined.substr(slash + 1);
+  if (name == "." || name == "..") return need == Need::kCreate ? EEXIST : EBUSY;
+  return resolver_.resolve_absolute(guest_proc::rewrite_proc_self(joined, static_cast<pid_t>(n.pid)), false, need,
+                                    out);
+}
+
+int SyscallHandlers::open_parent(const seccomp_notif& n, ResolvedPath& r, Need need, UniqueFd& parent,
+                                 std::string& name) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto split = path_text::split_last(r.path);
+    if (split.name.empty()) return EBUSY;
+    name = split.name;
+    const Grant* g = r.decision.grant;
+    if (!g || !g->directory) return EACCES;  // decide() grants create/remove only in directory grants
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    std::string rel = path_text::relative_to(split.parent, g->path);
+    parent.reset(kernel::openat2(roots_.fd_for(*g), rel.c_str(), how));
+    if (parent.valid()) return 0;
+    int err = errno;
+    if (err != EXDEV || r.physical) return err;
+    // The parent is reached through a symlink that leaves the grant: decide
+    // again on where the entry really is, with the same need.
+    std::string canonical;
+    if (int perr = PathResolver::physical(split.parent, true, canonical)) return perr;
+    r.path = path_text::join(canonical, split.name);
+    r.physical = true;
+    r.decision = caps_.decide(r.path, need);
+    if (!r.decision.allowed) {
+      deny(n, r, need);
+      return EACCES;
+    }
+  }
+  return EXDEV;
+}
+
+int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out, std::string& target) {
+  if (int err = guest_proc::fd_target(static_cast<pid_t>(n.pid), fd, target)) return err;
+  UniqueFd pidfd(kernel::pidfd_open(static_cast<pid_t>(n.pid)));
+  // n.pid is a thread id; a non-leader thread needs PIDFD_THREAD (Linux 6.9).
+  if (!pidfd.valid() && errno == EINVAL) pidfd.reset(kernel::pidfd_open(static_cast<pid_t>(n.pid), O_EXCL));
+  if (!pidfd.valid()) return ESRCH;
+  out.reset(kernel::pidfd_getfd(pidfd.get(), fd));
+  if (!out.valid()) return errno == EBADF ? EBADF : EPERM;
+  // The duplicate is the object we act on; name it from our own table so
+  // a dup2 in another guest thread cannot change what we decided about.
+  std::string mine;
+  if (guest_proc::fd_target(::getpid(), out.get(), mine) == 0) target = mine;
+  return 0;
+}
+
+}  // namespace wwjail

@@ -1,0 +1,110 @@
+// Handlers for every notified syscall (see shim/syscall_rules.cc for which).
+//
+// Each handler: copies its arguments out of guest memory once, resolves the
+// path (broker/path_resolver.h), asks StorageCaps::decide, confirms the
+// notification is still pending (id_valid), then either performs the
+// operation itself beneath the grant's pinned directory or, for opens and
+// execs that Landlock enforces identically, answers CONTINUE.
+#pragma once
+
+#include <linux/seccomp.h>
+#include <spdlog/logger.h>
+
+#include <array>
+#include <string>
+
+#include "broker/async_ops.h"
+#include "broker/grant_roots.h"
+#include "broker/guest_memory.h"
+#include "broker/notify_channel.h"
+#include "broker/path_resolver.h"
+#include "broker/verdict.h"
+#include "capabilities/storage_caps.h"
+
+namespace wwjail {
+
+struct HandlerOptions {
+  // The guest runs under a Landlock ruleset derived from the same grants, so
+  // opens and execs the broker allows may CONTINUE.
+  bool landlock_active = false;
+  int landlock_abi = 0;
+  // Perform every open in the broker, even where CONTINUE would be safe.
+  bool broker_performs_opens = false;
+  pid_t broker_pid = 0;
+};
+
+// Delivers a verdict to the kernel. kDeferred is delivered later by whoever
+// completes it.
+void deliver(NotifyChannel& channel, uint64_t id, Verdict verdict);
+
+class SyscallHandlers {
+ public:
+  SyscallHandlers(const StorageCaps& caps, const GrantRoots& roots, NotifyChannel& channel, GuestMemory& memory,
+                  AsyncOps& async, spdlog::logger& log, HandlerOptions options);
+
+  Verdict handle(const seccomp_notif& n);
+
+  static const char* syscall_name(int nr);
+
+ private:
+  // Families (one file each).
+  Verdict on_open(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t flags, uint64_t mode,
+                  uint64_t resolve);
+  Verdict on_openat2(const seccomp_notif& n);
+  Verdict on_stat(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t buf, int flags, bool statx,
+                  unsigned statx_mask);
+  Verdict on_access(const seccomp_notif& n, int dirfd, uint64_t path_addr, int mode, int flags);
+  Verdict on_readlink(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t buf, uint64_t size);
+  Verdict on_statfs(const seccomp_notif& n, uint64_t path_addr, uint64_t buf);
+  Verdict on_chmod(const seccomp_notif& n, int dirfd, uint64_t path_addr, mode_t mode);
+  Verdict on_chown(const seccomp_notif& n, int dirfd, uint64_t path_addr, uid_t uid, gid_t gid, int flags);
+  Verdict on_fd_meta(const seccomp_notif& n);  // fchmod, fchown, fsetxattr, fremovexattr
+  Verdict on_truncate(const seccomp_notif& n, uint64_t path_addr, off_t length);
+  Verdict on_utimes(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t times, int flags, int kind);
+  Verdict on_xattr(const seccomp_notif& n);
+  Verdict on_mkdir(const seccomp_notif& n, int dirfd, uint64_t path_addr, mode_t mode);
+  Verdict on_mknod(const seccomp_notif& n, int dirfd, uint64_t path_addr, mode_t mode);
+  Verdict on_unlink(const seccomp_notif& n, int dirfd, uint64_t path_addr, int flags);
+  Verdict on_rename(const seccomp_notif& n, int olddirfd, uint64_t oldpath, int newdirfd, uint64_t newpath,
+                    unsigned flags);
+  Verdict on_link(const seccomp_notif& n, int olddirfd, uint64_t oldpath, int newdirfd, uint64_t newpath, int flags);
+  Verdict on_symlink(const seccomp_notif& n, uint64_t target, int newdirfd, uint64_t linkpath);
+  Verdict on_exec(const seccomp_notif& n, int dirfd, uint64_t path_addr, int flags);
+  Verdict on_chdir(const seccomp_notif& n, bool by_fd);
+  Verdict on_inotify_add_watch(const seccomp_notif& n);
+  Verdict on_pid_target(const seccomp_notif& n);
+
+  // Shared steps.
+  // Copies a path argument; 0 or an errno.
+  int copy_path(const seccomp_notif& n, uint64_t addr, std::string& out);
+  // copy_path + resolve. 0 or an errno; a denial is in out.decision.
+  int locate(const seccomp_notif& n, int dirfd, uint64_t addr, bool follow_last, Need need, ResolvedPath& out);
+  // Logs the denial and returns EACCES.
+  Verdict deny(const seccomp_notif& n, const ResolvedPath& r, Need need);
+  Verdict deny_text(const seccomp_notif& n, const std::string& what, const std::string& why, int err = EACCES);
+  // Opens an allowed target beneath its grant (O_PATH unless flags say
+  // otherwise). Falls back to physical resolution when a symlink inside a
+  // lexically chosen grant leads out of it (EXDEV). Returns 0 or an errno.
+  int open_beneath(const seccomp_notif& n, ResolvedPath& r, Need need, uint64_t flags, mode_t mode,
+                   uint64_t extra_resolve, UniqueFd& out);
+  // The parent directory of a create/remove target, beneath its grant, and
+  // the entry's name. Returns 0 or an errno.
+  int open_parent(const seccomp_notif& n, ResolvedPath& r, Need need, UniqueFd& parent, std::string& name);
+  // Resolves the parent of `addr` physically and decides `need` on the entry.
+  int locate_entry(const seccomp_notif& n, int dirfd, uint64_t addr, Need need, ResolvedPath& out);
+  // True while the notification is pending; call after the last guest read.
+  bool still_pending(const seccomp_notif& n) { return channel_.id_valid(n.id); }
+  // A duplicate of the guest's fd, and the kernel's name for it.
+  int dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out, std::string& target);
+
+  const StorageCaps& caps_;
+  const GrantRoots& roots_;
+  NotifyChannel& channel_;
+  GuestMemory& memory_;
+  AsyncOps& async_;
+  spdlog::logger& log_;
+  HandlerOptions options_;
+  PathResolver resolver_;
+};
+
+}  // namespace wwjail

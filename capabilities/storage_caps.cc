@@ -1,0 +1,82 @@
+#include "capabilities/storage_caps.h"
+
+#include "capabilities/path_text.h"
+
+namespace wwjail {
+
+std::string_view need_name(Need need) {
+  switch (need) {
+    case Need::kStat: return "stat";
+    case Need::kRead: return "read";
+    case Need::kWrite: return "write";
+    case Need::kExec: return "exec";
+    case Need::kCreate: return "create";
+    case Need::kRemove: return "remove";
+  }
+  return "?";
+}
+
+void StorageCaps::add(Grant grant) {
+  if (grant.rights & (kWrite | kExec)) grant.rights |= kRead;
+  for (auto& g : grants_) {
+    if (g.path == grant.path && g.directory == grant.directory) {
+      g.rights |= grant.rights;
+      g.interpreter_only = g.interpreter_only && grant.interpreter_only;
+      return;
+    }
+  }
+  grants_.push_back(std::move(grant));
+}
+
+const Grant* StorageCaps::covering(std::string_view path, uint8_t rights) const {
+  const Grant* best = nullptr;
+  for (const auto& g : grants_) {
+    if ((g.rights & rights) != rights) continue;
+    bool covers = g.directory ? path_text::is_within(path, g.path) : path == g.path;
+    if (covers && (!best || g.path.size() > best->path.size())) best = &g;
+  }
+  return best;
+}
+
+bool StorageCaps::is_ancestor_of_grant(std::string_view path) const {
+  for (const auto& g : grants_) {
+    if (g.path != path && path_text::is_within(g.path, path)) return true;
+  }
+  return false;
+}
+
+Decision StorageCaps::decide(std::string_view path, Need need) const {
+  Decision d;
+  switch (need) {
+    case Need::kStat:
+      d.grant = covering(path, kRead);
+      d.allowed = d.grant != nullptr || is_ancestor_of_grant(path);
+      if (!d.allowed) d.missing = "read on " + std::string(path);
+      return d;
+    case Need::kRead:
+    case Need::kWrite:
+    case Need::kExec: {
+      uint8_t right = need == Need::kRead ? kRead : need == Need::kWrite ? kWrite : kExec;
+      d.grant = covering(path, right);
+      d.allowed = d.grant != nullptr;
+      if (!d.allowed) d.missing = std::string(need_name(need)) + " on " + std::string(path);
+      return d;
+    }
+    case Need::kCreate:
+    case Need::kRemove: {
+      // A new or removed entry lives in its parent directory, which must lie
+      // within a directory write grant. The grant's own root cannot be
+      // removed or replaced: that would detach the subtree the grant names.
+      d.grant = covering(path, kWrite);
+      d.allowed = d.grant != nullptr && d.grant->directory && d.grant->path != path;
+      if (!d.allowed) {
+        d.grant = nullptr;
+        d.missing = "write on the directory holding " + std::string(path);
+      }
+      return d;
+    }
+  }
+  return d;
+}
+
+}  // namespace wwjail

@@ -1,0 +1,75 @@
+// Storage capabilities: the read, write and exec grants of one run, and the
+// single decision function every path-carrying syscall goes through.
+//
+// Grants are data (Grant); building them from flags or policy files is the
+// policy/ module's job, compiling them to Landlock is shim/'s, and performing
+// an allowed operation is broker/'s. Paths in grants are canonical (symlinks
+// resolved at start-up), and decisions are asked about canonical paths.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wwjail {
+
+// Rights a grant carries. Write and exec imply read (applied by add()).
+enum Right : uint8_t {
+  kRead = 1,
+  kWrite = 2,
+  kExec = 4,
+};
+
+// What an operation needs, which decides both the right and where it is
+// looked for: Create and Remove are rights on the *parent directory*.
+enum class Need : uint8_t {
+  kStat,    // metadata: any grant on the path, or the path is an ancestor of one
+  kRead,    // open for reading, list a directory, readlink, getxattr
+  kWrite,   // modify an existing object: open for writing, truncate, chmod, utimes, setxattr
+  kExec,    // execve
+  kCreate,  // make a new entry (file, dir, fifo, link, symlink) in the parent directory
+  kRemove,  // unlink, rmdir, rename away
+};
+
+std::string_view need_name(Need need);
+
+struct Grant {
+  std::string path;    // canonical absolute path
+  uint8_t rights = 0;  // Right bits
+  bool directory = false;  // a subtree grant; otherwise exactly this file
+  std::string origin;  // where it came from, for logs: "--read /usr", "program", ...
+  // An ELF interpreter added only so the kernel can load granted programs:
+  // executable through them, never by name (see SECURITY.md, indirect exec).
+  bool interpreter_only = false;
+};
+
+struct Decision {
+  bool allowed = false;
+  // The grant that allowed the access (nullptr for ancestor metadata).
+  const Grant* grant = nullptr;
+  // For a denial: the grant that is missing, in words.
+  std::string missing;
+};
+
+class StorageCaps {
+ public:
+  // Adds a grant; a second grant on the same path widens the first.
+  void add(Grant grant);
+
+  // The one decision point. `path` must be canonical and absolute.
+  Decision decide(std::string_view path, Need need) const;
+
+  // The most specific grant holding `rights` that covers `path`, or nullptr.
+  const Grant* covering(std::string_view path, uint8_t rights) const;
+
+  // True when `path` is a proper ancestor directory of some grant.
+  bool is_ancestor_of_grant(std::string_view path) const;
+
+  const std::vector<Grant>& grants() const { return grants_; }
+
+ private:
+  std::vector<Grant> grants_;
+};
+
+}  // namespace wwjail

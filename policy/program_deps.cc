@@ -1,0 +1,212 @@
+#include "policy/program_deps.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <glob.h>
+#include <set>
+#include <sstream>
+
+#include "sys/unique_fd.h"
+
+namespace wwjail {
+namespace {
+
+struct ElfInfo {
+  std::string interp;
+  std::vector<std::string> needed;
+  std::vector<std::string> search;  // RPATH/RUNPATH entries, $ORIGIN expanded
+};
+
+// A read-only mapping of a whole file.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st{};
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return;
+    void* p = ::mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (p == MAP_FAILED) return;
+    data_ = static_cast<const unsigned char*>(p);
+    size_ = static_cast<size_t>(st.st_size);
+  }
+  ~MappedFile() {
+    if (data_) ::munmap(const_cast<unsigned char*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const unsigned char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  const unsigned char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+void split_search_path(const std::string& list, const std::string& origin, std::vector<std::string>& out) {
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ':')) {
+    for (const char* tok : {"$ORIGIN", "${ORIGIN}"}) {
+      for (size_t pos; (pos = item.find(tok)) != std::string::npos;) item.replace(pos, std::strlen(tok), origin);
+    }
+    if (!item.empty()) out.push_back(item);
+  }
+}
+
+// Parses a 64-bit little-endian ELF defensively: every offset is bounds-checked.
+bool parse_elf(const std::string& path, ElfInfo& info) {
+  MappedFile f(path);
+  const unsigned char* d = f.data();
+  size_t n = f.size();
+  if (!d || n < sizeof(Elf64_Ehdr) || std::memcmp(d, ELFMAG, SELFMAG) != 0 || d[EI_CLASS] != ELFCLASS64) return false;
+  auto* eh = reinterpret_cast<const Elf64_Ehdr*>(d);
+  if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > n ||
+      eh->e_phnum > (n - eh->e_phoff) / sizeof(Elf64_Phdr))
+    return false;
+  auto* ph = reinterpret_cast<const Elf64_Phdr*>(d + eh->e_phoff);
+  auto vaddr_to_off = [&](uint64_t va) -> uint64_t {
+    for (int i = 0; i < eh->e_phnum; ++i) {
+      if (ph[i].p_type == PT_LOAD && va >= ph[i].p_vaddr && va - ph[i].p_vaddr < ph[i].p_filesz)
+        return ph[i].p_offset + (va - ph[i].p_vaddr);
+    }
+    return UINT64_MAX;
+  };
+  const Elf64_Phdr* dyn = nullptr;
+  for (int i = 0; i < eh->e_phnum; ++i) {
+    if (ph[i].p_type == PT_INTERP && ph[i].p_offset < n && ph[i].p_filesz <= n - ph[i].p_offset) {
+      info.interp.assign(reinterpret_cast<const char*>(d + ph[i].p_offset),
+                         strnlen(reinterpret_cast<const char*>(d + ph[i].p_offset), ph[i].p_filesz));
+    }
+    if (ph[i].p_type == PT_DYNAMIC) dyn = &ph[i];
+  }
+  if (!dyn || dyn->p_offset >= n || dyn->p_filesz > n - dyn->p_offset) return true;
+  auto* de = reinterpret_cast<const Elf64_Dyn*>(d + dyn->p_offset);
+  size_t count = dyn->p_filesz / sizeof(Elf64_Dyn);
+  uint64_t strtab = UINT64_MAX;
+  for (size_t i = 0; i < count && de[i].d_tag != DT_NULL; ++i)
+    if (de[i].d_tag == DT_STRTAB) strtab = vaddr_to_off(de[i].d_un.d_ptr);
+  if (strtab >= n) return true;
+  auto str_at = [&](uint64_t off) -> std::string {
+    if (off >= n - strtab) return {};
+    const char* s = reinterpret_cast<const char*>(d + strtab + off);
+    return std::string(s, strnlen(s, n - strtab - off));
+  };
+  std::string origin = dir_of(path);
+  for (size_t i = 0; i < count && de[i].d_tag != DT_NULL; ++i) {
+    if (de[i].d_tag == DT_NEEDED) info.needed.push_back(str_at(de[i].d_un.d_val));
+    if (de[i].d_tag == DT_RPATH || de[i].d_tag == DT_RUNPATH) split_search_path(str_at(de[i].d_un.d_val), origin, info.search);
+  }
+  return true;
+}
+
+void read_ld_so_conf(const std::string& file, std::vector<std::string>& dirs, int depth) {
+  std::ifstream in(file);
+  std::string line;
+  while (depth < 4 && std::getline(in, line)) {
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::stringstream ss(line);
+    std::string word;
+    if (!(ss >> word)) continue;
+    if (word == "include") {
+      std::string pattern;
+      while (ss >> pattern) {
+        glob_t g{};
+        if (::glob(pattern.c_str(), 0, nullptr, &g) == 0)
+          for (size_t i = 0; i < g.gl_pathc; ++i) read_ld_so_conf(g.gl_pathv[i], dirs, depth + 1);
+        ::globfree(&g);
+      }
+    } else if (word.front() == '/') {
+      dirs.push_back(word);
+    }
+  }
+}
+
+std::vector<std::string> default_lib_dirs() {
+  std::vector<std::string> dirs;
+  read_ld_so_conf("/etc/ld.so.conf", dirs, 0);
+  for (const char* d : {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"})
+    dirs.emplace_back(d);
+  return dirs;
+}
+
+bool is_regular(const std::string& p) {
+  struct stat st{};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string shebang_interpreter(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[2]{};
+  if (!in.read(head, 2) || head[0] != '#' || head[1] != '!') return {};
+  std::string line;
+  std::getline(in, line);
+  std::stringstream ss(line);
+  std::string interp;
+  ss >> interp;
+  return interp.size() > 1 && interp.front() == '/' ? interp : std::string();
+}
+
+}  // namespace
+
+ProgramDeps find_program_deps(const std::string& program) {
+  ProgramDeps deps;
+  std::set<std::string> seen_libs;
+  const auto lib_dirs = default_lib_dirs();
+
+  std::vector<std::string> pending_exec{program};
+  for (int hops = 0; !pending_exec.empty() && hops < 4; ++hops) {
+    std::string exe = pending_exec.back();
+    pending_exec.pop_back();
+    if (std::string interp = shebang_interpreter(exe); !interp.empty()) {
+      deps.interpreters.push_back(interp);
+      pending_exec.push_back(interp);
+      continue;
+    }
+    std::vector<std::pair<std::string, std::vector<std::string>>> work;  // (elf, extra search dirs)
+    work.push_back({exe, {}});
+    while (!work.empty()) {
+      auto [file, inherited] = work.back();
+      work.pop_back();
+      ElfInfo info;
+      if (!parse_elf(file, info)) continue;
+      if (!info.interp.empty() &&
+          std::find(deps.interpreters.begin(), deps.interpreters.end(), info.interp) == deps.interpreters.end())
+        deps.interpreters.push_back(info.interp);
+      std::vector<std::string> search = info.search;
+      search.insert(search.end(), inherited.begin(), inherited.end());
+      for (const auto& name : info.needed) {
+        if (name.empty()) continue;
+        std::vector<std::string> candidates;
+        if (name.find('/') != std::string::npos) {
+          candidates.push_back(name);
+        } else {
+          for (const auto& dir : search) candidates.push_back(dir + "/" + name);
+          for (const auto& dir : lib_dirs) candidates.push_back(dir + "/" + name);
+        }
+        for (const auto& c : candidates) {
+          if (!is_regular(c)) continue;
+          if (seen_libs.insert(c).second) {
+            deps.libraries.push_back(c);
+            work.push_back({c, info.search});
+          }
+          break;
+        }
+      }
+    }
+  }
+  return deps;
+}
+
+}  // namespace wwjail

@@ -1,0 +1,22 @@
+// What a program needs just to start: for a dynamically linked ELF its
+// interpreter (PT_INTERP) and the shared libraries named by DT_NEEDED,
+// transitively, searched the way ld.so does (RPATH/RUNPATH with $ORIGIN, the
+// ld.so.conf directories, the default directories); for a "#!" script, its
+// interpreter and that interpreter's own dependencies.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace wwjail {
+
+struct ProgramDeps {
+  std::vector<std::string> interpreters;  // need exec (kernel opens them with open_exec)
+  std::vector<std::string> libraries;     // need read
+};
+
+// `program` must be an absolute path. Unreadable or non-ELF files yield
+// what could be found; the guest's own exec then reports the real error.
+ProgramDeps find_program_deps(const std::string& program);
+
+}  // namespace wwjail

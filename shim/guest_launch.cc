@@ -1,0 +1,99 @@
+#include "shim/guest_launch.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "sys/kernel_abi.h"
+#include "sys/sys_error.h"
+
+namespace wwjail {
+namespace {
+
+// Receives the listener fd, or a ChildFailure, from the child.
+int receive_listener(int sock, ChildFailure& failure) {
+  union {
+    ChildFailure f;
+    char byte;
+  } data{};
+  iovec iov{&data, sizeof data};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  ssize_t n = retry_eintr([&] { return ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); });
+  if (n <= 0) {
+    failure = {ChildFailure::kSetup, n == 0 ? ECHILD : errno};
+    return -1;
+  }
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      return fd;
+    }
+  }
+  failure = n == sizeof(ChildFailure) ? data.f : ChildFailure{ChildFailure::kSetup, EPROTO};
+  return -1;
+}
+
+}  // namespace
+
+const char* stage_name(ChildFailure::Stage stage) {
+  switch (stage) {
+    case ChildFailure::kNone: return "none";
+    case ChildFailure::kSetup: return "preparing the guest process";
+    case ChildFailure::kLandlock: return "applying the Landlock ruleset";
+    case ChildFailure::kSeccomp: return "installing the seccomp filter";
+    case ChildFailure::kSendListener: return "handing the notify listener to the broker";
+    case ChildFailure::kExec: return "executing the program";
+  }
+  return "?";
+}
+
+LaunchedGuest launch_guest(const LaunchPlan& plan) {
+  int sv[2];
+  check_sys("socketpair", [&] { return ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv); });
+  UniqueFd parent_end(sv[0]), child_end(sv[1]);
+
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) throw_sys("fork");
+  if (pid == 0) {
+    parent_end.release();
+    run_guest_child(plan, child_end.get(), parent);
+  }
+  child_end.reset();
+
+  LaunchedGuest guest;
+  guest.pid = pid;
+  guest.pidfd.reset(kernel::pidfd_open(pid));
+  ChildFailure failure;
+  guest.notify_fd.reset(receive_listener(parent_end.get(), failure));
+  if (!guest.notify_fd.valid()) {
+    int status;
+    retry_eintr([&] { return ::waitpid(pid, &status, 0); });
+    std::string msg = std::string("cannot start the guest: ") + stage_name(failure.stage) + " failed: " +
+                      std::strerror(failure.err);
+    if (failure.stage == ChildFailure::kSeccomp && failure.err == EBUSY)
+      msg += " (wwjail is already running under another seccomp supervisor; nesting listeners is not possible)";
+    if (failure.stage == ChildFailure::kLandlock) msg += " (the kernel refused the Landlock ruleset)";
+    throw SetupError(msg);
+  }
+  if (!guest.pidfd.valid()) throw_sys("pidfd_open");
+  guest.control = std::move(parent_end);
+  return guest;
+}
+
+void release_guest(const LaunchedGuest& guest) {
+  char go = 'G';
+  check_sys("releasing the guest", [&] { return ::write(guest.control.get(), &go, 1); });
+}
+
+}  // namespace wwjail

@@ -1,0 +1,162 @@
+#include "shim/syscall_rules.h"
+
+#include <linux/sched.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+
+namespace wwjail {
+namespace {
+
+// Plain register-only syscalls: memory, time, fd I/O on descriptors the guest
+// already holds, identity queries, signals handling within the process.
+// Sockets stay ambient until the network capability work routes bind/connect.
+const char* const kAllowed[] = {
+    "read", "write", "close", "fstat", "poll", "lseek", "mmap", "mprotect", "munmap", "brk",
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "pread64", "pwrite64", "readv", "writev",
+    "pipe", "select", "sched_yield", "mremap", "msync", "mincore", "madvise", "shmget", "shmat",
+    "shmctl", "dup", "dup2", "pause", "nanosleep", "getitimer", "alarm", "setitimer", "getpid",
+    "sendfile", "socket", "connect", "accept", "sendto", "recvfrom", "sendmsg", "recvmsg",
+    "shutdown", "bind", "listen", "getsockname", "getpeername", "socketpair", "setsockopt",
+    "getsockopt", "fork", "vfork", "exit", "wait4", "uname", "semget", "semop", "semctl", "shmdt",
+    "msgget", "msgsnd", "msgrcv", "msgctl", "fcntl", "flock", "fsync", "fdatasync", "ftruncate",
+    "getdents", "getcwd", "umask", "gettimeofday", "getrlimit", "getrusage", "sysinfo", "times",
+    "getuid", "getgid", "setuid", "setgid", "geteuid", "getegid", "getppid", "getpgrp", "setsid",
+    "setreuid", "setregid", "getgroups", "setgroups", "setresuid", "getresuid", "setresgid",
+    "getresgid", "getpgid", "setfsuid", "setfsgid", "getsid", "capget", "capset", "rt_sigpending",
+    "rt_sigtimedwait", "rt_sigsuspend", "sigaltstack", "fstatfs", "getpriority",
+    "sched_getparam", "sched_getscheduler", "sched_get_priority_max", "sched_get_priority_min",
+    "sched_rr_get_interval", "mlock", "munlock", "mlockall", "munlockall", "prctl", "arch_prctl",
+    "setrlimit", "sync", "gettid", "readahead", "fgetxattr", "flistxattr", "time", "futex",
+    "sched_getaffinity", "io_setup", "io_destroy", "io_getevents", "io_submit", "io_cancel",
+    "epoll_create", "remap_file_pages", "getdents64", "set_tid_address", "restart_syscall",
+    "semtimedop", "fadvise64", "timer_create", "timer_settime", "timer_gettime",
+    "timer_getoverrun", "timer_delete", "clock_gettime", "clock_getres", "clock_nanosleep",
+    "exit_group", "epoll_wait", "epoll_ctl", "mbind", "set_mempolicy", "get_mempolicy",
+    "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr", "waitid", "ioprio_get",
+    "inotify_init", "inotify_rm_watch", "pselect6", "ppoll", "set_robust_list",
+    "get_robust_list", "splice", "tee", "sync_file_range", "vmsplice", "epoll_pwait", "signalfd",
+    "timerfd_create", "eventfd", "fallocate", "timerfd_settime", "timerfd_gettime", "accept4",
+    "signalfd4", "eventfd2", "epoll_create1", "dup3", "pipe2", "inotify_init1", "preadv",
+    "pwritev", "recvmmsg", "syncfs", "sendmmsg", "getcpu", "sched_getattr", "getrandom",
+    "memfd_create", "membarrier", "mlock2", "copy_file_range", "preadv2", "pwritev2",
+    "pkey_mprotect", "pkey_alloc", "pkey_free", "io_pgetevents", "rseq", "pidfd_send_signal",
+    "close_range", "epoll_pwait2", "landlock_create_ruleset", "landlock_add_rule",
+    "landlock_restrict_self", "memfd_secret", "futex_waitv", "set_mempolicy_home_node",
+};
+
+// Every syscall that names a path, or reaches a new filesystem object
+// through a descriptor, goes to the broker.
+const char* const kNotified[] = {
+    "open", "openat", "openat2", "creat", "stat", "lstat", "newfstatat", "statx", "access",
+    "faccessat", "faccessat2", "readlink", "readlinkat", "unlink", "unlinkat", "mkdir", "mkdirat",
+    "mknod", "mknodat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
+    "symlinkat", "chmod", "fchmodat", "fchmod", "chown", "lchown", "fchownat", "fchown",
+    "truncate", "utime", "utimes", "futimesat", "utimensat", "execve", "execveat", "chdir",
+    "fchdir", "statfs", "getxattr", "lgetxattr", "setxattr", "lsetxattr", "fsetxattr",
+    "listxattr", "llistxattr", "removexattr", "lremovexattr", "fremovexattr",
+    "inotify_add_watch",
+    // Calls that name another process: the target must be in the guest's tree.
+    "pidfd_open", "setpgid", "sched_setaffinity", "sched_setparam", "sched_setscheduler",
+    "sched_setattr", "ioprio_set",
+};
+
+const char* const kSignalling[] = {"kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"};
+
+struct Refusal {
+  const char* name;
+  int err;
+};
+
+// Escape classes from SECURITY.md, refused outright.
+const Refusal kRefused[] = {
+    {"ptrace", EPERM}, {"process_vm_readv", EPERM}, {"process_vm_writev", EPERM},
+    {"kcmp", EPERM}, {"pidfd_getfd", EPERM}, {"process_madvise", EPERM},
+    {"process_mrelease", EPERM}, {"mount", EPERM}, {"umount2", EPERM}, {"pivot_root", EPERM},
+    {"chroot", EPERM}, {"move_mount", EPERM}, {"open_tree", EPERM}, {"fsopen", EPERM},
+    {"fsconfig", EPERM}, {"fsmount", EPERM}, {"fspick", EPERM}, {"mount_setattr", EPERM},
+    {"unshare", EPERM}, {"setns", EPERM}, {"name_to_handle_at", EOPNOTSUPP},
+    {"open_by_handle_at", EPERM}, {"bpf", EPERM}, {"perf_event_open", EPERM},
+    {"userfaultfd", EPERM}, {"kexec_load", EPERM}, {"kexec_file_load", EPERM},
+    {"init_module", EPERM}, {"finit_module", EPERM}, {"delete_module", EPERM},
+    {"keyctl", EPERM}, {"add_key", EPERM}, {"request_key", EPERM},
+    // io_uring operations never pass through seccomp; ENOSYS makes runtimes fall back.
+    {"io_uring_setup", ENOSYS}, {"io_uring_enter", ENOSYS}, {"io_uring_register", ENOSYS},
+    // clone3 hides its flags in memory the filter cannot read; libc falls back to clone.
+    {"clone3", ENOSYS},
+    {"acct", EPERM}, {"swapon", EPERM}, {"swapoff", EPERM}, {"reboot", EPERM},
+    {"sethostname", EPERM}, {"setdomainname", EPERM}, {"iopl", EPERM}, {"ioperm", EPERM},
+    {"settimeofday", EPERM}, {"clock_settime", EPERM}, {"clock_adjtime", EPERM},
+    {"adjtimex", EPERM}, {"syslog", EPERM}, {"vhangup", EPERM}, {"quotactl", EPERM},
+    {"quotactl_fd", EPERM}, {"lookup_dcookie", EPERM}, {"fanotify_init", EPERM},
+    {"fanotify_mark", EPERM}, {"uselib", EPERM}, {"ustat", EPERM}, {"sysfs", EPERM},
+    {"modify_ldt", EPERM}, {"mq_open", EPERM}, {"mq_unlink", EPERM}, {"migrate_pages", EPERM},
+    {"move_pages", EPERM}, {"personality", EPERM}, {"nfsservctl", EPERM},
+};
+
+constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+                                     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+
+}  // namespace
+
+std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
+  std::vector<SyscallRule> rules;
+  for (const char* n : kAllowed) rules.push_back({n, -1, FilterAction::kAllow, 0, {}});
+  for (const char* n : kNotified) rules.push_back({n, -1, FilterAction::kNotify, 0, {}});
+  for (const char* n : kSignalling)
+    rules.push_back({n, -1, options.landlock_scopes_signals ? FilterAction::kAllow : FilterAction::kNotify, 0, {}});
+  for (const auto& r : kRefused) {
+    // personality is allowed for the harmless queries below; other personas
+    // (READ_IMPLIES_EXEC, foreign ABIs) are refused.
+    if (std::string_view(r.name) == "personality") continue;
+    rules.push_back({r.name, -1, FilterAction::kErrno, r.err, {}});
+  }
+
+  // Syscalls newer than libseccomp 2.5.4, by x86_64 number.
+  rules.push_back({"fchmodat2", 452, FilterAction::kErrno, ENOSYS, {}});  // libc falls back to fchmodat
+  rules.push_back({"statmount", 457, FilterAction::kErrno, EPERM, {}});
+  rules.push_back({"listmount", 458, FilterAction::kErrno, EPERM, {}});
+  for (int nr = 463; nr <= 466; ++nr)  // *xattrat: struct arguments; libc falls back
+    rules.push_back({"xattrat", nr, FilterAction::kErrno, ENOSYS, {}});
+  rules.push_back({"open_tree_attr", 467, FilterAction::kErrno, EPERM, {}});
+
+  // clone: namespaces refused, everything else (threads, fork) allowed.
+  rules.push_back({"clone", -1, FilterAction::kAllow, 0, {SCMP_A0_64(SCMP_CMP_MASKED_EQ, kNamespaceFlags, 0)}});
+  for (uint64_t bit = 1; bit; bit <<= 1) {
+    if (kNamespaceFlags & bit) rules.push_back({"clone", -1, FilterAction::kErrno, EPERM, {SCMP_A0_64(SCMP_CMP_MASKED_EQ, bit, bit)}});
+  }
+
+  // ioctl: TIOCSTI pushes keystrokes into the terminal the broker's user
+  // types into, TIOCLINUX can do the same on a VT. Everything else is fd-local.
+  // libseccomp 2.5 allows one comparison per argument in a rule, so "any
+  // command but these two" is written as the ranges around them.
+  static_assert(TIOCSTI < TIOCLINUX);
+  rules.push_back({"ioctl", -1, FilterAction::kAllow, 0, {SCMP_A1_32(SCMP_CMP_LT, TIOCSTI)}});
+  rules.push_back({"ioctl", -1, FilterAction::kAllow, 0, {SCMP_A1_32(SCMP_CMP_GT, TIOCLINUX)}});
+  for (uint32_t cmd = TIOCSTI + 1; cmd < TIOCLINUX; ++cmd)
+    rules.push_back({"ioctl", -1, FilterAction::kAllow, 0, {SCMP_A1_32(SCMP_CMP_EQ, cmd)}});
+  rules.push_back({"ioctl", -1, FilterAction::kErrno, EPERM, {SCMP_A1_32(SCMP_CMP_EQ, TIOCSTI)}});
+  rules.push_back({"ioctl", -1, FilterAction::kErrno, EPERM, {SCMP_A1_32(SCMP_CMP_EQ, TIOCLINUX)}});
+
+  // seccomp: a guest may add filters (they only restrict it further) but
+  // not a listener of its own, which could answer for it.
+  rules.push_back({"seccomp", -1, FilterAction::kAllow, 0,
+                   {SCMP_A1_64(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0)}});
+  rules.push_back({"seccomp", -1, FilterAction::kErrno, EBUSY,
+                   {SCMP_A1_64(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                               SECCOMP_FILTER_FLAG_NEW_LISTENER)}});
+
+  // prlimit64 and setpriority on the caller itself need no check.
+  rules.push_back({"prlimit64", -1, FilterAction::kAllow, 0, {SCMP_A0_32(SCMP_CMP_EQ, 0)}});
+  rules.push_back({"prlimit64", -1, FilterAction::kNotify, 0, {SCMP_A0_32(SCMP_CMP_NE, 0)}});
+  rules.push_back({"setpriority", -1, FilterAction::kAllow, 0, {SCMP_A0_32(SCMP_CMP_EQ, 0), SCMP_A1_32(SCMP_CMP_EQ, 0)}});
+  rules.push_back({"setpriority", -1, FilterAction::kNotify, 0, {SCMP_A0_32(SCMP_CMP_NE, 0)}});
+  rules.push_back({"setpriority", -1, FilterAction::kNotify, 0, {SCMP_A1_32(SCMP_CMP_NE, 0)}});
+
+  // personality: queries and PER_LINUX (with ADDR_NO_RANDOMIZE) only.
+  for (uint32_t p : {0xffffffffu, 0x0u, 0x0040000u})
+    rules.push_back({"personality", -1, FilterAction::kAllow, 0, {SCMP_A0_32(SCMP_CMP_EQ, p)}});
+  return rules;
+}
+
+}  // namespace wwjail

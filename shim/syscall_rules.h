@@ -1,0 +1,38 @@
+// The guest's syscall policy as typed data. shim/seccomp_filter.cc compiles
+// it with libseccomp; tests read it to check that every path-carrying syscall
+// is routed to the broker. Anything not listed here fails with ENOSYS, so a
+// syscall added to a future kernel is refused until someone reviews it.
+#pragma once
+
+#include <seccomp.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wwjail {
+
+enum class FilterAction : uint8_t {
+  kAllow,   // decided by registers alone, or harmless
+  kNotify,  // the broker decides (paths, pids, fds that reach new objects)
+  kErrno,   // refused with `err`
+};
+
+struct SyscallRule {
+  std::string name;     // libseccomp's name for the syscall
+  int number = -1;      // x86_64 number, used when libseccomp 2.5 does not know the name
+  FilterAction action = FilterAction::kErrno;
+  int err = 0;
+  // Conditions on register arguments, all of which must hold (AND).
+  std::vector<scmp_arg_cmp> when;
+};
+
+struct FilterOptions {
+  // Landlock scopes signals to the guest's own domain (ABI 6), so kill()
+  // needs no broker check. Without it the broker checks every target pid.
+  bool landlock_scopes_signals = false;
+};
+
+std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options);
+
+}  // namespace wwjail
