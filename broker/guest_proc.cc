@@ -90,6 +90,18 @@ bool in_tree(pid_t pid, pid_t broker) {
   return false;
 }
 
+int own_fd_link(const std::string& path, pid_t pid) {
+  std::string prefix = "/proc/" + std::to_string(pid) + "/fd/";
+  if (path.compare(0, prefix.size(), prefix) != 0 || path.size() == prefix.size() || path.size() > prefix.size() + 9)
+    return -1;
+  int fd = 0;
+  for (size_t i = prefix.size(); i < path.size(); ++i) {
+    if (path[i] < '0' || path[i] > '9') return -1;
+    fd = fd * 10 + (path[i] - '0');
+  }
+  return fd;
+}
+
 std::string rewrite_proc_self(std::string path, pid_t pid) {
   for (std::string_view prefix : {"/proc/thread-self", "/proc/self"}) {
     if (path.compare(0, prefix.size(), prefix) == 0 && (path.size() == prefix.size() || path[prefix.size()] == '/')) {

@@ -24,6 +24,10 @@ mode_t umask_of(pid_t pid);
 // broker itself. Orphans re-parent to the broker, which is a subreaper.
 bool in_tree(pid_t pid, pid_t broker);
 
+// If `path` (after rewrite_proc_self) is /proc/PID/fd/N of this guest
+// process, returns N; otherwise -1.
+int own_fd_link(const std::string& path, pid_t pid);
+
 // Rewrites a leading /proc/self or /proc/thread-self to the guest's own
 // /proc entry: from the broker they would name the broker.
 std::string rewrite_proc_self(std::string path, pid_t pid);

@@ -118,7 +118,11 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
 
   RingLoop ring;
   ProcessVmMemory memory;
-  HandlerOptions options{true, landlock.abi, config.broker_performs_opens, ::getpid()};
+  HandlerOptions options;
+  options.landlock_active = true;
+  options.landlock_abi = landlock.abi;
+  options.broker_performs_opens = config.broker_performs_opens;
+  options.broker_pid = ::getpid();
   SyscallHandlers handlers(caps, roots, channel, memory, ring, log, options);
 
   bool main_exited = false, tree_gone = false;

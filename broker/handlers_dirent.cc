@@ -93,10 +93,16 @@ Verdict SyscallHandlers::on_link(const seccomp_notif& n, int olddirfd, uint64_t 
   if (!to.decision.allowed) return deny(n, to, Need::kCreate);
 
   UniqueFd source;
-  if (raw_old.empty() && (flags & AT_EMPTY_PATH)) {
+  // linkat(AT_FDCWD, "/proc/self/fd/N", ..., AT_SYMLINK_FOLLOW) is the
+  // documented way to materialise an O_TMPFILE without privileges: it names
+  // the guest's own descriptor N, and is treated exactly like AT_EMPTY_PATH.
+  int own_fd = -1;
+  if (!raw_old.empty() && raw_old.front() == '/' && (flags & AT_SYMLINK_FOLLOW))
+    own_fd = guest_proc::own_fd_link(guest_proc::rewrite_proc_self(raw_old, pid), pid);
+  if ((raw_old.empty() && (flags & AT_EMPTY_PATH)) || own_fd >= 0) {
     // Materialising an O_TMPFILE (or any open file) from the guest's fd.
     std::string name;
-    if (int err = dup_guest_fd(n, olddirfd, source, name)) return Verdict::error(err);
+    if (int err = dup_guest_fd(n, own_fd >= 0 ? own_fd : olddirfd, source, name)) return Verdict::error(err);
     std::string where = name.ends_with(" (deleted)") ? name.substr(0, name.size() - 10) : name;
     ResolvedPath r{where, true, caps_.decide(where, Need::kWrite)};
     if (where.empty() || where.front() != '/' || !r.decision.allowed) return deny(n, r, Need::kWrite);

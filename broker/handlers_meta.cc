@@ -45,12 +45,22 @@ Verdict SyscallHandlers::on_stat(const seccomp_notif& n, int dirfd, uint64_t pat
                                  bool statx_call, unsigned statx_mask) {
   pid_t pid = static_cast<pid_t>(n.pid);
   std::string raw;
-  if (int err = copy_path(n, path_addr, raw)) return Verdict::error(err);
+  if (n.data.nr != SYS_fstat) {
+    if (int err = copy_path(n, path_addr, raw)) return Verdict::error(err);
+  }
   UniqueFd target;
   if (raw.empty() && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
-    // fstat of a descriptor the guest already holds: act on our duplicate.
+    // fstat of a descriptor the guest holds: performed on our duplicate.
+    // Descriptors from checked opens (and the stdio it was started with) may
+    // be stat'ed freely; an O_PATH descriptor was opened by CONTINUE and
+    // could name anything a racing thread swapped in, so its path is checked.
     std::string name;
     if (int err = dup_guest_fd(n, dirfd, target, name)) return Verdict::error(err);
+    bool opath = (::fcntl(target.get(), F_GETFL) & O_PATH) != 0;
+    if (opath && !name.empty() && name.front() == '/' && !name.ends_with(" (deleted)")) {
+      ResolvedPath r{name, true, caps_.decide(name, Need::kStat)};
+      if (!r.decision.allowed) return deny(n, r, Need::kStat);
+    }
   } else {
     if (raw.empty() && (flags & AT_EMPTY_PATH)) raw = ".";
     ResolvedPath r;

@@ -12,7 +12,9 @@ namespace {
 
 // What an open needs. O_TRUNC writes even with O_RDONLY; O_CREAT may create.
 Need open_need(uint64_t flags) {
-  if ((flags & O_TMPFILE) == O_TMPFILE) return Need::kCreate;
+  // O_TMPFILE names the directory that will hold an unnamed file: writing
+  // into that directory is what it needs (linking it later is a create).
+  if ((flags & O_TMPFILE) == O_TMPFILE) return Need::kWrite;
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return Need::kWrite;
   if (flags & O_PATH) return Need::kStat;
   return Need::kRead;
@@ -41,6 +43,14 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   if (!r.decision.allowed) return deny(n, r, need);
   if (!still_pending(n)) return Verdict::error(ENOENT);
 
+  // O_PATH: the kernel's ADDFD refuses O_PATH files (it uses fget(), which
+  // skips them), so these are CONTINUEd. An O_PATH descriptor carries no
+  // read or write access, and everything it can reach is decided again on
+  // its real path: *at() calls resolve it as a dirfd, fchdir and execveat
+  // check it, fstat and AT_EMPTY_PATH stats check it (handlers_meta.cc),
+  // and /proc/self/fd/N is a path like any other.
+  if (flags & O_PATH) return Verdict::cont();
+
   // CONTINUE only where Landlock enforces the same rule in the kernel: it
   // checks read, write, truncate (ABI 3) and create for the file the kernel
   // really opens, so a path swapped after our copy is checked again there.
@@ -55,8 +65,7 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   uint64_t open_flags = flags & ~static_cast<uint64_t>(O_CLOEXEC);
 
   const Grant* g = r.decision.grant;
-  if (!g || (flags & O_PATH)) {
-    // O_PATH opens do not block: performed here.
+  if (!g) {
     UniqueFd fd;
     if (int e = open_beneath(n, r, need, open_flags, create_mode, resolve, fd)) return Verdict::error(e);
     return Verdict::inject(std::move(fd), cloexec);

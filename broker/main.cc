@@ -43,7 +43,12 @@ int main(int argc, char** argv) {
     return exit_code::kSetupFailed;
   }
   config.command = app.remaining();
-  if (!config.command.empty() && config.command.front() == "--") config.command.erase(config.command.begin());
+  if (!config.command.empty() && config.command.front() == "--") {
+    config.command.erase(config.command.begin());
+  } else if (!config.command.empty() && config.command.front().size() > 1 && config.command.front()[0] == '-') {
+    std::fprintf(stderr, "wwjail: unknown option %s (see wwjail --help)\n", config.command.front().c_str());
+    return exit_code::kSetupFailed;
+  }
   if (config.command.empty()) {
     std::fprintf(stderr, "wwjail: no program given (usage: wwjail [OPTIONS] -- PROGRAM [ARGS...])\n");
     return exit_code::kSetupFailed;

@@ -1,6 +1,7 @@
 #include "broker/syscall_handlers.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <seccomp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -97,6 +98,7 @@ Verdict SyscallHandlers::handle(const seccomp_notif& n) {
     case SYS_openat: return on_open(n, as_dirfd(a[0]), a[1], a[2], a[3], 0);
     case SYS_creat: return on_open(n, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1], 0);
     case SYS_openat2: return on_openat2(n);
+    case SYS_fstat: return on_stat(n, as_dirfd(a[0]), 0, a[1], AT_EMPTY_PATH, false, 0);
     case SYS_stat: return on_stat(n, AT_FDCWD, a[0], a[1], 0, false, 0);
     case SYS_lstat: return on_stat(n, AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW, false, 0);
     case SYS_newfstatat: return on_stat(n, as_dirfd(a[0]), a[1], a[2], static_cast<int>(a[3]), false, 0);
@@ -185,6 +187,13 @@ int SyscallHandlers::locate(const seccomp_notif& n, int dirfd, uint64_t addr, bo
 }
 
 Verdict SyscallHandlers::deny(const seccomp_notif& n, const ResolvedPath& r, Need need) {
+  for (const auto& quiet : options_.quiet_absent_paths) {
+    struct stat st;
+    if (r.path == quiet && ::lstat(quiet.c_str(), &st) != 0 && errno == ENOENT) {
+      log_.debug("pid={} {} {}: absent and not granted", n.pid, syscall_name(n.data.nr), r.path);
+      return Verdict::error(ENOENT);
+    }
+  }
   log_.warn("denied pid={} {} {} (need {}; missing grant: {})", n.pid, syscall_name(n.data.nr), r.path,
             need_name(need), r.decision.missing);
   return Verdict::error(EACCES);
@@ -200,7 +209,9 @@ int SyscallHandlers::open_beneath(const seccomp_notif& n, ResolvedPath& r, Need 
   for (int attempt = 0; attempt < 2; ++attempt) {
     const Grant* g = r.decision.grant;
     open_how how{};
-    how.flags = flags | O_CLOEXEC | O_NOCTTY;
+    // openat2 rejects flags open(2) would ignore: O_PATH takes only
+    // O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC besides.
+    how.flags = flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY);
     how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
     int fd;
     if (!g) {

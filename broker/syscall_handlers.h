@@ -11,6 +11,7 @@
 #include <spdlog/logger.h>
 
 #include <array>
+#include <vector>
 #include <string>
 
 #include "broker/async_ops.h"
@@ -31,6 +32,11 @@ struct HandlerOptions {
   // Perform every open in the broker, even where CONTINUE would be safe.
   bool broker_performs_opens = false;
   pid_t broker_pid = 0;
+  // Paths that standard runtimes probe on every start and that usually do
+  // not exist (glibc's /etc/ld.so.preload). When one is absent, a denial is
+  // answered ENOENT and logged at debug level, not as a warning: the guest
+  // learns nothing it could not know, and logs stay readable.
+  std::vector<std::string> quiet_absent_paths = {"/etc/ld.so.preload"};
 };
 
 // Delivers a verdict to the kernel. kDeferred is delivered later by whoever

@@ -12,7 +12,7 @@ namespace {
 // already holds, identity queries, signals handling within the process.
 // Sockets stay ambient until the network capability work routes bind/connect.
 const char* const kAllowed[] = {
-    "read", "write", "close", "fstat", "poll", "lseek", "mmap", "mprotect", "munmap", "brk",
+    "read", "write", "close", "poll", "lseek", "mmap", "mprotect", "munmap", "brk",
     "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "pread64", "pwrite64", "readv", "writev",
     "pipe", "select", "sched_yield", "mremap", "msync", "mincore", "madvise", "shmget", "shmat",
     "shmctl", "dup", "dup2", "pause", "nanosleep", "getitimer", "alarm", "setitimer", "getpid",
@@ -49,6 +49,9 @@ const char* const kAllowed[] = {
 // through a descriptor, goes to the broker.
 const char* const kNotified[] = {
     "open", "openat", "openat2", "creat", "stat", "lstat", "newfstatat", "statx", "access",
+    // fstat: an O_PATH descriptor (which the broker cannot inject, so it is
+    // opened by CONTINUE) must not become a way to stat what it names.
+    "fstat",
     "faccessat", "faccessat2", "readlink", "readlinkat", "unlink", "unlinkat", "mkdir", "mkdirat",
     "mknod", "mknodat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
     "symlinkat", "chmod", "fchmodat", "fchmod", "chown", "lchown", "fchownat", "fchown",

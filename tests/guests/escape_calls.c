@@ -1,0 +1,599 @@
+// escape_calls: runs a sequence of escape attempts (and their positive
+// controls) in one guest process and prints exactly one line per operation:
+//   "<op> ok [data]"      the call succeeded (data: what was read, a status)
+//   "<op> err NAME"       it failed with errno NAME
+//   "<op> killed SIGNAME" the attempt ran in a forked child that was killed
+//   "<op> LEAK data"      a foreign-ABI attempt read a file (always a failure)
+// Usage: escape_calls OP [ARGS...] [OP [ARGS...]]...; each op takes a fixed
+// number of arguments (see kOps). Exit status 0 unless the usage was wrong (2).
+//
+// Attempts that may end the process (exec, foreign ABIs) run in a forked
+// child; the parent reports what happened to it, so later ops still run.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/io_uring.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+extern char** environ;
+
+#define X32_SYSCALL_BIT 0x40000000L
+
+static const char* errname(int e) {
+  switch (e) {
+#define E(x) case x: return #x;
+    E(EACCES) E(EPERM) E(ENOENT) E(EEXIST) E(ENOTDIR) E(EISDIR) E(EFAULT) E(ENAMETOOLONG) E(ELOOP) E(EXDEV)
+    E(ENOSYS) E(EINVAL) E(EBADF) E(EOPNOTSUPP) E(EBUSY) E(ESRCH) E(E2BIG) E(ENOEXEC) E(ENOTTY) E(ECHILD)
+    E(ESTALE) E(ENOMEM) E(EAGAIN) E(ETXTBSY) E(EROFS) E(ENXIO) E(ENODEV)
+#undef E
+    default: {
+      static char buf[32];
+      snprintf(buf, sizeof buf, "E#%d", e);
+      return buf;
+    }
+  }
+}
+
+static const char* signame(int s) {
+  switch (s) {
+    case SIGSYS: return "SIGSYS";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGKILL: return "SIGKILL";
+    case SIGILL: return "SIGILL";
+    case SIGBUS: return "SIGBUS";
+    case SIGABRT: return "SIGABRT";
+    default: {
+      static char buf[32];
+      snprintf(buf, sizeof buf, "SIG#%d", s);
+      return buf;
+    }
+  }
+}
+
+static const char* cur_op;
+
+static void out_ok(const char* data) { printf("%s ok%s%s\n", cur_op, data ? " " : "", data ? data : ""); }
+static void out_err(int e) { printf("%s err %s\n", cur_op, errname(e)); }
+// Reports a syscall-style result: >= 0 is ok, < 0 reports errno.
+static void out_rc(long rc) {
+  if (rc < 0) out_err(errno);
+  else out_ok(NULL);
+}
+
+// Reads up to 255 bytes of fd, closes it, strips the trailing newline.
+static int slurp(int fd, char* buf, size_t size) {
+  ssize_t n = read(fd, buf, size - 1);
+  int saved = errno;
+  close(fd);
+  if (n < 0) {
+    errno = saved;
+    return -1;
+  }
+  buf[n] = 0;
+  char* nl = strchr(buf, '\n');
+  if (nl) *nl = 0;
+  return 0;
+}
+
+static void report_read_fd(int fd) {
+  if (fd < 0) return out_err(errno);
+  char buf[256];
+  if (slurp(fd, buf, sizeof buf) < 0) return out_err(errno);
+  out_ok(buf);
+}
+
+static void report_write_fd(int fd) {
+  if (fd < 0) return out_err(errno);
+  ssize_t n = write(fd, "x", 1);
+  int saved = errno;
+  close(fd);
+  if (n != 1) return out_err(saved);
+  out_ok(NULL);
+}
+
+// ---- attempts that may end the caller run in a child ----------------------
+
+// The child reports errno (int) or a text result through `pipe_w` (close-on-
+// exec, so a successful exec leaves the pipe empty).
+typedef void (*child_fn)(int pipe_w, void* arg);
+
+static void child_report_errno(int pipe_w, int e) {
+  char msg[64];
+  snprintf(msg, sizeof msg, "err %s", errname(e));
+  (void)!write(pipe_w, msg, strlen(msg));
+}
+
+static void in_child(child_fn fn, void* arg) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return out_err(errno);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(p[0]);
+    close(p[1]);
+    return out_err(errno);
+  }
+  if (pid == 0) {
+    close(p[0]);
+    // A seccomp kill would otherwise leave a core file behind.
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    fn(p[1], arg);
+    _exit(99);
+  }
+  close(p[1]);
+  char msg[512];
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof msg - 1 && (n = read(p[0], msg + len, sizeof msg - 1 - len)) > 0) len += (size_t)n;
+  msg[len] = 0;
+  close(p[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (len > 0) {
+    printf("%s %s\n", cur_op, msg);
+  } else if (WIFSIGNALED(status)) {
+    printf("%s killed %s\n", cur_op, signame(WTERMSIG(status)));
+  } else {
+    // An exec that went through: the program's exit status.
+    printf("%s ok exit=%d\n", cur_op, WEXITSTATUS(status));
+  }
+}
+
+struct exec_arg {
+  const char* path;   // execve path, or NULL for fd-based
+  const char* path2;  // extra argv[1]
+  int fd;
+  int how;  // 0 execve, 1 fexecve, 2 execveat(AT_EMPTY_PATH)
+};
+
+static void do_exec(int pipe_w, void* p) {
+  struct exec_arg* a = p;
+  char* argv[] = {(char*)(a->path ? a->path : "fdexec"), (char*)a->path2, NULL};
+  // The guest's stdout is the test's pipe; the program must not write there.
+  int devnull = open("/dev/null", O_WRONLY);
+  if (devnull >= 0) dup2(devnull, 1);
+  if (a->how == 0) execve(a->path, argv, environ);
+  else if (a->how == 1) fexecve(a->fd, argv, environ);
+  else syscall(SYS_execveat, a->fd, "", argv, environ, AT_EMPTY_PATH);
+  child_report_errno(pipe_w, errno);
+}
+
+static void exec_in_child(struct exec_arg* a) { in_child(do_exec, a); }
+
+// Copies a file into a fresh memfd; -1 with errno on failure.
+static int memfd_copy(const char* src) {
+  int in = open(src, O_RDONLY);
+  if (in < 0) return -1;
+  int m = memfd_create("payload", 0);
+  if (m < 0) {
+    close(in);
+    return -1;
+  }
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(in, buf, sizeof buf)) > 0) {
+    if (write(m, buf, (size_t)n) != n) {
+      close(in);
+      close(m);
+      return -1;
+    }
+  }
+  close(in);
+  return m;
+}
+
+// ---- foreign syscall ABIs -------------------------------------------------
+
+static long syscall_native_insn(long nr, long a1, long a2, long a3, long a4) {
+  long ret;
+  register long r10 __asm__("r10") = a4;
+  __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10) : "rcx", "r11", "memory");
+  return ret;
+}
+
+static long syscall_int80(long nr, long a1, long a2, long a3) {
+  long ret;
+  __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a1), "c"(a2), "d"(a3) : "r8", "r9", "r10", "r11", "memory");
+  return ret;
+}
+
+struct abi_arg {
+  const char* path;
+  int kind;  // 0 x32 open, 1 x32 openat, 2 i386 open (int 0x80), 3 i386 openat
+};
+
+static void do_foreign_open(int pipe_w, void* p) {
+  struct abi_arg* a = p;
+  // i386 pointers are 32 bits: the path must live below 4 GiB.
+  char* low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+  if (low == MAP_FAILED) return child_report_errno(pipe_w, errno);
+  snprintf(low, 4096, "%s", a->path);
+  long rc;
+  switch (a->kind) {
+    case 0: rc = syscall_native_insn(X32_SYSCALL_BIT | SYS_open, (long)low, O_RDONLY, 0, 0); break;
+    case 1: rc = syscall_native_insn(X32_SYSCALL_BIT | SYS_openat, AT_FDCWD, (long)low, O_RDONLY, 0); break;
+    case 2: rc = syscall_int80(5 /* i386 open */, (long)(uint32_t)(uintptr_t)low, O_RDONLY, 0); break;
+    default: rc = syscall_int80(295 /* i386 openat */, -100 /* AT_FDCWD */, (long)(uint32_t)(uintptr_t)low, O_RDONLY);
+  }
+  if (rc < 0) return child_report_errno(pipe_w, (int)-rc);
+  char buf[256];
+  if (slurp((int)rc, buf, sizeof buf) < 0) return child_report_errno(pipe_w, errno);
+  char msg[300];
+  snprintf(msg, sizeof msg, "LEAK %s", buf);
+  (void)!write(pipe_w, msg, strlen(msg));
+}
+
+// ---- helpers for the process ops --------------------------------------------
+
+static void* thread_fn(void* arg) { return arg; }
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// ---- the ops ------------------------------------------------------------------
+
+struct op {
+  const char* name;
+  int nargs;
+};
+
+static const struct op kOps[] = {
+    {"read", 1}, {"write", 1}, {"openat-read", 2}, {"chdir", 1}, {"rdonly-reopen-write", 1},
+    {"opath-reopen-write", 1}, {"opath-reopen-read", 1}, {"fdlink-read", 2}, {"bad-pointer", 0},
+    {"bad-pointer-unmapped", 0}, {"bad-pointer-straddle", 0}, {"long-path", 0}, {"long-name", 0},
+    {"name-to-handle", 1}, {"open-by-handle", 2}, {"uring-setup", 0}, {"uring-enter", 0},
+    {"uring-register", 0}, {"exec", 1}, {"exec2", 2}, {"fexecve", 1}, {"execveat-opath", 1},
+    {"memfd-fexecve", 1}, {"memfd-execveat", 1}, {"memfd-procfd-exec", 1}, {"x32-open", 1},
+    {"x32-openat", 1}, {"i386-open", 1}, {"i386-openat", 1}, {"unshare-user", 0}, {"unshare-ns", 0},
+    {"clone-newns", 0}, {"clone-newuser", 0}, {"clone3", 0}, {"setns", 0}, {"ptrace-attach-parent", 0},
+    {"ptrace-traceme", 0}, {"vm-readv-parent", 0}, {"vm-writev-parent", 0}, {"kcmp-parent", 0},
+    {"pidfd-open-parent", 0}, {"pidfd-getfd-self", 0}, {"mount", 0}, {"umount", 0}, {"chroot", 0},
+    {"pivot-root", 0}, {"bpf", 0}, {"perf-event-open", 0}, {"userfaultfd", 0}, {"keyctl", 0},
+    {"add-key", 0}, {"seccomp-listener", 0}, {"seccomp-filter", 0}, {"tiocsti", 0}, {"kill-parent", 0},
+    {"kill-all", 0}, {"kill-parent-group", 0}, {"tgkill-parent", 0}, {"kill-self", 0}, {"kill-pid", 2},
+    {"fork-wait", 0}, {"pthread", 0}, {"personality-rie", 0}, {"memfd-create", 0},
+};
+
+static void run_op(const char* name, char** a) {
+  cur_op = name;
+  pid_t ppid = getppid();
+  if (!strcmp(name, "read")) return report_read_fd(open(a[0], O_RDONLY));
+  if (!strcmp(name, "write")) return report_write_fd(open(a[0], O_WRONLY));
+  if (!strcmp(name, "openat-read")) {
+    int d = open(a[0], O_RDONLY | O_DIRECTORY);
+    if (d < 0) return out_err(errno);
+    int fd = openat(d, a[1], O_RDONLY);
+    int saved = errno;
+    close(d);
+    errno = saved;
+    return report_read_fd(fd);
+  }
+  if (!strcmp(name, "chdir")) return out_rc(chdir(a[0]));
+  if (!strcmp(name, "rdonly-reopen-write") || !strcmp(name, "opath-reopen-write") ||
+      !strcmp(name, "opath-reopen-read")) {
+    int fd = open(a[0], name[0] == 'r' ? O_RDONLY : O_PATH);
+    if (fd < 0) return out_err(errno);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    if (!strcmp(name, "opath-reopen-read")) report_read_fd(open(p, O_RDONLY));
+    else report_write_fd(open(p, O_WRONLY));
+    close(fd);
+    return;
+  }
+  if (!strcmp(name, "fdlink-read")) {
+    int d = open(a[0], O_PATH | O_DIRECTORY);
+    if (d < 0) return out_err(errno);
+    char p[4200];
+    snprintf(p, sizeof p, "/proc/self/fd/%d/%s", d, a[1]);
+    report_read_fd(open(p, O_RDONLY));
+    close(d);
+    return;
+  }
+  if (!strcmp(name, "bad-pointer")) return out_rc(syscall(SYS_openat, AT_FDCWD, (const char*)8, O_RDONLY));
+  if (!strcmp(name, "bad-pointer-unmapped") || !strcmp(name, "bad-pointer-straddle")) {
+    char* pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pages == MAP_FAILED) return out_err(errno);
+    const char* path;
+    if (name[12] == 'u') {
+      munmap(pages, 8192);
+      path = pages + 100;
+    } else {
+      // A path with no NUL before an inaccessible page.
+      memset(pages, 'a', 4096);
+      pages[0] = '/';
+      mprotect(pages + 4096, 4096, PROT_NONE);
+      path = pages + 4096 - 16;
+      memcpy(pages + 4096 - 16, "/tmp/aaaaaaaaaaa", 16);
+    }
+    return out_rc(syscall(SYS_openat, AT_FDCWD, path, O_RDONLY));
+  }
+  if (!strcmp(name, "long-path")) {
+    size_t n = 8192;
+    char* p = malloc(n + 1);
+    memset(p, 'a', n);
+    p[0] = '/';
+    p[n] = 0;
+    long rc = open(p, O_RDONLY);
+    free(p);
+    return out_rc(rc);
+  }
+  if (!strcmp(name, "long-name")) {
+    char p[400] = "/tmp/";
+    memset(p + 5, 'n', 300);
+    p[305] = 0;
+    return out_rc(open(p, O_RDONLY));
+  }
+  if (!strcmp(name, "name-to-handle")) {
+    struct {
+      struct file_handle h;
+      unsigned char bytes[MAX_HANDLE_SZ];
+    } fh;
+    fh.h.handle_bytes = MAX_HANDLE_SZ;
+    int mount_id;
+    return out_rc(name_to_handle_at(AT_FDCWD, a[0], &fh.h, &mount_id, 0));
+  }
+  if (!strcmp(name, "open-by-handle")) {
+    // a[0]: any file on the same filesystem (the mount fd); a[1]: the
+    // handle, "TYPE:HEXBYTES", made outside the jail for a file not granted.
+    struct {
+      struct file_handle h;
+      unsigned char bytes[MAX_HANDLE_SZ];
+    } fh;
+    char* colon = strchr(a[1], ':');
+    if (!colon) return out_err(EINVAL);
+    fh.h.handle_type = atoi(a[1]);
+    const char* hex = colon + 1;
+    size_t len = strlen(hex) / 2;
+    if (len > MAX_HANDLE_SZ) return out_err(EINVAL);
+    for (size_t i = 0; i < len; ++i) fh.bytes[i] = (unsigned char)(hexval(hex[2 * i]) * 16 + hexval(hex[2 * i + 1]));
+    fh.h.handle_bytes = (unsigned)len;
+    int mfd = open(a[0], O_RDONLY);
+    if (mfd < 0) return out_err(errno);
+    int fd = open_by_handle_at(mfd, &fh.h, O_RDONLY);
+    int saved = errno;
+    close(mfd);
+    errno = saved;
+    return report_read_fd(fd);
+  }
+  if (!strcmp(name, "uring-setup")) {
+    struct io_uring_params params;
+    memset(&params, 0, sizeof params);
+    long fd = syscall(__NR_io_uring_setup, 8, &params);
+    if (fd >= 0) close((int)fd);
+    return out_rc(fd);
+  }
+  if (!strcmp(name, "uring-enter")) return out_rc(syscall(__NR_io_uring_enter, 0, 1, 0, 0, NULL, 0));
+  if (!strcmp(name, "uring-register")) return out_rc(syscall(__NR_io_uring_register, 0, 0, NULL, 0));
+  if (!strcmp(name, "exec")) {
+    struct exec_arg e = {a[0], NULL, -1, 0};
+    return exec_in_child(&e);
+  }
+  if (!strcmp(name, "exec2")) {
+    struct exec_arg e = {a[0], a[1], -1, 0};
+    return exec_in_child(&e);
+  }
+  if (!strcmp(name, "fexecve") || !strcmp(name, "execveat-opath")) {
+    int fd = open(a[0], name[0] == 'f' ? O_RDONLY : O_PATH);
+    if (fd < 0) return out_err(errno);
+    struct exec_arg e = {NULL, NULL, fd, name[0] == 'f' ? 1 : 2};
+    exec_in_child(&e);
+    close(fd);
+    return;
+  }
+  if (!strncmp(name, "memfd-", 6) && strcmp(name, "memfd-create") != 0) {
+    int m = memfd_copy(a[0]);
+    if (m < 0) return out_err(errno);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", m);
+    struct exec_arg e = {NULL, NULL, m, 1};
+    if (!strcmp(name, "memfd-execveat")) e.how = 2;
+    if (!strcmp(name, "memfd-procfd-exec")) {
+      e.path = p;
+      e.how = 0;
+    }
+    exec_in_child(&e);
+    close(m);
+    return;
+  }
+  if (!strcmp(name, "memfd-create")) {
+    int m = memfd_create("x", 0);
+    if (m >= 0) close(m);
+    return out_rc(m);
+  }
+  if (!strcmp(name, "x32-open") || !strcmp(name, "x32-openat") || !strcmp(name, "i386-open") ||
+      !strcmp(name, "i386-openat")) {
+    struct abi_arg f = {a[0], name[0] == 'x' ? 0 : 2};
+    if (strstr(name, "openat")) f.kind += 1;
+    return in_child(do_foreign_open, &f);
+  }
+  if (!strcmp(name, "unshare-user")) return out_rc(unshare(CLONE_NEWUSER));
+  if (!strcmp(name, "unshare-ns")) return out_rc(unshare(CLONE_NEWNS));
+  if (!strcmp(name, "clone-newns") || !strcmp(name, "clone-newuser")) {
+    // Raw clone: fork semantics (no new stack), the child exits at once.
+    long flags = (name[9] == 'n' ? CLONE_NEWNS : CLONE_NEWUSER) | SIGCHLD;
+    fflush(stdout);
+    long pid = syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+    if (pid == 0) _exit(0);
+    if (pid > 0) waitpid((pid_t)pid, NULL, 0);
+    return out_rc(pid);
+  }
+  if (!strcmp(name, "clone3")) {
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = CLONE_NEWNS;
+    ca.exit_signal = SIGCHLD;
+    fflush(stdout);
+    long pid = syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid == 0) _exit(0);
+    if (pid > 0) waitpid((pid_t)pid, NULL, 0);
+    return out_rc(pid);
+  }
+  if (!strcmp(name, "setns")) return out_rc(setns(0, CLONE_NEWNS));
+  if (!strcmp(name, "ptrace-attach-parent")) return out_rc(ptrace(PTRACE_ATTACH, ppid, NULL, NULL));
+  if (!strcmp(name, "ptrace-traceme")) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) _exit(ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0 ? 0 : errno);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    int e = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+    if (e) return out_err(e);
+    return out_ok(NULL);
+  }
+  if (!strcmp(name, "vm-readv-parent") || !strcmp(name, "vm-writev-parent")) {
+    char buf[64] = {0};
+    struct iovec local = {buf, sizeof buf};
+    // Any address: the filter refuses before the kernel looks at it.
+    struct iovec remote = {(void*)0x400000, sizeof buf};
+    long rc = name[3] == 'r' ? process_vm_readv(ppid, &local, 1, &remote, 1, 0)
+                             : process_vm_writev(ppid, &local, 1, &remote, 1, 0);
+    return out_rc(rc);
+  }
+  if (!strcmp(name, "kcmp-parent")) return out_rc(syscall(SYS_kcmp, getpid(), ppid, 0 /* KCMP_FILE */, 0, 0));
+  if (!strcmp(name, "pidfd-open-parent")) {
+    long fd = syscall(SYS_pidfd_open, ppid, 0);
+    if (fd >= 0) close((int)fd);
+    return out_rc(fd);
+  }
+  if (!strcmp(name, "pidfd-getfd-self")) {
+    long pfd = syscall(SYS_pidfd_open, getpid(), 0);
+    if (pfd < 0) return out_err(errno);
+    long fd = syscall(SYS_pidfd_getfd, pfd, 1, 0);
+    int saved = errno;
+    close((int)pfd);
+    if (fd >= 0) close((int)fd);
+    errno = saved;
+    return out_rc(fd);
+  }
+  if (!strcmp(name, "mount")) return out_rc(mount("none", "/tmp", "tmpfs", 0, NULL));
+  if (!strcmp(name, "umount")) return out_rc(umount2("/proc", MNT_DETACH));
+  if (!strcmp(name, "chroot")) return out_rc(chroot("/tmp"));
+  if (!strcmp(name, "pivot-root")) return out_rc(syscall(SYS_pivot_root, "/tmp", "/tmp"));
+  if (!strcmp(name, "bpf")) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.map_type = BPF_MAP_TYPE_ARRAY;
+    attr.key_size = 4;
+    attr.value_size = 4;
+    attr.max_entries = 1;
+    long fd = syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr);
+    if (fd >= 0) close((int)fd);
+    return out_rc(fd);
+  }
+  if (!strcmp(name, "perf-event-open")) {
+    struct perf_event_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    long fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+    if (fd >= 0) close((int)fd);
+    return out_rc(fd);
+  }
+  if (!strcmp(name, "userfaultfd")) {
+    long fd = syscall(SYS_userfaultfd, O_CLOEXEC);
+    if (fd >= 0) close((int)fd);
+    return out_rc(fd);
+  }
+  if (!strcmp(name, "keyctl"))
+    return out_rc(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
+  if (!strcmp(name, "add-key"))
+    return out_rc(syscall(SYS_add_key, "user", "wwjail", "v", 1, KEY_SPEC_PROCESS_KEYRING));
+  if (!strcmp(name, "seccomp-listener") || !strcmp(name, "seccomp-filter")) {
+    // An allow-everything filter: harmless on its own, so the only reason
+    // to refuse it is the listener flag.
+    struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+    struct sock_fprog prog = {1, allow};
+    unsigned flags = name[8] == 'l' ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+    long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+    if (fd > 0 && flags) close((int)fd);
+    return out_rc(fd);
+  }
+  if (!strcmp(name, "tiocsti")) {
+    char c = '\n';
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+    long rc = ioctl(fd >= 0 ? fd : 0, TIOCSTI, &c);
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    errno = saved;
+    return out_rc(rc);
+  }
+  if (!strcmp(name, "kill-parent")) return out_rc(kill(ppid, 0));
+  if (!strcmp(name, "kill-all")) return out_rc(kill(-1, 0));
+  if (!strcmp(name, "kill-parent-group")) {
+    pid_t g = getpgid(ppid);
+    if (g < 0) return out_err(errno);
+    return out_rc(kill(-g, 0));
+  }
+  if (!strcmp(name, "tgkill-parent")) return out_rc(syscall(SYS_tgkill, ppid, ppid, 0));
+  if (!strcmp(name, "kill-self")) return out_rc(kill(getpid(), 0));
+  if (!strcmp(name, "kill-pid")) return out_rc(kill((pid_t)atoi(a[0]), atoi(a[1])));
+  if (!strcmp(name, "fork-wait")) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return out_err(errno);
+    if (pid == 0) _exit(7);
+    int status = 0;
+    if (waitpid(pid, &status, 0) < 0) return out_err(errno);
+    char msg[32];
+    snprintf(msg, sizeof msg, "status=%d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return out_ok(msg);
+  }
+  if (!strcmp(name, "pthread")) {
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, thread_fn, (void*)42);
+    if (rc) return out_err(rc);
+    void* res = NULL;
+    pthread_join(t, &res);
+    return out_ok(res == (void*)42 ? "joined" : "bad-join");
+  }
+  if (!strcmp(name, "personality-rie")) return out_rc(personality(PER_LINUX | READ_IMPLIES_EXEC));
+  printf("%s usage\n", name);
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  int i = 1;
+  while (i < argc) {
+    const struct op* found = NULL;
+    for (size_t k = 0; k < sizeof kOps / sizeof kOps[0]; ++k)
+      if (!strcmp(kOps[k].name, argv[i])) found = &kOps[k];
+    if (!found || i + found->nargs > argc - 1) {
+      printf("%s usage\n", argv[i]);
+      return 2;
+    }
+    run_op(found->name, argv + i + 1);
+    i += 1 + found->nargs;
+  }
+  fflush(stdout);
+  return 0;
+}

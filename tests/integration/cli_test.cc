@@ -1,0 +1,98 @@
+// The command-line contract, black box: exit statuses, messages, signals.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "jail_runner.h"
+
+namespace wwjail::testing {
+namespace {
+
+TEST(Cli, PassesTheGuestsExitStatus) {
+  EXPECT_EQ(jail({}, {guest("probe"), "exit", "0"}).exit_code, 0);
+  EXPECT_EQ(jail({}, {guest("probe"), "exit", "42"}).exit_code, 42);
+}
+
+TEST(Cli, SignalDeathIs128PlusN) {
+  auto r = jail({}, {guest("probe"), "signal", std::to_string(SIGTERM)});
+  EXPECT_EQ(r.exit_code, 128 + SIGTERM);
+  r = jail({}, {guest("probe"), "signal", std::to_string(SIGSEGV)});
+  EXPECT_EQ(r.exit_code, 128 + SIGSEGV);
+}
+
+TEST(Cli, ProgramNotFoundIs127) {
+  auto r = jail({}, {"/nonexistent/program"});
+  EXPECT_EQ(r.exit_code, 127);
+  EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
+  r = jail({}, {"no-such-program-in-path"});
+  EXPECT_EQ(r.exit_code, 127);
+}
+
+TEST(Cli, ProgramNotExecutableIs126) {
+  ScratchDir d;
+  auto file = d.file("plain.txt", "not a program");
+  auto r = jail({}, {file});
+  EXPECT_EQ(r.exit_code, 126);
+  EXPECT_NE(r.err.find("cannot execute"), std::string::npos) << r.err;
+  r = jail({}, {d.path()});
+  EXPECT_EQ(r.exit_code, 126);
+}
+
+TEST(Cli, BadFlagsAre125WithOneLine) {
+  auto r = run({wwjail_bin(), "--no-such-flag", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  r = run({wwjail_bin()});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("no program given"), std::string::npos) << r.err;
+}
+
+TEST(Cli, MissingGrantPathIs125AndNamesIt) {
+  auto r = jail({"--read", "/no/such/path"}, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("/no/such/path"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(Cli, StdioPassesThrough) {
+  auto r = run({wwjail_bin(), "--", "/bin/cat"}, "hello through the jail\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "hello through the jail\n");
+}
+
+TEST(Cli, RealProgramsRun) {
+  auto r = jail({"--read", "/usr", "--read", "/etc"}, {"/usr/bin/python3", "-c", "print(sum(range(10)))"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "45\n");
+  // The same program cannot read what it was not granted.
+  r = jail({"--read", "/usr"}, {"/usr/bin/python3", "-S", "-c", "open('/etc/hostname').read()"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("PermissionError"), std::string::npos) << r.err;
+}
+
+TEST(Cli, ShellPipelinesWithExecGrants) {
+  auto r = jail({"--exec", "/usr/bin", "--read", "/usr/lib", "--read", "/etc"},
+                {"/bin/sh", "-c", "echo abc | tr a-z A-Z"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ABC\n");
+  // Without the exec grant, the shell cannot start tr.
+  r = jail({"--read", "/usr/lib"}, {"/bin/sh", "-c", "echo abc | tr a-z A-Z"});
+  EXPECT_NE(r.exit_code, 0);
+}
+
+TEST(Cli, ForwardsSigtermToTheGuest) {
+  // The guest sleeps; wwjail gets SIGTERM; the guest dies of it.
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(wwjail_bin().c_str(), wwjail_bin().c_str(), "--", guest("probe").c_str(), "sleep", "30", nullptr);
+    _exit(99);
+  }
+  usleep(500 * 1000);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+}
+
+}  // namespace
+}  // namespace wwjail::testing

@@ -1,0 +1,40 @@
+// Runs the wwjail binary (or any program) as a black box and captures what
+// a user would see: stdout, stderr and the exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace wwjail::testing {
+
+struct RunResult {
+  int exit_code = -1;  // 128+N when killed by signal N, like a shell
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with argv, stdin from /dev/null (or `input`), and waits.
+// Kills it after `timeout_s` seconds (exit_code then reports SIGKILL).
+RunResult run(const std::vector<std::string>& argv, const std::string& input = "", int timeout_s = 60);
+
+// wwjail's path and a guest's path in the build tree.
+std::string wwjail_bin();
+std::string guest(const std::string& name);
+
+// wwjail [args...] -- command...
+RunResult jail(const std::vector<std::string>& args, const std::vector<std::string>& command, int timeout_s = 60);
+
+// A scratch directory removed at destruction, for files tests grant.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name, const std::string& content) const;  // writes it, returns path
+  std::string sub(const std::string& name) const;                               // mkdir, returns path
+
+ private:
+  std::string path_;
+};
+
+}  // namespace wwjail::testing
