@@ -66,8 +66,16 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input, in
   return r;
 }
 
-std::string wwjail_bin() { return WWJAIL_BIN; }
-std::string guest(const std::string& name) { return std::string(GUEST_DIR) + "/" + name; }
+// The build tree's paths, unless the environment points elsewhere (the
+// unprivileged run copies the binaries where another user can reach them).
+std::string wwjail_bin() {
+  const char* env = std::getenv("WWJAIL_TEST_BIN");
+  return env && *env ? env : WWJAIL_BIN;
+}
+std::string guest(const std::string& name) {
+  const char* env = std::getenv("WWJAIL_TEST_GUEST_DIR");
+  return std::string(env && *env ? env : GUEST_DIR) + "/" + name;
+}
 
 RunResult jail(const std::vector<std::string>& args, const std::vector<std::string>& command, int timeout_s) {
   std::vector<std::string> argv{wwjail_bin()};

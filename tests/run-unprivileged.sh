@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the storage and CLI integration tests as an ordinary user: wwjail must
+# work without root, setuid or user namespaces. Needs root to create the user
+# and to switch to it; exits 77 (ctest: skipped) otherwise.
+set -euo pipefail
+build=${1:?usage: run-unprivileged.sh BUILD_DIR}
+if [[ $(id -u) -ne 0 ]] || ! command -v runuser >/dev/null; then
+  echo "run-unprivileged: needs root and runuser to switch users; skipped"
+  exit 77
+fi
+user=wwjail-test
+id "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
+
+# Copy what the tests run to a place the user can reach, whatever the
+# permissions of the checkout's parent directories.
+stage=$(mktemp -d /tmp/wwjail-unpriv.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+cp "$build/wwjail" "$build/tests/wwjail_integration_tests" "$stage/"
+cp -r "$build/guests" "$stage/guests"
+chmod -R a+rX "$stage"
+
+cd "$stage"
+runuser -u "$user" -- env WWJAIL_TEST_BIN="$stage/wwjail" WWJAIL_TEST_GUEST_DIR="$stage/guests" TMPDIR=/tmp \
+  "$stage/wwjail_integration_tests" --gtest_filter='Storage*:Cli*' --gtest_brief=1
