@@ -100,6 +100,34 @@ const Refusal kRefused[] = {
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
                                      CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
 
+// Adds allow rules for every 32-bit value of argument `arg` except
+// `refused`, as masked equalities (one comparison each, as libseccomp 2.5
+// requires). They are the branches of a binary trie over the refused values
+// (bit 31 first) that no refused value takes: a subtree no refused value
+// lies in is allowed whole. At most 32 rules per refused value.
+void allow_all_but(std::vector<SyscallRule>& rules, const std::string& name, unsigned arg, uint32_t prefix, int bit,
+                   const std::vector<uint32_t>& refused) {
+  if (bit < 0) return;  // exactly a refused value
+  uint32_t b = 1u << bit;
+  uint32_t mask = (bit == 31 ? 0u : ~((b << 1) - 1)) | b;
+  for (uint32_t side : {0u, b}) {
+    std::vector<uint32_t> group;
+    for (uint32_t v : refused)
+      if ((v & b) == side) group.push_back(v);
+    if (group.empty()) {
+      scmp_arg_cmp cmp{arg, SCMP_CMP_MASKED_EQ, mask, prefix | side};
+      rules.push_back({name, -1, FilterAction::kAllow, 0, {cmp}});
+    } else {
+      allow_all_but(rules, name, arg, prefix | side, bit - 1, group);
+    }
+  }
+}
+
+void allow_all_but(std::vector<SyscallRule>& rules, const std::string& name, unsigned arg,
+                   const std::vector<uint32_t>& refused) {
+  allow_all_but(rules, name, arg, 0, 31, refused);
+}
+
 }  // namespace
 
 std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
@@ -131,15 +159,16 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
 
   // ioctl: TIOCSTI pushes keystrokes into the terminal the broker's user
   // types into, TIOCLINUX can do the same on a VT. Everything else is fd-local.
-  // libseccomp 2.5 allows one comparison per argument in a rule, so "any
-  // command but these two" is written as the ranges around them.
-  static_assert(TIOCSTI < TIOCLINUX);
-  rules.push_back({"ioctl", -1, FilterAction::kAllow, 0, {SCMP_A1_32(SCMP_CMP_LT, TIOCSTI)}});
-  rules.push_back({"ioctl", -1, FilterAction::kAllow, 0, {SCMP_A1_32(SCMP_CMP_GT, TIOCLINUX)}});
-  for (uint32_t cmd = TIOCSTI + 1; cmd < TIOCLINUX; ++cmd)
-    rules.push_back({"ioctl", -1, FilterAction::kAllow, 0, {SCMP_A1_32(SCMP_CMP_EQ, cmd)}});
-  rules.push_back({"ioctl", -1, FilterAction::kErrno, EPERM, {SCMP_A1_32(SCMP_CMP_EQ, TIOCSTI)}});
-  rules.push_back({"ioctl", -1, FilterAction::kErrno, EPERM, {SCMP_A1_32(SCMP_CMP_EQ, TIOCLINUX)}});
+  // ioctl: TIOCSTI pushes keystrokes into the terminal the user types into,
+  // TIOCLINUX can do the same on a VT; everything else is fd-local.
+  // The kernel truncates the command to 32 bits, so both the refusals and
+  // the allowance must look at the low 32 bits only (libseccomp 2.5's "_32"
+  // range comparisons still compare 64 bits, and an unconditional allow
+  // would shadow the refusals): see allow_all_but.
+  const std::vector<uint32_t> refused_ioctls = {TIOCSTI, TIOCLINUX};
+  for (uint32_t cmd : refused_ioctls)
+    rules.push_back({"ioctl", -1, FilterAction::kErrno, EPERM, {SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}});
+  allow_all_but(rules, "ioctl", 1, refused_ioctls);
 
   // seccomp: a guest may add filters (they only restrict it further) but
   // not a listener of its own, which could answer for it.

@@ -1,0 +1,169 @@
+// The compiled guest filter, evaluated in userspace: table-driven checks of
+// what the kernel will answer for each syscall, arch and argument.
+#include "shim/seccomp_filter.h"
+
+#include <gtest/gtest.h>
+#include <linux/audit.h>
+#include <linux/sched.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+
+#include <set>
+
+#include "bpf_eval.h"
+#include "shim/syscall_rules.h"
+
+namespace wwjail {
+namespace {
+
+constexpr uint32_t kX32Bit = 0x40000000;
+
+class Filter : public ::testing::TestWithParam<bool> {
+ protected:
+  Filter() : filter_(compile_guest_filter(guest_syscall_rules({GetParam()}))) {}
+  uint32_t eval(int nr, std::initializer_list<uint64_t> args = {}, uint32_t arch = AUDIT_ARCH_X86_64) {
+    seccomp_data d{};
+    d.nr = nr;
+    d.arch = arch;
+    int i = 0;
+    for (uint64_t a : args) d.args[i++] = a;
+    return testing::run_bpf(filter_.program(), d);
+  }
+  CompiledFilter filter_;
+};
+
+uint32_t action(uint32_t ret) { return ret & SECCOMP_RET_ACTION_FULL; }
+uint32_t errno_of(uint32_t ret) { return ret & SECCOMP_RET_DATA; }
+
+TEST_P(Filter, PathSyscallsGoToTheBroker) {
+  for (int nr : {SYS_open, SYS_openat, SYS_openat2, SYS_creat, SYS_stat, SYS_lstat, SYS_newfstatat, SYS_statx,
+                 SYS_access, SYS_faccessat, SYS_faccessat2, SYS_readlink, SYS_readlinkat, SYS_unlink, SYS_unlinkat,
+                 SYS_mkdir, SYS_mkdirat, SYS_mknod, SYS_mknodat, SYS_rmdir, SYS_rename, SYS_renameat,
+                 SYS_renameat2, SYS_link, SYS_linkat, SYS_symlink, SYS_symlinkat, SYS_chmod, SYS_fchmodat,
+                 SYS_chown, SYS_lchown, SYS_fchownat, SYS_truncate, SYS_utime, SYS_utimes, SYS_utimensat,
+                 SYS_futimesat, SYS_execve, SYS_execveat, SYS_chdir, SYS_fchdir, SYS_statfs, SYS_getxattr,
+                 SYS_lgetxattr, SYS_setxattr, SYS_lsetxattr, SYS_listxattr, SYS_llistxattr, SYS_removexattr,
+                 SYS_lremovexattr, SYS_inotify_add_watch, SYS_fstat, SYS_fchmod, SYS_fchown, SYS_fsetxattr,
+                 SYS_fremovexattr}) {
+    EXPECT_EQ(action(eval(nr)), SECCOMP_RET_USER_NOTIF) << "nr " << nr;
+  }
+}
+
+TEST_P(Filter, PlainSyscallsNeverReachTheBroker) {
+  for (int nr : {SYS_read, SYS_write, SYS_getppid, SYS_pread64, SYS_mmap, SYS_futex, SYS_close, SYS_exit_group})
+    EXPECT_EQ(action(eval(nr)), SECCOMP_RET_ALLOW) << "nr " << nr;
+}
+
+TEST_P(Filter, EscapeClassesAreRefused) {
+  struct Case {
+    int nr;
+    int err;
+  } cases[] = {{SYS_ptrace, EPERM},         {SYS_process_vm_readv, EPERM}, {SYS_process_vm_writev, EPERM},
+               {SYS_kcmp, EPERM},           {SYS_mount, EPERM},            {SYS_umount2, EPERM},
+               {SYS_pivot_root, EPERM},     {SYS_unshare, EPERM},          {SYS_setns, EPERM},
+               {SYS_open_by_handle_at, EPERM}, {SYS_name_to_handle_at, EOPNOTSUPP}, {SYS_bpf, EPERM},
+               {SYS_perf_event_open, EPERM}, {SYS_userfaultfd, EPERM},     {SYS_kexec_load, EPERM},
+               {SYS_init_module, EPERM},    {SYS_keyctl, EPERM},           {SYS_io_uring_setup, ENOSYS},
+               {SYS_io_uring_enter, ENOSYS}, {SYS_io_uring_register, ENOSYS}, {SYS_clone3, ENOSYS},
+               {SYS_chroot, EPERM},         {SYS_fsopen, EPERM},           {SYS_move_mount, EPERM},
+               {SYS_pidfd_getfd, EPERM}};
+  for (auto c : cases) {
+    uint32_t r = eval(c.nr);
+    EXPECT_EQ(action(r), SECCOMP_RET_ERRNO) << "nr " << c.nr;
+    EXPECT_EQ(errno_of(r), static_cast<uint32_t>(c.err)) << "nr " << c.nr;
+  }
+}
+
+TEST_P(Filter, UnknownAndFutureSyscallsAreRefused) {
+  for (int nr : {500, 470, 1000}) {
+    uint32_t r = eval(nr);
+    EXPECT_EQ(action(r), SECCOMP_RET_ERRNO) << nr;
+    EXPECT_EQ(errno_of(r), static_cast<uint32_t>(ENOSYS)) << nr;
+  }
+}
+
+TEST_P(Filter, ForeignAbisNeverPass) {
+  // i386 (int 0x80): the whole process is killed.
+  EXPECT_EQ(action(eval(5 /* i386 open */, {}, AUDIT_ARCH_I386)), SECCOMP_RET_KILL_PROCESS);
+  // x32 numbers share the x86_64 audit arch and must not be allowed or notified.
+  for (int nr : {SYS_openat, SYS_read, SYS_getppid, SYS_execve}) {
+    uint32_t r = action(eval(static_cast<int>(nr | kX32Bit)));
+    EXPECT_NE(r, SECCOMP_RET_ALLOW) << nr;
+    EXPECT_NE(r, SECCOMP_RET_USER_NOTIF) << nr;
+  }
+}
+
+TEST_P(Filter, CloneWithNamespacesIsRefused) {
+  EXPECT_EQ(action(eval(SYS_clone, {CLONE_VM | CLONE_THREAD | CLONE_SIGHAND})), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(action(eval(SYS_clone, {SIGCHLD})), SECCOMP_RET_ALLOW);
+  for (uint64_t ns : {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC,
+                      CLONE_NEWCGROUP}) {
+    uint32_t r = eval(SYS_clone, {ns | SIGCHLD});
+    EXPECT_EQ(action(r), SECCOMP_RET_ERRNO) << ns;
+    EXPECT_EQ(errno_of(r), static_cast<uint32_t>(EPERM)) << ns;
+  }
+}
+
+TEST_P(Filter, TerminalInjectionIsRefused) {
+  EXPECT_EQ(action(eval(SYS_ioctl, {1, TIOCSTI})), SECCOMP_RET_ERRNO);
+  EXPECT_EQ(action(eval(SYS_ioctl, {1, TIOCLINUX})), SECCOMP_RET_ERRNO);
+  // Upper register bits do not matter: the kernel truncates the command.
+  EXPECT_EQ(action(eval(SYS_ioctl, {1, 0xffffffff00000000ull | TIOCSTI})), SECCOMP_RET_ERRNO);
+  for (unsigned long cmd : {TCGETS, TIOCGWINSZ, FIONREAD, TIOCSTI + 1, TIOCLINUX + 1, TIOCSTI - 1})
+    EXPECT_EQ(action(eval(SYS_ioctl, {1, cmd})), SECCOMP_RET_ALLOW) << cmd;
+}
+
+TEST_P(Filter, IoctlSweepLooksAtTheLow32BitsOnly) {
+  // Whatever the upper register bits, the kernel sees the low 32 bits.
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  auto next = [&] { return state = state * 6364136223846793005ull + 1442695040888963407ull; };
+  for (int i = 0; i < 20000; ++i) {
+    uint64_t high = (next() >> 11) << 32;
+    uint32_t low;
+    switch (i % 4) {
+      case 0: low = TIOCSTI; break;
+      case 1: low = TIOCLINUX; break;
+      case 2: low = static_cast<uint32_t>(0x5400 + (next() & 0xff)); break;  // the tty range around them
+      default: low = static_cast<uint32_t>(next()); break;
+    }
+    bool refused = low == TIOCSTI || low == TIOCLINUX;
+    EXPECT_EQ(action(eval(SYS_ioctl, {3, high | low})), refused ? SECCOMP_RET_ERRNO : SECCOMP_RET_ALLOW)
+        << std::hex << (high | low);
+  }
+}
+
+TEST_P(Filter, NoNestedListeners) {
+  EXPECT_EQ(action(eval(SYS_seccomp, {SECCOMP_SET_MODE_FILTER, 0})), SECCOMP_RET_ALLOW);
+  uint32_t r = eval(SYS_seccomp, {SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER});
+  EXPECT_EQ(action(r), SECCOMP_RET_ERRNO);
+  EXPECT_EQ(errno_of(r), static_cast<uint32_t>(EBUSY));
+}
+
+TEST_P(Filter, SignalsAreScopedOrChecked) {
+  uint32_t expected = GetParam() ? SECCOMP_RET_ALLOW : SECCOMP_RET_USER_NOTIF;
+  for (int nr : {SYS_kill, SYS_tkill, SYS_tgkill, SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo})
+    EXPECT_EQ(action(eval(nr, {1, 9})), expected) << nr;
+  EXPECT_EQ(action(eval(SYS_prlimit64, {0})), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(action(eval(SYS_prlimit64, {1})), SECCOMP_RET_USER_NOTIF);
+}
+
+TEST_P(Filter, OnlyHarmlessPersonalities) {
+  EXPECT_EQ(action(eval(SYS_personality, {0xffffffff})), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(action(eval(SYS_personality, {0})), SECCOMP_RET_ALLOW);
+  EXPECT_NE(action(eval(SYS_personality, {0x0400000 /* READ_IMPLIES_EXEC */})), SECCOMP_RET_ALLOW);
+}
+
+INSTANTIATE_TEST_SUITE_P(LandlockScopesSignals, Filter, ::testing::Bool());
+
+TEST(SyscallRules, NoSyscallIsBothAllowedAndNotifiedUnconditionally) {
+  std::set<std::string> allowed, notified;
+  for (const auto& r : guest_syscall_rules({false})) {
+    if (!r.when.empty()) continue;
+    if (r.action == FilterAction::kAllow) allowed.insert(r.name);
+    if (r.action == FilterAction::kNotify) notified.insert(r.name);
+  }
+  for (const auto& n : notified) EXPECT_EQ(allowed.count(n), 0u) << n;
+}
+
+}  // namespace
+}  // namespace wwjail
