@@ -1,0 +1,241 @@
+// Syscall handlers without a kernel listener: a fake notify channel, fake
+// guest memory and a synchronous stand-in for the ring. The handlers still
+// resolve and open real paths, beneath a scratch directory.
+#include "broker/syscall_handlers.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/audit.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "broker/grant_roots.h"
+#include "sys/kernel_abi.h"
+
+namespace wwjail {
+namespace {
+
+class FakeChannel : public NotifyChannel {
+ public:
+  bool receive(seccomp_notif&) override { return false; }
+  void respond(const seccomp_notif_resp& r) override { responses.push_back(r); }
+  bool id_valid(uint64_t) override { return valid; }
+  int add_fd(const seccomp_notif_addfd& a) override {
+    injected.emplace_back(::dup(static_cast<int>(a.srcfd)));
+    return 7;
+  }
+  bool valid = true;
+  std::vector<seccomp_notif_resp> responses;
+  std::vector<UniqueFd> injected;
+};
+
+class FakeMemory : public GuestMemory {
+ public:
+  int read(pid_t, uint64_t addr, void* buf, size_t len) override {
+    auto it = blobs.find(addr);
+    if (it == blobs.end() || it->second.size() < len) return EFAULT;
+    std::memcpy(buf, it->second.data(), len);
+    return 0;
+  }
+  int write(pid_t, uint64_t addr, const void* buf, size_t len) override {
+    if (addr == 0) return EFAULT;
+    written[addr].assign(static_cast<const char*>(buf), len);
+    return 0;
+  }
+  int read_string(pid_t, uint64_t addr, size_t max, std::string& out) override {
+    auto it = blobs.find(addr);
+    if (it == blobs.end()) return EFAULT;
+    out = it->second.c_str();
+    return out.size() + 1 > max ? ENAMETOOLONG : 0;
+  }
+  uint64_t put(const std::string& s) {
+    uint64_t addr = 0x1000 * (blobs.size() + 1);
+    blobs[addr] = s + '\0';
+    return addr;
+  }
+  std::map<uint64_t, std::string> blobs, written;
+};
+
+class SyncOps : public AsyncOps {
+ public:
+  void openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) override {
+    int fd = kernel::openat2(dirfd, path.c_str(), how);
+    done(fd >= 0 ? fd : -errno);
+  }
+};
+
+class Handlers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/wwjail-unit.XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl));
+    char real[PATH_MAX];
+    ASSERT_TRUE(realpath(tmpl, real));
+    root_ = real;
+    mkdir((root_ + "/granted").c_str(), 0755);
+    mkdir((root_ + "/secret").c_str(), 0755);
+    mkdir((root_ + "/writable").c_str(), 0755);
+    write_file(root_ + "/granted/f", "granted");
+    write_file(root_ + "/secret/f", "secret");
+    caps_.add({root_ + "/granted", kRead, true, "--read granted"});
+    caps_.add({root_ + "/writable", kWrite, true, "--write writable"});
+    roots_ = std::make_unique<GrantRoots>(caps_);
+    log_ = std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_st>(log_text_));
+  }
+  void TearDown() override { (void)!std::system(("rm -rf '" + root_ + "'").c_str()); }
+  static void write_file(const std::string& p, const std::string& s) {
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    (void)!::write(fd, s.data(), s.size());
+    ::close(fd);
+  }
+  SyscallHandlers make(bool landlock = true, bool broker_opens = false) {
+    HandlerOptions o;
+    o.landlock_active = landlock;
+    o.landlock_abi = 7;
+    o.broker_performs_opens = broker_opens;
+    o.broker_pid = getppid();
+    return SyscallHandlers(caps_, *roots_, channel_, memory_, ops_, *log_, o);
+  }
+  seccomp_notif notif(int nr, std::initializer_list<uint64_t> args) {
+    seccomp_notif n{};
+    n.id = 1;
+    n.pid = static_cast<uint32_t>(getpid());
+    n.data.nr = nr;
+    n.data.arch = AUDIT_ARCH_X86_64;
+    int i = 0;
+    for (auto a : args) n.data.args[i++] = a;
+    return n;
+  }
+  seccomp_notif open_of(const std::string& path, int flags) {
+    return notif(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), memory_.put(path), static_cast<uint64_t>(flags), 0644});
+  }
+
+  std::string root_;
+  StorageCaps caps_;
+  std::unique_ptr<GrantRoots> roots_;
+  FakeChannel channel_;
+  FakeMemory memory_;
+  SyncOps ops_;
+  std::ostringstream log_text_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+TEST_F(Handlers, AllowedOpenContinuesUnderLandlock) {
+  auto h = make();
+  EXPECT_EQ(h.handle(open_of(root_ + "/granted/f", O_RDONLY)).kind, Verdict::Kind::kContinue);
+}
+
+TEST_F(Handlers, DeniedOpenIsEaccesAndLogged) {
+  auto h = make();
+  Verdict v = h.handle(open_of(root_ + "/secret/f", O_RDONLY));
+  EXPECT_EQ(v.kind, Verdict::Kind::kError);
+  EXPECT_EQ(v.err, EACCES);
+  EXPECT_NE(log_text_.str().find("denied pid="), std::string::npos);
+  EXPECT_NE(log_text_.str().find(root_ + "/secret/f"), std::string::npos);
+  // Write on a read grant is denied too.
+  EXPECT_EQ(h.handle(open_of(root_ + "/granted/f", O_WRONLY)).err, EACCES);
+  EXPECT_EQ(h.handle(open_of(root_ + "/granted/f", O_RDONLY | O_TRUNC)).err, EACCES);
+}
+
+TEST_F(Handlers, BrokerPerformsTheOpenAndInjectsTheFd) {
+  auto h = make(true, true);
+  Verdict v = h.handle(open_of(root_ + "/granted/f", O_RDONLY));
+  ASSERT_EQ(v.kind, Verdict::Kind::kDeferred);
+  ASSERT_EQ(channel_.injected.size(), 1u);
+  char buf[16] = {};
+  EXPECT_EQ(::pread(channel_.injected[0].get(), buf, sizeof buf, 0), 7);
+  EXPECT_STREQ(buf, "granted");
+}
+
+TEST_F(Handlers, WithoutLandlockOpensAreNeverContinued) {
+  auto h = make(false, false);
+  EXPECT_EQ(h.handle(open_of(root_ + "/granted/f", O_RDONLY)).kind, Verdict::Kind::kDeferred);
+  EXPECT_EQ(channel_.injected.size(), 1u);
+  // ...and execs are refused outright: Landlock is what makes CONTINUE safe there.
+  Verdict v = h.handle(notif(SYS_execve, {memory_.put(root_ + "/granted/f"), 0, 0}));
+  EXPECT_EQ(v.kind, Verdict::Kind::kError);
+}
+
+TEST_F(Handlers, SymlinkLeavingTheGrantIsDecidedOnItsTarget) {
+  ASSERT_EQ(symlink((root_ + "/secret/f").c_str(), (root_ + "/granted/abs").c_str()), 0);
+  ASSERT_EQ(symlink("../secret/f", (root_ + "/granted/rel").c_str()), 0);
+  ASSERT_EQ(symlink("f", (root_ + "/granted/inside").c_str()), 0);
+  auto h = make(true, true);
+  for (const char* link : {"/granted/abs", "/granted/rel"}) {
+    channel_.responses.clear();
+    Verdict v = h.handle(open_of(root_ + link, O_RDONLY));
+    ASSERT_EQ(v.kind, Verdict::Kind::kDeferred) << link;
+    ASSERT_EQ(channel_.responses.size(), 1u) << link;
+    EXPECT_EQ(channel_.responses[0].error, -EACCES) << link;
+  }
+  EXPECT_TRUE(channel_.injected.empty());
+  h.handle(open_of(root_ + "/granted/inside", O_RDONLY));
+  EXPECT_EQ(channel_.injected.size(), 1u);
+}
+
+TEST_F(Handlers, BadPointersAndLongPaths) {
+  auto h = make();
+  EXPECT_EQ(h.handle(notif(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), 0xdead0000, 0, 0})).err, EFAULT);
+  EXPECT_EQ(h.handle(open_of(std::string(5000, 'a'), O_RDONLY)).err, ENAMETOOLONG);
+  EXPECT_EQ(h.handle(notif(SYS_stat, {memory_.put(root_ + "/granted/f"), 0})).err, EFAULT);
+}
+
+TEST_F(Handlers, StaleNotificationIsNotActedOn) {
+  auto h = make();
+  channel_.valid = false;
+  Verdict v = h.handle(notif(SYS_mkdir, {memory_.put(root_ + "/writable/d"), 0755}));
+  EXPECT_EQ(v.kind, Verdict::Kind::kError);
+  struct stat st;
+  EXPECT_NE(::stat((root_ + "/writable/d").c_str(), &st), 0);
+  channel_.valid = true;
+  EXPECT_EQ(h.handle(notif(SYS_mkdir, {memory_.put(root_ + "/writable/d"), 0755})).kind, Verdict::Kind::kValue);
+  EXPECT_EQ(::stat((root_ + "/writable/d").c_str(), &st), 0);
+}
+
+TEST_F(Handlers, StatResultIsWrittenToGuestMemory) {
+  auto h = make();
+  uint64_t buf = 0x900000;
+  Verdict v = h.handle(notif(SYS_stat, {memory_.put(root_ + "/granted/f"), buf}));
+  ASSERT_EQ(v.kind, Verdict::Kind::kValue);
+  ASSERT_EQ(memory_.written[buf].size(), sizeof(struct stat));
+  struct stat st;
+  std::memcpy(&st, memory_.written[buf].data(), sizeof st);
+  EXPECT_EQ(st.st_size, 7);
+  EXPECT_EQ(h.handle(notif(SYS_stat, {memory_.put(root_ + "/secret/f"), buf})).err, EACCES);
+}
+
+TEST_F(Handlers, DeviceNodesAreNeverCreated) {
+  auto h = make();
+  Verdict v = h.handle(notif(SYS_mknod, {memory_.put(root_ + "/writable/null"), uint64_t{S_IFCHR | 0600}, uint64_t{makedev(1, 3)}}));
+  EXPECT_EQ(v.err, EPERM);
+  EXPECT_EQ(h.handle(notif(SYS_mknod, {memory_.put(root_ + "/writable/fifo"), uint64_t{S_IFIFO | 0600}, 0})).kind,
+            Verdict::Kind::kValue);
+}
+
+TEST_F(Handlers, ForeignArchAndUnknownCallsAreRefused) {
+  auto h = make();
+  auto n = open_of(root_ + "/granted/f", O_RDONLY);
+  n.data.arch = AUDIT_ARCH_I386;
+  EXPECT_EQ(h.handle(n).err, ENOSYS);
+  EXPECT_EQ(h.handle(notif(SYS_getppid, {})).err, ENOSYS);
+}
+
+TEST_F(Handlers, DeliverNeverFallsBackToContinue) {
+  FakeChannel ch;
+  deliver(ch, 5, Verdict::error(EACCES));
+  ASSERT_EQ(ch.responses.size(), 1u);
+  EXPECT_EQ(ch.responses[0].error, -EACCES);
+  EXPECT_EQ(ch.responses[0].flags, 0u);
+  deliver(ch, 6, Verdict::cont());
+  EXPECT_EQ(ch.responses[1].flags, static_cast<uint32_t>(SECCOMP_USER_NOTIF_FLAG_CONTINUE));
+}
+
+}  // namespace
+}  // namespace wwjail
