@@ -79,11 +79,11 @@ mode_t umask_of(pid_t pid) {
   return mask;
 }
 
-bool in_tree(pid_t pid, pid_t broker) {
-  if (pid <= 0 || pid == broker) return false;
+bool in_tree(pid_t pid, pid_t root) {
+  if (pid <= 0 || pid == root) return false;
   for (int depth = 0; depth < 256 && pid > 1; ++depth) {
     pid_t parent = parent_of(pid);
-    if (parent == broker) return true;
+    if (parent == root) return true;
     if (parent <= 0) return false;
     pid = parent;
   }

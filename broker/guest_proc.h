@@ -20,9 +20,9 @@ int fd_target(pid_t pid, int fd, std::string& out);
 // The guest's umask, for operations the broker performs on its behalf.
 mode_t umask_of(pid_t pid);
 
-// True when `pid` is `root_parent`'s descendant (the guest tree), not the
-// broker itself. Orphans re-parent to the broker, which is a subreaper.
-bool in_tree(pid_t pid, pid_t broker);
+// True when `pid` descends from `root` (the reaper; every guest does, as
+// orphans re-parent to it) and is not `root` itself.
+bool in_tree(pid_t pid, pid_t root);
 
 // If `path` (after rewrite_proc_self) is /proc/PID/fd/N of this guest
 // process, returns N; otherwise -1.

@@ -48,20 +48,6 @@ struct ExecArrays {
   }
 };
 
-// Every live process whose ancestry leads to the broker.
-std::vector<pid_t> guest_tree_pids(pid_t broker) {
-  std::vector<pid_t> pids;
-  DIR* d = ::opendir("/proc");
-  if (!d) return pids;
-  while (dirent* e = ::readdir(d)) {
-    char* end;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (*end == 0 && pid > 0 && guest_proc::in_tree(static_cast<pid_t>(pid), broker)) pids.push_back(static_cast<pid_t>(pid));
-  }
-  ::closedir(d);
-  return pids;
-}
-
 int status_to_exit(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -101,15 +87,13 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   UniqueFd sigfd(check_sys("signalfd", [&] { return ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK); }));
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGTTOU, SIG_IGN);
-  // Orphaned guests re-parent to us, so we can reap them and kill them.
-  check_sys("PR_SET_CHILD_SUBREAPER", [&] { return ::prctl(PR_SET_CHILD_SUBREAPER, 1); });
   // Files the broker creates for the guest get the guest's umask, applied
   // explicitly; ours must not mask it a second time.
   ::umask(0);
 
   bool foreground = ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
   LaunchPlan plan{program.path.c_str(), exec.argv.data(), exec.envp.data(), filter.fprog(), landlock.fd.get(),
-                  foreground};
+                  foreground, config.keep_tmpdir ? nullptr : tmpdir.path().c_str()};
   LaunchedGuest guest = launch_guest(plan);
   landlock.fd.reset();
 
@@ -122,7 +106,7 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   options.landlock_active = true;
   options.landlock_abi = landlock.abi;
   options.broker_performs_opens = config.broker_performs_opens;
-  options.broker_pid = ::getpid();
+  options.tree_root = guest.reaper_pid;
   SyscallHandlers handlers(caps, roots, channel, memory, ring, log, options);
 
   bool main_exited = false, tree_gone = false;
@@ -144,29 +128,22 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
     return false;  // EOF (exec succeeded) or the one failure report
   });
 
-  auto kill_tree = [&] {
-    for (int round = 0; round < 16; ++round) {
-      auto pids = guest_tree_pids(options.broker_pid);
-      if (pids.empty()) return;
-      for (pid_t p : pids) ::kill(p, SIGKILL);
+  // The reaper reports the main guest's wait status, then ends the tree and
+  // exits; its exit is the end of the run.
+  ring.watch_readable(guest.status.get(), [&](uint32_t) {
+    int status;
+    if (::read(guest.status.get(), &status, sizeof status) == static_cast<ssize_t>(sizeof status)) {
+      main_exited = true;
+      main_status = status;
     }
-  };
+    return false;
+  });
   auto reap = [&] {
     for (;;) {
       int status;
       pid_t p = ::waitpid(-1, &status, WNOHANG | __WALL);
-      if (p == 0) return;
-      if (p < 0) {
-        if (errno == ECHILD && main_exited) tree_gone = true;
-        return;
-      }
-      if (p == guest.pid) {
-        main_exited = true;
-        main_status = status;
-        // The main guest is gone: so is the run. Whatever it left behind
-        // (daemonised grandchildren) is still a guest and is stopped now.
-        kill_tree();
-      }
+      if (p <= 0) return;
+      if (p == guest.reaper_pid) tree_gone = true;
     }
   };
 
@@ -186,6 +163,15 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   release_guest(guest);
   reap();  // a child that exited before the signalfd was watched
   ring.run([&] { return tree_gone; });
+  if (!main_exited) {
+    // The reaper died before reporting (it was killed): collect the report
+    // if it made it into the pipe.
+    int status;
+    if (::read(guest.status.get(), &status, sizeof status) == static_cast<ssize_t>(sizeof status)) {
+      main_exited = true;
+      main_status = status;
+    }
+  }
 
   if (foreground) ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
   if (config.keep_tmpdir) log.warn("kept the private temp dir at {}", tmpdir.path());
@@ -196,6 +182,10 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   }
   if (exec_failure.stage != ChildFailure::kNone) {
     log.error("cannot start the guest: {} failed: {}", stage_name(exec_failure.stage), std::strerror(exec_failure.err));
+    return exit_code::kSetupFailed;
+  }
+  if (!main_exited) {
+    log.error("the guest's reaper ended without reporting the guest's status");
     return exit_code::kSetupFailed;
   }
   return status_to_exit(main_status);

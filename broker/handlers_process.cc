@@ -90,7 +90,7 @@ Verdict SyscallHandlers::on_pid_target(const seccomp_notif& n) {
   const auto* a = n.data.args;
   pid_t self = static_cast<pid_t>(n.pid);
   auto target_ok = [&](int64_t pid) {
-    return pid == 0 || pid == self || guest_proc::in_tree(static_cast<pid_t>(pid), options_.broker_pid);
+    return pid == 0 || pid == self || guest_proc::in_tree(static_cast<pid_t>(pid), options_.tree_root);
   };
   int64_t pid;
   switch (n.data.nr) {

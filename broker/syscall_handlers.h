@@ -31,7 +31,8 @@ struct HandlerOptions {
   int landlock_abi = 0;
   // Perform every open in the broker, even where CONTINUE would be safe.
   bool broker_performs_opens = false;
-  pid_t broker_pid = 0;
+  // The reaper: every guest process descends from it (it is a subreaper).
+  pid_t tree_root = 0;
   // Paths that standard runtimes probe on every start and that usually do
   // not exist (glibc's /etc/ld.so.preload). When one is absent, a denial is
   // answered ENOENT and logged at debug level, not as a warning: the guest

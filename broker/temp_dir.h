@@ -24,8 +24,4 @@ class PrivateTempDir {
   bool keep_ = false;
 };
 
-// Removes `name` under `dirfd` recursively without following symlinks.
-// Directories the guest made unreadable are made readable first.
-void remove_tree_at(int dirfd, const char* name);
-
 }  // namespace wwjail

@@ -1,5 +1,6 @@
 #include "shim/guest_launch.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,24 +62,36 @@ LaunchedGuest launch_guest(const LaunchPlan& plan) {
   int sv[2];
   check_sys("socketpair", [&] { return ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv); });
   UniqueFd parent_end(sv[0]), child_end(sv[1]);
+  int pp[2];
+  check_sys("pipe2", [&] { return ::pipe2(pp, O_CLOEXEC); });
+  UniqueFd status_read(pp[0]), status_write(pp[1]);
 
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) throw_sys("fork");
-  if (pid == 0) {
+  pid_t broker = ::getpid();
+  pid_t reaper = ::fork();
+  if (reaper < 0) throw_sys("fork");
+  if (reaper == 0) {
     parent_end.release();
-    run_guest_child(plan, child_end.get(), parent);
+    status_read.release();
+    run_reaper(plan, child_end.get(), status_write.get(), broker);
   }
   child_end.reset();
+  status_write.reset();
 
   LaunchedGuest guest;
-  guest.pid = pid;
-  guest.pidfd.reset(kernel::pidfd_open(pid));
+  guest.reaper_pid = reaper;
+  pid_t pid = -1;
+  bool got_pid = retry_eintr([&] { return ::read(status_read.get(), &pid, sizeof pid); }) == sizeof pid && pid > 0;
   ChildFailure failure;
-  guest.notify_fd.reset(receive_listener(parent_end.get(), failure));
+  if (got_pid) {
+    guest.pid = pid;
+    guest.pidfd.reset(kernel::pidfd_open(pid));
+    guest.notify_fd.reset(receive_listener(parent_end.get(), failure));
+  } else {
+    failure = {ChildFailure::kSetup, EAGAIN};
+  }
   if (!guest.notify_fd.valid()) {
     int status;
-    retry_eintr([&] { return ::waitpid(pid, &status, 0); });
+    retry_eintr([&] { return ::waitpid(reaper, &status, 0); });
     std::string msg = std::string("cannot start the guest: ") + stage_name(failure.stage) + " failed: " +
                       std::strerror(failure.err);
     if (failure.stage == ChildFailure::kSeccomp && failure.err == EBUSY)
@@ -88,6 +101,7 @@ LaunchedGuest launch_guest(const LaunchPlan& plan) {
   }
   if (!guest.pidfd.valid()) throw_sys("pidfd_open");
   guest.control = std::move(parent_end);
+  guest.status = std::move(status_read);
   return guest;
 }
 

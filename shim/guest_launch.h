@@ -2,8 +2,15 @@
 // before fork; the child path (guest_child.cc) makes syscalls only, so it is
 // safe even if the broker process had other threads.
 //
-// Sequence:  parent                          child
-//            fork ------------------------>  pdeathsig, own process group,
+// Process tree:  wwjail (broker) -- reaper -- guest
+// The reaper (shim/reaper.cc) is a child subreaper that is not confined: it
+// reaps the whole guest tree, reports the main guest's wait status to the
+// broker, and kills every descendant when the main guest exits or when the
+// broker dies (its parent-death signal is a catchable SIGHUP). That is what
+// makes "the broker died" end the whole tree, not just its first process.
+//
+// Sequence:  broker            reaper           guest child
+//            fork -----------> fork ---------->  pdeathsig, own process group,
 //                                            default signals, fds >= 3 cloexec,
 //                                            no_new_privs, Landlock, seccomp
 //            receive listener  <-----------  send listener (SCM_RIGHTS)
@@ -14,6 +21,8 @@
 
 #include <linux/filter.h>
 #include <sys/types.h>
+
+#include <vector>
 
 #include "sys/unique_fd.h"
 
@@ -26,6 +35,9 @@ struct LaunchPlan {
   const sock_fprog* filter = nullptr;
   int landlock_fd = -1;  // -1: no Landlock
   bool make_foreground = false;  // the guest's process group takes the terminal
+  // Removed by the reaper if the broker dies (nullptr: keep). The broker
+  // removes it itself on every other exit.
+  const char* tmpdir_on_broker_death = nullptr;
 };
 
 // What the child reports when a step fails, instead of exec'ing.
@@ -37,10 +49,12 @@ struct ChildFailure {
 const char* stage_name(ChildFailure::Stage stage);
 
 struct LaunchedGuest {
-  pid_t pid = -1;
-  UniqueFd pidfd;
+  pid_t pid = -1;         // the main guest
+  pid_t reaper_pid = -1;  // its parent, the broker's only child
+  UniqueFd pidfd;         // of the main guest, for forwarding signals
   UniqueFd notify_fd;
   UniqueFd control;  // parent's end of the launch socket: send go, then watch for failure/EOF
+  UniqueFd status;   // from the reaper: the main guest's wait status (an int) when it exits
 };
 
 // Forks the guest and receives its notify listener. Throws SetupError (with
@@ -52,5 +66,12 @@ void release_guest(const LaunchedGuest& guest);
 
 // Runs in the forked child; never returns. Defined in guest_child.cc.
 [[noreturn]] void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent);
+
+// Runs in the reaper; never returns. Defined in reaper.cc. Writes the main
+// guest's pid, then its wait status, to `status_fd`.
+[[noreturn]] void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t broker);
+
+// Every live process below `root` (found through /proc ancestry).
+std::vector<pid_t> descendants_of(pid_t root);
 
 }  // namespace wwjail

@@ -100,7 +100,7 @@ class Handlers : public ::testing::Test {
     o.landlock_active = landlock;
     o.landlock_abi = 7;
     o.broker_performs_opens = broker_opens;
-    o.broker_pid = getppid();
+    o.tree_root = getppid();
     return SyscallHandlers(caps_, *roots_, channel_, memory_, ops_, *log_, o);
   }
   seccomp_notif notif(int nr, std::initializer_list<uint64_t> args) {

@@ -1,0 +1,141 @@
+// The reaper: the guest tree's init, between the broker and the guest.
+//
+// It is a child subreaper, so every orphan in the tree re-parents to it and
+// the tree is always "the reaper's descendants". It is not confined (it runs
+// before Landlock and seccomp are applied in the guest child), and the guest
+// cannot signal it: Landlock scopes signals to the guest's domain (ABI 6), and
+// without that the broker refuses signals to anything outside the tree.
+//
+// It ends the tree in both ways a run can end:
+//  * the main guest exits: report its wait status, kill the rest, reap, exit;
+//  * the broker dies: its parent-death signal (SIGHUP, caught) says so; kill
+//    everything, reap, exit. A dead broker cannot answer notifications, so
+//    the guests' intercepted syscalls already fail (ENOSYS); now they stop.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "shim/guest_launch.h"
+#include "sys/remove_tree.h"
+
+namespace wwjail {
+namespace {
+
+pid_t parent_of(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE* f = std::fopen(path, "re");
+  if (!f) return -1;
+  char buf[512];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* close_paren = std::strrchr(buf, ')');
+  int ppid;
+  char state;
+  if (!close_paren || std::sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) return -1;
+  return ppid;
+}
+
+void kill_descendants(pid_t self) {
+  // Processes can fork while we scan; SIGKILLed ones cannot, so a few
+  // rounds reach a fixed point.
+  for (int round = 0; round < 32; ++round) {
+    auto pids = descendants_of(self);
+    if (pids.empty()) return;
+    for (pid_t p : pids) ::kill(p, SIGKILL);
+  }
+}
+
+}  // namespace
+
+std::vector<pid_t> descendants_of(pid_t root) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    char* end;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != 0 || pid <= 1 || pid == root) continue;
+    pid_t p = static_cast<pid_t>(pid);
+    for (int depth = 0; depth < 256 && p > 1; ++depth) {
+      p = parent_of(p);
+      if (p == root) {
+        out.push_back(static_cast<pid_t>(pid));
+        break;
+      }
+    }
+  }
+  ::closedir(d);
+  return out;
+}
+
+void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t broker) {
+  // SIGCHLD and the forwarded signals are blocked (inherited from the
+  // broker); SIGHUP joins them so it can be waited for too.
+  sigset_t wait_set;
+  sigemptyset(&wait_set);
+  sigaddset(&wait_set, SIGCHLD);
+  sigaddset(&wait_set, SIGHUP);
+  ::sigprocmask(SIG_BLOCK, &wait_set, nullptr);
+  if (::prctl(PR_SET_PDEATHSIG, SIGHUP) != 0 || ::getppid() != broker) ::_exit(125);
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) ::_exit(125);
+  ::prctl(PR_SET_NAME, "wwjail-reaper");
+
+  pid_t self = ::getpid();
+  pid_t guest = ::fork();
+  if (guest < 0) {
+    ChildFailure f{ChildFailure::kSetup, errno};
+    (void)!::write(control_fd, &f, sizeof f);
+    ::_exit(125);
+  }
+  if (guest == 0) {
+    ::close(status_fd);
+    run_guest_child(plan, control_fd, self);
+  }
+  ::close(control_fd);
+  (void)!::write(status_fd, &guest, sizeof guest);
+
+  bool guest_done = false;
+  for (;;) {
+    siginfo_t si;
+    int sig = ::sigwaitinfo(&wait_set, &si);
+    if (sig == SIGHUP && ::getppid() != broker) {
+      // The broker is gone: nobody can answer the guests any more.
+      kill_descendants(self);
+    }
+    for (;;) {
+      int status;
+      pid_t p = ::waitpid(-1, &status, WNOHANG | __WALL);
+      if (p == 0) break;
+      if (p < 0) {
+        if (errno == EINTR) continue;
+        // No children left: the tree is gone.
+        if (::getppid() != broker) {
+          // Nothing is left to clean up after the broker but its temp dir.
+          if (plan.tmpdir_on_broker_death) remove_tree_at(AT_FDCWD, plan.tmpdir_on_broker_death);
+          ::_exit(0);
+        }
+        if (guest_done) ::_exit(0);
+        break;
+      }
+      if (p == guest && !guest_done) {
+        guest_done = true;
+        (void)!::write(status_fd, &status, sizeof status);
+        // The main guest is gone, so is the run: whatever it left behind
+        // (daemonised grandchildren) is still a guest and stops now.
+        kill_descendants(self);
+      }
+    }
+  }
+}
+
+}  // namespace wwjail
