@@ -45,10 +45,18 @@ pid_t parent_of(pid_t pid) {
   return ppid;
 }
 
+// True while the reaper has any child at all. Every descendant either has a
+// living parent in the tree or was re-parented to the reaper, so no children
+// means no descendants.
+bool has_children() {
+  siginfo_t si{};
+  return ::waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
 void kill_descendants(pid_t self) {
   // Processes can fork while we scan; SIGKILLed ones cannot, so a few
   // rounds reach a fixed point.
-  for (int round = 0; round < 32; ++round) {
+  for (int round = 0; round < 32 && has_children(); ++round) {
     auto pids = descendants_of(self);
     if (pids.empty()) return;
     for (pid_t p : pids) ::kill(p, SIGKILL);
@@ -57,8 +65,53 @@ void kill_descendants(pid_t self) {
 
 }  // namespace
 
+namespace {
+
+// Children of `pid`, from /proc/PID/task/*/children (Linux 3.5+ with
+// CONFIG_PROC_CHILDREN). False when that interface is missing.
+bool children_of(pid_t pid, std::vector<pid_t>& out) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/task", pid);
+  DIR* tasks = ::opendir(path);
+  if (!tasks) return false;
+  bool ok = true;
+  while (dirent* t = ::readdir(tasks)) {
+    if (t->d_name[0] == '.') continue;
+    char cpath[96];
+    std::snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", pid, t->d_name);
+    FILE* f = std::fopen(cpath, "re");
+    if (!f) {
+      ok = errno != ENOENT;
+      continue;
+    }
+    int child;
+    while (std::fscanf(f, "%d", &child) == 1) out.push_back(child);
+    std::fclose(f);
+  }
+  ::closedir(tasks);
+  return ok;
+}
+
+}  // namespace
+
 std::vector<pid_t> descendants_of(pid_t root) {
   std::vector<pid_t> out;
+  // Walk down from root: touches only the tree itself.
+  std::vector<pid_t> frontier{root};
+  bool walkable = true;
+  while (!frontier.empty() && walkable) {
+    pid_t p = frontier.back();
+    frontier.pop_back();
+    std::vector<pid_t> kids;
+    walkable = children_of(p, kids) || p != root;
+    for (pid_t k : kids) {
+      out.push_back(k);
+      frontier.push_back(k);
+    }
+  }
+  if (walkable) return out;
+  // No children interface: scan every process and walk its ancestry.
+  out.clear();
   DIR* d = ::opendir("/proc");
   if (!d) return out;
   while (dirent* e = ::readdir(d)) {
