@@ -6,6 +6,7 @@
 
 #include "broker/guest_proc.h"
 #include "broker/syscall_handlers.h"
+#include "capabilities/path_text.h"
 
 namespace wwjail {
 namespace {
@@ -23,7 +24,7 @@ Need open_need(uint64_t flags) {
 }  // namespace
 
 Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t flags, uint64_t mode,
-                                 uint64_t resolve) {
+                                 uint64_t resolve, bool may_continue) {
   pid_t pid = static_cast<pid_t>(n.pid);
   Need need = open_need(flags);
   bool follow = !(flags & O_NOFOLLOW);
@@ -48,7 +49,9 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   // read or write access, and everything it can reach is decided again on
   // its real path: *at() calls resolve it as a dirfd, fchdir and execveat
   // check it, fstat and AT_EMPTY_PATH stats check it (handlers_meta.cc),
-  // and /proc/self/fd/N is a path like any other.
+  // and /proc/self/fd/N is a path like any other. This holds for openat2
+  // too, although the kernel then re-reads open_how: if a racing thread
+  // swaps O_PATH for a real access mode, Landlock checks that access.
   if (flags & O_PATH) return Verdict::cont();
 
   // CONTINUE only where Landlock enforces the same rule in the kernel: it
@@ -57,7 +60,7 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   // O_PATH and O_TMPFILE opens are not checked by Landlock: the broker opens.
   bool landlock_covers = options_.landlock_active && !(flags & O_PATH) && (flags & O_TMPFILE) != O_TMPFILE &&
                          (!(flags & O_TRUNC) || options_.landlock_abi >= 3) && resolve == 0;
-  if (landlock_covers && !options_.broker_performs_opens) return Verdict::cont();
+  if (landlock_covers && may_continue && !options_.broker_performs_opens) return Verdict::cont();
 
   mode_t create_mode = 0;
   if (flags & (O_CREAT | O_TMPFILE)) create_mode = static_cast<mode_t>(mode & 07777) & ~guest_proc::umask_of(pid);
@@ -85,7 +88,7 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   } else {
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve;
     base = roots_.fd_for(*g);
-    path = r.path.size() == g->path.size() ? "." : r.path.substr(g->path == "/" ? 1 : g->path.size() + 1);
+    path = path_text::relative_to(r.path, g->path);
   }
   uint64_t id = n.id;
   seccomp_notif copy = n;
@@ -138,12 +141,8 @@ Verdict SyscallHandlers::on_openat2(const seccomp_notif& n) {
   }
   uint64_t passthrough = how.resolve & (RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
   // Never CONTINUE: the kernel would read how (and the path) again.
-  HandlerOptions saved = options_;
-  options_.broker_performs_opens = true;
-  Verdict v = on_open(n, static_cast<int>(static_cast<int32_t>(a[0])), a[1], how.flags, how.mode,
-                      passthrough ? passthrough : 0);
-  options_ = saved;
-  return v;
+  return on_open(n, static_cast<int>(static_cast<int32_t>(a[0])), a[1], how.flags, how.mode, passthrough,
+                 /*may_continue=*/false);
 }
 
 }  // namespace wwjail

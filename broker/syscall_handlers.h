@@ -55,8 +55,10 @@ class SyscallHandlers {
 
  private:
   // Families (one file each).
+  // may_continue: false when the kernel must not redo the open (openat2,
+  // whose open_how lives in guest memory).
   Verdict on_open(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t flags, uint64_t mode,
-                  uint64_t resolve);
+                  uint64_t resolve, bool may_continue = true);
   Verdict on_openat2(const seccomp_notif& n);
   Verdict on_stat(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t buf, int flags, bool statx,
                   unsigned statx_mask);
