@@ -13,7 +13,9 @@
 #include <cstring>
 #include <vector>
 
+#include "broker/async_handoff.h"
 #include "broker/grant_roots.h"
+#include "broker/notify_thread.h"
 #include "broker/guest_proc.h"
 #include "broker/notify_channel.h"
 #include "broker/ring_loop.h"
@@ -101,25 +103,19 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   if (channel.enable_sync_wakeup()) log.debug("seccomp notify: synchronous wake-up enabled");
 
   RingLoop ring;
+  log.debug("io_uring set up with flags {:#x}", ring.setup_flags());
   ProcessVmMemory memory;
   HandlerOptions options;
   options.landlock_active = true;
   options.landlock_abi = landlock.abi;
   options.broker_performs_opens = config.broker_performs_opens;
   options.tree_root = guest.reaper_pid;
-  SyscallHandlers handlers(caps, roots, channel, memory, ring, log, options);
+  AsyncHandoff async(ring);
+  SyscallHandlers handlers(caps, roots, channel, memory, async, log, options);
 
   bool main_exited = false, tree_gone = false;
   int main_status = 0;
   ChildFailure exec_failure;
-
-  ring.watch_readable(channel.fd(), [&](uint32_t revents) {
-    if (revents & (POLLHUP | POLLERR)) return false;  // no guest holds the filter any more
-    seccomp_notif n{};
-    if (!channel.receive(n)) return true;
-    deliver(channel, n.id, handlers.handle(n));
-    return true;
-  });
 
   ring.watch_readable(guest.control.get(), [&](uint32_t) {
     ChildFailure f;
@@ -160,9 +156,18 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
     return !tree_gone;
   });
 
-  release_guest(guest);
-  reap();  // a child that exited before the signalfd was watched
-  ring.run([&] { return tree_gone; });
+  {
+    NotifyThread notifier(channel, handlers, log);
+    release_guest(guest);
+    reap();  // a child that exited before the signalfd was watched
+    ring.run([&] { return tree_gone || notifier.failed(); });
+    if (notifier.failed()) {
+      // The guests can no longer be served: end the tree now.
+      ::kill(guest.reaper_pid, SIGKILL);
+      ::syscall(SYS_pidfd_send_signal, guest.pidfd.get(), SIGKILL, nullptr, 0);
+      throw SysError("the broker's notify thread failed", EIO);
+    }
+  }
   if (!main_exited) {
     // The reaper died before reporting (it was killed): collect the report
     // if it made it into the pipe.

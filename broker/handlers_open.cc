@@ -7,6 +7,7 @@
 #include "broker/guest_proc.h"
 #include "broker/syscall_handlers.h"
 #include "capabilities/path_text.h"
+#include "sys/kernel_abi.h"
 
 namespace wwjail {
 namespace {
@@ -74,8 +75,13 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
     return Verdict::inject(std::move(fd), cloexec);
   }
 
-  // A real open may block (a FIFO without a writer, a slow filesystem):
-  // it goes through the ring and answers when it completes.
+  // An open may block (a lookup that needs disk I/O, a slow filesystem).
+  // As io_uring itself does, try inline first with a lookup that needs no
+  // I/O (RESOLVE_CACHED) and an open that cannot wait (O_NONBLOCK); only
+  // what would block goes through the ring, and answers when it completes.
+  // Like io_uring's own openat, a FIFO is then opened without waiting for
+  // its peer (O_WRONLY without a reader fails with ENXIO); CONTINUEd opens,
+  // the default, keep the kernel's blocking semantics.
   open_how how{};
   how.flags = open_flags | O_CLOEXEC | O_NOCTTY;
   how.mode = create_mode;
@@ -89,6 +95,18 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve;
     base = roots_.fd_for(*g);
     path = path_text::relative_to(r.path, g->path);
+  }
+  bool may_inline = !(open_flags & (O_CREAT | O_TRUNC)) && (open_flags & O_TMPFILE) != O_TMPFILE;
+  if (may_inline) {
+    open_how quick = how;
+    quick.flags |= O_NONBLOCK;
+    if (g->directory) quick.resolve |= RESOLVE_CACHED;  // /proc/self/fd links are never cached lookups
+    UniqueFd fd(kernel::openat2(base, path.c_str(), quick));
+    if (fd.valid()) {
+      if (!(open_flags & O_NONBLOCK)) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+      return Verdict::inject(std::move(fd), cloexec);
+    }
+    if (errno != EAGAIN && errno != EXDEV) return Verdict::error(errno);
   }
   uint64_t id = n.id;
   seccomp_notif copy = n;

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   for (const auto& p : writes) config.grants.push_back({p, kRead | kWrite, "--write " + p});
   for (const auto& p : execs) config.grants.push_back({p, kRead | kExec, "--exec " + p});
 
-  auto log = std::make_shared<spdlog::logger>("wwjail", std::make_shared<spdlog::sinks::stderr_sink_st>());
+  auto log = std::make_shared<spdlog::logger>("wwjail", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   log->set_pattern("wwjail: %^%l%$: %v");
   log->set_level(spdlog::level::from_str(config.log_level));
 

@@ -15,7 +15,7 @@ KernelNotifyChannel::KernelNotifyChannel(UniqueFd fd) : fd_(std::move(fd)) {
   seccomp_notif_sizes sizes{};
   if (kernel::seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) throw_sys("SECCOMP_GET_NOTIF_SIZES");
   notif_buf_.resize(std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)));
-  resp_buf_.resize(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(seccomp_notif_resp)));
+  resp_size_ = std::max<size_t>(sizes.seccomp_notif_resp, sizeof(seccomp_notif_resp));
 }
 
 bool KernelNotifyChannel::enable_sync_wakeup() {
@@ -25,9 +25,10 @@ bool KernelNotifyChannel::enable_sync_wakeup() {
 bool KernelNotifyChannel::receive(seccomp_notif& out) {
   // The kernel refuses a receive buffer that is not zeroed.
   std::fill(notif_buf_.begin(), notif_buf_.end(), 0);
-  int rc = retry_eintr([&] { return ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_RECV, notif_buf_.data()); });
+  int rc = ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_RECV, notif_buf_.data());
   if (rc != 0) {
-    if (errno == ENOENT) return false;
+    // ENOENT: the notification vanished; EINTR: the caller was woken.
+    if (errno == ENOENT || errno == EINTR) return false;
     throw_sys("SECCOMP_IOCTL_NOTIF_RECV");
   }
   std::memcpy(&out, notif_buf_.data(), sizeof out);
@@ -35,10 +36,19 @@ bool KernelNotifyChannel::receive(seccomp_notif& out) {
 }
 
 void KernelNotifyChannel::respond(const seccomp_notif_resp& resp) {
-  std::fill(resp_buf_.begin(), resp_buf_.end(), 0);
-  std::memcpy(resp_buf_.data(), &resp, sizeof resp);
-  int rc = retry_eintr([&] { return ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND, resp_buf_.data()); });
-  if (rc != 0 && errno != ENOENT) throw_sys("SECCOMP_IOCTL_NOTIF_SEND");
+  // Answers come from two threads: each call has its own buffer.
+  unsigned char local[256];
+  std::vector<unsigned char> large;
+  unsigned char* buf = local;
+  if (resp_size_ > sizeof local) {
+    large.resize(resp_size_);
+    buf = large.data();
+  }
+  std::memset(buf, 0, resp_size_);
+  std::memcpy(buf, &resp, sizeof resp);
+  int rc = retry_eintr([&] { return ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND, buf); });
+  // ENOENT: the guest thread is gone. EINPROGRESS: already answered.
+  if (rc != 0 && errno != ENOENT && errno != EINPROGRESS) throw_sys("SECCOMP_IOCTL_NOTIF_SEND");
 }
 
 bool KernelNotifyChannel::id_valid(uint64_t id) {

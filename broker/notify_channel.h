@@ -14,8 +14,9 @@ namespace wwjail {
 class NotifyChannel {
  public:
   virtual ~NotifyChannel() = default;
-  // Receives one notification. False when it vanished before we read it
-  // (the guest thread was killed: ENOENT), which is not an error.
+  // Receives one notification (blocking). False when it vanished before we
+  // read it (the guest thread was killed: ENOENT) or the wait was
+  // interrupted (EINTR): neither is an error.
   virtual bool receive(seccomp_notif& out) = 0;
   // Sends a response. A guest that died meanwhile (ENOENT) is ignored.
   virtual void respond(const seccomp_notif_resp& resp) = 0;
@@ -44,8 +45,8 @@ class KernelNotifyChannel final : public NotifyChannel {
 
  private:
   UniqueFd fd_;
-  std::vector<unsigned char> notif_buf_;
-  std::vector<unsigned char> resp_buf_;
+  std::vector<unsigned char> notif_buf_;  // receive() is called from one thread only
+  size_t resp_size_ = 0;
 };
 
 }  // namespace wwjail

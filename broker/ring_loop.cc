@@ -10,8 +10,26 @@
 namespace wwjail {
 
 RingLoop::RingLoop(unsigned entries) {
-  int rc = io_uring_queue_init(entries, &ring_, 0);
-  if (rc < 0) throw SysError("io_uring_queue_init (is io_uring disabled by kernel.io_uring_disabled?)", -rc);
+  // By default io_uring runs completion work on the submitting thread with
+  // TWA_SIGNAL, which interrupts that thread's interruptible sleeps. The
+  // broker sleeps in SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND,
+  // and an interrupted ADDFD+SEND leaves the notification answered with 0
+  // and no fd: the guest's open() would return 0, its stdin. DEFER_TASKRUN
+  // (Linux 6.1, needs SINGLE_ISSUER) runs completion work only when we wait
+  // for completions; COOP_TASKRUN (5.19) at least never signals.
+  const unsigned attempts[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, IORING_SETUP_COOP_TASKRUN};
+  int rc = -EINVAL;
+  for (unsigned flags : attempts) {
+    io_uring_params params{};
+    params.flags = flags;
+    rc = io_uring_queue_init_params(entries, &ring_, &params);
+    if (rc == 0) {
+      setup_flags_ = flags;
+      return;
+    }
+    if (rc != -EINVAL) break;
+  }
+  throw SysError("io_uring_queue_init (is io_uring disabled by kernel.io_uring_disabled?)", -rc);
 }
 
 RingLoop::~RingLoop() { io_uring_queue_exit(&ring_); }

@@ -32,6 +32,7 @@ class RingLoop final : public AsyncOps {
   // Runs until `stop()` returns true (checked after every batch of events).
   void run(const std::function<bool()>& stop);
   size_t in_flight() const { return ops_.size(); }
+  unsigned setup_flags() const { return setup_flags_; }
 
  private:
   struct Op {
@@ -46,6 +47,7 @@ class RingLoop final : public AsyncOps {
   io_uring ring_{};
   std::unordered_map<uint64_t, std::unique_ptr<Op>> ops_;
   uint64_t next_id_ = 1;
+  unsigned setup_flags_ = 0;
 };
 
 }  // namespace wwjail

@@ -67,9 +67,11 @@ void deliver(NotifyChannel& channel, uint64_t id, Verdict verdict) {
       addfd.srcfd = static_cast<uint32_t>(verdict.fd.get());
       addfd.newfd_flags = verdict.cloexec ? O_CLOEXEC : 0;
       int rc = channel.add_fd(addfd);
-      // ENOENT: the guest is gone. Anything else (EMFILE in the guest, say)
-      // is answered as an error; never with CONTINUE.
-      if (rc >= 0 || rc == -ENOENT) return;
+      // ENOENT: the guest is gone. EINPROGRESS: the notification was already
+      // answered (an interrupted ADDFD+SEND; see ring_loop.cc for why that
+      // must not happen) and nothing more can be sent. Anything else (EMFILE
+      // in the guest, say) is answered as an error; never with CONTINUE.
+      if (rc >= 0 || rc == -ENOENT || rc == -EINPROGRESS) return;
       resp.error = rc;
       break;
     }

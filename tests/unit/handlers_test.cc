@@ -146,18 +146,27 @@ TEST_F(Handlers, DeniedOpenIsEaccesAndLogged) {
 
 TEST_F(Handlers, BrokerPerformsTheOpenAndInjectsTheFd) {
   auto h = make(true, true);
+  // A lookup that needs no I/O is answered inline...
   Verdict v = h.handle(open_of(root_ + "/granted/f", O_RDONLY));
-  ASSERT_EQ(v.kind, Verdict::Kind::kDeferred);
-  ASSERT_EQ(channel_.injected.size(), 1u);
+  ASSERT_EQ(v.kind, Verdict::Kind::kInjectFd);
   char buf[16] = {};
-  EXPECT_EQ(::pread(channel_.injected[0].get(), buf, sizeof buf, 0), 7);
+  EXPECT_EQ(::pread(v.fd.get(), buf, sizeof buf, 0), 7);
   EXPECT_STREQ(buf, "granted");
+  // ...without leaving O_NONBLOCK behind on the guest's file.
+  EXPECT_EQ(::fcntl(v.fd.get(), F_GETFL) & O_NONBLOCK, 0);
+  // Creating or truncating opens always go through the ring.
+  write_file(root_ + "/writable/t", "old");
+  Verdict t = h.handle(open_of(root_ + "/writable/t", O_RDWR | O_TRUNC));
+  ASSERT_EQ(t.kind, Verdict::Kind::kDeferred);
+  ASSERT_EQ(channel_.injected.size(), 1u);
+  struct stat st;
+  ASSERT_EQ(::fstat(channel_.injected[0].get(), &st), 0);
+  EXPECT_EQ(st.st_size, 0);
 }
 
 TEST_F(Handlers, WithoutLandlockOpensAreNeverContinued) {
   auto h = make(false, false);
-  EXPECT_EQ(h.handle(open_of(root_ + "/granted/f", O_RDONLY)).kind, Verdict::Kind::kDeferred);
-  EXPECT_EQ(channel_.injected.size(), 1u);
+  EXPECT_EQ(h.handle(open_of(root_ + "/granted/f", O_RDONLY)).kind, Verdict::Kind::kInjectFd);
   // ...and execs are refused outright: Landlock is what makes CONTINUE safe there.
   Verdict v = h.handle(notif(SYS_execve, {memory_.put(root_ + "/granted/f"), 0, 0}));
   EXPECT_EQ(v.kind, Verdict::Kind::kError);
@@ -176,8 +185,7 @@ TEST_F(Handlers, SymlinkLeavingTheGrantIsDecidedOnItsTarget) {
     EXPECT_EQ(channel_.responses[0].error, -EACCES) << link;
   }
   EXPECT_TRUE(channel_.injected.empty());
-  h.handle(open_of(root_ + "/granted/inside", O_RDONLY));
-  EXPECT_EQ(channel_.injected.size(), 1u);
+  EXPECT_EQ(h.handle(open_of(root_ + "/granted/inside", O_RDONLY)).kind, Verdict::Kind::kInjectFd);
 }
 
 TEST_F(Handlers, BadPointersAndLongPaths) {

@@ -1,0 +1,37 @@
+// AsyncOps for handlers that run on the notify thread: each operation is
+// queued and handed to the main thread (an eventfd wakes its ring), which
+// submits it to the ring it owns. Completion callbacks run on the main thread.
+#pragma once
+
+#include <mutex>
+#include <vector>
+
+#include "broker/async_ops.h"
+#include "broker/ring_loop.h"
+#include "sys/unique_fd.h"
+
+namespace wwjail {
+
+class AsyncHandoff final : public AsyncOps {
+ public:
+  // Must be constructed on the ring's thread.
+  explicit AsyncHandoff(RingLoop& ring);
+  // Any thread.
+  void openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) override;
+
+ private:
+  struct Pending {
+    int dirfd;
+    std::string path;
+    open_how how;
+    std::function<void(int)> done;
+  };
+  void drain();  // ring thread
+
+  RingLoop& ring_;
+  UniqueFd wake_;
+  std::mutex mu_;
+  std::vector<Pending> queue_;
+};
+
+}  // namespace wwjail

@@ -1,0 +1,60 @@
+#include "broker/notify_thread.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <exception>
+
+namespace wwjail {
+namespace {
+
+// Interrupts the blocking receive when the run is over. No SA_RESTART, so
+// the ioctl returns EINTR and the loop sees the stop flag.
+int wake_signal() { return SIGRTMIN; }
+void on_wake(int) {}
+
+}  // namespace
+
+NotifyThread::NotifyThread(KernelNotifyChannel& channel, SyscallHandlers& handlers, spdlog::logger& log)
+    : channel_(channel), handlers_(handlers), log_(log) {
+  struct sigaction sa{};
+  sa.sa_handler = on_wake;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(wake_signal(), &sa, nullptr);
+  thread_ = std::thread([this] { run(); });
+}
+
+NotifyThread::~NotifyThread() {
+  stop_ = true;
+  // The signal may land just before the thread enters the ioctl; repeat
+  // until it has seen the flag.
+  while (!exited_) {
+    ::pthread_kill(thread_.native_handle(), wake_signal());
+    ::usleep(1000);
+  }
+  thread_.join();
+}
+
+void NotifyThread::run() {
+  sigset_t wake;
+  sigemptyset(&wake);
+  sigaddset(&wake, wake_signal());
+  ::pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
+  try {
+    while (!stop_) {
+      seccomp_notif n{};
+      if (!channel_.receive(n)) continue;  // vanished, or woken to stop
+      deliver(channel_, n.id, handlers_.handle(n));
+    }
+  } catch (const std::exception& e) {
+    // A broker failure: the guests cannot be served any more. The main
+    // thread sees failed() and ends the run (the reaper kills the tree).
+    log_.error("notify thread: {}", e.what());
+    failed_ = true;
+  }
+  exited_ = true;
+}
+
+}  // namespace wwjail

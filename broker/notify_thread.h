@@ -1,0 +1,46 @@
+// The notify thread: receives each notification with a blocking
+// SECCOMP_IOCTL_NOTIF_RECV, runs its handler and answers it. A blocking
+// receive is the shortest path from a guest's syscall to the broker: with
+// SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP the kernel switches straight to this
+// thread on the guest's CPU, with no poll, no ring and no extra syscall.
+//
+// Threads and what they own:
+//  * notify thread: receiving and answering notifications (the hot path);
+//  * main thread: the io_uring loop (signals, the reaper's status, async
+//    opens and their deferred answers).
+// Both use the channel (its ioctls are thread-safe; each call has its own
+// buffer), the handlers' immutable state (grants, pinned roots) and the
+// logger (a thread-safe sink).
+#pragma once
+
+#include <atomic>
+#include <thread>
+
+#include "broker/notify_channel.h"
+#include "broker/syscall_handlers.h"
+
+namespace wwjail {
+
+class NotifyThread {
+ public:
+  NotifyThread(KernelNotifyChannel& channel, SyscallHandlers& handlers, spdlog::logger& log);
+  ~NotifyThread();  // stops and joins
+  NotifyThread(const NotifyThread&) = delete;
+  NotifyThread& operator=(const NotifyThread&) = delete;
+
+  // True when the thread ended on its own (a broker error); the run must end.
+  bool failed() const { return failed_.load(); }
+
+ private:
+  void run();
+
+  KernelNotifyChannel& channel_;
+  SyscallHandlers& handlers_;
+  spdlog::logger& log_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> exited_{false};
+  std::atomic<bool> failed_{false};
+  std::thread thread_;
+};
+
+}  // namespace wwjail
