@@ -23,7 +23,7 @@
 #include "broker/temp_dir.h"
 #include "shim/guest_launch.h"
 #include "shim/landlock_ruleset.h"
-#include "shim/seccomp_filter.h"
+#include "shim/precompiled_filter.h"
 #include "sys/kernel_abi.h"
 #include "sys/sys_error.h"
 
@@ -76,7 +76,7 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   log.debug("Landlock ABI {}, handled fs rights {:#x}", landlock.abi, landlock.handled_fs);
   for (const auto& note : landlock.notes) log.debug("{}", note);
 
-  CompiledFilter filter = compile_guest_filter(guest_syscall_rules({landlock.scopes_signals}));
+  CompiledFilter filter = precompiled_guest_filter(landlock.scopes_signals);
   GrantRoots roots(caps);
   ExecArrays exec(config.command, tmpdir.path());
 

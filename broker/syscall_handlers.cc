@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <seccomp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "broker/guest_proc.h"
+#include "shim/precompiled_filter.h"
 #include "capabilities/path_text.h"
 #include "sys/kernel_abi.h"
 
@@ -21,28 +21,11 @@ namespace {
 
 int as_dirfd(uint64_t reg) { return static_cast<int>(static_cast<int32_t>(reg)); }
 
-// Immutable name table built once from libseccomp; used for log lines only.
-const std::vector<std::string>& name_table() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> t(512);
-    for (int nr = 0; nr < 512; ++nr) {
-      if (char* s = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr)) {
-        t[nr] = s;
-        std::free(s);
-      } else {
-        t[nr] = "syscall#" + std::to_string(nr);
-      }
-    }
-    return t;
-  }();
-  return names;
-}
-
 }  // namespace
 
 const char* SyscallHandlers::syscall_name(int nr) {
-  if (nr < 0 || nr >= 512) return "syscall#?";
-  return name_table()[nr].c_str();
+  const char* name = native_syscall_name(nr);
+  return name ? name : "unknown syscall";
 }
 
 void deliver(NotifyChannel& channel, uint64_t id, Verdict verdict) {

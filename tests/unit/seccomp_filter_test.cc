@@ -11,6 +11,7 @@
 #include <set>
 
 #include "bpf_eval.h"
+#include "shim/precompiled_filter.h"
 #include "shim/syscall_rules.h"
 
 namespace wwjail {
@@ -154,6 +155,21 @@ TEST_P(Filter, OnlyHarmlessPersonalities) {
 }
 
 INSTANTIATE_TEST_SUITE_P(LandlockScopesSignals, Filter, ::testing::Bool());
+
+TEST(SyscallRules, PrecompiledFilterMatchesTheRules) {
+  for (bool scoped : {false, true}) {
+    auto fresh = compile_guest_filter(guest_syscall_rules({scoped}));
+    auto built = precompiled_guest_filter(scoped);
+    ASSERT_EQ(fresh.program().size(), built.program().size()) << scoped;
+    for (size_t i = 0; i < fresh.program().size(); ++i) {
+      EXPECT_EQ(fresh.program()[i].code, built.program()[i].code) << i;
+      EXPECT_EQ(fresh.program()[i].k, built.program()[i].k) << i;
+      EXPECT_EQ(fresh.program()[i].jt, built.program()[i].jt) << i;
+      EXPECT_EQ(fresh.program()[i].jf, built.program()[i].jf) << i;
+    }
+  }
+  EXPECT_STREQ(native_syscall_name(SYS_openat), "openat");
+}
 
 TEST(SyscallRules, NoSyscallIsBothAllowedAndNotifiedUnconditionally) {
   std::set<std::string> allowed, notified;
