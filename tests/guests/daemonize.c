@@ -3,8 +3,9 @@
 // Prints "grandchild PID", then "alive" if the grandchild could be signalled
 // (kill 0) from the main guest before it exits. The grandchild detaches
 // from stdout/stderr (so the test's pipes close) and sleeps SECONDS, then
-// writes "survived" to MARKER (if given; a file in a writable grant).
-// Usage: daemonize SECONDS [MARKER]
+// writes "survived" to MARKER (if given; a file in a writable grant). The
+// main guest lingers MAIN_SECONDS (default 0) before it exits.
+// Usage: daemonize SECONDS [MARKER [MAIN_SECONDS]]
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return 2;
   int seconds = atoi(argv[1]);
   const char* marker = argc > 2 ? argv[2] : NULL;
+  int main_seconds = argc > 3 ? atoi(argv[3]) : 0;
   int p[2];
   if (pipe(p) != 0) return 1;
   fflush(stdout);
@@ -54,5 +56,6 @@ int main(int argc, char** argv) {
   printf("grandchild %d\n", (int)grandchild);
   if (kill(grandchild, 0) == 0) printf("alive\n");
   fflush(stdout);
+  if (main_seconds > 0) sleep((unsigned)main_seconds);
   return 0;
 }

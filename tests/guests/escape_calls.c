@@ -16,6 +16,7 @@
 #include <linux/filter.h>
 #include <linux/io_uring.h>
 #include <linux/keyctl.h>
+#include <linux/openat2.h>
 #include <linux/perf_event.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -33,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -167,14 +169,15 @@ static void in_child(child_fn fn, void* arg) {
 
 struct exec_arg {
   const char* path;   // execve path, or NULL for fd-based
-  const char* path2;  // extra argv[1]
+  const char* extra[3];  // argv[1..3], NULL-terminated early
   int fd;
   int how;  // 0 execve, 1 fexecve, 2 execveat(AT_EMPTY_PATH)
 };
 
 static void do_exec(int pipe_w, void* p) {
   struct exec_arg* a = p;
-  char* argv[] = {(char*)(a->path ? a->path : "fdexec"), (char*)a->path2, NULL};
+  char* argv[] = {(char*)(a->path ? a->path : "fdexec"), (char*)a->extra[0], (char*)a->extra[1],
+                  (char*)a->extra[2], NULL};
   // The guest's stdout is the test's pipe; the program must not write there.
   int devnull = open("/dev/null", O_WRONLY);
   if (devnull >= 0) dup2(devnull, 1);
@@ -267,18 +270,18 @@ struct op {
 };
 
 static const struct op kOps[] = {
-    {"read", 1}, {"write", 1}, {"openat-read", 2}, {"chdir", 1}, {"rdonly-reopen-write", 1},
+    {"read", 1}, {"write", 1}, {"fchmod", 1}, {"futimens", 1}, {"fchmod-unlinked", 1}, {"openat-read", 2}, {"openat2-dir", 3}, {"chdir", 1}, {"rdonly-reopen-write", 1},
     {"opath-reopen-write", 1}, {"opath-reopen-read", 1}, {"fdlink-read", 2}, {"bad-pointer", 0},
-    {"bad-pointer-unmapped", 0}, {"bad-pointer-straddle", 0}, {"long-path", 0}, {"long-name", 0},
+    {"bad-pointer-unmapped", 0}, {"bad-pointer-straddle", 0}, {"long-path", 0}, {"long-name", 1},
     {"name-to-handle", 1}, {"open-by-handle", 2}, {"uring-setup", 0}, {"uring-enter", 0},
-    {"uring-register", 0}, {"exec", 1}, {"exec2", 2}, {"fexecve", 1}, {"execveat-opath", 1},
+    {"uring-register", 0}, {"exec", 1}, {"exec2", 2}, {"exec4", 4}, {"fexecve", 1}, {"execveat-opath", 1}, {"procfd-exec", 1},
     {"memfd-fexecve", 1}, {"memfd-execveat", 1}, {"memfd-procfd-exec", 1}, {"x32-open", 1},
     {"x32-openat", 1}, {"i386-open", 1}, {"i386-openat", 1}, {"unshare-user", 0}, {"unshare-ns", 0},
     {"clone-newns", 0}, {"clone-newuser", 0}, {"clone3", 0}, {"setns", 0}, {"ptrace-attach-parent", 0},
     {"ptrace-traceme", 0}, {"vm-readv-parent", 0}, {"vm-writev-parent", 0}, {"kcmp-parent", 0},
     {"pidfd-open-parent", 0}, {"pidfd-getfd-self", 0}, {"mount", 0}, {"umount", 0}, {"chroot", 0},
     {"pivot-root", 0}, {"bpf", 0}, {"perf-event-open", 0}, {"userfaultfd", 0}, {"keyctl", 0},
-    {"add-key", 0}, {"seccomp-listener", 0}, {"seccomp-filter", 0}, {"tiocsti", 0}, {"kill-parent", 0},
+    {"add-key", 0}, {"seccomp-listener", 0}, {"seccomp-filter", 0}, {"tiocsti", 0}, {"ioctl-fionread", 0}, {"kill-parent", 0},
     {"kill-all", 0}, {"kill-parent-group", 0}, {"tgkill-parent", 0}, {"kill-self", 0}, {"kill-pid", 2},
     {"fork-wait", 0}, {"pthread", 0}, {"personality-rie", 0}, {"memfd-create", 0},
 };
@@ -288,10 +291,49 @@ static void run_op(const char* name, char** a) {
   pid_t ppid = getppid();
   if (!strcmp(name, "read")) return report_read_fd(open(a[0], O_RDONLY));
   if (!strcmp(name, "write")) return report_write_fd(open(a[0], O_WRONLY));
+  if (!strcmp(name, "fchmod") || !strcmp(name, "futimens")) {
+    // Metadata writes through a descriptor opened for reading.
+    int fd = open(a[0], O_RDONLY);
+    if (fd < 0) return out_err(errno);
+    long rc = name[1] == 'c' ? fchmod(fd, 0600) : futimens(fd, NULL);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return out_rc(rc);
+  }
+  if (!strcmp(name, "fchmod-unlinked")) {
+    // A file the guest created and unlinked: private to it, so allowed.
+    int fd = open(a[0], O_RDWR | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return out_err(errno);
+    if (unlink(a[0]) != 0) {
+      int saved = errno;
+      close(fd);
+      return out_err(saved);
+    }
+    long rc = fchmod(fd, 0600);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return out_rc(rc);
+  }
   if (!strcmp(name, "openat-read")) {
     int d = open(a[0], O_RDONLY | O_DIRECTORY);
     if (d < 0) return out_err(errno);
     int fd = openat(d, a[1], O_RDONLY);
+    int saved = errno;
+    close(d);
+    errno = saved;
+    return report_read_fd(fd);
+  }
+  if (!strcmp(name, "openat2-dir")) {
+    // openat2(DIR, REL, {O_RDONLY, resolve = a[2]}) on an O_PATH dirfd.
+    int d = open(a[0], O_PATH | O_DIRECTORY);
+    if (d < 0) return out_err(errno);
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY;
+    how.resolve = strtoull(a[2], NULL, 0);
+    int fd = (int)syscall(SYS_openat2, d, a[1], &how, sizeof how);
     int saved = errno;
     close(d);
     errno = saved;
@@ -347,9 +389,11 @@ static void run_op(const char* name, char** a) {
     return out_rc(rc);
   }
   if (!strcmp(name, "long-name")) {
-    char p[400] = "/tmp/";
-    memset(p + 5, 'n', 300);
-    p[305] = 0;
+    // A 300-byte name (NAME_MAX is 255) inside directory a[0].
+    char p[4500];
+    int len = snprintf(p, sizeof p - 301, "%s/", a[0]);
+    memset(p + len, 'n', 300);
+    p[len + 300] = 0;
     return out_rc(open(p, O_RDONLY));
   }
   if (!strcmp(name, "name-to-handle")) {
@@ -393,18 +437,28 @@ static void run_op(const char* name, char** a) {
   }
   if (!strcmp(name, "uring-enter")) return out_rc(syscall(__NR_io_uring_enter, 0, 1, 0, 0, NULL, 0));
   if (!strcmp(name, "uring-register")) return out_rc(syscall(__NR_io_uring_register, 0, 0, NULL, 0));
-  if (!strcmp(name, "exec")) {
-    struct exec_arg e = {a[0], NULL, -1, 0};
+  if (!strcmp(name, "exec") || !strcmp(name, "exec2") || !strcmp(name, "exec4")) {
+    // exec P; exec2 P A1; exec4 P A1 A2 A3 (e.g. the ELF loader running a file).
+    struct exec_arg e = {a[0], {NULL, NULL, NULL}, -1, 0};
+    int extra = name[4] ? name[4] - '1' : 0;
+    for (int k = 0; k < extra; ++k) e.extra[k] = a[1 + k];
     return exec_in_child(&e);
   }
-  if (!strcmp(name, "exec2")) {
-    struct exec_arg e = {a[0], a[1], -1, 0};
-    return exec_in_child(&e);
+  if (!strcmp(name, "procfd-exec")) {
+    // execve("/proc/self/fd/N") of a descriptor opened for reading.
+    int fd = open(a[0], O_RDONLY);
+    if (fd < 0) return out_err(errno);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    struct exec_arg e = {p, {NULL, NULL, NULL}, -1, 0};
+    exec_in_child(&e);
+    close(fd);
+    return;
   }
   if (!strcmp(name, "fexecve") || !strcmp(name, "execveat-opath")) {
     int fd = open(a[0], name[0] == 'f' ? O_RDONLY : O_PATH);
     if (fd < 0) return out_err(errno);
-    struct exec_arg e = {NULL, NULL, fd, name[0] == 'f' ? 1 : 2};
+    struct exec_arg e = {NULL, {NULL, NULL, NULL}, fd, name[0] == 'f' ? 1 : 2};
     exec_in_child(&e);
     close(fd);
     return;
@@ -414,7 +468,7 @@ static void run_op(const char* name, char** a) {
     if (m < 0) return out_err(errno);
     char p[64];
     snprintf(p, sizeof p, "/proc/self/fd/%d", m);
-    struct exec_arg e = {NULL, NULL, m, 1};
+    struct exec_arg e = {NULL, {NULL, NULL, NULL}, m, 1};
     if (!strcmp(name, "memfd-execveat")) e.how = 2;
     if (!strcmp(name, "memfd-procfd-exec")) {
       e.path = p;
@@ -546,6 +600,21 @@ static void run_op(const char* name, char** a) {
     if (fd >= 0) close(fd);
     errno = saved;
     return out_rc(rc);
+  }
+  if (!strcmp(name, "ioctl-fionread")) {
+    // An ordinary ioctl on the guest's own pipe: the positive control for tiocsti.
+    int p[2];
+    if (pipe(p) != 0) return out_err(errno);
+    (void)!write(p[1], "abc", 3);
+    int avail = -1;
+    long rc = ioctl(p[0], FIONREAD, &avail);
+    int saved = errno;
+    close(p[0]);
+    close(p[1]);
+    if (rc < 0) return out_err(saved);
+    char msg[32];
+    snprintf(msg, sizeof msg, "avail=%d", avail);
+    return out_ok(msg);
   }
   if (!strcmp(name, "kill-parent")) return out_rc(kill(ppid, 0));
   if (!strcmp(name, "kill-all")) return out_rc(kill(-1, 0));

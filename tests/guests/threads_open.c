@@ -1,8 +1,9 @@
 // threads_open: N threads wait on a barrier, then each opens, reads and
 // closes the same file at once, so the broker sees N notifications together.
-// Usage: threads_open PATH N
-// Prints "ok=N bad=N" and, for each failing thread, "fail <errno-text>".
-// A thread succeeds when it reads the file's first line intact.
+// Usage: threads_open PATH N [ROUNDS]
+// Each thread repeats open/read/close ROUNDS times (default 1) and succeeds
+// when every round read the file's first line intact.
+// Prints "ok=N bad=N" and, for the first failing threads, "fail <reason>".
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +16,12 @@
 static pthread_barrier_t barrier;
 static const char* path;
 static char expected[256];
+static int rounds = 1;
 
 struct result {
   int ok;
-  int err;
+  int err;        // errno of the first failed call, 0 if none
+  int bogus_fd;   // an open "succeeded" but the fd did not read the file
 };
 
 static int first_line(int fd, char* out, size_t size) {
@@ -33,16 +36,23 @@ static int first_line(int fd, char* out, size_t size) {
 static void* worker(void* arg) {
   struct result* r = arg;
   pthread_barrier_wait(&barrier);
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) {
-    r->err = errno;
-    return NULL;
+  for (int i = 0; i < rounds; ++i) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+      r->err = errno;
+      return NULL;
+    }
+    char buf[256];
+    int rc = first_line(fd, buf, sizeof buf);
+    if (rc < 0) r->err = errno;
+    if (close(fd) != 0 && !r->err) r->err = errno;
+    if (r->err) return NULL;
+    if (strcmp(buf, expected) != 0) {
+      r->bogus_fd = fd + 1;
+      return NULL;
+    }
   }
-  char buf[256];
-  int rc = first_line(fd, buf, sizeof buf);
-  r->err = rc < 0 ? errno : 0;
-  if (close(fd) != 0 && !r->err) r->err = errno;
-  r->ok = rc == 0 && r->err == 0 && !strcmp(buf, expected);
+  r->ok = 1;
   return NULL;
 }
 
@@ -50,6 +60,7 @@ int main(int argc, char** argv) {
   if (argc < 3) return 2;
   path = argv[1];
   int n = atoi(argv[2]);
+  if (argc > 3) rounds = atoi(argv[3]);
   int fd = open(path, O_RDONLY);
   if (fd < 0 || first_line(fd, expected, sizeof expected) < 0) {
     printf("setup-failed %s\n", strerror(errno));
@@ -78,8 +89,10 @@ int main(int argc, char** argv) {
     if (results[i].ok) {
       ++ok;
     } else {
-      ++bad;
-      printf("fail %s\n", strerror(results[i].err));
+      if (++bad <= 10) {
+        if (results[i].bogus_fd) printf("fail open returned fd %d, which does not read the file\n", results[i].bogus_fd - 1);
+        else printf("fail %s\n", strerror(results[i].err));
+      }
     }
   }
   printf("ok=%d bad=%d\n", ok, bad);
