@@ -1,6 +1,7 @@
 #include "broker/guest_proc.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,7 +58,13 @@ int dir_path(pid_t pid, int dirfd, std::string& out) {
   int err = dirfd == AT_FDCWD ? read_link("/proc/" + std::to_string(pid) + "/cwd", out) : fd_target(pid, dirfd, out);
   if (err) return err;
   if (out.empty() || out.front() != '/') return ENOTDIR;
-  if (ends_with(out, " (deleted)")) return ENOENT;
+  if (ends_with(out, " (deleted)")) {
+    // Removed, or really named so: ask the directory itself.
+    std::string link = dirfd == AT_FDCWD ? "/proc/" + std::to_string(pid) + "/cwd"
+                                         : "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(dirfd);
+    struct stat st;
+    if (::stat(link.c_str(), &st) != 0 || st.st_nlink == 0) return ENOENT;
+  }
   return 0;
 }
 

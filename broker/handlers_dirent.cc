@@ -103,7 +103,12 @@ Verdict SyscallHandlers::on_link(const seccomp_notif& n, int olddirfd, uint64_t 
     // Materialising an O_TMPFILE (or any open file) from the guest's fd.
     std::string name;
     if (int err = dup_guest_fd(n, own_fd >= 0 ? own_fd : olddirfd, source, name)) return Verdict::error(err);
-    std::string where = name.ends_with(" (deleted)") ? name.substr(0, name.size() - 10) : name;
+    // An unlinked file (O_TMPFILE) is decided on the directory it lives in:
+    // the kernel names it "DIR/#INODE (deleted)". A linked one on its path.
+    std::string where = name;
+    struct stat st;
+    if (::fstat(source.get(), &st) == 0 && st.st_nlink == 0 && where.ends_with(" (deleted)"))
+      where.resize(where.size() - 10);
     ResolvedPath r{where, true, caps_.decide(where, Need::kWrite)};
     if (where.empty() || where.front() != '/' || !r.decision.allowed) return deny(n, r, Need::kWrite);
   } else {

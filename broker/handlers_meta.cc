@@ -57,8 +57,9 @@ Verdict SyscallHandlers::on_stat(const seccomp_notif& n, int dirfd, uint64_t pat
     std::string name;
     if (int err = dup_guest_fd(n, dirfd, target, name)) return Verdict::error(err);
     bool opath = (::fcntl(target.get(), F_GETFL) & O_PATH) != 0;
-    if (opath && !name.empty() && name.front() == '/' && !name.ends_with(" (deleted)")) {
-      ResolvedPath r{name, true, caps_.decide(name, Need::kStat)};
+    std::string path = opath ? decidable_path(target.get(), name) : std::string();
+    if (!path.empty()) {
+      ResolvedPath r{path, true, caps_.decide(path, Need::kStat)};
       if (!r.decision.allowed) return deny(n, r, Need::kStat);
     }
   } else {
@@ -177,8 +178,9 @@ Verdict SyscallHandlers::on_chown(const seccomp_notif& n, int dirfd, uint64_t pa
   if (raw.empty() && (flags & AT_EMPTY_PATH)) {
     std::string name;
     if (int err = dup_guest_fd(n, dirfd, target, name)) return Verdict::error(err);
-    ResolvedPath r{name, true, caps_.decide(name, Need::kWrite)};
-    if (name.front() == '/' && !r.decision.allowed) return deny(n, r, Need::kWrite);
+    std::string path = decidable_path(target.get(), name);
+    ResolvedPath r{path, true, caps_.decide(path, Need::kWrite)};
+    if (!path.empty() && !r.decision.allowed) return deny(n, r, Need::kWrite);
   } else {
     bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
     ResolvedPath r;
@@ -201,11 +203,11 @@ Verdict SyscallHandlers::on_fd_meta(const seccomp_notif& n) {
   UniqueFd dup;
   std::string target;
   if (int err = dup_guest_fd(n, static_cast<int>(a[0]), dup, target)) return Verdict::error(err);
-  // Objects with no path (pipes, sockets, deleted files, memfds) are private
-  // to the guest; anything with a path needs a write grant.
-  bool has_path = !target.empty() && target.front() == '/' && !target.ends_with(" (deleted)");
-  if (has_path) {
-    ResolvedPath r{target, true, caps_.decide(target, Need::kWrite)};
+  // Objects with no path (pipes, sockets, unlinked files, memfds) are
+  // private to the guest; anything with a path needs a write grant.
+  std::string path = decidable_path(dup.get(), target);
+  if (!path.empty()) {
+    ResolvedPath r{path, true, caps_.decide(path, Need::kWrite)};
     if (!r.decision.allowed) return deny(n, r, Need::kWrite);
   }
   std::string name, value;
@@ -268,8 +270,9 @@ Verdict SyscallHandlers::on_utimes(const seccomp_notif& n, int dirfd, uint64_t p
     // utimensat(fd, NULL, ...) is futimens: act on our duplicate.
     std::string name;
     if (int err = dup_guest_fd(n, dirfd, target, name)) return Verdict::error(err);
-    ResolvedPath r{name, true, caps_.decide(name, Need::kWrite)};
-    if (name.front() == '/' && !name.ends_with(" (deleted)") && !r.decision.allowed) return deny(n, r, Need::kWrite);
+    std::string path = decidable_path(target.get(), name);
+    ResolvedPath r{path, true, caps_.decide(path, Need::kWrite)};
+    if (!path.empty() && !r.decision.allowed) return deny(n, r, Need::kWrite);
     if (!still_pending(n)) return Verdict::error(ENOENT);
     return ::futimens(target.get(), times) == 0 ? Verdict::value_of(0) : Verdict::error(errno);
   }

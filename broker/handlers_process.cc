@@ -25,8 +25,12 @@ Verdict SyscallHandlers::on_exec(const seccomp_notif& n, int dirfd, uint64_t pat
     // the fileless-exec door.
     std::string target;
     if (int err = guest_proc::fd_target(pid, dirfd, target)) return Verdict::error(err);
-    if (target.empty() || target.front() != '/' || target.ends_with(" (deleted)"))
-      return deny_text(n, target, "exec of an object with no granted path (memfd, deleted file, socket)");
+    UniqueFd dup;
+    std::string name;
+    if (int err = dup_guest_fd(n, dirfd, dup, name)) return Verdict::error(err);
+    target = decidable_path(dup.get(), name);
+    if (target.empty())
+      return deny_text(n, name, "exec of an object with no granted path (memfd, deleted file, socket)");
     if (int err = resolver_.resolve_absolute(target, true, Need::kExec, r)) return Verdict::error(err);
   } else if (int err = resolver_.resolve(pid, dirfd, raw, !(flags & AT_SYMLINK_NOFOLLOW), Need::kExec, r)) {
     return Verdict::error(err);

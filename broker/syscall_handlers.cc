@@ -288,6 +288,13 @@ int SyscallHandlers::open_parent(const seccomp_notif& n, ResolvedPath& r, Need n
   return EXDEV;
 }
 
+std::string SyscallHandlers::decidable_path(int dup, const std::string& name) {
+  if (name.empty() || name.front() != '/') return "";
+  struct stat st;
+  if (::fstat(dup, &st) != 0 || st.st_nlink == 0) return "";
+  return name;
+}
+
 int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out, std::string& target) {
   if (int err = guest_proc::fd_target(static_cast<pid_t>(n.pid), fd, target)) return err;
   UniqueFd pidfd(kernel::pidfd_open(static_cast<pid_t>(n.pid)));

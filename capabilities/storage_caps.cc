@@ -20,8 +20,13 @@ void StorageCaps::add(Grant grant) {
   if (grant.rights & (kWrite | kExec)) grant.rights |= kRead;
   for (auto& g : grants_) {
     if (g.path == grant.path && g.directory == grant.directory) {
+      // Only a grant that brings exec in its own right makes an ELF
+      // interpreter executable by name; a read grant on it (ld.so is also a
+      // DT_NEEDED of libc) must not.
+      bool direct_exec = ((g.rights & kExec) && !g.interpreter_only) ||
+                         ((grant.rights & kExec) && !grant.interpreter_only);
       g.rights |= grant.rights;
-      g.interpreter_only = g.interpreter_only && grant.interpreter_only;
+      g.interpreter_only = (g.rights & kExec) && !direct_exec;
       return;
     }
   }

@@ -744,14 +744,11 @@ TEST_P(EscapeExec, ScriptInterpreterMustBeGranted) {
   EXPECT_OUTCOME(c, 0, "ok exit=3");
 }
 
-// KNOWN BUG: a file granted only for reading runs through the ELF loader
-// ("ld.so FILE"). build_storage_caps grants the loader exec as
-// interpreter_only, but libc.so.6 lists ld-linux-x86-64.so.2 in DT_NEEDED,
-// so the loader is also added as a *library* (read); StorageCaps::add merges
-// the two grants with `interpreter_only = a && b`, which clears the flag,
-// and on_exec then lets the guest exec the loader directly.
+// Indirect exec: a file granted only for reading must not run through the
+// ELF loader ("ld.so FILE"). The loader is granted exec only so the kernel
+// can load granted programs; libc also lists it as a library (read), and
+// that read grant must not make it executable by name.
 TEST_P(EscapeExec, LoaderCannotRunReadOnlyFile) {
-  SKIP_KNOWN_BUG("ld.so runs a file granted only for reading");
   const std::string loader = "/lib64/ld-linux-x86-64.so.2";
   if (::access(loader.c_str(), X_OK) != 0) GTEST_SKIP() << "no " << loader;
   Tree t;
@@ -770,18 +767,11 @@ INSTANTIATE_TEST_SUITE_P(, EscapeExec, ::testing::Bool(), mode_name);
 // ---------------------------------------------------------------------------
 // Metadata writes through a descriptor (fchmod, futimens) on a read-only grant.
 
-// KNOWN BUG: the fd-based metadata handlers (on_fd_meta for fchmod, fchown,
-// fsetxattr, fremovexattr; on_utimes for futimens) exempt descriptors whose
-// /proc/PID/fd link text ends in " (deleted)", taking that as "an unlinked
-// file, private to the guest". A real file may have that name: in a tree
-// granted only for reading, fchmod/fchown/fsetxattr/futimens on "x (deleted)"
-// succeed (the guest runs as root here, so chown and security.* xattrs are
-// reachable too). Whether the file is unlinked should come from the
-// duplicate itself (fstat: st_nlink == 0), not from the link text. The same
-// text test skips the O_PATH check in fstat (handlers_meta.cc) and makes
-// dir_path() refuse a real directory named "d (deleted)" as a dirfd or cwd.
+// Metadata writes through a descriptor are decided on its path unless the
+// object is unlinked (private to the guest). Unlinked is read from the
+// descriptor itself: a real file may be named "x (deleted)", the text the
+// kernel appends to the /proc link of an unlinked file.
 TEST(EscapeFdMeta, DeletedLookingNameIsNotAnExemption) {
-  SKIP_KNOWN_BUG("fchmod/futimens allowed on a read-only file whose name ends in \" (deleted)\"");
   Tree t;
   std::string victim = t.dir.file("granted/a (deleted)", "victim\n");
   ::chmod(victim.c_str(), 0644);

@@ -69,6 +69,19 @@ TEST(StorageCaps, FileGrantCoversOnlyThatFile) {
   EXPECT_FALSE(caps.decide("/usr/lib/x", Need::kExec).allowed);
 }
 
+TEST(StorageCaps, InterpreterStaysInterpreterOnlyUnlessExecIsGranted) {
+  StorageCaps caps;
+  caps.add({"/lib/ld.so", kExec, false, "interpreter", true});
+  caps.add({"/lib/ld.so", kRead, false, "library of libc", false});
+  EXPECT_TRUE(caps.grants()[0].interpreter_only);
+  caps.add({"/lib/ld.so", kExec, false, "--exec /lib/ld.so", false});
+  EXPECT_FALSE(caps.grants()[0].interpreter_only);
+  StorageCaps other;
+  other.add({"/lib/ld.so", kRead, false, "library", false});
+  other.add({"/lib/ld.so", kExec, false, "interpreter", true});
+  EXPECT_TRUE(other.grants()[0].interpreter_only);
+}
+
 TEST(StorageCaps, MergingWidens) {
   StorageCaps caps;
   caps.add({"/a", kRead, true, "one"});
