@@ -1,5 +1,7 @@
 // open, openat, creat, openat2.
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <linux/openat2.h>
 
 #include <cerrno>
@@ -18,7 +20,7 @@ Need open_need(uint64_t flags) {
   // into that directory is what it needs (linking it later is a create).
   if ((flags & O_TMPFILE) == O_TMPFILE) return Need::kWrite;
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return Need::kWrite;
-  if (flags & O_PATH) return Need::kStat;
+  if (flags & O_PATH) return Need::kRead;  // see emulate_opath
   return Need::kRead;
 }
 
@@ -45,15 +47,7 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   if (!r.decision.allowed) return deny(n, r, need);
   if (!still_pending(n)) return Verdict::error(ENOENT);
 
-  // O_PATH: the kernel's ADDFD refuses O_PATH files (it uses fget(), which
-  // skips them), so these are CONTINUEd. An O_PATH descriptor carries no
-  // read or write access, and everything it can reach is decided again on
-  // its real path: *at() calls resolve it as a dirfd, fchdir and execveat
-  // check it, fstat and AT_EMPTY_PATH stats check it (handlers_meta.cc),
-  // and /proc/self/fd/N is a path like any other. This holds for openat2
-  // too, although the kernel then re-reads open_how: if a racing thread
-  // swaps O_PATH for a real access mode, Landlock checks that access.
-  if (flags & O_PATH) return Verdict::cont();
+  if (flags & O_PATH) return emulate_opath(n, r, flags);
 
   // CONTINUE only where Landlock enforces the same rule in the kernel: it
   // checks read, write, truncate (ABI 3) and create for the file the kernel
@@ -129,6 +123,103 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   return Verdict::deferred();
 }
 
+Verdict SyscallHandlers::emulate_opath(const seccomp_notif& n, ResolvedPath& r, uint64_t flags) {
+  // The kernel's ADDFD cannot install O_PATH files (it takes them with
+  // fget(), which skips them), and CONTINUE would let a racing thread swap
+  // the path: Landlock does not check O_PATH opens. So the broker opens the
+  // object itself with the least access the grants allow (the decision was
+  // for read) and injects that: a directory as O_RDONLY|O_DIRECTORY, a
+  // regular file as O_RDONLY. Anything else (a symlink itself, a device, a
+  // FIFO) is refused rather than opened with side effects.
+  UniqueFd path_fd;
+  if (int e = open_beneath(n, r, Need::kRead, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0, 0, path_fd))
+    return Verdict::error(e);
+  return reopen_held(n, path_fd, O_RDONLY, flags & O_CLOEXEC, /*opath=*/true);
+}
+
+Verdict SyscallHandlers::reopen_held(const seccomp_notif& n, const UniqueFd& held, uint64_t flags, bool cloexec,
+                                     bool opath) {
+  struct stat st;
+  if (::fstat(held.get(), &st) != 0) return Verdict::error(errno);
+  if (opath) {
+    if (S_ISDIR(st.st_mode)) {
+      flags = O_RDONLY | O_DIRECTORY;
+    } else if (S_ISREG(st.st_mode)) {
+      flags = O_RDONLY;
+    } else {
+      return deny_text(n, "an O_PATH open", "only directories and regular files can be opened by path here",
+                       S_ISLNK(st.st_mode) ? ELOOP : EACCES);
+    }
+  }
+  if (!still_pending(n)) return Verdict::error(ENOENT);
+  // Through our descriptor's /proc/self/fd link: exactly the inode decided on.
+  open_how how{};
+  how.flags = (flags & ~static_cast<uint64_t>(O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL)) | O_CLOEXEC | O_NOCTTY;
+  std::string self = "/proc/self/fd/" + std::to_string(held.get());
+  UniqueFd fd(kernel::openat2(AT_FDCWD, self.c_str(), how));
+  if (!fd.valid()) return Verdict::error(errno);
+  return Verdict::inject(std::move(fd), cloexec);
+}
+
+Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, const std::string& raw,
+                                            const open_how& guest_how) {
+  // RESOLVE_BENEATH and RESOLVE_IN_ROOT confine the walk to the guest's
+  // dirfd, symlinks included. The kernel does that walk here, on our
+  // duplicate of that dirfd with the guest's own resolve flags; the broker
+  // then decides on where it really landed and reopens exactly that inode.
+  pid_t pid = static_cast<pid_t>(n.pid);
+  UniqueFd root;
+  std::string root_name;
+  if (dirfd == AT_FDCWD) {
+    root.reset(::open(("/proc/" + std::to_string(pid) + "/cwd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid()) return Verdict::error(ENOENT);
+  } else if (int err = dup_guest_fd(n, dirfd, root, root_name)) {
+    return Verdict::error(err);
+  }
+  uint64_t flags = guest_how.flags;
+  open_how walk{};
+  walk.resolve = guest_how.resolve | RESOLVE_NO_MAGICLINKS;
+  bool creating = flags & O_CREAT;
+  walk.flags = O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY));
+  UniqueFd target(kernel::openat2(root.get(), raw.c_str(), walk));
+  std::string name;
+  if (!target.valid()) {
+    int err = errno;
+    if (err != ENOENT || !creating) return Verdict::error(err);
+    // Creating: walk to the parent instead, and create the last component
+    // beneath its grant without following anything.
+    std::string dir = raw.find('/') == std::string::npos ? "." : raw.substr(0, raw.find_last_of('/') + 1);
+    name = raw.substr(raw.find_last_of('/') + 1);
+    if (name.empty() || name == "." || name == "..") return Verdict::error(EISDIR);
+    walk.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    target.reset(kernel::openat2(root.get(), dir.c_str(), walk));
+    if (!target.valid()) return Verdict::error(errno);
+  }
+  std::string where;
+  if (int err = guest_proc::fd_target(::getpid(), target.get(), where)) return Verdict::error(err);
+  if (!name.empty()) where = path_text::join(where, name);
+  Need need = open_need(flags);
+  if (!name.empty()) need = Need::kCreate;
+  ResolvedPath r{where, true, caps_.decide(where, need)};
+  if (!r.decision.allowed) return deny(n, r, need);
+  bool cloexec = flags & O_CLOEXEC;
+  if (name.empty()) {
+    if (flags & O_PATH) {
+      Decision readable = caps_.decide(where, Need::kRead);
+      if (!readable.allowed) return deny(n, r, Need::kRead);
+      return reopen_held(n, target, O_RDONLY, cloexec, /*opath=*/true);
+    }
+    return reopen_held(n, target, flags, cloexec, /*opath=*/false);
+  }
+  if (!still_pending(n)) return Verdict::error(ENOENT);
+  UniqueFd fd;
+  mode_t mode = static_cast<mode_t>(guest_how.mode & 07777) & ~guest_proc::umask_of(pid);
+  if (int e = open_beneath(n, r, need, (flags & ~static_cast<uint64_t>(O_CLOEXEC)) | O_NOFOLLOW, mode,
+                           RESOLVE_NO_SYMLINKS, fd))
+    return Verdict::error(e);
+  return Verdict::inject(std::move(fd), cloexec);
+}
+
 Verdict SyscallHandlers::on_openat2(const seccomp_notif& n) {
   // struct open_how lives in guest memory, where a filter cannot see it: the
   // broker copies it once and always performs the open itself.
@@ -148,14 +239,11 @@ Verdict SyscallHandlers::on_openat2(const seccomp_notif& n) {
   constexpr uint64_t kKnownResolve = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS |
                                      RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED;
   if (how.resolve & ~kKnownResolve) return Verdict::error(EINVAL);
-  // BENEATH / IN_ROOT are relative to the guest's dirfd; the broker resolves
-  // against its grants instead, so it refuses any path that could climb.
   if (how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) {
     std::string raw;
     if (int err = copy_path(n, a[1], raw)) return Verdict::error(err);
-    if (raw.empty() || raw.front() == '/' || raw == ".." || raw.find("../") != std::string::npos ||
-        raw.ends_with("/.."))
-      return Verdict::error(EXDEV);
+    if (raw.empty()) return Verdict::error(ENOENT);
+    return open_in_guest_root(n, static_cast<int>(static_cast<int32_t>(a[0])), raw, how);
   }
   uint64_t passthrough = how.resolve & (RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS);
   // Never CONTINUE: the kernel would read how (and the path) again.

@@ -7,6 +7,7 @@
 // execs that Landlock enforces identically, answers CONTINUE.
 #pragma once
 
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <spdlog/logger.h>
 
@@ -60,6 +61,13 @@ class SyscallHandlers {
   Verdict on_open(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t flags, uint64_t mode,
                   uint64_t resolve, bool may_continue = true);
   Verdict on_openat2(const seccomp_notif& n);
+  Verdict emulate_opath(const seccomp_notif& n, ResolvedPath& r, uint64_t flags);
+  // Reopens the inode behind `held` (an O_PATH fd the broker opened and
+  // decided on) with `flags`, or, for an O_PATH request, read-only.
+  Verdict reopen_held(const seccomp_notif& n, const UniqueFd& held, uint64_t flags, bool cloexec, bool opath);
+  // openat2 with RESOLVE_BENEATH / RESOLVE_IN_ROOT: walked by the kernel
+  // with the guest's own flags, then decided and reopened.
+  Verdict open_in_guest_root(const seccomp_notif& n, int dirfd, const std::string& raw, const open_how& how);
   Verdict on_stat(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t buf, int flags, bool statx,
                   unsigned statx_mask);
   Verdict on_access(const seccomp_notif& n, int dirfd, uint64_t path_addr, int mode, int flags);
