@@ -14,14 +14,20 @@
 
 namespace wwjail {
 
-Verdict SyscallHandlers::on_mkdir(const seccomp_notif& n, int dirfd, uint64_t path_addr, mode_t mode) {
+std::optional<Verdict> SyscallHandlers::enter_parent(const seccomp_notif& n, int dirfd, uint64_t addr, Need need,
+                                                     UniqueFd& parent, std::string& name) {
   ResolvedPath r;
-  if (int err = locate_entry(n, dirfd, path_addr, Need::kCreate, r)) return Verdict::error(err);
-  if (!r.decision.allowed) return deny(n, r, Need::kCreate);
+  if (int err = locate_entry(n, dirfd, addr, need, r)) return Verdict::error(err);
+  if (!r.decision.allowed) return deny(n, r, need);
+  if (int err = open_parent(n, r, need, parent, name)) return Verdict::error(err);
+  if (!still_pending(n)) return Verdict::error(ENOENT);
+  return std::nullopt;
+}
+
+Verdict SyscallHandlers::on_mkdir(const seccomp_notif& n, int dirfd, uint64_t path_addr, mode_t mode) {
   UniqueFd parent;
   std::string name;
-  if (int err = open_parent(n, r, Need::kCreate, parent, name)) return Verdict::error(err);
-  if (!still_pending(n)) return Verdict::error(ENOENT);
+  if (auto answer = enter_parent(n, dirfd, path_addr, Need::kCreate, parent, name)) return std::move(*answer);
   mode_t umask = guest_proc::umask_of(static_cast<pid_t>(n.pid));
   if (::mkdirat(parent.get(), name.c_str(), (mode & 07777) & ~umask) != 0) return Verdict::error(errno);
   return Verdict::value_of(0);
@@ -35,13 +41,9 @@ Verdict SyscallHandlers::on_mknod(const seccomp_notif& n, int dirfd, uint64_t pa
     return deny_text(n, raw, "device nodes are never allowed", EPERM);
   }
   if (type != 0 && type != S_IFREG && type != S_IFIFO && type != S_IFSOCK) return Verdict::error(EINVAL);
-  ResolvedPath r;
-  if (int err = locate_entry(n, dirfd, path_addr, Need::kCreate, r)) return Verdict::error(err);
-  if (!r.decision.allowed) return deny(n, r, Need::kCreate);
   UniqueFd parent;
   std::string name;
-  if (int err = open_parent(n, r, Need::kCreate, parent, name)) return Verdict::error(err);
-  if (!still_pending(n)) return Verdict::error(ENOENT);
+  if (auto answer = enter_parent(n, dirfd, path_addr, Need::kCreate, parent, name)) return std::move(*answer);
   mode_t umask = guest_proc::umask_of(static_cast<pid_t>(n.pid));
   if (::mknodat(parent.get(), name.c_str(), type | ((mode & 07777) & ~umask), 0) != 0) return Verdict::error(errno);
   return Verdict::value_of(0);
@@ -49,13 +51,9 @@ Verdict SyscallHandlers::on_mknod(const seccomp_notif& n, int dirfd, uint64_t pa
 
 Verdict SyscallHandlers::on_unlink(const seccomp_notif& n, int dirfd, uint64_t path_addr, int flags) {
   if (flags & ~AT_REMOVEDIR) return Verdict::error(EINVAL);
-  ResolvedPath r;
-  if (int err = locate_entry(n, dirfd, path_addr, Need::kRemove, r)) return Verdict::error(err);
-  if (!r.decision.allowed) return deny(n, r, Need::kRemove);
   UniqueFd parent;
   std::string name;
-  if (int err = open_parent(n, r, Need::kRemove, parent, name)) return Verdict::error(err);
-  if (!still_pending(n)) return Verdict::error(ENOENT);
+  if (auto answer = enter_parent(n, dirfd, path_addr, Need::kRemove, parent, name)) return std::move(*answer);
   if (::unlinkat(parent.get(), name.c_str(), flags) != 0) return Verdict::error(errno);
   return Verdict::value_of(0);
 }
@@ -137,13 +135,9 @@ Verdict SyscallHandlers::on_symlink(const seccomp_notif& n, uint64_t target_addr
   std::string target;
   if (int err = copy_path(n, target_addr, target)) return Verdict::error(err);
   if (target.empty()) return Verdict::error(ENOENT);
-  ResolvedPath r;
-  if (int err = locate_entry(n, newdirfd, linkpath, Need::kCreate, r)) return Verdict::error(err);
-  if (!r.decision.allowed) return deny(n, r, Need::kCreate);
   UniqueFd parent;
   std::string name;
-  if (int err = open_parent(n, r, Need::kCreate, parent, name)) return Verdict::error(err);
-  if (!still_pending(n)) return Verdict::error(ENOENT);
+  if (auto answer = enter_parent(n, newdirfd, linkpath, Need::kCreate, parent, name)) return std::move(*answer);
   if (::symlinkat(target.c_str(), parent.get(), name.c_str()) != 0) return Verdict::error(errno);
   return Verdict::value_of(0);
 }

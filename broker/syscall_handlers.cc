@@ -223,17 +223,21 @@ int SyscallHandlers::open_beneath(const seccomp_notif& n, ResolvedPath& r, Need 
     if (err != EXDEV || r.physical || attempt > 0) return err;
     // A symlink inside the lexically chosen grant leads out of it: find
     // where it really goes and decide again.
-    std::string canonical;
-    if (int perr = PathResolver::physical(r.path, !(flags & O_NOFOLLOW), canonical)) return perr;
-    r.path = canonical;
-    r.physical = true;
-    r.decision = caps_.decide(r.path, need);
-    if (!r.decision.allowed) {
-      deny(n, r, need);
-      return EACCES;
-    }
+    if (int e = redecide_physical(n, r, need, r.path, "", !(flags & O_NOFOLLOW))) return e;
   }
   return EXDEV;
+}
+
+int SyscallHandlers::redecide_physical(const seccomp_notif& n, ResolvedPath& r, Need need, const std::string& dir,
+                                       const std::string& name, bool follow_last) {
+  std::string canonical;
+  if (int err = PathResolver::physical(dir, follow_last, canonical)) return err;
+  r.path = name.empty() ? canonical : path_text::join(canonical, name);
+  r.physical = true;
+  r.decision = caps_.decide(r.path, need);
+  if (r.decision.allowed) return 0;
+  deny(n, r, need);
+  return EACCES;
 }
 
 int SyscallHandlers::locate_entry(const seccomp_notif& n, int dirfd, uint64_t addr, Need need, ResolvedPath& out) {
@@ -275,15 +279,7 @@ int SyscallHandlers::open_parent(const seccomp_notif& n, ResolvedPath& r, Need n
     if (err != EXDEV || r.physical) return err;
     // The parent is reached through a symlink that leaves the grant: decide
     // again on where the entry really is, with the same need.
-    std::string canonical;
-    if (int perr = PathResolver::physical(split.parent, true, canonical)) return perr;
-    r.path = path_text::join(canonical, split.name);
-    r.physical = true;
-    r.decision = caps_.decide(r.path, need);
-    if (!r.decision.allowed) {
-      deny(n, r, need);
-      return EACCES;
-    }
+    if (int e = redecide_physical(n, r, need, split.parent, split.name, true)) return e;
   }
   return EXDEV;
 }

@@ -12,6 +12,7 @@
 #include <spdlog/logger.h>
 
 #include <array>
+#include <optional>
 #include <vector>
 #include <string>
 
@@ -104,6 +105,16 @@ class SyscallHandlers {
   // lexically chosen grant leads out of it (EXDEV). Returns 0 or an errno.
   int open_beneath(const seccomp_notif& n, ResolvedPath& r, Need need, uint64_t flags, mode_t mode,
                    uint64_t extra_resolve, UniqueFd& out);
+  // After EXDEV beneath a lexically chosen grant: resolves `dir` (+ `name`)
+  // physically and decides `need` again on the real target. 0 when allowed;
+  // otherwise logs the denial (EACCES) or returns the resolution errno.
+  int redecide_physical(const seccomp_notif& n, ResolvedPath& r, Need need, const std::string& dir,
+                        const std::string& name, bool follow_last);
+  // The steps every one-entry directory syscall starts with: resolve the
+  // entry, decide `need`, open its parent beneath the grant, and confirm the
+  // notification is pending. nullopt: act on parent/name; else the answer.
+  std::optional<Verdict> enter_parent(const seccomp_notif& n, int dirfd, uint64_t addr, Need need, UniqueFd& parent,
+                                      std::string& name);
   // The parent directory of a create/remove target, beneath its grant, and
   // the entry's name. Returns 0 or an errno.
   int open_parent(const seccomp_notif& n, ResolvedPath& r, Need need, UniqueFd& parent, std::string& name);
