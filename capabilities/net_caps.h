@@ -1,0 +1,86 @@
+// Network capabilities: where a guest may bind (and listen) and where it may
+// connect or send, as data. Parsing a SPEC is here too, so the command line
+// and (later) policy files share one grammar:
+//
+//   SPEC = tcp:ADDR:PORT | udp:ADDR:PORT | unix:PATH | unix:@ABSTRACT
+//   ADDR = IPv4 literal | [IPv6 literal] | CIDR block (10.0.0.0/8, [fd00::]/8) | *
+//   PORT = number | range a-b | *
+//
+// Decisions are asked about the address the broker copied out of guest
+// memory. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are decided as the
+// IPv4 address they are, so a rule cannot be dodged by respelling it.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wwjail {
+
+enum class Transport : uint8_t { kTcp, kUdp, kUnix };
+std::string_view transport_name(Transport t);
+
+struct NetEndpoint {
+  Transport transport = Transport::kTcp;
+  // inet: family 0 means any address of either family ("*").
+  int family = 0;            // AF_INET, AF_INET6 or 0
+  uint8_t addr[16] = {};     // network order; IPv4 in the first 4 bytes
+  int prefix = 0;            // CIDR prefix length in bits
+  uint16_t port_lo = 0, port_hi = 65535;
+  // unix
+  std::string path;          // canonical path, or the abstract name
+  bool abstract = false;
+};
+
+struct NetGrant {
+  NetEndpoint endpoint;
+  std::string origin;  // "--connect tcp:127.0.0.1:5432"
+};
+
+// Parses SPEC. Returns the endpoint, or nullopt with `error` saying what is
+// wrong and what to write instead. Unix paths are returned as written; the
+// caller canonicalises them.
+std::optional<NetEndpoint> parse_net_spec(std::string_view spec, std::string& error);
+
+// A socket address the broker copied, in a form rules can be matched on.
+struct NetTarget {
+  Transport transport = Transport::kTcp;
+  int family = 0;  // AF_INET or AF_INET6 (mapped IPv4 already folded to AF_INET), or AF_UNIX
+  uint8_t addr[16] = {};
+  uint16_t port = 0;
+  std::string path;  // unix: canonical path or abstract name
+  bool abstract = false;
+  std::string text;  // for log lines: "tcp 127.0.0.1:5432", "unix @name"
+};
+
+// Reads an inet or inet6 sockaddr (len as the guest gave it). nullopt for
+// another family or a malformed length.
+std::optional<NetTarget> inet_target(Transport transport, const sockaddr_storage& sa, socklen_t len);
+
+struct NetDecision {
+  bool allowed = false;
+  const NetGrant* grant = nullptr;
+  std::string missing;  // "--connect tcp:10.0.0.1:443"
+};
+
+class NetCaps {
+ public:
+  void add_bind(NetGrant g) { bind_.push_back(std::move(g)); }
+  void add_connect(NetGrant g) { connect_.push_back(std::move(g)); }
+  NetDecision decide_bind(const NetTarget& t) const { return decide(bind_, t, "--bind"); }
+  NetDecision decide_connect(const NetTarget& t) const { return decide(connect_, t, "--connect"); }
+  const std::vector<NetGrant>& bind_grants() const { return bind_; }
+  const std::vector<NetGrant>& connect_grants() const { return connect_; }
+
+ private:
+  static NetDecision decide(const std::vector<NetGrant>& grants, const NetTarget& t, const char* flag);
+  std::vector<NetGrant> bind_, connect_;
+};
+
+bool endpoint_matches(const NetEndpoint& e, const NetTarget& t);
+
+}  // namespace wwjail

@@ -1,0 +1,130 @@
+#include "capabilities/net_caps.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+namespace wwjail {
+namespace {
+
+NetEndpoint parse(const std::string& s) {
+  std::string err;
+  auto e = parse_net_spec(s, err);
+  EXPECT_TRUE(e.has_value()) << s << ": " << err;
+  return e.value_or(NetEndpoint{});
+}
+
+std::string parse_error(const std::string& s) {
+  std::string err;
+  EXPECT_FALSE(parse_net_spec(s, err).has_value()) << s;
+  return err;
+}
+
+NetTarget v4(Transport t, const char* ip, uint16_t port) {
+  sockaddr_storage ss{};
+  auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+  in->sin_family = AF_INET;
+  in->sin_port = htons(port);
+  inet_pton(AF_INET, ip, &in->sin_addr);
+  return *inet_target(t, ss, sizeof(sockaddr_in));
+}
+
+NetTarget v6(Transport t, const char* ip, uint16_t port) {
+  sockaddr_storage ss{};
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons(port);
+  inet_pton(AF_INET6, ip, &in6->sin6_addr);
+  return *inet_target(t, ss, sizeof(sockaddr_in6));
+}
+
+TEST(NetSpec, ParsesEveryForm) {
+  auto e = parse("tcp:127.0.0.1:8080");
+  EXPECT_EQ(e.transport, Transport::kTcp);
+  EXPECT_EQ(e.family, AF_INET);
+  EXPECT_EQ(e.port_lo, 8080);
+  EXPECT_EQ(e.port_hi, 8080);
+  e = parse("udp:[::1]:53");
+  EXPECT_EQ(e.family, AF_INET6);
+  e = parse("tcp:10.0.0.0/8:8000-8100");
+  EXPECT_EQ(e.prefix, 8);
+  EXPECT_EQ(e.port_lo, 8000);
+  EXPECT_EQ(e.port_hi, 8100);
+  e = parse("tcp:[fd00::]/8:*");
+  EXPECT_EQ(e.prefix, 8);
+  EXPECT_EQ(e.port_hi, 65535);
+  e = parse("tcp:*:443");
+  EXPECT_EQ(e.family, 0);
+  e = parse("unix:/run/app.sock");
+  EXPECT_EQ(e.transport, Transport::kUnix);
+  EXPECT_FALSE(e.abstract);
+  e = parse("unix:@name");
+  EXPECT_TRUE(e.abstract);
+  EXPECT_EQ(e.path, "name");
+  // A mapped address is its IPv4 address.
+  e = parse("tcp:[::ffff:127.0.0.1]:80");
+  EXPECT_EQ(e.family, AF_INET);
+}
+
+TEST(NetSpec, RejectsWithAnExplanation) {
+  EXPECT_NE(parse_error("tcp:127.0.0.1").find("missing port"), std::string::npos);
+  EXPECT_NE(parse_error("tcp:127.0.0.300:80").find("bad address"), std::string::npos);
+  EXPECT_NE(parse_error("tcp:1.2.3.4:70000").find("bad port"), std::string::npos);
+  EXPECT_NE(parse_error("tcp:1.2.3.4:90-80").find("bad port"), std::string::npos);
+  EXPECT_NE(parse_error("sctp:1.2.3.4:80").find("unknown transport"), std::string::npos);
+  EXPECT_NE(parse_error("unix:relative.sock").find("absolute path"), std::string::npos);
+  EXPECT_NE(parse_error("tcp:10.0.0.0/33:80").find("prefix"), std::string::npos);
+  EXPECT_NE(parse_error("tcp:::1:80").find("bad address"), std::string::npos);  // IPv6 needs brackets
+  EXPECT_NE(parse_error("nonsense").find("tcp:ADDR:PORT"), std::string::npos);
+}
+
+TEST(NetCaps, MatchesTransportAddressAndPort) {
+  NetCaps caps;
+  caps.add_connect({parse("tcp:127.0.0.1:5432"), "--connect tcp:127.0.0.1:5432"});
+  caps.add_connect({parse("udp:10.0.0.0/8:53"), "--connect udp:10.0.0.0/8:53"});
+  EXPECT_TRUE(caps.decide_connect(v4(Transport::kTcp, "127.0.0.1", 5432)).allowed);
+  EXPECT_FALSE(caps.decide_connect(v4(Transport::kTcp, "127.0.0.1", 5433)).allowed);
+  EXPECT_FALSE(caps.decide_connect(v4(Transport::kUdp, "127.0.0.1", 5432)).allowed);
+  EXPECT_TRUE(caps.decide_connect(v4(Transport::kUdp, "10.1.2.3", 53)).allowed);
+  EXPECT_FALSE(caps.decide_connect(v4(Transport::kUdp, "11.1.2.3", 53)).allowed);
+  auto d = caps.decide_connect(v4(Transport::kTcp, "192.168.1.1", 80));
+  EXPECT_EQ(d.missing, "--connect tcp 192.168.1.1:80");
+  EXPECT_TRUE(caps.decide_bind(v4(Transport::kTcp, "127.0.0.1", 5432)).allowed == false);
+}
+
+TEST(NetCaps, MappedAddressesCannotDodgeOrWidenRules) {
+  NetCaps caps;
+  caps.add_connect({parse("tcp:127.0.0.1:80"), "v4 only"});
+  EXPECT_TRUE(caps.decide_connect(v6(Transport::kTcp, "::ffff:127.0.0.1", 80)).allowed);
+  EXPECT_FALSE(caps.decide_connect(v6(Transport::kTcp, "::ffff:127.0.0.2", 80)).allowed);
+  EXPECT_FALSE(caps.decide_connect(v6(Transport::kTcp, "::1", 80)).allowed);
+  NetCaps v6only;
+  v6only.add_connect({parse("tcp:[::1]:80"), "v6 loopback"});
+  EXPECT_TRUE(v6only.decide_connect(v6(Transport::kTcp, "::1", 80)).allowed);
+  EXPECT_FALSE(v6only.decide_connect(v4(Transport::kTcp, "127.0.0.1", 80)).allowed);
+}
+
+TEST(NetCaps, WildcardAddressCoversBothFamiliesOnlyOnItsPorts) {
+  NetCaps caps;
+  caps.add_bind({parse("tcp:*:8080"), "--bind tcp:*:8080"});
+  EXPECT_TRUE(caps.decide_bind(v4(Transport::kTcp, "0.0.0.0", 8080)).allowed);
+  EXPECT_TRUE(caps.decide_bind(v6(Transport::kTcp, "::", 8080)).allowed);
+  EXPECT_FALSE(caps.decide_bind(v4(Transport::kTcp, "0.0.0.0", 8081)).allowed);
+  // Port 0 (an ephemeral port chosen by the kernel) is not 8080.
+  EXPECT_FALSE(caps.decide_bind(v4(Transport::kTcp, "0.0.0.0", 0)).allowed);
+}
+
+TEST(NetCaps, ShortSockaddrsAreNotTargets) {
+  sockaddr_storage ss{};
+  ss.ss_family = AF_INET;
+  EXPECT_FALSE(inet_target(Transport::kTcp, ss, sizeof(sockaddr_in) - 1).has_value());
+  ss.ss_family = AF_INET6;
+  EXPECT_FALSE(inet_target(Transport::kTcp, ss, sizeof(sockaddr_in6) - 1).has_value());
+  ss.ss_family = AF_PACKET;
+  EXPECT_FALSE(inet_target(Transport::kTcp, ss, sizeof ss).has_value());
+}
+
+}  // namespace
+}  // namespace wwjail
