@@ -1,7 +1,9 @@
 #include "shim/syscall_rules.h"
 
 #include <linux/sched.h>
+#include <linux/netlink.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -16,7 +18,7 @@ const char* const kAllowed[] = {
     "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "pread64", "pwrite64", "readv", "writev",
     "pipe", "select", "sched_yield", "mremap", "msync", "mincore", "madvise", "shmget", "shmat",
     "shmctl", "dup", "dup2", "pause", "nanosleep", "getitimer", "alarm", "setitimer", "getpid",
-    "sendfile", "socket", "connect", "accept", "sendto", "recvfrom", "sendmsg", "recvmsg",
+    "sendfile", "connect", "accept", "sendto", "recvfrom", "sendmsg", "recvmsg",
     "shutdown", "bind", "listen", "getsockname", "getpeername", "socketpair", "setsockopt",
     "getsockopt", "fork", "vfork", "exit", "wait4", "uname", "semget", "semop", "semctl", "shmdt",
     "msgget", "msgsnd", "msgrcv", "msgctl", "fcntl", "flock", "fsync", "fdatasync", "ftruncate",
@@ -184,6 +186,21 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
   rules.push_back({"setpriority", -1, FilterAction::kAllow, 0, {SCMP_A0_32(SCMP_CMP_EQ, 0), SCMP_A1_32(SCMP_CMP_EQ, 0)}});
   rules.push_back({"setpriority", -1, FilterAction::kNotify, 0, {SCMP_A0_32(SCMP_CMP_NE, 0)}});
   rules.push_back({"setpriority", -1, FilterAction::kNotify, 0, {SCMP_A1_32(SCMP_CMP_NE, 0)}});
+
+  // socket: unix, and TCP/UDP over inet and inet6, plus netlink route
+  // (libc asks it for the host's addresses). Raw and packet sockets build
+  // their own headers, and the many other families are kernel surface no
+  // guest needs; they fail (EPERM for raw inet, ENOSYS for the rest).
+  rules.push_back({"socket", -1, FilterAction::kAllow, 0, {SCMP_A0_32(SCMP_CMP_EQ, AF_UNIX)}});
+  for (int family : {AF_INET, AF_INET6}) {
+    for (int type : {SOCK_STREAM, SOCK_DGRAM})
+      rules.push_back({"socket", -1, FilterAction::kAllow, 0,
+                       {SCMP_A0_32(SCMP_CMP_EQ, static_cast<uint32_t>(family)), SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xf, type)}});
+    rules.push_back({"socket", -1, FilterAction::kErrno, EPERM,
+                     {SCMP_A0_32(SCMP_CMP_EQ, static_cast<uint32_t>(family)), SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW)}});
+  }
+  rules.push_back({"socket", -1, FilterAction::kAllow, 0,
+                   {SCMP_A0_32(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2_32(SCMP_CMP_EQ, NETLINK_ROUTE)}});
 
   // personality: queries and PER_LINUX (with ADDR_NO_RANDOMIZE) only.
   for (uint32_t p : {0xffffffffu, 0x0u, 0x0040000u})

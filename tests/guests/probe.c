@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -41,6 +42,7 @@ static const char* errname(int e) {
     case ESRCH: return "ESRCH";
     case E2BIG: return "E2BIG";
     case ENOEXEC: return "ENOEXEC";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
     default: return "EOTHER";
   }
 }
@@ -178,6 +180,12 @@ int main(int argc, char** argv) {
     p[0] = '/';
     p[n] = 0;
     return report(open(p, O_RDONLY));
+  }
+  if (!strcmp(op, "socket")) {
+    NEED(2);
+    int fd = socket(atoi(a), atoi(b), argc > 4 ? atoi(argv[4]) : 0);
+    if (fd >= 0) close(fd);
+    return report(fd);
   }
   if (!strcmp(op, "env")) { NEED(1); const char* v = getenv(a); printf("ok %s\n", v ? v : "(unset)"); return 0; }
   if (!strcmp(op, "exit")) { NEED(1); return atoi(a); }

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <linux/audit.h>
 #include <linux/sched.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include <set>
@@ -146,6 +149,24 @@ TEST_P(Filter, SignalsAreScopedOrChecked) {
     EXPECT_EQ(action(eval(nr, {1, 9})), expected) << nr;
   EXPECT_EQ(action(eval(SYS_prlimit64, {0})), SECCOMP_RET_ALLOW);
   EXPECT_EQ(action(eval(SYS_prlimit64, {1})), SECCOMP_RET_USER_NOTIF);
+}
+
+TEST_P(Filter, OnlyUnixInetAndNetlinkRouteSockets) {
+  for (uint64_t type : {uint64_t{SOCK_STREAM}, uint64_t{SOCK_DGRAM}, uint64_t{SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC}}) {
+    EXPECT_EQ(action(eval(SYS_socket, {AF_INET, type, 0})), SECCOMP_RET_ALLOW) << type;
+    EXPECT_EQ(action(eval(SYS_socket, {AF_INET6, type, 0})), SECCOMP_RET_ALLOW) << type;
+  }
+  EXPECT_EQ(action(eval(SYS_socket, {AF_UNIX, SOCK_SEQPACKET, 0})), SECCOMP_RET_ALLOW);
+  EXPECT_EQ(action(eval(SYS_socket, {AF_NETLINK, SOCK_RAW, NETLINK_ROUTE})), SECCOMP_RET_ALLOW);
+  uint32_t raw = eval(SYS_socket, {AF_INET, SOCK_RAW, IPPROTO_ICMP});
+  EXPECT_EQ(action(raw), SECCOMP_RET_ERRNO);
+  EXPECT_EQ(errno_of(raw), static_cast<uint32_t>(EPERM));
+  EXPECT_EQ(action(eval(SYS_socket, {AF_INET6, SOCK_RAW | SOCK_CLOEXEC, 0})), SECCOMP_RET_ERRNO);
+  for (uint64_t family : {uint64_t{AF_PACKET}, uint64_t{AF_ALG}, uint64_t{AF_VSOCK}, uint64_t{AF_BLUETOOTH}, uint64_t{AF_KEY}})
+    EXPECT_EQ(action(eval(SYS_socket, {family, SOCK_DGRAM, 0})), SECCOMP_RET_ERRNO) << family;
+  EXPECT_EQ(action(eval(SYS_socket, {AF_NETLINK, SOCK_RAW, 9 /* NETLINK_AUDIT */})), SECCOMP_RET_ERRNO);
+  // Upper register bits of the family cannot smuggle another family in.
+  EXPECT_NE(action(eval(SYS_socket, {0x100000000ull | AF_PACKET, SOCK_DGRAM, 0})), SECCOMP_RET_ALLOW);
 }
 
 TEST_P(Filter, OnlyHarmlessPersonalities) {
