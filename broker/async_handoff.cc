@@ -20,22 +20,42 @@ AsyncHandoff::AsyncHandoff(RingLoop& ring) : ring_(ring) {
   });
 }
 
-void AsyncHandoff::openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) {
+void AsyncHandoff::hand_over(std::function<void()> submit) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back({dirfd, std::move(path), how, std::move(done)});
+    queue_.push_back(std::move(submit));
   }
   uint64_t one = 1;
   (void)!::write(wake_.get(), &one, sizeof one);
 }
 
+void AsyncHandoff::openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) {
+  hand_over([this, dirfd, path = std::move(path), how, done = std::move(done)]() mutable {
+    ring_.openat2(dirfd, std::move(path), how, std::move(done));
+  });
+}
+
+void AsyncHandoff::connect(int fd, sockaddr_storage addr, socklen_t len, std::shared_ptr<void> keep,
+                           std::function<void(int)> done) {
+  hand_over([this, fd, addr, len, keep = std::move(keep), done = std::move(done)]() mutable {
+    ring_.connect(fd, addr, len, std::move(keep), std::move(done));
+  });
+}
+
+void AsyncHandoff::sendmsg(int fd, std::shared_ptr<OwnedMessage> message, int flags, std::shared_ptr<void> keep,
+                           std::function<void(int)> done) {
+  hand_over([this, fd, message = std::move(message), flags, keep = std::move(keep), done = std::move(done)]() mutable {
+    ring_.sendmsg(fd, std::move(message), flags, std::move(keep), std::move(done));
+  });
+}
+
 void AsyncHandoff::drain() {
-  std::vector<Pending> batch;
+  std::vector<std::function<void()>> batch;
   {
     std::lock_guard<std::mutex> lock(mu_);
     batch.swap(queue_);
   }
-  for (auto& p : batch) ring_.openat2(p.dirfd, std::move(p.path), p.how, std::move(p.done));
+  for (auto& submit : batch) submit();
 }
 
 }  // namespace wwjail

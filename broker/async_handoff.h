@@ -18,20 +18,20 @@ class AsyncHandoff final : public AsyncOps {
   explicit AsyncHandoff(RingLoop& ring);
   // Any thread.
   void openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) override;
+  void connect(int fd, sockaddr_storage addr, socklen_t len, std::shared_ptr<void> keep,
+               std::function<void(int)> done) override;
+  void sendmsg(int fd, std::shared_ptr<OwnedMessage> message, int flags, std::shared_ptr<void> keep,
+               std::function<void(int)> done) override;
 
  private:
-  struct Pending {
-    int dirfd;
-    std::string path;
-    open_how how;
-    std::function<void(int)> done;
-  };
+  // Runs `submit` on the ring's thread.
+  void hand_over(std::function<void()> submit);
   void drain();  // ring thread
 
   RingLoop& ring_;
   UniqueFd wake_;
   std::mutex mu_;
-  std::vector<Pending> queue_;
+  std::vector<std::function<void()>> queue_;
 };
 
 }  // namespace wwjail

@@ -1,6 +1,12 @@
 #include "broker/guest_run.h"
 
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstddef>
+#include <memory>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -35,20 +41,94 @@ namespace {
 constexpr int kForwardedSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
 // argv/envp as the NUL-terminated arrays execve wants, built before fork.
+// With --listen sockets, the socket-activation variables are set and a
+// LISTEN_PID slot is reserved for the child to fill in.
 struct ExecArrays {
   std::vector<std::string> storage_argv, storage_env;
   std::vector<char*> argv, envp;
-  ExecArrays(const std::vector<std::string>& command, const std::string& tmpdir) : storage_argv(command) {
+  char* listen_pid_digits = nullptr;
+  static constexpr size_t kPidWidth = 12;
+  ExecArrays(const std::vector<std::string>& command, const std::string& tmpdir, size_t listen_count)
+      : storage_argv(command) {
     for (char** e = environ; *e; ++e) {
-      if (std::strncmp(*e, "TMPDIR=", 7) != 0) storage_env.emplace_back(*e);
+      if (std::strncmp(*e, "TMPDIR=", 7) == 0) continue;
+      if (listen_count && (std::strncmp(*e, "LISTEN_", 7) == 0)) continue;
+      storage_env.emplace_back(*e);
     }
     storage_env.push_back("TMPDIR=" + tmpdir);
+    if (listen_count) {
+      storage_env.push_back("LISTEN_FDS=" + std::to_string(listen_count));
+      std::string names;
+      for (size_t i = 0; i < listen_count; ++i) names += (i ? ":listen" : "listen") + std::to_string(i);
+      storage_env.push_back("LISTEN_FDNAMES=" + names);
+      storage_env.push_back("LISTEN_PID=" + std::string(kPidWidth, '\0'));
+    }
     for (auto& s : storage_argv) argv.push_back(s.data());
     argv.push_back(nullptr);
     for (auto& s : storage_env) envp.push_back(s.data());
     envp.push_back(nullptr);
+    if (listen_count) listen_pid_digits = storage_env.back().data() + std::strlen("LISTEN_PID=");
   }
 };
+
+// A socket wwjail binds and listens on for --listen, closed (and a unix
+// socket file removed) when the run ends.
+struct ListenSocket {
+  UniqueFd fd;
+  std::string unix_path;
+  ~ListenSocket() {
+    if (!unix_path.empty()) ::unlink(unix_path.c_str());
+  }
+};
+
+std::vector<std::unique_ptr<ListenSocket>> open_listen_sockets(const std::vector<NetEndpoint>& endpoints) {
+  std::vector<std::unique_ptr<ListenSocket>> out;
+  for (const auto& e : endpoints) {
+    auto ls = std::make_unique<ListenSocket>();
+    sockaddr_storage sa{};
+    socklen_t len;
+    int family;
+    std::string where;
+    if (e.transport == Transport::kUnix) {
+      family = AF_UNIX;
+      auto* un = reinterpret_cast<sockaddr_un*>(&sa);
+      un->sun_family = AF_UNIX;
+      size_t at = e.abstract ? 1 : 0;
+      if (e.path.size() + at >= sizeof un->sun_path) throw SetupError("--listen unix: the path is too long for a socket");
+      std::memcpy(un->sun_path + at, e.path.data(), e.path.size());
+      len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + at + e.path.size() + (e.abstract ? 0 : 1));
+      where = std::string("unix:") + (e.abstract ? "@" : "") + e.path;
+    } else if (e.family == AF_INET) {
+      family = AF_INET;
+      auto* in = reinterpret_cast<sockaddr_in*>(&sa);
+      in->sin_family = AF_INET;
+      in->sin_port = htons(e.port_lo);
+      std::memcpy(&in->sin_addr, e.addr, 4);
+      len = sizeof *in;
+      where = std::string(transport_name(e.transport)) + " port " + std::to_string(e.port_lo);
+    } else {
+      family = AF_INET6;
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&sa);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(e.port_lo);
+      std::memcpy(&in6->sin6_addr, e.addr, 16);
+      len = sizeof *in6;
+      where = std::string(transport_name(e.transport)) + " port " + std::to_string(e.port_lo);
+    }
+    int type = e.transport == Transport::kUdp ? SOCK_DGRAM : SOCK_STREAM;
+    ls->fd.reset(::socket(family, type | SOCK_CLOEXEC, 0));
+    if (!ls->fd.valid()) throw_sys("--listen " + where + ": socket");
+    int one = 1;
+    if (family != AF_UNIX) ::setsockopt(ls->fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(ls->fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0) throw_sys("--listen " + where + ": bind");
+    if (e.transport == Transport::kUnix && !e.abstract) ls->unix_path = e.path;
+    if (type == SOCK_STREAM && ::listen(ls->fd.get(), SOMAXCONN) != 0) throw_sys("--listen " + where + ": listen");
+    out.push_back(std::move(ls));
+  }
+  if (out.size() > static_cast<size_t>(LaunchPlan::kMaxListen))
+    throw SetupError("--listen: at most " + std::to_string(LaunchPlan::kMaxListen) + " sockets");
+  return out;
+}
 
 int status_to_exit(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -69,6 +149,11 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   if (config.keep_tmpdir) tmpdir.keep();
 
   StorageCaps caps = build_storage_caps(config, program.path, tmpdir.path(), log);
+  std::vector<NetEndpoint> listen_endpoints;
+  NetCaps net = build_net_caps(config, caps, listen_endpoints);
+  auto listen_sockets = open_listen_sockets(listen_endpoints);
+  std::vector<int> listen_fds;
+  for (const auto& ls : listen_sockets) listen_fds.push_back(ls->fd.get());
   LandlockRuleset landlock = build_landlock_ruleset(caps);
   if (landlock.abi == 0)
     throw SetupError("the kernel has no Landlock (needs Linux 5.13+ with landlock in the lsm= list); "
@@ -78,7 +163,7 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
 
   CompiledFilter filter = precompiled_guest_filter(landlock.scopes_signals);
   GrantRoots roots(caps);
-  ExecArrays exec(config.command, tmpdir.path());
+  ExecArrays exec(config.command, tmpdir.path(), listen_fds.size());
 
   // Signals arrive through a signalfd on the ring; SIGCHLD drives reaping.
   sigset_t mask;
@@ -89,15 +174,20 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   UniqueFd sigfd(check_sys("signalfd", [&] { return ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK); }));
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGTTOU, SIG_IGN);
-  // Files the broker creates for the guest get the guest's umask, applied
-  // explicitly; ours must not mask it a second time.
-  ::umask(0);
 
   bool foreground = ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
   LaunchPlan plan{program.path.c_str(), exec.argv.data(), exec.envp.data(), filter.fprog(), landlock.fd.get(),
                   foreground, config.keep_tmpdir ? nullptr : tmpdir.path().c_str()};
+  plan.listen_fds = listen_fds.data();
+  plan.listen_count = static_cast<int>(listen_fds.size());
+  plan.listen_pid_digits = exec.listen_pid_digits;
+  plan.listen_pid_width = ExecArrays::kPidWidth;
   LaunchedGuest guest = launch_guest(plan);
   landlock.fd.reset();
+  // Files the broker creates for the guest get the guest's umask, applied
+  // explicitly; ours must not mask them a second time. Set only now: the
+  // guest inherits the user's umask, not this one.
+  ::umask(0);
 
   KernelNotifyChannel channel(std::move(guest.notify_fd));
   if (channel.enable_sync_wakeup()) log.debug("seccomp notify: synchronous wake-up enabled");
@@ -111,7 +201,7 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   options.broker_performs_opens = config.broker_performs_opens;
   options.tree_root = guest.reaper_pid;
   AsyncHandoff async(ring);
-  SyscallHandlers handlers(caps, roots, channel, memory, async, log, options);
+  SyscallHandlers handlers(caps, roots, channel, memory, async, log, options, &net);
 
   bool main_exited = false, tree_gone = false;
   int main_status = 0;

@@ -18,13 +18,19 @@
 int main(int argc, char** argv) {
   using namespace wwjail;
   RunConfig config;
-  std::vector<std::string> reads, writes, execs;
+  std::vector<std::string> reads, writes, execs, binds, connects, listens;
 
   CLI::App app{"wwjail: run a program with only the file access it was granted"};
   app.set_version_flag("--version", WWJAIL_VERSION);
   app.add_option("--read", reads, "read-only access to PATH (a file, or a directory subtree)")->type_name("PATH");
   app.add_option("--write", writes, "read-write access to PATH (create, delete, rename inside it)")->type_name("PATH");
   app.add_option("--exec", execs, "may execve PATH (a file or a subtree); PROGRAM itself always may")->type_name("PATH");
+  app.add_option("--bind", binds, "may bind (and listen) there: tcp:ADDR:PORT, udp:ADDR:PORT, unix:PATH, unix:@NAME")
+      ->type_name("SPEC");
+  app.add_option("--connect", connects, "may connect or send datagrams there (same SPEC), or 'dns' for the resolvers")
+      ->type_name("SPEC");
+  app.add_option("--listen", listens, "wwjail binds and listens there and hands the socket to the guest (LISTEN_FDS)")
+      ->type_name("SPEC");
   app.add_flag("--keep-tmpdir", config.keep_tmpdir, "keep the private temp dir after the run and print where it is");
   app.add_flag("--broker-opens", config.broker_performs_opens,
                "perform every open in the broker (never CONTINUE, even where Landlock enforces the same rule)");
@@ -56,6 +62,9 @@ int main(int argc, char** argv) {
   for (const auto& p : reads) config.grants.push_back({p, kRead, "--read " + p});
   for (const auto& p : writes) config.grants.push_back({p, kRead | kWrite, "--write " + p});
   for (const auto& p : execs) config.grants.push_back({p, kRead | kExec, "--exec " + p});
+  for (const auto& s : binds) config.net.push_back({s, "--bind"});
+  for (const auto& s : connects) config.net.push_back({s, "--connect"});
+  for (const auto& s : listens) config.net.push_back({s, "--listen"});
 
   auto log = std::make_shared<spdlog::logger>("wwjail", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   log->set_pattern("wwjail: %^%l%$: %v");

@@ -1,6 +1,7 @@
 #include "broker/notify_thread.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ NotifyThread::NotifyThread(KernelNotifyChannel& channel, SyscallHandlers& handle
   sigemptyset(&sa.sa_mask);
   ::sigaction(wake_signal(), &sa, nullptr);
   thread_ = std::thread([this] { run(); });
+  fs_ready_.wait(false);
 }
 
 NotifyThread::~NotifyThread() {
@@ -39,6 +41,12 @@ NotifyThread::~NotifyThread() {
 }
 
 void NotifyThread::run() {
+  // A cwd and umask of this thread's own (see HandlerOptions::private_fs);
+  // the constructor waits for this so handlers can rely on it.
+  private_fs_ = ::unshare(CLONE_FS) == 0;
+  handlers_.set_private_fs(private_fs_);
+  fs_ready_ = true;
+  fs_ready_.notify_all();
   sigset_t wake;
   sigemptyset(&wake);
   sigaddset(&wake, wake_signal());

@@ -30,6 +30,8 @@ class NotifyThread {
 
   // True when the thread ended on its own (a broker error); the run must end.
   bool failed() const { return failed_.load(); }
+  // Whether the thread got its own cwd and umask (unshare(CLONE_FS)).
+  bool private_fs() const { return private_fs_.load(); }
 
  private:
   void run();
@@ -40,6 +42,8 @@ class NotifyThread {
   std::atomic<bool> stop_{false};
   std::atomic<bool> exited_{false};
   std::atomic<bool> failed_{false};
+  std::atomic<bool> private_fs_{false};
+  std::atomic<bool> fs_ready_{false};
   std::thread thread_;
 };
 

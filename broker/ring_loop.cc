@@ -81,6 +81,32 @@ void RingLoop::openat2(int dirfd, std::string path, open_how how, std::function<
   io_uring_sqe_set_data64(sqe, id);
 }
 
+void RingLoop::connect(int fd, sockaddr_storage addr, socklen_t len, std::shared_ptr<void> keep,
+                       std::function<void(int)> done) {
+  auto op = std::make_unique<Op>();
+  op->addr = addr;
+  op->keep = std::move(keep);
+  op->on_complete = std::move(done);
+  Op* raw = op.get();
+  uint64_t id = add_op(std::move(op));
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&raw->addr), len);
+  io_uring_sqe_set_data64(sqe, id);
+}
+
+void RingLoop::sendmsg(int fd, std::shared_ptr<OwnedMessage> message, int flags, std::shared_ptr<void> keep,
+                       std::function<void(int)> done) {
+  auto op = std::make_unique<Op>();
+  op->message = std::move(message);
+  op->keep = std::move(keep);
+  op->on_complete = std::move(done);
+  Op* raw = op.get();
+  uint64_t id = add_op(std::move(op));
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_sendmsg(sqe, fd, &raw->message->msg, static_cast<unsigned>(flags));
+  io_uring_sqe_set_data64(sqe, id);
+}
+
 void RingLoop::run(const std::function<bool()>& stop) {
   while (!stop()) {
     io_uring_cqe* cqe = nullptr;

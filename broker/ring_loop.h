@@ -28,6 +28,10 @@ class RingLoop final : public AsyncOps {
   // Calls `cb(revents)` each time `fd` is readable, until cb returns false.
   void watch_readable(int fd, std::function<bool(uint32_t revents)> cb);
   void openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) override;
+  void connect(int fd, sockaddr_storage addr, socklen_t len, std::shared_ptr<void> keep,
+               std::function<void(int)> done) override;
+  void sendmsg(int fd, std::shared_ptr<OwnedMessage> message, int flags, std::shared_ptr<void> keep,
+               std::function<void(int)> done) override;
 
   // Runs until `stop()` returns true (checked after every batch of events).
   void run(const std::function<bool()>& stop);
@@ -39,6 +43,9 @@ class RingLoop final : public AsyncOps {
     std::function<void(int res)> on_complete;
     std::string path;
     open_how how{};
+    sockaddr_storage addr{};
+    std::shared_ptr<OwnedMessage> message;
+    std::shared_ptr<void> keep;
   };
   io_uring_sqe* next_sqe();
   void arm_poll(int fd, std::shared_ptr<std::function<bool(uint32_t)>> cb);

@@ -62,9 +62,15 @@ void deliver(NotifyChannel& channel, uint64_t id, Verdict verdict) {
   channel.respond(resp);
 }
 
+namespace {
+const NetCaps kNoNetwork;
+}
+
 SyscallHandlers::SyscallHandlers(const StorageCaps& caps, const GrantRoots& roots, NotifyChannel& channel,
-                                 GuestMemory& memory, AsyncOps& async, spdlog::logger& log, HandlerOptions options)
+                                 GuestMemory& memory, AsyncOps& async, spdlog::logger& log, HandlerOptions options,
+                                 const NetCaps* net)
     : caps_(caps),
+      net_(net ? *net : kNoNetwork),
       roots_(roots),
       channel_(channel),
       memory_(memory),
@@ -154,6 +160,12 @@ Verdict SyscallHandlers::handle(const seccomp_notif& n) {
     case SYS_sched_setscheduler:
     case SYS_sched_setattr:
     case SYS_ioprio_set: return on_pid_target(n);
+    case SYS_bind: return on_bind(n);
+    case SYS_connect: return on_connect(n);
+    case SYS_listen: return on_listen(n);
+    case SYS_sendto: return on_sendto(n);
+    case SYS_sendmsg: return on_sendmsg(n);
+    case SYS_sendmmsg: return on_sendmmsg(n);
     default:
       log_.error("pid={} {}: notified but no handler; refused", n.pid, syscall_name(n.data.nr));
       return Verdict::error(ENOSYS);

@@ -22,6 +22,7 @@
 #include "broker/notify_channel.h"
 #include "broker/path_resolver.h"
 #include "broker/verdict.h"
+#include "capabilities/net_caps.h"
 #include "capabilities/storage_caps.h"
 
 namespace wwjail {
@@ -35,6 +36,9 @@ struct HandlerOptions {
   bool broker_performs_opens = false;
   // The reaper: every guest process descends from it (it is a subreaper).
   pid_t tree_root = 0;
+  // The handling thread has its own cwd and umask (unshare(CLONE_FS)), so
+  // handlers may fchdir and change the umask around an operation.
+  bool private_fs = false;
   // Paths that standard runtimes probe on every start and that usually do
   // not exist (glibc's /etc/ld.so.preload). When one is absent, a denial is
   // answered ENOENT and logged at debug level, not as a warning: the guest
@@ -49,9 +53,11 @@ void deliver(NotifyChannel& channel, uint64_t id, Verdict verdict);
 class SyscallHandlers {
  public:
   SyscallHandlers(const StorageCaps& caps, const GrantRoots& roots, NotifyChannel& channel, GuestMemory& memory,
-                  AsyncOps& async, spdlog::logger& log, HandlerOptions options);
+                  AsyncOps& async, spdlog::logger& log, HandlerOptions options, const NetCaps* net = nullptr);
 
   Verdict handle(const seccomp_notif& n);
+  // Called by the handling thread itself once it has its own cwd and umask.
+  void set_private_fs(bool v) { options_.private_fs = v; }
 
   static const char* syscall_name(int nr);
 
@@ -91,6 +97,31 @@ class SyscallHandlers {
   Verdict on_chdir(const seccomp_notif& n, bool by_fd);
   Verdict on_inotify_add_watch(const seccomp_notif& n);
   Verdict on_pid_target(const seccomp_notif& n);
+  // Network (handlers_net.cc).
+  struct SocketKind {
+    int domain = 0;
+    int type = 0;
+    Transport transport = Transport::kTcp;
+  };
+  Verdict on_bind(const seccomp_notif& n);
+  Verdict on_connect(const seccomp_notif& n);
+  Verdict on_listen(const seccomp_notif& n);
+  Verdict on_sendto(const seccomp_notif& n);
+  Verdict on_sendmsg(const seccomp_notif& n);
+  Verdict on_sendmmsg(const seccomp_notif& n);
+  int dup_socket(const seccomp_notif& n, int fd, UniqueFd& dup, SocketKind& kind);
+  int copy_sockaddr(const seccomp_notif& n, uint64_t addr, uint64_t len, sockaddr_storage& out, socklen_t& out_len);
+  // The decision form of a copied address; unix paths resolved against the
+  // guest's cwd (bind: last component not followed).
+  int socket_target(const seccomp_notif& n, const SocketKind& kind, const sockaddr_storage& sa, socklen_t len,
+                    bool binding, NetTarget& t);
+  int check_destination(const seccomp_notif& n, const SocketKind& kind, const sockaddr_storage& sa, socklen_t len,
+                        NetTarget& t, NetDecision& d);
+  int copy_message(const seccomp_notif& n, uint64_t msg_addr, const SocketKind& kind, AsyncOps::OwnedMessage& m,
+                   std::vector<UniqueFd>& passed, Verdict* denial);
+  Verdict send_owned(const seccomp_notif& n, std::shared_ptr<UniqueFd> sock, const SocketKind& kind,
+                     std::shared_ptr<AsyncOps::OwnedMessage> m, int flags);
+  Verdict deny_net(const seccomp_notif& n, const NetTarget& t, const NetDecision& d);
 
   // Shared steps.
   // Copies a path argument; 0 or an errno.
@@ -132,6 +163,7 @@ class SyscallHandlers {
   static std::string decidable_path(int dup, const std::string& name);
 
   const StorageCaps& caps_;
+  const NetCaps& net_;
   const GrantRoots& roots_;
   NotifyChannel& channel_;
   GuestMemory& memory_;

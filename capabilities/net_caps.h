@@ -55,6 +55,7 @@ struct NetTarget {
   std::string path;  // unix: canonical path or abstract name
   bool abstract = false;
   std::string text;  // for log lines: "tcp 127.0.0.1:5432", "unix @name"
+  int unresolved = 0;  // unix: the errno resolving the path gave (decided on its text)
 };
 
 // Reads an inet or inet6 sockaddr (len as the guest gave it). nullopt for

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "capabilities/net_caps.h"
 #include "capabilities/storage_caps.h"
 
 namespace wwjail {
@@ -17,8 +18,14 @@ struct GrantRequest {
   std::string origin;  // "--read /usr"
 };
 
+struct NetRequest {
+  std::string spec;  // as the user wrote it: "tcp:127.0.0.1:5432", "dns"
+  std::string flag;  // "--bind", "--connect" or "--listen"
+};
+
 struct RunConfig {
   std::vector<GrantRequest> grants;
+  std::vector<NetRequest> net;
   std::vector<std::string> command;  // PROGRAM ARGS...
   bool keep_tmpdir = false;
   bool broker_performs_opens = false;
@@ -40,6 +47,12 @@ struct ProgramLookup {
 
 // Finds PROGRAM as execvp would (PATH search when it has no slash).
 ProgramLookup find_program(const std::string& name);
+
+// Parses the network requests (SetupError naming the flag and what to write
+// instead). --connect dns becomes the resolv.conf nameservers on port 53 and
+// read grants on the resolver's files, which are added to `storage`.
+// --listen endpoints are returned in `listen` (wwjail binds them itself).
+NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen);
 
 // Canonicalises every grant (it must exist: SetupError otherwise) and adds
 // what any run needs: the program and its interpreter and libraries,

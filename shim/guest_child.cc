@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <fcntl.h>
 #include <cstring>
 
 #include "shim/guest_launch.h"
@@ -27,26 +28,6 @@ namespace {
   ChildFailure f{stage, err};
   (void)!::write(control_fd, &f, sizeof f);
   ::_exit(127);
-}
-
-bool send_fd(int sock, int fd) {
-  char byte = 'L';
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-  std::memset(cbuf, 0, sizeof cbuf);
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  ssize_t n;
-  do n = ::sendmsg(sock, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
-  return n == 1;
 }
 
 }  // namespace
@@ -71,11 +52,42 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
-  // Only stdin, stdout and stderr cross into the guest.
-  if (::syscall(SYS_close_range, 3U, UINT_MAX, CLOSE_RANGE_CLOEXEC) != 0) fail(control_fd, ChildFailure::kSetup, errno);
+  // Listening sockets become fds 3, 4, ...: first moved out of the way
+  // (the control socket and the ruleset may sit on those numbers), then
+  // placed, without close-on-exec.
+  int landlock_fd = plan.landlock_fd;
+  int n_listen = plan.listen_count < LaunchPlan::kMaxListen ? plan.listen_count : LaunchPlan::kMaxListen;
+  if (n_listen > 0) {
+    int moved[LaunchPlan::kMaxListen];
+    for (int i = 0; i < n_listen; ++i) {
+      moved[i] = ::fcntl(plan.listen_fds[i], F_DUPFD_CLOEXEC, 1000);
+      if (moved[i] < 0) fail(control_fd, ChildFailure::kSetup, errno);
+    }
+    int c = ::fcntl(control_fd, F_DUPFD_CLOEXEC, 1100);
+    if (c < 0) fail(control_fd, ChildFailure::kSetup, errno);
+    control_fd = c;
+    if (landlock_fd >= 0 && (landlock_fd = ::fcntl(landlock_fd, F_DUPFD_CLOEXEC, 1100)) < 0)
+      fail(control_fd, ChildFailure::kSetup, errno);
+    for (int i = 0; i < n_listen; ++i) {
+      if (::dup2(moved[i], 3 + i) < 0) fail(control_fd, ChildFailure::kSetup, errno);
+    }
+    // LISTEN_PID is this process's pid, known only now.
+    if (plan.listen_pid_digits) {
+      unsigned long pid = static_cast<unsigned long>(::getpid());
+      size_t w = plan.listen_pid_width;
+      char digits[24];
+      size_t len = 0;
+      do digits[len++] = static_cast<char>('0' + pid % 10); while ((pid /= 10) && len < sizeof digits);
+      for (size_t i = 0; i < w; ++i) plan.listen_pid_digits[i] = i < len ? digits[len - 1 - i] : '\0';
+    }
+  }
+
+  // Only stdin, stdout and stderr (and listening sockets) cross into the guest.
+  if (::syscall(SYS_close_range, 3U + n_listen, UINT_MAX, CLOSE_RANGE_CLOEXEC) != 0)
+    fail(control_fd, ChildFailure::kSetup, errno);
 
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(control_fd, ChildFailure::kSetup, errno);
-  if (plan.landlock_fd >= 0 && kernel::landlock_restrict_self(plan.landlock_fd, 0) != 0)
+  if (landlock_fd >= 0 && kernel::landlock_restrict_self(landlock_fd, 0) != 0)
     fail(control_fd, ChildFailure::kLandlock, errno);
 
   // WAIT_KILLABLE_RECV (Linux 5.19): once the broker has received a
@@ -88,13 +100,19 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
     listener = kernel::seccomp(SECCOMP_SET_MODE_FILTER, flags, const_cast<sock_fprog*>(plan.filter));
   }
   if (listener < 0) fail(control_fd, ChildFailure::kSeccomp, errno);
-  if (!send_fd(control_fd, listener)) fail(control_fd, ChildFailure::kSendListener, errno);
-  ::close(listener);
+  // From here on every notified syscall waits for the broker, which has no
+  // listener yet: so no sendmsg(SCM_RIGHTS). The child only reports the
+  // listener's number with write() (never notified) and the broker takes
+  // the descriptor itself with pidfd_getfd, before sending the go byte.
+  ChildFailure report{ChildFailure::kNone, listener};
+  ssize_t n;
+  do n = ::write(control_fd, &report, sizeof report); while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof report)) ::_exit(127);
 
   char go = 0;
-  ssize_t n;
   do n = ::read(control_fd, &go, 1); while (n < 0 && errno == EINTR);
   if (n != 1) ::_exit(127);  // the broker went away before releasing us
+  ::close(listener);
 
   ::execve(plan.program, plan.argv, plan.envp);
   fail(control_fd, ChildFailure::kExec, errno);

@@ -15,33 +15,22 @@
 namespace wwjail {
 namespace {
 
-// Receives the listener fd, or a ChildFailure, from the child.
-int receive_listener(int sock, ChildFailure& failure) {
-  union {
-    ChildFailure f;
-    char byte;
-  } data{};
-  iovec iov{&data, sizeof data};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n = retry_eintr([&] { return ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); });
-  if (n <= 0) {
-    failure = {ChildFailure::kSetup, n == 0 ? ECHILD : errno};
+// Reads the child's report: the number of its listener fd (stage kNone),
+// taken here with pidfd_getfd, or the step that failed.
+int receive_listener(int sock, int guest_pidfd, ChildFailure& failure) {
+  ChildFailure report;
+  ssize_t n = retry_eintr([&] { return ::read(sock, &report, sizeof report); });
+  if (n != static_cast<ssize_t>(sizeof report)) {
+    failure = {ChildFailure::kSetup, n == 0 ? ECHILD : (n < 0 ? errno : EPROTO)};
     return -1;
   }
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-      return fd;
-    }
+  if (report.stage != ChildFailure::kNone) {
+    failure = report;
+    return -1;
   }
-  failure = n == sizeof(ChildFailure) ? data.f : ChildFailure{ChildFailure::kSetup, EPROTO};
-  return -1;
+  int fd = kernel::pidfd_getfd(guest_pidfd, report.err);
+  if (fd < 0) failure = {ChildFailure::kSendListener, errno};
+  return fd;
 }
 
 }  // namespace
@@ -52,7 +41,7 @@ const char* stage_name(ChildFailure::Stage stage) {
     case ChildFailure::kSetup: return "preparing the guest process";
     case ChildFailure::kLandlock: return "applying the Landlock ruleset";
     case ChildFailure::kSeccomp: return "installing the seccomp filter";
-    case ChildFailure::kSendListener: return "handing the notify listener to the broker";
+    case ChildFailure::kSendListener: return "taking the notify listener from the guest (pidfd_getfd)";
     case ChildFailure::kExec: return "executing the program";
   }
   return "?";
@@ -85,7 +74,8 @@ LaunchedGuest launch_guest(const LaunchPlan& plan) {
   if (got_pid) {
     guest.pid = pid;
     guest.pidfd.reset(kernel::pidfd_open(pid));
-    guest.notify_fd.reset(receive_listener(parent_end.get(), failure));
+    if (guest.pidfd.valid()) guest.notify_fd.reset(receive_listener(parent_end.get(), guest.pidfd.get(), failure));
+    else failure = {ChildFailure::kSetup, errno};
   } else {
     failure = {ChildFailure::kSetup, EAGAIN};
   }

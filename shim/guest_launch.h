@@ -13,7 +13,7 @@
 //            fork -----------> fork ---------->  pdeathsig, own process group,
 //                                            default signals, fds >= 3 cloexec,
 //                                            no_new_privs, Landlock, seccomp
-//            receive listener  <-----------  send listener (SCM_RIGHTS)
+//            pidfd_getfd       <-----------  report the listener's fd number (write)
 //            (broker ready) go ------------>  execve(program)   [notified too]
 //            EOF on the socket <-----------  exec succeeded (socket is cloexec)
 //            or a ChildFailure  <-----------  exec or setup failed
@@ -38,9 +38,18 @@ struct LaunchPlan {
   // Removed by the reaper if the broker dies (nullptr: keep). The broker
   // removes it itself on every other exit.
   const char* tmpdir_on_broker_death = nullptr;
+  // Sockets wwjail bound for --listen: they become the guest's fds 3, 4, ...
+  // (systemd socket activation). `listen_pid_digits` points at the digits
+  // of the "LISTEN_PID=" entry in envp, which the child fills in itself.
+  static constexpr int kMaxListen = 16;
+  const int* listen_fds = nullptr;
+  int listen_count = 0;
+  char* listen_pid_digits = nullptr;
+  size_t listen_pid_width = 0;
 };
 
-// What the child reports when a step fails, instead of exec'ing.
+// What the child reports: the listener's fd number (stage kNone, in err),
+// or the step that failed and its errno.
 struct ChildFailure {
   enum Stage : int { kNone = 0, kSetup, kLandlock, kSeccomp, kSendListener, kExec } stage = kNone;
   int err = 0;

@@ -19,6 +19,8 @@ struct RulesetAttrV6 {
 };
 constexpr uint64_t kScopeAbstractUnixSocket = 1ULL << 0;  // Linux 6.12, ABI 6
 constexpr uint64_t kScopeSignal = 1ULL << 1;              // Linux 6.12, ABI 6
+constexpr uint64_t kNetBindTcp = 1ULL << 0;                // Linux 6.7, ABI 4
+constexpr uint64_t kNetConnectTcp = 1ULL << 1;
 
 constexpr uint64_t kFileOnlyRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
                                      LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |
@@ -60,6 +62,18 @@ LandlockRuleset build_landlock_ruleset(const StorageCaps& caps) {
 
   RulesetAttrV6 attr{rs.handled_fs, 0, 0};
   size_t attr_size = sizeof(uint64_t);
+  if (rs.abi >= 4) {
+    // Linux 6.7 (ABI 4): TCP bind and connect. The broker performs every
+    // bind and connect itself, on its own duplicate of the guest's socket,
+    // so the guest never needs either right: both are handled and no rule
+    // grants them, and a direct attempt (were the filter ever bypassed) is
+    // refused by the kernel.
+    attr.handled_access_net = kNetBindTcp | kNetConnectTcp;
+    attr_size = 2 * sizeof(uint64_t);
+    rs.handles_tcp = true;
+  } else {
+    rs.notes.push_back("Landlock ABI < 4: no in-kernel backstop for TCP bind/connect");
+  }
   if (rs.abi >= 6) {
     attr.scoped = kScopeSignal | kScopeAbstractUnixSocket;
     attr_size = sizeof attr;

@@ -20,6 +20,7 @@ struct LandlockRuleset {
   int abi = 0;         // kernel's Landlock ABI (0: none)
   uint64_t handled_fs = 0;
   bool scopes_signals = false;
+  bool handles_tcp = false;  // direct TCP bind/connect refused in the kernel
   std::vector<std::string> notes;  // what was left out for this ABI, for debug logs
 };
 

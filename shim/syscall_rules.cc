@@ -18,8 +18,8 @@ const char* const kAllowed[] = {
     "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "pread64", "pwrite64", "readv", "writev",
     "pipe", "select", "sched_yield", "mremap", "msync", "mincore", "madvise", "shmget", "shmat",
     "shmctl", "dup", "dup2", "pause", "nanosleep", "getitimer", "alarm", "setitimer", "getpid",
-    "sendfile", "connect", "accept", "sendto", "recvfrom", "sendmsg", "recvmsg",
-    "shutdown", "bind", "listen", "getsockname", "getpeername", "socketpair", "setsockopt",
+    "sendfile", "accept", "recvfrom", "recvmsg",
+    "shutdown", "getsockname", "getpeername", "socketpair", "setsockopt",
     "getsockopt", "fork", "vfork", "exit", "wait4", "uname", "semget", "semop", "semctl", "shmdt",
     "msgget", "msgsnd", "msgrcv", "msgctl", "fcntl", "flock", "fsync", "fdatasync", "ftruncate",
     "getdents", "getcwd", "umask", "gettimeofday", "getrlimit", "getrusage", "sysinfo", "times",
@@ -40,7 +40,7 @@ const char* const kAllowed[] = {
     "get_robust_list", "splice", "tee", "sync_file_range", "vmsplice", "epoll_pwait", "signalfd",
     "timerfd_create", "eventfd", "fallocate", "timerfd_settime", "timerfd_gettime", "accept4",
     "signalfd4", "eventfd2", "epoll_create1", "dup3", "pipe2", "inotify_init1", "preadv",
-    "pwritev", "recvmmsg", "syncfs", "sendmmsg", "getcpu", "sched_getattr", "getrandom",
+    "pwritev", "recvmmsg", "syncfs", "getcpu", "sched_getattr", "getrandom",
     "memfd_create", "membarrier", "mlock2", "copy_file_range", "preadv2", "pwritev2",
     "pkey_mprotect", "pkey_alloc", "pkey_free", "io_pgetevents", "rseq", "pidfd_send_signal",
     "close_range", "epoll_pwait2", "landlock_create_ruleset", "landlock_add_rule",
@@ -61,6 +61,8 @@ const char* const kNotified[] = {
     "fchdir", "statfs", "getxattr", "lgetxattr", "setxattr", "lsetxattr", "fsetxattr",
     "listxattr", "llistxattr", "removexattr", "lremovexattr", "fremovexattr",
     "inotify_add_watch",
+    // Calls that carry a socket address, or bind one implicitly (listen).
+    "bind", "connect", "listen", "sendmsg", "sendmmsg",
     // Calls that name another process: the target must be in the guest's tree.
     "pidfd_open", "setpgid", "sched_setaffinity", "sched_setparam", "sched_setscheduler",
     "sched_setattr", "ioprio_set",
@@ -201,6 +203,13 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
   }
   rules.push_back({"socket", -1, FilterAction::kAllow, 0,
                    {SCMP_A0_32(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2_32(SCMP_CMP_EQ, NETLINK_ROUTE)}});
+
+  // sendto on a connected socket (no address, no Fast Open) is plain
+  // traffic; with an address it goes to the broker.
+  rules.push_back({"sendto", -1, FilterAction::kAllow, 0,
+                   {SCMP_A4_64(SCMP_CMP_EQ, 0), SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0)}});
+  rules.push_back({"sendto", -1, FilterAction::kNotify, 0, {SCMP_A4_64(SCMP_CMP_NE, 0)}});
+  rules.push_back({"sendto", -1, FilterAction::kNotify, 0, {SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)}});
 
   // personality: queries and PER_LINUX (with ADDR_NO_RANDOMIZE) only.
   for (uint32_t p : {0xffffffffu, 0x0u, 0x0040000u})

@@ -53,6 +53,13 @@ TEST(Cli, MissingGrantPathIs125AndNamesIt) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+TEST(Cli, GuestKeepsTheUsersUmask) {
+  // The probe reports nothing about umask directly: a shell does.
+  auto r = run({"/bin/sh", "-c", "umask 027; exec " + wwjail_bin() + " -- /bin/sh -c umask"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0027\n");
+}
+
 TEST(Cli, StdioPassesThrough) {
   auto r = run({wwjail_bin(), "--", "/bin/cat"}, "hello through the jail\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -69,6 +69,15 @@ class SyncOps : public AsyncOps {
     int fd = kernel::openat2(dirfd, path.c_str(), how);
     done(fd >= 0 ? fd : -errno);
   }
+  void connect(int fd, sockaddr_storage addr, socklen_t len, std::shared_ptr<void>,
+               std::function<void(int)> done) override {
+    done(::connect(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 ? 0 : -errno);
+  }
+  void sendmsg(int fd, std::shared_ptr<OwnedMessage> m, int flags, std::shared_ptr<void>,
+               std::function<void(int)> done) override {
+    ssize_t n = ::sendmsg(fd, &m->msg, flags);
+    done(n >= 0 ? static_cast<int>(n) : -errno);
+  }
 };
 
 class Handlers : public ::testing::Test {
