@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "sys/unique_fd.h"
+
 namespace wwjail {
 
 class AsyncOps {
@@ -27,6 +29,9 @@ class AsyncOps {
     socklen_t name_len = 0;
     std::vector<char> payload;
     std::vector<char> control;
+    // Descriptors the message refers to (SCM_RIGHTS duplicates, a pinned
+    // unix socket inode): open until the message is sent.
+    std::vector<UniqueFd> held;
     msghdr msg{};
     iovec iov{};
     // Points msg at the owned buffers (call after filling them).

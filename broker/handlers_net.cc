@@ -115,6 +115,22 @@ int SyscallHandlers::socket_target(const seccomp_notif& n, const SocketKind& kin
   return 0;
 }
 
+int SyscallHandlers::pin_unix_peer(const NetTarget& t, sockaddr_storage& sa, socklen_t& len, UniqueFd& pinned) {
+  // The peer's socket inode, reached through our own descriptor of it: the
+  // path cannot be swapped between the decision and the kernel's lookup.
+  open_how how{};
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  pinned.reset(kernel::openat2(AT_FDCWD, t.path.c_str(), how));
+  if (!pinned.valid()) return errno == ENOENT ? ECONNREFUSED : errno;
+  auto* un = reinterpret_cast<sockaddr_un*>(&sa);
+  std::string via = "/proc/self/fd/" + std::to_string(pinned.get());
+  std::memset(un->sun_path, 0, sizeof un->sun_path);
+  std::memcpy(un->sun_path, via.c_str(), via.size());
+  len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + via.size() + 1);
+  return 0;
+}
+
 Verdict SyscallHandlers::deny_net(const seccomp_notif& n, const NetTarget& t, const NetDecision& d) {
   log_.warn("denied pid={} {} {} (missing grant: {})", n.pid, syscall_name(n.data.nr), t.text, d.missing);
   return Verdict::error(EACCES);
@@ -194,16 +210,7 @@ Verdict SyscallHandlers::on_connect(const seccomp_notif& n) {
 
   UniqueFd pinned;  // a unix socket's inode, reached through our descriptor
   if (t.transport == Transport::kUnix && !t.abstract) {
-    open_how how{};
-    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    pinned.reset(kernel::openat2(AT_FDCWD, t.path.c_str(), how));
-    if (!pinned.valid()) return Verdict::error(errno == ENOENT ? ECONNREFUSED : errno);
-    auto* un = reinterpret_cast<sockaddr_un*>(&sa);
-    std::string via = "/proc/self/fd/" + std::to_string(pinned.get());
-    std::memset(un->sun_path, 0, sizeof un->sun_path);
-    std::memcpy(un->sun_path, via.c_str(), via.size());
-    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + via.size() + 1);
+    if (int err = pin_unix_peer(t, sa, len, pinned)) return Verdict::error(err);
   }
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // A non-blocking socket keeps EINPROGRESS; a datagram "connect" never
@@ -259,8 +266,8 @@ Verdict SyscallHandlers::send_owned(const seccomp_notif& n, std::shared_ptr<Uniq
   return Verdict::deferred();
 }
 
-int SyscallHandlers::check_destination(const seccomp_notif& n, const SocketKind& kind, const sockaddr_storage& sa,
-                                       socklen_t len, NetTarget& t, NetDecision& d) {
+int SyscallHandlers::check_destination(const seccomp_notif& n, const SocketKind& kind, sockaddr_storage& sa,
+                                       socklen_t& len, NetTarget& t, NetDecision& d, std::vector<UniqueFd>& held) {
   if (kind.domain == AF_NETLINK) {
     // Only the kernel (pid 0) is a reachable netlink peer.
     const auto* nl = reinterpret_cast<const sockaddr_nl*>(&sa);
@@ -271,7 +278,13 @@ int SyscallHandlers::check_destination(const seccomp_notif& n, const SocketKind&
   }
   if (int err = socket_target(n, kind, sa, len, false, t)) return err;
   d = net_.decide_connect(t);
-  if (d.allowed && t.unresolved) return t.unresolved;
+  if (!d.allowed) return 0;
+  if (t.unresolved) return t.unresolved;
+  if (t.transport == Transport::kUnix && !t.abstract) {
+    UniqueFd pinned;
+    if (int err = pin_unix_peer(t, sa, len, pinned)) return err;
+    held.push_back(std::move(pinned));
+  }
   return 0;
 }
 
@@ -288,7 +301,7 @@ Verdict SyscallHandlers::on_sendto(const seccomp_notif& n) {
     if (int err = copy_sockaddr(n, a[4], a[5], m->name, m->name_len)) return Verdict::error(err);
     NetTarget t;
     NetDecision d;
-    if (int err = check_destination(n, kind, m->name, m->name_len, t, d)) return Verdict::error(err);
+    if (int err = check_destination(n, kind, m->name, m->name_len, t, d, m->held)) return Verdict::error(err);
     if (!d.allowed) return deny_net(n, t, d);
   }
   m->payload.resize(std::min<uint64_t>(a[2], kMaxSendCopy));
@@ -307,7 +320,7 @@ int SyscallHandlers::copy_message(const seccomp_notif& n, uint64_t msg_addr, con
       return err;
     NetTarget t;
     NetDecision d;
-    if (int err = check_destination(n, kind, m.name, m.name_len, t, d)) return err;
+    if (int err = check_destination(n, kind, m.name, m.name_len, t, d, m.held)) return err;
     if (!d.allowed) {
       *denial = deny_net(n, t, d);
       return EACCES;

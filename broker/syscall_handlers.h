@@ -115,8 +115,11 @@ class SyscallHandlers {
   // guest's cwd (bind: last component not followed).
   int socket_target(const seccomp_notif& n, const SocketKind& kind, const sockaddr_storage& sa, socklen_t len,
                     bool binding, NetTarget& t);
-  int check_destination(const seccomp_notif& n, const SocketKind& kind, const sockaddr_storage& sa, socklen_t len,
-                        NetTarget& t, NetDecision& d);
+  // Decides where a send goes; a unix path is rewritten to its pinned inode
+  // (kept open in `held`).
+  int check_destination(const seccomp_notif& n, const SocketKind& kind, sockaddr_storage& sa, socklen_t& len,
+                        NetTarget& t, NetDecision& d, std::vector<UniqueFd>& held);
+  int pin_unix_peer(const NetTarget& t, sockaddr_storage& sa, socklen_t& len, UniqueFd& pinned);
   int copy_message(const seccomp_notif& n, uint64_t msg_addr, const SocketKind& kind, AsyncOps::OwnedMessage& m,
                    std::vector<UniqueFd>& passed, Verdict* denial);
   Verdict send_owned(const seccomp_notif& n, std::shared_ptr<UniqueFd> sock, const SocketKind& kind,
