@@ -54,19 +54,21 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
 
   // Listening sockets become fds 3, 4, ...: first moved out of the way
   // (the control socket and the ruleset may sit on those numbers), then
-  // placed, without close-on-exec.
+  // placed, without close-on-exec. Parked just above the target range:
+  // a high fixed number could exceed an ordinary user's RLIMIT_NOFILE.
+  constexpr int kPark = 3 + LaunchPlan::kMaxListen;
   int landlock_fd = plan.landlock_fd;
   int n_listen = plan.listen_count < LaunchPlan::kMaxListen ? plan.listen_count : LaunchPlan::kMaxListen;
   if (n_listen > 0) {
     int moved[LaunchPlan::kMaxListen];
     for (int i = 0; i < n_listen; ++i) {
-      moved[i] = ::fcntl(plan.listen_fds[i], F_DUPFD_CLOEXEC, 1000);
+      moved[i] = ::fcntl(plan.listen_fds[i], F_DUPFD_CLOEXEC, kPark);
       if (moved[i] < 0) fail(control_fd, ChildFailure::kSetup, errno);
     }
-    int c = ::fcntl(control_fd, F_DUPFD_CLOEXEC, 1100);
+    int c = ::fcntl(control_fd, F_DUPFD_CLOEXEC, kPark);
     if (c < 0) fail(control_fd, ChildFailure::kSetup, errno);
     control_fd = c;
-    if (landlock_fd >= 0 && (landlock_fd = ::fcntl(landlock_fd, F_DUPFD_CLOEXEC, 1100)) < 0)
+    if (landlock_fd >= 0 && (landlock_fd = ::fcntl(landlock_fd, F_DUPFD_CLOEXEC, kPark)) < 0)
       fail(control_fd, ChildFailure::kSetup, errno);
     for (int i = 0; i < n_listen; ++i) {
       if (::dup2(moved[i], 3 + i) < 0) fail(control_fd, ChildFailure::kSetup, errno);

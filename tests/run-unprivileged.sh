@@ -3,7 +3,8 @@
 # work without root, setuid or user namespaces. Needs root to create the user
 # and to switch to it; exits 77 (ctest: skipped) otherwise.
 set -euo pipefail
-build=${1:?usage: run-unprivileged.sh BUILD_DIR}
+build=${1:?usage: run-unprivileged.sh BUILD_DIR [GTEST_ARGS...]}
+shift
 if [[ $(id -u) -ne 0 ]] || ! command -v runuser >/dev/null; then
   echo "run-unprivileged: needs root and runuser to switch users; skipped"
   exit 77
@@ -21,4 +22,4 @@ chmod -R a+rX "$stage"
 
 cd "$stage"
 runuser -u "$user" -- env WWJAIL_TEST_BIN="$stage/wwjail" WWJAIL_TEST_GUEST_DIR="$stage/guests" TMPDIR=/tmp \
-  "$stage/wwjail_integration_tests" --gtest_filter='Storage*:Cli*' --gtest_brief=1
+  "$stage/wwjail_integration_tests" --gtest_filter='Storage*:Cli*:Network*' --gtest_brief=1 "$@"

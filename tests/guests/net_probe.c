@@ -39,6 +39,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,7 +348,7 @@ static void* flipper(void* unused) {
     hold();
     __atomic_store_n(&race_addr.sin_port, race_good, __ATOMIC_RELAXED);
     hold();
-    ++race_flips;
+    __atomic_add_fetch(&race_flips, 1, __ATOMIC_RELAXED);
   }
   return NULL;
 }
@@ -362,14 +363,17 @@ static int do_race(const char* mode, const char* good, const char* bad, const ch
   race_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   pthread_t t;
   if (pthread_create(&t, NULL, flipper, NULL) != 0) return usage("race");
-  // Runs until N calls succeeded and N were denied, or for 20*N calls or
+  // The race only means something once the flipper really runs: on a
+  // loaded machine it may not be scheduled for a while.
+  while (__atomic_load_n(&race_flips, __ATOMIC_RELAXED) < 1000) sched_yield();
+  // Runs until N calls succeeded and N were denied, or for 200*N calls or
   // 6 s, whichever comes first: the split between the two varies with
   // scheduling.
   int n = atoi(count), at_good = 0, at_bad = 0, ok = 0, denied = 0, other = 0;
   int udp = stream ? -1 : socket(AF_INET, SOCK_DGRAM, 0);
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (int i = 0; i < 20 * n && (ok < n || denied < n) && ms_since(&t0) < 6000; ++i) {
+  for (int i = 0; i < 200 * n && (ok < n || denied < n) && ms_since(&t0) < 6000; ++i) {
     int rc;
     if (stream) {
       int fd = socket(AF_INET, SOCK_STREAM, 0);
