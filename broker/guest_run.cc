@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -55,7 +56,7 @@ struct ExecArrays {
       if (listen_count && (std::strncmp(*e, "LISTEN_", 7) == 0)) continue;
       storage_env.emplace_back(*e);
     }
-    storage_env.push_back("TMPDIR=" + tmpdir);
+    if (!tmpdir.empty()) storage_env.push_back("TMPDIR=" + tmpdir);
     if (listen_count) {
       storage_env.push_back("LISTEN_FDS=" + std::to_string(listen_count));
       std::string names;
@@ -145,10 +146,13 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
     return program.exit_status;
   }
 
-  PrivateTempDir tmpdir;
-  if (config.keep_tmpdir) tmpdir.keep();
+  // The private temp dir (a policy may turn it off: then no TMPDIR at all).
+  std::optional<PrivateTempDir> tmpdir_owner;
+  if (config.tmpdir) tmpdir_owner.emplace();
+  if (tmpdir_owner && config.keep_tmpdir) tmpdir_owner->keep();
+  const std::string tmpdir_path = tmpdir_owner ? tmpdir_owner->path() : std::string();
 
-  StorageCaps caps = build_storage_caps(config, program.path, tmpdir.path(), log);
+  StorageCaps caps = build_storage_caps(config, program.path, tmpdir_path, log);
   std::vector<NetEndpoint> listen_endpoints;
   NetCaps net = build_net_caps(config, caps, listen_endpoints);
   auto listen_sockets = open_listen_sockets(listen_endpoints);
@@ -163,7 +167,7 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
 
   CompiledFilter filter = precompiled_guest_filter(landlock.scopes_signals);
   GrantRoots roots(caps);
-  ExecArrays exec(config.command, tmpdir.path(), listen_fds.size());
+  ExecArrays exec(config.command, tmpdir_path, listen_fds.size());
 
   // Signals arrive through a signalfd on the ring; SIGCHLD drives reaping.
   sigset_t mask;
@@ -177,7 +181,7 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
 
   bool foreground = ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
   LaunchPlan plan{program.path.c_str(), exec.argv.data(), exec.envp.data(), filter.fprog(), landlock.fd.get(),
-                  foreground, config.keep_tmpdir ? nullptr : tmpdir.path().c_str()};
+                  foreground, tmpdir_owner && !config.keep_tmpdir ? tmpdir_path.c_str() : nullptr};
   plan.listen_fds = listen_fds.data();
   plan.listen_count = static_cast<int>(listen_fds.size());
   plan.listen_pid_digits = exec.listen_pid_digits;
@@ -269,7 +273,7 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   }
 
   if (foreground) ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
-  if (config.keep_tmpdir) log.warn("kept the private temp dir at {}", tmpdir.path());
+  if (tmpdir_owner && config.keep_tmpdir) log.warn("kept the private temp dir at {}", tmpdir_path);
 
   if (exec_failure.stage == ChildFailure::kExec) {
     log.error("cannot execute {}: {}", program.path, std::strerror(exec_failure.err));

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "broker/guest_run.h"
+#include "policy/policy_file.h"
 #include "policy/run_config.h"
 #include "sys/sys_error.h"
 
@@ -15,9 +16,37 @@
 #define WWJAIL_VERSION "0.1.0"
 #endif
 
+namespace {
+
+// wwjail check FILE: validates a policy and prints what it grants.
+int check_policy(int argc, char** argv) {
+  using namespace wwjail;
+  if (argc != 3 || argv[2][0] == '-') {
+    std::fprintf(stderr, "wwjail: usage: wwjail check POLICY_FILE\n");
+    return exit_code::kSetupFailed;
+  }
+  RunConfig config;
+  try {
+    load_policy_file(argv[2], config);
+    // The network grants are parsed (and resolv.conf read) exactly as a run would.
+    StorageCaps storage;
+    std::vector<NetEndpoint> listen;
+    build_net_caps(config, storage, listen);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wwjail: %s\n", e.what());
+    return exit_code::kSetupFailed;
+  }
+  std::printf("%s: valid\n%s", argv[2], describe_capabilities(config).c_str());
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace wwjail;
+  if (argc >= 2 && std::string(argv[1]) == "check") return check_policy(argc, argv);
   RunConfig config;
+  std::string policy_path;
   std::vector<std::string> reads, writes, execs, binds, connects, listens;
 
   CLI::App app{"wwjail: run a program with only the file access it was granted"};
@@ -31,6 +60,7 @@ int main(int argc, char** argv) {
       ->type_name("SPEC");
   app.add_option("--listen", listens, "wwjail binds and listens there and hands the socket to the guest (LISTEN_FDS)")
       ->type_name("SPEC");
+  app.add_option("-p,--policy", policy_path, "a policy file (TOML); command-line grants add to it")->type_name("FILE");
   app.add_flag("--keep-tmpdir", config.keep_tmpdir, "keep the private temp dir after the run and print where it is");
   app.add_flag("--broker-opens", config.broker_performs_opens,
                "perform every open in the broker (never CONTINUE, even where Landlock enforces the same rule)");
@@ -58,6 +88,14 @@ int main(int argc, char** argv) {
   if (config.command.empty()) {
     std::fprintf(stderr, "wwjail: no program given (usage: wwjail [OPTIONS] -- PROGRAM [ARGS...])\n");
     return exit_code::kSetupFailed;
+  }
+  if (!policy_path.empty()) {
+    try {
+      load_policy_file(policy_path, config);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "wwjail: %s\n", e.what());
+      return exit_code::kSetupFailed;
+    }
   }
   for (const auto& p : reads) config.grants.push_back({p, kRead, "--read " + p});
   for (const auto& p : writes) config.grants.push_back({p, kRead | kWrite, "--write " + p});

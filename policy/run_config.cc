@@ -162,7 +162,7 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
 
   for (const char* dev : {"/dev/null", "/dev/zero"}) add_path(caps, dev, kRead | kWrite, "default device", false);
   for (const char* dev : {"/dev/urandom", "/dev/random"}) add_path(caps, dev, kRead, "default device", false);
-  add_path(caps, tmpdir, kRead | kWrite, "private temp dir", true);
+  if (!tmpdir.empty()) add_path(caps, tmpdir, kRead | kWrite, "private temp dir", true);
   return caps;
 }
 

@@ -27,6 +27,7 @@ struct RunConfig {
   std::vector<GrantRequest> grants;
   std::vector<NetRequest> net;
   std::vector<std::string> command;  // PROGRAM ARGS...
+  bool tmpdir = true;  // a private $TMPDIR for the run
   bool keep_tmpdir = false;
   bool broker_performs_opens = false;
   std::string log_level = "warn";

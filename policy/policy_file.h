@@ -1,0 +1,39 @@
+// Policy files: the same grants as the command line, in TOML, for ops teams
+// to write, review and check before deploy.
+//
+//   [storage]
+//   read  = ["/usr", "/etc/os-release"]   # paths relative to the file's directory
+//   write = ["data"]
+//   exec  = ["/usr/bin/git"]
+//   tmpdir = true                          # a private $TMPDIR (default true)
+//   keep_tmpdir = false
+//   write_broad = ["/"]                    # broad write grants, made deliberate
+//
+//   [network]
+//   bind    = ["tcp:127.0.0.1:8080"]
+//   connect = ["tcp:127.0.0.1:5432"]
+//   listen  = ["tcp:127.0.0.1:8081"]
+//   dns     = true                         # same as --connect dns
+//   connect_broad = ["tcp:*:*"]            # broad connect grants, made deliberate
+//
+// Any other key, a value of the wrong type, a malformed address, a path that
+// does not exist, or a grant too broad to be deliberate (write on / or a
+// system tree, connect to any address on any port) is an error naming
+// FILE:LINE:COLUMN and what to write instead.
+#pragma once
+
+#include <string>
+
+#include "policy/run_config.h"
+
+namespace wwjail {
+
+// Adds the file's grants to `config` (which may already hold command-line
+// grants: both apply). Throws SetupError with one line per problem found
+// first, "FILE:LINE:COLUMN: what is wrong; what to write instead".
+void load_policy_file(const std::string& path, RunConfig& config);
+
+// The effective capabilities of `config` in plain words, for `wwjail check`.
+std::string describe_capabilities(const RunConfig& config);
+
+}  // namespace wwjail

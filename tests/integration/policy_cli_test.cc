@@ -1,0 +1,69 @@
+// Policy files through the CLI: wwjail check, and -p enforcing what it says.
+#include <gtest/gtest.h>
+
+#include "jail_runner.h"
+
+namespace wwjail::testing {
+namespace {
+
+TEST(PolicyCli, CheckPrintsTheEffectiveCapabilities) {
+  ScratchDir d;
+  d.sub("data");
+  std::string policy = d.file("app.toml", "[storage]\nread = [\"/usr\"]\nwrite = [\"data\"]\n");
+  auto r = run({wwjail_bin(), "check", policy});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string expected = policy + ": valid\n"
+                         "read:      /usr and everything below it  (" + policy + ":2 read /usr)\n"
+                         "write:     " + d.path() + "/data and everything below it  (" + policy + ":3 write data)\n"
+                         "exec:      nothing  (besides the program, its interpreter and libraries)\n"
+                         "bind:      nothing\n"
+                         "connect:   nothing\n"
+                         "listen:    nothing  (bound by wwjail, handed over as fd 3..)\n"
+                         "temp dir:  private $TMPDIR, removed after the run\n"
+                         "always:    /dev/null, /dev/zero (read, write); /dev/urandom, /dev/random (read)\n";
+  EXPECT_EQ(r.out, expected);
+}
+
+TEST(PolicyCli, CheckRejectsWithOneLineAnd125) {
+  ScratchDir d;
+  std::string policy = d.file("bad.toml", "[storage]\nwrite = [\"/\"]\n");
+  auto r = run({wwjail_bin(), "check", policy});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "wwjail: " + policy +
+                       ":2:10: write on / is too broad to be deliberate; grant the directories the program writes, "
+                       "or list \"/\" under write_broad if you mean it\n");
+  EXPECT_EQ(run({wwjail_bin(), "check"}).exit_code, 125);
+}
+
+TEST(PolicyCli, PolicyGrantsAreEnforcedAndAddToFlags) {
+  ScratchDir d;
+  std::string data = d.sub("data");
+  std::string other = d.sub("other");
+  d.file("other/f.txt", "other\n");
+  std::string policy = d.file("app.toml", "[storage]\nwrite = [\"data\"]\n");
+  auto w = jail({"-p", policy}, {guest("probe"), "write", data + "/out.txt"});
+  EXPECT_EQ(w.out, "ok\n") << w.err;
+  // Not in the policy: denied...
+  auto denied = jail({"-p", policy}, {guest("probe"), "read", other + "/f.txt"});
+  EXPECT_EQ(denied.out, "err EACCES\n");
+  // ...unless a flag adds it.
+  auto added = jail({"-p", policy, "--read", other}, {guest("probe"), "read", other + "/f.txt"});
+  EXPECT_EQ(added.out, "ok other\n\n") << added.err;
+  // A broken policy stops the run before the guest starts.
+  std::string bad = d.file("bad.toml", "[storage]\nread = [\"/no/such\"]\n");
+  auto stopped = jail({"-p", bad}, {guest("probe"), "exit", "0"});
+  EXPECT_EQ(stopped.exit_code, 125);
+}
+
+TEST(PolicyCli, TmpdirCanBeTurnedOff) {
+  ScratchDir d;
+  std::string policy = d.file("notmp.toml", "[storage]\ntmpdir = false\n");
+  auto r = jail({"-p", policy}, {guest("probe"), "env", "TMPDIR"});
+  EXPECT_EQ(r.out, "ok (unset)\n");
+  auto with = jail({}, {guest("probe"), "env", "TMPDIR"});
+  EXPECT_NE(with.out, "ok (unset)\n");
+}
+
+}  // namespace
+}  // namespace wwjail::testing
