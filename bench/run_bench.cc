@@ -1,5 +1,6 @@
 // run_bench: measures wwjail's overhead against native runs of the same
-// guest (bench/syscall_bench.c) and prints one table row per target.
+// guests (bench/syscall_bench.c, bench/http_server.c) and prints one table
+// row per target.
 //
 // Every figure is a comparison made in the same run: the machine is noisy, so
 // native and jailed runs alternate within each round (the order flips every
@@ -8,10 +9,16 @@
 // result, not an error: the exit status is 0 unless a run crashed, hung,
 // printed something unparsable or got a wrong answer from the jail (then 1;
 // usage errors 2).
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -20,6 +27,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +41,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sys/unique_fd.h"
@@ -41,6 +51,9 @@
 #endif
 #ifndef BENCH_GUEST
 #define BENCH_GUEST "syscall_bench"
+#endif
+#ifndef BENCH_HTTP_GUEST
+#define BENCH_HTTP_GUEST "http_server"
 #endif
 
 namespace wwjail::bench {
@@ -271,6 +284,7 @@ std::vector<std::string> group_by_message(const std::vector<std::pair<int, std::
 struct Options {
   std::string wwjail = WWJAIL_BIN;
   std::string guest = BENCH_GUEST;
+  std::string http_guest = BENCH_HTTP_GUEST;
   bool quick = false;
   bool verbose = false;
   int rounds = 0;  // 0: the mode's default
@@ -285,13 +299,22 @@ struct Plan {
   int startup_runs;     // per side
   int rss_rounds;
   int timeout_s;
+  long connect_iters;   // connect+close per run
+  int http_rounds;      // native/jailed server pairs
+  int http_warmup_ms;   // load before counting starts, per run
+  int http_duration_ms; // counted load, per run
 };
+
+// The load the HTTP benchmark puts on the server (see bench_http).
+constexpr int kHttpConns = 32;
+constexpr int kHttpThreads = 2;
 
 Plan make_plan(const Options& o) {
   // Many short runs rather than a few long ones: every round is one more
   // native/jailed pair, and the median of many pairs shrugs off the rounds
   // that another process disturbed.
-  Plan p = o.quick ? Plan{7, 100000, 50000, 2000, 15, 1, 20} : Plan{31, 300000, 150000, 6000, 40, 3, 60};
+  Plan p = o.quick ? Plan{7, 100000, 50000, 2000, 15, 1, 20, 1000, 7, 200, 600}
+                   : Plan{31, 300000, 150000, 6000, 40, 3, 60, 3000, 13, 300, 2000};
   if (o.rounds > 0) p.rounds = o.rounds;
   return p;
 }
@@ -337,7 +360,77 @@ struct OpBench {
   std::vector<Variant> variants;  // [0] is native; the rest are compared to it
   std::vector<std::vector<double>> per_round;  // [round][variant]; < 0: that run failed
   std::vector<std::vector<std::pair<int, std::string>>> errors;  // [variant]: (round, what failed)
+  // Each run gets its own loopback listener (AcceptLoop); kPortToken in its
+  // argv stands for the listener's port.
+  bool needs_listener = false;
 };
+
+constexpr const char* kPortToken = "@PORT@";
+
+// A TCP listener on 127.0.0.1, on a free port the kernel picks, with a
+// thread that accepts and closes every connection as it comes, so a guest
+// that connects in a loop never fills the backlog. One per run: the client
+// side of each closed connection stays in TIME_WAIT for a minute, and a
+// fresh port keeps those from crowding the next run's choice of local ports.
+class AcceptLoop {
+ public:
+  AcceptLoop() {
+    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    stop_.reset(::eventfd(0, EFD_CLOEXEC));
+    if (!fd_.valid() || !stop_.valid()) throw std::runtime_error(std::string("socket/eventfd: ") + std::strerror(errno));
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd_.get(), SOMAXCONN) != 0 ||
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&sa), &len) != 0)
+      throw std::runtime_error(std::string("listener on 127.0.0.1: ") + std::strerror(errno));
+    port_ = ntohs(sa.sin_port);
+    thread_ = std::thread([this] { loop(); });
+  }
+  AcceptLoop(const AcceptLoop&) = delete;
+  AcceptLoop& operator=(const AcceptLoop&) = delete;
+  ~AcceptLoop() {
+    uint64_t one = 1;
+    (void)!::write(stop_.get(), &one, sizeof one);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  long accepted() const { return accepted_.load(); }
+
+ private:
+  void loop() {
+    for (;;) {
+      pollfd p[2] = {{fd_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+      if (::poll(p, 2, -1) < 0 && errno != EINTR) return;
+      if (p[1].revents) return;
+      for (;;) {
+        int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) break;  // EAGAIN: the queue is empty
+        ::close(c);
+        accepted_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+
+  UniqueFd fd_, stop_;
+  int port_ = 0;
+  std::atomic<long> accepted_{0};
+  std::thread thread_;
+};
+
+std::vector<std::string> with_port(std::vector<std::string> argv, int port) {
+  for (auto& a : argv)
+    for (size_t at; (at = a.find(kPortToken)) != std::string::npos;) a.replace(at, std::strlen(kPortToken), std::to_string(port));
+  return argv;
+}
+
+// One run of one variant, with its listener when the op needs one.
+RunResult run_variant(const OpBench& op, size_t i, const Plan& plan) {
+  if (!op.needs_listener) return run_capture(op.variants[i].argv, plan.timeout_s);
+  AcceptLoop listener;
+  return run_capture(with_port(op.variants[i].argv, listener.port()), plan.timeout_s);
+}
 
 std::optional<double> parse_ns_per_op(const std::string& out) {
   size_t at = out.find("ns_per_op=");
@@ -353,7 +446,7 @@ void run_op_rounds(std::vector<OpBench>& ops, const Plan& plan, bool verbose) {
   for (auto& op : ops) op.errors.assign(op.variants.size(), {});
   // One unmeasured pass first: page cache, dynamic loader, CPU frequency.
   for (auto& op : ops)
-    for (auto& v : op.variants) (void)run_capture(v.argv, plan.timeout_s);
+    for (size_t i = 0; i < op.variants.size(); ++i) (void)run_variant(op, i, plan);
 
   for (int r = 0; r < plan.rounds; ++r) {
     for (auto& op : ops) {
@@ -364,7 +457,7 @@ void run_op_rounds(std::vector<OpBench>& ops, const Plan& plan, bool verbose) {
       if (r % 2) std::reverse(order.begin(), order.end());
       std::vector<double> got(op.variants.size(), -1);
       for (size_t i : order) {
-        RunResult res = run_capture(op.variants[i].argv, plan.timeout_s);
+        RunResult res = run_variant(op, i, plan);
         std::optional<double> ns = res.ok ? parse_ns_per_op(res.out) : std::nullopt;
         if (ns) {
           got[i] = *ns;
@@ -665,6 +758,293 @@ std::vector<Row> bench_rss(const Options& o, const Plan& plan, bool& any_error) 
 }
 
 // ---------------------------------------------------------------------------
+// (e): HTTP requests per second. bench/http_server.c serves one static file
+// over keep-alive connections; natively it binds the port itself, jailed it
+// gets the socket from `wwjail --listen`. The load comes from threads of this
+// process: kHttpConns connections over kHttpThreads threads, each connection
+// with one GET outstanding at a time (a closed loop, so the figure is the
+// server's rate, not a queue's). Every response is checked: status, length
+// and the body's bytes.
+
+// A free TCP port on 127.0.0.1 for a server we start: bound to port 0 (the
+// kernel picks a random free one) and released. Another process could take
+// it in between; the caller retries with a new port when the bind fails.
+int pick_free_port() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  if (!fd.valid() || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len) != 0)
+    throw std::runtime_error(std::string("cannot find a free port on 127.0.0.1: ") + std::strerror(errno));
+  return ntohs(sa.sin_port);
+}
+
+struct LoadResult {
+  uint64_t responses = 0;  // completed inside the counted window
+  uint64_t total = 0;      // completed at all, warm-up included
+  std::string error;       // empty when every response was right
+};
+
+// One load thread: opens `nconns` connections to 127.0.0.1:port and keeps one
+// GET outstanding on each until `t_end`; counts the responses that complete
+// in [t_start, t_end).
+void http_load_thread(int port, int nconns, int64_t t_start, int64_t t_end, const std::string& body,
+                      LoadResult& out) {
+  static const char kRequest[] = "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: wwjail-run_bench\r\n\r\n";
+  struct Conn {
+    UniqueFd fd;
+    std::vector<char> buf;
+    size_t len = 0;
+  };
+  auto error = [&](const std::string& what) { out.error = what; };
+  UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
+  if (!ep.valid()) return error(std::string("epoll_create1: ") + std::strerror(errno));
+  std::vector<Conn> conns(static_cast<size_t>(nconns));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto send_request = [&](Conn& c) {
+    // A request of under 100 bytes into an empty socket buffer: never short.
+    return ::write(c.fd.get(), kRequest, sizeof kRequest - 1) == static_cast<ssize_t>(sizeof kRequest - 1);
+  };
+  for (size_t i = 0; i < conns.size(); ++i) {
+    Conn& c = conns[i];
+    c.fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!c.fd.valid() || ::connect(c.fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+      return error("connect to 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno));
+    int one = 1;
+    ::setsockopt(c.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::fcntl(c.fd.get(), F_SETFL, ::fcntl(c.fd.get(), F_GETFL) | O_NONBLOCK);
+    c.buf.resize(body.size() + 4096);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, c.fd.get(), &ev) != 0)
+      return error(std::string("epoll_ctl: ") + std::strerror(errno));
+    if (!send_request(c)) return error(std::string("write request: ") + std::strerror(errno));
+  }
+  epoll_event events[64];
+  for (;;) {
+    int64_t now = now_ns();
+    if (now >= t_end) return;
+    int n = ::epoll_wait(ep.get(), events, 64, static_cast<int>(std::max<int64_t>(1, (t_end - now) / 1000000)));
+    if (n < 0 && errno != EINTR) return error(std::string("epoll_wait: ") + std::strerror(errno));
+    for (int e = 0; e < n; ++e) {
+      Conn& c = conns[events[e].data.u64];
+      for (;;) {
+        if (c.len == c.buf.size()) return error("a response larger than the file plus 4 KiB of header");
+        ssize_t got = ::read(c.fd.get(), c.buf.data() + c.len, c.buf.size() - c.len);
+        if (got == 0) return error("the server closed a keep-alive connection");
+        if (got < 0) {
+          if (errno == EAGAIN || errno == EINTR) break;
+          return error(std::string("read: ") + std::strerror(errno));
+        }
+        c.len += static_cast<size_t>(got);
+        // One response complete? (At most one is outstanding per connection.)
+        const char* head_end = static_cast<const char*>(::memmem(c.buf.data(), c.len, "\r\n\r\n", 4));
+        if (!head_end) continue;
+        size_t head_len = static_cast<size_t>(head_end - c.buf.data()) + 4;
+        std::string head(c.buf.data(), head_len);
+        if (head.compare(0, 13, "HTTP/1.1 200 ") != 0)
+          return error("bad response: " + head.substr(0, head.find('\r')));
+        size_t cl = head.find("Content-Length: ");
+        if (cl == std::string::npos || std::strtoul(head.c_str() + cl + 16, nullptr, 10) != body.size())
+          return error("response without Content-Length " + std::to_string(body.size()));
+        if (c.len < head_len + body.size()) continue;
+        if (c.len > head_len + body.size()) return error("bytes after the response, none requested");
+        if (std::memcmp(c.buf.data() + head_len, body.data(), body.size()) != 0)
+          return error("the response body differs from the file (wrong result)");
+        c.len = 0;
+        int64_t done = now_ns();
+        ++out.total;
+        if (done >= t_start && done < t_end) ++out.responses;
+        if (done < t_end && !send_request(c)) return error(std::string("write request: ") + std::strerror(errno));
+        break;
+      }
+    }
+  }
+}
+
+// One server run under load. Returns requests per second over the counted
+// window and how many responses the server sent per wake-up, or nullopt with
+// `error` set.
+enum class HttpSide { kNative, kJailed, kSeccompFloor };
+
+struct HttpRun {
+  double rps = 0;           // responses per second in the counted window
+  double per_wake = 0;      // responses per epoll_wait return in the server, warm-up included
+};
+
+std::optional<HttpRun> http_run(const Options& o, const Plan& plan, HttpSide side, const std::string& page,
+                               const std::string& body, std::string& error) {
+  for (int attempt = 0;; ++attempt) {
+    int port = pick_free_port();
+    std::vector<std::string> argv;
+    if (side == HttpSide::kJailed)
+      argv = {o.wwjail, "--listen", "tcp:127.0.0.1:" + std::to_string(port), "--read", page, "--"};
+    argv.push_back(o.http_guest);
+    if (side == HttpSide::kSeccompFloor) argv.push_back("--seccomp-floor");
+    argv.push_back(page);
+    argv.push_back(std::to_string(port));
+    Child c = Child::spawn(argv, Stdio::kPipe, Stdio::kPipe, Stdio::kPipe);
+    auto failed = [&](const std::string& what) {
+      c.kill(SIGKILL);
+      c.drain(now_ns() + 2000000000);
+      c.wait_for(5000);
+      RunResult r;
+      r.status = c.status();
+      r.err = c.err;
+      error = what + " (" + describe_failure(r) + ")";
+    };
+    if (!c.read_line_starting("ready ", now_ns() + 10 * int64_t{1000000000})) {
+      failed("the server never reported ready");
+      // Someone took the port between our probe and the server's bind: try another.
+      if (attempt < 2 && c.err.find("in use") != std::string::npos) continue;
+      return std::nullopt;
+    }
+    if (c.out.find("ready " + std::to_string(port) + "\n") == std::string::npos) {
+      failed("the server reports a port other than " + std::to_string(port) + ": " + c.out);
+      return std::nullopt;
+    }
+
+    int64_t t_start = now_ns() + static_cast<int64_t>(plan.http_warmup_ms) * 1000000;
+    int64_t t_end = t_start + static_cast<int64_t>(plan.http_duration_ms) * 1000000;
+    std::vector<LoadResult> results(kHttpThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kHttpThreads; ++t) {
+      int n = kHttpConns / kHttpThreads + (t < kHttpConns % kHttpThreads ? 1 : 0);
+      threads.emplace_back(http_load_thread, port, n, t_start, t_end, std::cref(body), std::ref(results[t]));
+    }
+    for (auto& t : threads) t.join();  // the threads close their connections as they return
+    uint64_t counted = 0, total = 0;
+    std::string load_error;
+    for (const auto& r : results) {
+      counted += r.responses;
+      total += r.total;
+      if (load_error.empty()) load_error = r.error;
+    }
+
+    c.close_stdin();  // EOF: the server prints what it served and exits
+    int64_t deadline = now_ns() + static_cast<int64_t>(plan.timeout_s) * 1000000000;
+    if (!c.drain(deadline) || !c.wait_for(5000)) {
+      failed("the server did not exit after stdin closed");
+      return std::nullopt;
+    }
+    RunResult r;
+    r.status = c.status();
+    r.err = c.err;
+    if (!load_error.empty()) {
+      error = "load generator: " + load_error + " (server: " + describe_failure(r) + ")";
+      return std::nullopt;
+    }
+    size_t at = c.out.find("served ");
+    if (c.status() != 0 || at == std::string::npos) {
+      error = "the server failed (" + describe_failure(r) + ")";
+      return std::nullopt;
+    }
+    char* end;
+    unsigned long long served = std::strtoull(c.out.c_str() + at + 7, &end, 10);
+    unsigned long long waits = 0;
+    if (std::strncmp(end, " waits ", 7) == 0) waits = std::strtoull(end + 7, nullptr, 10);
+    if (served < total) {
+      error = "the server says it served " + std::to_string(served) + " responses, the clients got " +
+              std::to_string(total) + " (wrong result)";
+      return std::nullopt;
+    }
+    if (counted == 0) {
+      error = "no response completed in the counted window";
+      return std::nullopt;
+    }
+    HttpRun run;
+    run.rps = static_cast<double>(counted) * 1e3 / plan.http_duration_ms;
+    run.per_wake = waits ? static_cast<double>(served) / static_cast<double>(waits) : 0;
+    return run;
+  }
+}
+
+// Rounds of native, jailed and the seccomp floor (the server natively under
+// an allow-all filter), the order flipped every round. One row for jailed
+// and one for the floor, each the median of its per-round ratios to native.
+std::vector<Row> bench_http(const Options& o, const Plan& plan, const std::string& page, const std::string& body,
+                            bool verbose, bool& any_error) {
+  const HttpSide sides[] = {HttpSide::kNative, HttpSide::kJailed, HttpSide::kSeccompFloor};
+  const char* labels[] = {"native", "jailed", kFloorLabel};
+  constexpr size_t kSides = 3;
+  std::vector<std::array<double, kSides>> per_round;
+  std::vector<double> per_wake[kSides];
+  std::vector<std::pair<int, std::string>> errors[kSides];
+  for (int r = 0; r < plan.http_rounds; ++r) {
+    std::array<double, kSides> got;
+    got.fill(-1);
+    for (size_t k = 0; k < kSides; ++k) {
+      size_t i = r % 2 ? kSides - 1 - k : k;  // the order flips every round
+      std::string error;
+      if (auto run = http_run(o, plan, sides[i], page, body, error)) {
+        got[i] = run->rps;
+        per_wake[i].push_back(run->per_wake);
+      } else {
+        errors[i].push_back({r + 1, error});
+      }
+    }
+    per_round.push_back(got);
+    if (verbose) {
+      std::fprintf(stderr, "  round %2d  http", r + 1);
+      for (size_t i = 0; i < kSides; ++i)
+        std::fprintf(stderr, "  %s: %s", labels[i], got[i] < 0 ? "ERR" : fmt("%.0f rps", got[i]).c_str());
+      std::fprintf(stderr, "\n");
+    }
+  }
+  std::vector<double> native;
+  for (const auto& g : per_round)
+    if (g[0] >= 0) native.push_back(g[0]);
+  std::vector<Row> rows;
+  for (size_t i = 1; i < kSides; ++i) {
+    bool info = sides[i] != HttpSide::kJailed;
+    Row row;
+    row.name = std::string("http static file rps") + (info ? std::string(" [") + labels[i] + "]" : "");
+    row.target = info ? "(floor)" : ">= 0.95x";
+    std::vector<double> mine, ratios;
+    for (const auto& g : per_round) {
+      if (g[i] >= 0) mine.push_back(g[i]);
+      if (g[i] >= 0 && g[0] >= 0) ratios.push_back(g[i] / g[0]);
+    }
+    row.native = native.empty() ? "-" : fmt("%.0f rps", median(native));
+    row.jailed = mine.empty() ? "-" : fmt("%.0f rps", median(mine));
+    row.samples = std::to_string(ratios.size()) + "/" + std::to_string(plan.http_rounds);
+    if (!ratios.empty()) {
+      double m = median(ratios);
+      row.ratio = fmt("%.2fx", m);
+      row.result = info ? "-" : m >= 0.95 ? "PASS" : "FAIL";
+      auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+      std::string note = fmt("ratio over rounds: min %.3fx", *lo) + fmt(", max %.3fx", *hi) + fmt(", median %.3fx", m);
+      if (!per_wake[0].empty() && !per_wake[i].empty())
+        note += fmt("; responses per server wake-up: native %.2f", median(per_wake[0])) + ", " +
+                (info ? "floor" : "jailed") + fmt(" %.2f", median(per_wake[i]));
+      if (!info)
+        note += "; " + std::to_string(kHttpConns) + " keep-alive connections from " + std::to_string(kHttpThreads) +
+                " threads, GET of a " + std::to_string(body.size()) + "-byte file, " +
+                fmt("%.1f s", plan.http_duration_ms / 1e3) + " counted per run after " +
+                fmt("%.1f s", plan.http_warmup_ms / 1e3) + " of warm-up";
+      row.notes.push_back(note);
+    } else {
+      row.ratio = "-";
+    }
+    if (i == 1)  // native failures are listed once, under the first row
+      for (const auto& e : group_by_message(errors[0])) row.notes.push_back("native failed in " + e);
+    for (const auto& e : group_by_message(errors[i])) row.notes.push_back(std::string(labels[i]) + " failed in " + e);
+    if (!errors[0].empty() || !errors[i].empty() || ratios.empty()) {
+      row.result = "ERROR";
+      any_error = true;
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------
 // Output.
 
 void print_table(const std::vector<Row>& rows) {
@@ -730,15 +1110,28 @@ class ScratchFile {
       f.write(block.data(), static_cast<std::streamsize>(block.size()));
     }
     if (!f) throw std::runtime_error("cannot write " + path_);
+    // The page the HTTP benchmark serves: 4 KiB of HTML-ish text.
+    page_path_ = dir_ + "/index.html";
+    page_ = "<!doctype html>\n<html><head><title>wwjail bench</title></head><body>\n";
+    for (int line = 0; page_.size() < 4096; ++line)
+      page_ += "<p>line " + std::to_string(line) + ": the quick brown fox jumps over the lazy dog</p>\n";
+    page_.resize(4096 - 15);
+    page_ += "</body></html>\n";
+    std::ofstream p(page_path_, std::ios::binary);
+    p << page_;
+    if (!p) throw std::runtime_error("cannot write " + page_path_);
   }
   ~ScratchFile() {
     ::unlink(path_.c_str());
+    ::unlink(page_path_.c_str());
     ::rmdir(dir_.c_str());
   }
   const std::string& path() const { return path_; }
+  const std::string& page_path() const { return page_path_; }
+  const std::string& page() const { return page_; }
 
  private:
-  std::string dir_, path_;
+  std::string dir_, path_, page_path_, page_;
 };
 
 // /proc/loadavg's first three fields: the benchmarks compete with whatever
@@ -753,15 +1146,17 @@ std::string load_average() {
 int usage(const char* argv0, int status) {
   std::fprintf(status ? stderr : stdout,
                "usage: %s [--quick] [--rounds N] [--only GROUP,...] [--verbose] [--wwjail PATH] [--guest PATH]\n"
-               "  --quick     fewer rounds and iterations (CI smoke, < 30 s); default is the full run (< 3 min)\n"
-               "  --rounds N  rounds of the per-syscall benchmarks (default 31, quick 7)\n"
-               "  --only      any of: open, allowed, startup, rss (default: all)\n"
-               "  --verbose   print every round's figures on stderr\n"
-               "  --wwjail    the wwjail binary (default %s)\n"
-               "  --guest     the syscall_bench guest (default %s)\n"
+               "          [--http-guest PATH]\n"
+               "  --quick       fewer rounds and iterations (CI smoke, < 40 s); default is the full run (< 4 min)\n"
+               "  --rounds N    rounds of the per-syscall benchmarks, connect included (default 31, quick 7)\n"
+               "  --only        any of: open, allowed, connect, startup, rss, http (default: all)\n"
+               "  --verbose     print every round's figures on stderr\n"
+               "  --wwjail      the wwjail binary (default %s)\n"
+               "  --guest       the syscall_bench guest (default %s)\n"
+               "  --http-guest  the http_server guest (default %s)\n"
                "exit status: 0 when every benchmark ran (whether or not it met its target),\n"
                "1 when a run crashed, hung or gave a wrong result, 2 on usage errors\n",
-               argv0, WWJAIL_BIN, BENCH_GUEST);
+               argv0, WWJAIL_BIN, BENCH_GUEST, BENCH_HTTP_GUEST);
   return status;
 }
 
@@ -784,7 +1179,7 @@ int main_impl(int argc, char** argv) {
       std::stringstream ss(value());
       std::string g;
       while (std::getline(ss, g, ',')) {
-        if (g != "open" && g != "allowed" && g != "startup" && g != "rss")
+        if (g != "open" && g != "allowed" && g != "connect" && g != "startup" && g != "rss" && g != "http")
           throw std::invalid_argument("unknown group for --only: " + g);
         o.only.insert(g);
       }
@@ -792,19 +1187,23 @@ int main_impl(int argc, char** argv) {
       o.wwjail = value();
     } else if (a == "--guest") {
       o.guest = value();
+    } else if (a == "--http-guest") {
+      o.http_guest = value();
     } else if (a == "--help" || a == "-h") {
       return usage(argv[0], 0);
     } else {
       throw std::invalid_argument("unknown argument: " + a);
     }
   }
-  for (const std::string* p : {&o.wwjail, &o.guest}) {
+  for (const std::string* p : {&o.wwjail, &o.guest, &o.http_guest}) {
     if (::access(p->c_str(), X_OK) != 0) throw std::invalid_argument("not an executable: " + *p);
   }
-  // The guest is run by absolute path, natively and under wwjail alike.
-  if (char* real = ::realpath(o.guest.c_str(), nullptr)) {
-    o.guest = real;
-    std::free(real);
+  // The guests are run by absolute path, natively and under wwjail alike.
+  for (std::string* p : {&o.guest, &o.http_guest}) {
+    if (char* real = ::realpath(p->c_str(), nullptr)) {
+      *p = real;
+      std::free(real);
+    }
   }
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -815,7 +1214,7 @@ int main_impl(int argc, char** argv) {
   std::printf("wwjail benchmarks, %s mode: %d rounds; Linux %s, %ld CPUs, load average %s\n",
               o.quick ? "quick" : "full", plan.rounds, u.release, ::sysconf(_SC_NPROCESSORS_ONLN),
               load_average().c_str());
-  std::printf("wwjail: %s\nguest:  %s\n\n", o.wwjail.c_str(), o.guest.c_str());
+  std::printf("wwjail: %s\nguests: %s, %s\n\n", o.wwjail.c_str(), o.guest.c_str(), o.http_guest.c_str());
   std::fflush(stdout);
 
   int64_t t0 = now_ns();
@@ -868,6 +1267,18 @@ int main_impl(int argc, char** argv) {
                    {},
                    {}});
   }
+  if (wanted(o, "connect")) {
+    // Each run gets its own listener; kPortToken becomes its port.
+    std::vector<std::string> c{"connect-close", kPortToken, std::to_string(plan.connect_iters)};
+    std::string grant = std::string("tcp:127.0.0.1:") + kPortToken;
+    ops.push_back({"connect+close",
+                   {{"native", native(c), 0},
+                    {"jailed", jailed({"--connect", grant}, c), 4.0},
+                    {kNotifyFloorLabel, with_flag("--notify-floor", c), 0}},
+                   {},
+                   {},
+                   true});
+  }
   if (!ops.empty()) {
     std::fprintf(stderr, "per-syscall benchmarks: %d rounds...\n", plan.rounds);
     run_op_rounds(ops, plan, o.verbose);
@@ -880,6 +1291,11 @@ int main_impl(int argc, char** argv) {
   if (wanted(o, "rss")) {
     std::fprintf(stderr, "broker memory: %d round(s)...\n", plan.rss_rounds);
     for (auto& r : bench_rss(o, plan, any_error)) rows.push_back(std::move(r));
+  }
+  if (wanted(o, "http")) {
+    std::fprintf(stderr, "http: %d rounds of %.1f s per side...\n", plan.http_rounds,
+                 (plan.http_warmup_ms + plan.http_duration_ms) / 1e3);
+    for (auto& r : bench_http(o, plan, data.page_path(), data.page(), o.verbose, any_error)) rows.push_back(std::move(r));
   }
 
   print_table(rows);

@@ -5,6 +5,7 @@
 //   syscall_bench [--batches B] [--seccomp-floor | --notify-floor] open-close PATH ITERS
 //   syscall_bench [--batches B] [--seccomp-floor] getppid ITERS
 //   syscall_bench [--batches B] [--seccomp-floor] pread4k PATH ITERS
+//   syscall_bench [--batches B] [--notify-floor] connect-close PORT ITERS
 //   syscall_bench fork-hold N
 //
 // The two floors run without wwjail and show what the kernel mechanism alone
@@ -14,16 +15,21 @@
 //    Once a thread has any filter, each of its syscalls enters the kernel
 //    through the seccomp slow path: no seccomp jail's allowed syscalls can be
 //    cheaper than this.
-//  --notify-floor sends every openat to a seccomp user-notification listener
-//    in a thread of this process, which answers CONTINUE at once (blocking
-//    RECV, no path check, no memory read). It is the bare round trip that
-//    any broker pays per intercepted open.
+//  --notify-floor sends every openat and connect to a seccomp
+//    user-notification listener in a thread of this process, which answers
+//    CONTINUE at once (blocking RECV, no path check, no memory read). It is
+//    the bare round trip that any broker pays per intercepted open or
+//    connect.
 //
 // Timed ops run ITERS/10 warm-up iterations, then ITERS iterations split into
 // B batches (default 10), each timed with CLOCK_MONOTONIC, and print one line
 //   op=NAME iters=ITERS batches=B ns_per_op=MEDIAN min=MIN max=MAX
 // where the figures are per-operation nanoseconds over the batches. The
 // median batch keeps one preempted batch from moving the result.
+//
+// connect-close makes one iteration socket(AF_INET, SOCK_STREAM) + a blocking
+// connect to 127.0.0.1:PORT + close. Something must listen there and accept
+// (and close) the connections, or the backlog fills and connect stalls.
 //
 // fork-hold makes N processes in all (itself and N-1 children) that block in
 // read() on a pipe, prints "ready N" once every fork has returned, and holds
@@ -33,10 +39,12 @@
 // Exit status: 0 on success, 1 when a syscall failed (the errno is printed on
 // stderr: under wwjail that usually means a missing grant), 2 on usage errors.
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +53,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -63,6 +72,7 @@ static int usage(void) {
           "usage: syscall_bench [--batches B] [--seccomp-floor | --notify-floor] open-close PATH ITERS\n"
           "       syscall_bench [--batches B] [--seccomp-floor] getppid ITERS\n"
           "       syscall_bench [--batches B] [--seccomp-floor] pread4k PATH ITERS\n"
+          "       syscall_bench [--batches B] [--notify-floor] connect-close PORT ITERS\n"
           "       syscall_bench fork-hold N\n");
   return 2;
 }
@@ -122,6 +132,33 @@ static int op_pread4k(long n) {
       if (got >= 0) errno = EIO;  // short read: the file is under 4 KiB
       return -1;
     }
+  }
+  return 0;
+}
+
+static struct sockaddr_in g_peer;
+
+static int op_connect_close(long n) {
+  for (long i = 0; i < n; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr*)&g_peer, sizeof g_peer) != 0) {
+      int e = errno;
+      close(fd);
+      errno = e;
+      return -1;
+    }
+    // connect succeeded and the socket must be connected to exactly that
+    // peer: a jail that answered 0 without connecting is a wrong answer.
+    struct sockaddr_in got;
+    socklen_t len = sizeof got;
+    if (i == 0 && (getpeername(fd, (struct sockaddr*)&got, &len) != 0 || got.sin_port != g_peer.sin_port ||
+                   got.sin_addr.s_addr != g_peer.sin_addr.s_addr)) {
+      fprintf(stderr, "syscall_bench: connect-close: connect returned 0 but the socket is not connected to 127.0.0.1:%u"
+                      " (wrong result)\n", (unsigned)ntohs(g_peer.sin_port));
+      exit(1);
+    }
+    close(fd);
   }
   return 0;
 }
@@ -220,11 +257,12 @@ static void* notify_supervisor(void* unused) {
 }
 
 static int install_notify_floor(void) {
-  // Not a security boundary, so no architecture check: openat's number goes
+  // Not a security boundary, so no architecture check: openat and connect go
   // to the listener, everything else is allowed.
   struct sock_filter insns[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 1),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 1, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_connect, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
@@ -284,6 +322,16 @@ int main(int argc, char** argv) {
     g_fd = open(g_path, O_RDONLY | O_CLOEXEC);
     if (g_fd < 0) return fail("open", g_path);
     return time_op(op, op_pread4k, iters, batches);
+  }
+  if (strcmp(op, "connect-close") == 0 && left == 2) {
+    long port = parse_count(argv[a]);
+    long iters = parse_count(argv[a + 1]);
+    if (port <= 0 || port > 65535 || iters <= 0) return usage();
+    g_peer.sin_family = AF_INET;
+    g_peer.sin_port = htons((unsigned short)port);
+    g_peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    g_path = argv[a];  // named in error messages
+    return time_op(op, op_connect_close, iters, batches);
   }
   if (strcmp(op, "fork-hold") == 0 && left == 1) {
     long n = parse_count(argv[a]);
