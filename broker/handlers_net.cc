@@ -35,8 +35,7 @@ bool nonblocking(int fd) { return (::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0; }
 }  // namespace
 
 int SyscallHandlers::dup_socket(const seccomp_notif& n, int fd, UniqueFd& dup, SocketKind& kind) {
-  std::string name;
-  if (int err = dup_guest_fd(n, fd, dup, name)) return err;
+  if (int err = dup_guest_fd(n, fd, dup)) return err;
   int domain = 0, type = 0;
   socklen_t len = sizeof domain;
   if (::getsockopt(dup.get(), SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) return errno;

@@ -305,16 +305,22 @@ std::string SyscallHandlers::decidable_path(int dup, const std::string& name) {
 
 int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out, std::string& target) {
   if (int err = guest_proc::fd_target(static_cast<pid_t>(n.pid), fd, target)) return err;
+  if (int err = dup_guest_fd(n, fd, out)) return err;
+  // The duplicate is the object we act on; name it from our own table so
+  // a dup2 in another guest thread cannot change what we decided about.
+  std::string mine;
+  if (guest_proc::fd_target(::getpid(), out.get(), mine) == 0) target = mine;
+  return 0;
+}
+
+int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out) {
+  if (fd < 0) return EBADF;
   UniqueFd pidfd(kernel::pidfd_open(static_cast<pid_t>(n.pid)));
   // n.pid is a thread id; a non-leader thread needs PIDFD_THREAD (Linux 6.9).
   if (!pidfd.valid() && errno == EINVAL) pidfd.reset(kernel::pidfd_open(static_cast<pid_t>(n.pid), O_EXCL));
   if (!pidfd.valid()) return ESRCH;
   out.reset(kernel::pidfd_getfd(pidfd.get(), fd));
   if (!out.valid()) return errno == EBADF ? EBADF : EPERM;
-  // The duplicate is the object we act on; name it from our own table so
-  // a dup2 in another guest thread cannot change what we decided about.
-  std::string mine;
-  if (guest_proc::fd_target(::getpid(), out.get(), mine) == 0) target = mine;
   return 0;
 }
 

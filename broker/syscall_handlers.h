@@ -158,6 +158,8 @@ class SyscallHandlers {
   bool still_pending(const seccomp_notif& n) { return channel_.id_valid(n.id); }
   // A duplicate of the guest's fd, and the kernel's name for it.
   int dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out, std::string& target);
+  // The same without the name, for objects decided by what they are (sockets).
+  int dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out);
   // The path an operation on a held descriptor is decided on, or "" when the
   // object is private to the guest: it has no path (pipe, socket, anon
   // inode) or is unlinked (a deleted file, O_TMPFILE, memfd). Unlinked is
