@@ -246,9 +246,8 @@ Verdict SyscallHandlers::on_listen(const seccomp_notif& n) {
   return ::listen(sock.get(), static_cast<int>(a[1])) == 0 ? Verdict::value_of(0) : Verdict::error(errno);
 }
 
-Verdict SyscallHandlers::send_owned(const seccomp_notif& n, std::shared_ptr<UniqueFd> sock, const SocketKind& kind,
+Verdict SyscallHandlers::send_owned(const seccomp_notif& n, std::shared_ptr<UniqueFd> sock,
                                     std::shared_ptr<AsyncOps::OwnedMessage> m, int flags) {
-  (void)kind;
   m->seal();
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // The broker never takes SIGPIPE for a guest (it ignores it); the guest
@@ -306,11 +305,11 @@ Verdict SyscallHandlers::on_sendto(const seccomp_notif& n) {
   m->payload.resize(std::min<uint64_t>(a[2], kMaxSendCopy));
   if (int err = memory_.read(static_cast<pid_t>(n.pid), a[1], m->payload.data(), m->payload.size()))
     return Verdict::error(err);
-  return send_owned(n, sock, kind, m, flags);
+  return send_owned(n, sock, m, flags);
 }
 
 int SyscallHandlers::copy_message(const seccomp_notif& n, uint64_t msg_addr, const SocketKind& kind,
-                                  AsyncOps::OwnedMessage& m, std::vector<UniqueFd>& passed, Verdict* denial) {
+                                  AsyncOps::OwnedMessage& m, Verdict* denial) {
   pid_t pid = static_cast<pid_t>(n.pid);
   msghdr hdr{};
   if (int err = memory_.read(pid, msg_addr, &hdr, sizeof hdr)) return err;
@@ -360,7 +359,7 @@ int SyscallHandlers::copy_message(const seccomp_notif& n, uint64_t msg_addr, con
         std::string name;
         if (int err = dup_guest_fd(n, fds[i], dup, name)) return err;
         fds[i] = dup.get();
-        passed.push_back(std::move(dup));
+        m.held.push_back(std::move(dup));
       }
     }
   }
@@ -375,22 +374,9 @@ Verdict SyscallHandlers::on_sendmsg(const seccomp_notif& n) {
   SocketKind kind;
   if (int err = dup_socket(n, static_cast<int>(a[0]), *sock, kind)) return Verdict::error(err);
   auto m = std::make_shared<AsyncOps::OwnedMessage>();
-  auto passed = std::make_shared<std::vector<UniqueFd>>();
   Verdict denial;
-  if (int err = copy_message(n, a[1], kind, *m, *passed, &denial)) return err == EACCES ? std::move(denial) : Verdict::error(err);
-  // The passed descriptors must stay open until the message is sent.
-  auto keep = std::make_shared<std::pair<std::shared_ptr<UniqueFd>, std::shared_ptr<std::vector<UniqueFd>>>>(sock, passed);
-  m->seal();
-  if (!still_pending(n)) return Verdict::error(ENOENT);
-  ssize_t sent = ::sendmsg(sock->get(), &m->msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (sent >= 0) return Verdict::value_of(sent);
-  if ((errno != EAGAIN && errno != EWOULDBLOCK) || (flags & MSG_DONTWAIT) || nonblocking(sock->get()))
-    return Verdict::error(errno);
-  uint64_t id = n.id;
-  async_.sendmsg(sock->get(), m, flags | MSG_NOSIGNAL, keep, [this, id](int result) {
-    deliver(channel_, id, result < 0 ? Verdict::error(-result) : Verdict::value_of(result));
-  });
-  return Verdict::deferred();
+  if (int err = copy_message(n, a[1], kind, *m, &denial)) return err == EACCES ? std::move(denial) : Verdict::error(err);
+  return send_owned(n, sock, m, flags);
 }
 
 Verdict SyscallHandlers::on_sendmmsg(const seccomp_notif& n) {
@@ -410,9 +396,8 @@ Verdict SyscallHandlers::on_sendmmsg(const seccomp_notif& n) {
   for (; sent < count; ++sent) {
     uint64_t entry = a[1] + sent * sizeof(mmsghdr);
     AsyncOps::OwnedMessage m;
-    std::vector<UniqueFd> passed;
     Verdict denial;
-    int err = copy_message(n, entry, kind, m, passed, &denial);
+    int err = copy_message(n, entry, kind, m, &denial);
     if (!err) {
       m.seal();
       if (!still_pending(n)) return Verdict::error(ENOENT);

@@ -120,10 +120,14 @@ class SyscallHandlers {
   int check_destination(const seccomp_notif& n, const SocketKind& kind, sockaddr_storage& sa, socklen_t& len,
                         NetTarget& t, NetDecision& d, std::vector<UniqueFd>& held);
   int pin_unix_peer(const NetTarget& t, sockaddr_storage& sa, socklen_t& len, UniqueFd& pinned);
+  // Copies a msghdr and everything it points to into `m`; SCM_RIGHTS fds
+  // become the broker's duplicates, held by `m`. EACCES: `*denial` holds
+  // the logged answer.
   int copy_message(const seccomp_notif& n, uint64_t msg_addr, const SocketKind& kind, AsyncOps::OwnedMessage& m,
-                   std::vector<UniqueFd>& passed, Verdict* denial);
-  Verdict send_owned(const seccomp_notif& n, std::shared_ptr<UniqueFd> sock, const SocketKind& kind,
-                     std::shared_ptr<AsyncOps::OwnedMessage> m, int flags);
+                   Verdict* denial);
+  // Sends `m` on our duplicate: at once if it fits, else through the ring.
+  Verdict send_owned(const seccomp_notif& n, std::shared_ptr<UniqueFd> sock, std::shared_ptr<AsyncOps::OwnedMessage> m,
+                     int flags);
   Verdict deny_net(const seccomp_notif& n, const NetTarget& t, const NetDecision& d);
 
   // Shared steps.
