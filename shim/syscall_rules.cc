@@ -12,7 +12,8 @@ namespace {
 
 // Plain register-only syscalls: memory, time, fd I/O on descriptors the guest
 // already holds, identity queries, signals handling within the process.
-// Sockets stay ambient until the network capability work routes bind/connect.
+// Socket calls on descriptors the guest holds (accept, recv, shutdown, ...)
+// are here; every call that carries or implies an address is notified.
 const char* const kAllowed[] = {
     "read", "write", "close", "poll", "lseek", "mmap", "mprotect", "munmap", "brk",
     "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "pread64", "pwrite64", "readv", "writev",
