@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "sys/proc_stat.h"
 #include "sys/unique_fd.h"
 
 namespace wwjail::guest_proc {
@@ -26,24 +27,6 @@ int read_link(const std::string& link, std::string& out) {
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// Parses the ppid out of /proc/PID/stat (the comm field may hold ')' too).
-pid_t parent_of(pid_t pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return -1;
-  char buf[512];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return -1;
-  buf[n] = 0;
-  const char* close_paren = std::strrchr(buf, ')');
-  if (!close_paren) return -1;
-  char state;
-  int ppid;
-  if (std::sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) return -1;
-  return ppid;
 }
 
 }  // namespace
@@ -89,7 +72,7 @@ mode_t umask_of(pid_t pid) {
 bool in_tree(pid_t pid, pid_t root) {
   if (pid <= 0 || pid == root) return false;
   for (int depth = 0; depth < 256 && pid > 1; ++depth) {
-    pid_t parent = parent_of(pid);
+    pid_t parent = parent_pid(pid);
     if (parent == root) return true;
     if (parent <= 0) return false;
     pid = parent;

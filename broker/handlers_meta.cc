@@ -54,10 +54,10 @@ Verdict SyscallHandlers::on_stat(const seccomp_notif& n, int dirfd, uint64_t pat
     // Descriptors from checked opens (and the stdio it was started with) may
     // be stat'ed freely; an O_PATH descriptor was opened by CONTINUE and
     // could name anything a racing thread swapped in, so its path is checked.
-    std::string name;
-    if (int err = dup_guest_fd(n, dirfd, target, name)) return Verdict::error(err);
-    bool opath = (::fcntl(target.get(), F_GETFL) & O_PATH) != 0;
-    std::string path = opath ? decidable_path(target.get(), name) : std::string();
+    if (int err = dup_guest_fd(n, dirfd, target)) return Verdict::error(err);
+    std::string name, path;
+    if ((::fcntl(target.get(), F_GETFL) & O_PATH) && guest_proc::fd_target(::getpid(), target.get(), name) == 0)
+      path = decidable_path(target.get(), name);
     if (!path.empty()) {
       ResolvedPath r{path, true, caps_.decide(path, Need::kStat)};
       if (!r.decision.allowed) return deny(n, r, Need::kStat);

@@ -23,12 +23,10 @@ Verdict SyscallHandlers::on_exec(const seccomp_notif& n, int dirfd, uint64_t pat
     // Exec of a descriptor (fexecve): decide on what the fd really is. A
     // memfd or a deleted file has no granted path and is refused: this is
     // the fileless-exec door.
-    std::string target;
-    if (int err = guest_proc::fd_target(pid, dirfd, target)) return Verdict::error(err);
     UniqueFd dup;
     std::string name;
     if (int err = dup_guest_fd(n, dirfd, dup, name)) return Verdict::error(err);
-    target = decidable_path(dup.get(), name);
+    std::string target = decidable_path(dup.get(), name);
     if (target.empty())
       return deny_text(n, name, "exec of an object with no granted path (memfd, deleted file, socket)");
     if (int err = resolver_.resolve_absolute(target, true, Need::kExec, r)) return Verdict::error(err);

@@ -304,13 +304,10 @@ std::string SyscallHandlers::decidable_path(int dup, const std::string& name) {
 }
 
 int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out, std::string& target) {
-  if (int err = guest_proc::fd_target(static_cast<pid_t>(n.pid), fd, target)) return err;
   if (int err = dup_guest_fd(n, fd, out)) return err;
-  // The duplicate is the object we act on; name it from our own table so
-  // a dup2 in another guest thread cannot change what we decided about.
-  std::string mine;
-  if (guest_proc::fd_target(::getpid(), out.get(), mine) == 0) target = mine;
-  return 0;
+  // The duplicate is the object we act on; it is named from our own table
+  // so a dup2 in another guest thread cannot change what we decide about.
+  return guest_proc::fd_target(::getpid(), out.get(), target);
 }
 
 int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out) {

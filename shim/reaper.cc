@@ -24,26 +24,11 @@
 #include <cstring>
 
 #include "shim/guest_launch.h"
+#include "sys/proc_stat.h"
 #include "sys/remove_tree.h"
 
 namespace wwjail {
 namespace {
-
-pid_t parent_of(pid_t pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE* f = std::fopen(path, "re");
-  if (!f) return -1;
-  char buf[512];
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  buf[n] = 0;
-  const char* close_paren = std::strrchr(buf, ')');
-  int ppid;
-  char state;
-  if (!close_paren || std::sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2) return -1;
-  return ppid;
-}
 
 // True while the reaper has any child at all. Every descendant either has a
 // living parent in the tree or was re-parented to the reaper, so no children
@@ -120,7 +105,7 @@ std::vector<pid_t> descendants_of(pid_t root) {
     if (*end != 0 || pid <= 1 || pid == root) continue;
     pid_t p = static_cast<pid_t>(pid);
     for (int depth = 0; depth < 256 && p > 1; ++depth) {
-      p = parent_of(p);
+      p = parent_pid(p);
       if (p == root) {
         out.push_back(static_cast<pid_t>(pid));
         break;
