@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -28,6 +29,7 @@
 #include "broker/ring_loop.h"
 #include "broker/syscall_handlers.h"
 #include "broker/temp_dir.h"
+#include "policy/environment.h"
 #include "shim/guest_launch.h"
 #include "shim/landlock_ruleset.h"
 #include "shim/precompiled_filter.h"
@@ -49,12 +51,13 @@ struct ExecArrays {
   std::vector<char*> argv, envp;
   char* listen_pid_digits = nullptr;
   static constexpr size_t kPidWidth = 12;
-  ExecArrays(const std::vector<std::string>& command, const std::string& tmpdir, size_t listen_count)
+  ExecArrays(const std::vector<std::string>& command, const EnvRequest& env, const std::string& tmpdir,
+             size_t listen_count)
       : storage_argv(command) {
-    for (char** e = environ; *e; ++e) {
-      if (std::strncmp(*e, "TMPDIR=", 7) == 0) continue;
-      if (listen_count && (std::strncmp(*e, "LISTEN_", 7) == 0)) continue;
-      storage_env.emplace_back(*e);
+    for (auto& e : build_environment(env, environ)) {
+      if (e.starts_with("TMPDIR=") && !tmpdir.empty()) continue;
+      if (listen_count && e.starts_with("LISTEN_")) continue;
+      storage_env.push_back(std::move(e));
     }
     if (!tmpdir.empty()) storage_env.push_back("TMPDIR=" + tmpdir);
     if (listen_count) {
@@ -137,9 +140,26 @@ int status_to_exit(int status) {
   return exit_code::kSetupFailed;
 }
 
+// Limits are set soft and hard alike; one above wwjail's own hard limit
+// needs privilege, so say which before the guest is started.
+std::vector<LaunchPlan::Limit> checked_limits(const std::vector<LimitRequest>& requests) {
+  std::vector<LaunchPlan::Limit> out;
+  for (const auto& r : requests) {
+    rlimit64 now{};
+    if (::prlimit64(0, static_cast<__rlimit_resource>(r.resource), nullptr, &now) == 0 && r.value > now.rlim_max &&
+        ::geteuid() != 0)
+      throw SetupError(r.origin + ": above the hard limit wwjail runs under (" +
+                       (now.rlim_max == RLIM64_INFINITY ? std::string("unlimited") : std::to_string(now.rlim_max)) +
+                       "); only root may raise it");
+    out.push_back({r.resource, r.value});
+  }
+  return out;
+}
+
 }  // namespace
 
-int run_guest(const RunConfig& config, spdlog::logger& log) {
+int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observer) {
+  spdlog::logger& log = *logs.messages;
   ProgramLookup program = find_program(config.command.empty() ? std::string() : config.command.front());
   if (program.exit_status != 0) {
     log.error("{}", program.error);
@@ -155,6 +175,12 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   StorageCaps caps = build_storage_caps(config, program.path, tmpdir_path, log);
   std::vector<NetEndpoint> listen_endpoints;
   NetCaps net = build_net_caps(config, caps, listen_endpoints);
+  const bool audit = config.audit || observer;
+  if (audit) {
+    caps.enable_audit();
+    net.enable_audit();
+  }
+  std::vector<LaunchPlan::Limit> limits = checked_limits(config.limits);
   auto listen_sockets = open_listen_sockets(listen_endpoints);
   std::vector<int> listen_fds;
   for (const auto& ls : listen_sockets) listen_fds.push_back(ls->fd.get());
@@ -167,7 +193,7 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
 
   CompiledFilter filter = precompiled_guest_filter(landlock.scopes_signals);
   GrantRoots roots(caps);
-  ExecArrays exec(config.command, tmpdir_path, listen_fds.size());
+  ExecArrays exec(config.command, config.env, tmpdir_path, listen_fds.size());
 
   // Signals arrive through a signalfd on the ring; SIGCHLD drives reaping.
   sigset_t mask;
@@ -186,6 +212,8 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   plan.listen_count = static_cast<int>(listen_fds.size());
   plan.listen_pid_digits = exec.listen_pid_digits;
   plan.listen_pid_width = ExecArrays::kPidWidth;
+  plan.limits = limits.data();
+  plan.limit_count = static_cast<int>(limits.size());
   LaunchedGuest guest = launch_guest(plan);
   landlock.fd.reset();
   // Files the broker creates for the guest get the guest's umask, applied
@@ -205,7 +233,9 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
   options.broker_performs_opens = config.broker_performs_opens;
   options.tree_root = guest.reaper_pid;
   AsyncHandoff async(ring);
-  SyscallHandlers handlers(caps, roots, channel, memory, async, log, options, &net);
+  DecisionLog decisions(logs.decisions, logs.json, log.should_log(spdlog::level::info), audit, observer,
+                        /*quiet_audit=*/observer != nullptr);
+  SyscallHandlers handlers(caps, roots, channel, memory, async, log, options, &net, &decisions);
 
   bool main_exited = false, tree_gone = false;
   int main_status = 0;
@@ -287,6 +317,7 @@ int run_guest(const RunConfig& config, spdlog::logger& log) {
     log.error("the guest's reaper ended without reporting the guest's status");
     return exit_code::kSetupFailed;
   }
+  if (audit) decisions.summary(observer ? "learn" : "audit", status_to_exit(main_status));
   return status_to_exit(main_status);
 }
 

@@ -6,11 +6,16 @@
 
 #include <spdlog/logger.h>
 
+#include "broker/decision_log.h"
+#include "broker/log_sinks.h"
 #include "policy/run_config.h"
 
 namespace wwjail {
 
 // Throws SetupError / SysError for failures before the guest starts.
-int run_guest(const RunConfig& config, spdlog::logger& log);
+// `observer` (wwjail learn) sees every decision; with it, nothing the
+// grants deny is refused (as in audit mode), but nothing is logged per
+// decision either.
+int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observer = nullptr);
 
 }  // namespace wwjail

@@ -107,12 +107,12 @@ Verdict SyscallHandlers::on_link(const seccomp_notif& n, int olddirfd, uint64_t 
     struct stat st;
     if (::fstat(source.get(), &st) == 0 && st.st_nlink == 0 && where.ends_with(" (deleted)"))
       where.resize(where.size() - 10);
-    ResolvedPath r{where, true, caps_.decide(where, Need::kWrite)};
+    ResolvedPath r{where, true, decide(where, Need::kWrite)};
     if (where.empty() || where.front() != '/' || !r.decision.allowed) return deny(n, r, Need::kWrite);
   } else {
     ResolvedPath from;
     bool follow = flags & AT_SYMLINK_FOLLOW;
-    if (int err = resolver_.resolve(pid, olddirfd, raw_old, follow, Need::kWrite, from)) return Verdict::error(err);
+    if (int err = resolve_noted(pid, olddirfd, raw_old, follow, Need::kWrite, from)) return Verdict::error(err);
     if (!from.decision.allowed) return deny(n, from, Need::kWrite);
     if (int e = open_beneath(n, from, Need::kWrite, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, source))
       return Verdict::error(e);

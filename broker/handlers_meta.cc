@@ -59,14 +59,14 @@ Verdict SyscallHandlers::on_stat(const seccomp_notif& n, int dirfd, uint64_t pat
     if ((::fcntl(target.get(), F_GETFL) & O_PATH) && guest_proc::fd_target(::getpid(), target.get(), name) == 0)
       path = decidable_path(target.get(), name);
     if (!path.empty()) {
-      ResolvedPath r{path, true, caps_.decide(path, Need::kStat)};
+      ResolvedPath r{path, true, decide(path, Need::kStat)};
       if (!r.decision.allowed) return deny(n, r, Need::kStat);
     }
   } else {
     if (raw.empty() && (flags & AT_EMPTY_PATH)) raw = ".";
     ResolvedPath r;
     bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
-    int err = resolver_.resolve(pid, dirfd, raw, follow, Need::kStat, r);
+    int err = resolve_noted(pid, dirfd, raw, follow, Need::kStat, r);
     if (err) return Verdict::error(err);
     if (!r.decision.allowed) return deny(n, r, Need::kStat);
     if (int e = open_beneath(n, r, Need::kStat, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, target))
@@ -93,7 +93,7 @@ Verdict SyscallHandlers::on_access(const seccomp_notif& n, int dirfd, uint64_t p
   if (int err = copy_path(n, path_addr, raw)) return Verdict::error(err);
   bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
   ResolvedPath r;
-  if (int err = resolver_.resolve(pid, dirfd, raw, follow, Need::kStat, r)) return Verdict::error(err);
+  if (int err = resolve_noted(pid, dirfd, raw, follow, Need::kStat, r)) return Verdict::error(err);
   if (!r.decision.allowed) return deny(n, r, Need::kStat);
   UniqueFd target;
   if (int e = open_beneath(n, r, Need::kStat, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, target))
@@ -107,7 +107,7 @@ Verdict SyscallHandlers::on_access(const seccomp_notif& n, int dirfd, uint64_t p
   if ((mode & X_OK) && !S_ISDIR(st.st_mode)) need = Need::kExec;
   if (mode & W_OK) need = Need::kWrite;
   if (need != Need::kStat) {
-    Decision d = caps_.decide(r.path, need);
+    Decision d = decide(r.path, need);
     if (!d.allowed) {
       r.decision = std::move(d);
       return deny(n, r, need);
@@ -132,7 +132,7 @@ Verdict SyscallHandlers::on_readlink(const seccomp_notif& n, int dirfd, uint64_t
     len = ::readlink(own.c_str(), out, sizeof out);
   } else {
     ResolvedPath r;
-    if (int err = resolver_.resolve(pid, dirfd, raw, false, Need::kStat, r)) return Verdict::error(err);
+    if (int err = resolve_noted(pid, dirfd, raw, false, Need::kStat, r)) return Verdict::error(err);
     if (!r.decision.allowed) return deny(n, r, Need::kStat);
     UniqueFd target;
     if (int e = open_beneath(n, r, Need::kStat, O_PATH | O_NOFOLLOW, 0, 0, target)) return Verdict::error(e);
@@ -179,12 +179,12 @@ Verdict SyscallHandlers::on_chown(const seccomp_notif& n, int dirfd, uint64_t pa
     std::string name;
     if (int err = dup_guest_fd(n, dirfd, target, name)) return Verdict::error(err);
     std::string path = decidable_path(target.get(), name);
-    ResolvedPath r{path, true, caps_.decide(path, Need::kWrite)};
+    ResolvedPath r{path, true, decide(path, Need::kWrite)};
     if (!path.empty() && !r.decision.allowed) return deny(n, r, Need::kWrite);
   } else {
     bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
     ResolvedPath r;
-    if (int err = resolver_.resolve(pid, dirfd, raw, follow, Need::kWrite, r)) return Verdict::error(err);
+    if (int err = resolve_noted(pid, dirfd, raw, follow, Need::kWrite, r)) return Verdict::error(err);
     if (!r.decision.allowed) return deny(n, r, Need::kWrite);
     if (int e = open_beneath(n, r, Need::kWrite, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, target))
       return Verdict::error(e);
@@ -207,7 +207,7 @@ Verdict SyscallHandlers::on_fd_meta(const seccomp_notif& n) {
   // private to the guest; anything with a path needs a write grant.
   std::string path = decidable_path(dup.get(), target);
   if (!path.empty()) {
-    ResolvedPath r{path, true, caps_.decide(path, Need::kWrite)};
+    ResolvedPath r{path, true, decide(path, Need::kWrite)};
     if (!r.decision.allowed) return deny(n, r, Need::kWrite);
   }
   std::string name, value;
@@ -271,7 +271,7 @@ Verdict SyscallHandlers::on_utimes(const seccomp_notif& n, int dirfd, uint64_t p
     std::string name;
     if (int err = dup_guest_fd(n, dirfd, target, name)) return Verdict::error(err);
     std::string path = decidable_path(target.get(), name);
-    ResolvedPath r{path, true, caps_.decide(path, Need::kWrite)};
+    ResolvedPath r{path, true, decide(path, Need::kWrite)};
     if (!path.empty() && !r.decision.allowed) return deny(n, r, Need::kWrite);
     if (!still_pending(n)) return Verdict::error(ENOENT);
     return ::futimens(target.get(), times) == 0 ? Verdict::value_of(0) : Verdict::error(errno);

@@ -76,14 +76,14 @@ int SyscallHandlers::socket_target(const seccomp_notif& n, const SocketKind& kin
     // Autobind: the kernel picks an abstract name. Only an explicit grant
     // for the empty abstract name allows it.
     t.abstract = true;
-    t.text = "unix @(autobind)";
+    t.text = "unix:@";  // autobind
     return 0;
   }
   if (un->sun_path[0] == '\0') {
     // Abstract: exactly the bytes the length covers, NULs included.
     t.abstract = true;
     t.path.assign(un->sun_path + 1, path_len - 1);
-    t.text = "unix @" + t.path;
+    t.text = "unix:@" + t.path;
     return 0;
   }
   // A path: it ends at the first NUL within the length (the kernel's rule),
@@ -105,12 +105,12 @@ int SyscallHandlers::socket_target(const seccomp_notif& n, const SocketKind& kin
   std::string canonical;
   if (int err = PathResolver::physical(joined, !binding, canonical)) {
     t.path = path_text::normalize(joined);
-    t.text = "unix " + t.path;
+    t.text = "unix:" + t.path;
     t.unresolved = err;
     return 0;
   }
   t.path = canonical;
-  t.text = "unix " + canonical;
+  t.text = "unix:" + canonical;
   return 0;
 }
 
@@ -131,7 +131,16 @@ int SyscallHandlers::pin_unix_peer(const NetTarget& t, sockaddr_storage& sa, soc
 }
 
 Verdict SyscallHandlers::deny_net(const seccomp_notif& n, const NetTarget& t, const NetDecision& d) {
-  log_.warn("denied pid={} {} {} (missing grant: {})", n.pid, syscall_name(n.data.nr), t.text, d.missing);
+  DecisionEvent ev;
+  ev.pid = static_cast<pid_t>(n.pid);
+  ev.syscall = syscall_name(n.data.nr);
+  ev.target = t.text;
+  ev.need = d.missing.starts_with("--bind") ? "bind" : "connect";
+  ev.kind = DecisionKind::kDeny;
+  ev.err = EACCES;
+  ev.missing = d.missing;
+  ev.storage = false;
+  decisions_.record(ev);
   return Verdict::error(EACCES);
 }
 
@@ -152,7 +161,7 @@ Verdict SyscallHandlers::on_bind(const seccomp_notif& n) {
   }
   NetTarget t;
   if (int err = socket_target(n, kind, sa, len, true, t)) return Verdict::error(err);
-  NetDecision d = net_.decide_bind(t);
+  NetDecision d = note_net(t, net_.decide_bind(t), true);
   if (!d.allowed) return deny_net(n, t, d);
   if (t.unresolved) return Verdict::error(t.unresolved);
   if (!still_pending(n)) return Verdict::error(ENOENT);
@@ -203,7 +212,7 @@ Verdict SyscallHandlers::on_connect(const seccomp_notif& n) {
   }
   NetTarget t;
   if (int err = socket_target(n, kind, sa, len, false, t)) return Verdict::error(err);
-  NetDecision d = net_.decide_connect(t);
+  NetDecision d = note_net(t, net_.decide_connect(t), false);
   if (!d.allowed) return deny_net(n, t, d);
   if (t.unresolved) return Verdict::error(t.unresolved);
 
@@ -275,7 +284,7 @@ int SyscallHandlers::check_destination(const seccomp_notif& n, const SocketKind&
     return 0;
   }
   if (int err = socket_target(n, kind, sa, len, false, t)) return err;
-  d = net_.decide_connect(t);
+  d = note_net(t, net_.decide_connect(t), false);
   if (!d.allowed) return 0;
   if (t.unresolved) return t.unresolved;
   if (t.transport == Transport::kUnix && !t.abstract) {

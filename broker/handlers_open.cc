@@ -37,7 +37,7 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   // O_CREAT needs room for a new entry unless the file is itself granted
   // for writing (a single-file write grant).
   if ((flags & O_CREAT) && need != Need::kCreate && r.decision.allowed) {
-    Decision create = caps_.decide(r.path, Need::kCreate);
+    Decision create = decide(r.path, Need::kCreate);
     bool file_grant_write = r.decision.grant && !r.decision.grant->directory && (r.decision.grant->rights & kWrite);
     if (!create.allowed && !file_grant_write) {
       r.decision = std::move(create);
@@ -200,12 +200,12 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
   if (!name.empty()) where = path_text::join(where, name);
   Need need = open_need(flags);
   if (!name.empty()) need = Need::kCreate;
-  ResolvedPath r{where, true, caps_.decide(where, need)};
+  ResolvedPath r{where, true, decide(where, need)};
   if (!r.decision.allowed) return deny(n, r, need);
   bool cloexec = flags & O_CLOEXEC;
   if (name.empty()) {
     if (flags & O_PATH) {
-      Decision readable = caps_.decide(where, Need::kRead);
+      Decision readable = decide(where, Need::kRead);
       if (!readable.allowed) return deny(n, r, Need::kRead);
       return reopen_held(n, target, O_RDONLY, cloexec, /*opath=*/true);
     }

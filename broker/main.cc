@@ -1,14 +1,23 @@
 // wwjail's command line. Parses flags into a RunConfig (data) and hands it
 // to run_guest; everything else is passed down from here, no globals.
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
+//
+//   wwjail [OPTIONS] -- PROGRAM [ARGS...]     run PROGRAM jailed
+//   wwjail learn -o FILE [OPTIONS] -- PROGRAM  run it with everything allowed
+//                                               and write the policy it needed
+//   wwjail check FILE                          validate a policy, print its grants
 #include <CLI/CLI.hpp>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "broker/guest_run.h"
+#include "broker/learn_observer.h"
+#include "broker/log_sinks.h"
+#include "policy/environment.h"
+#include "policy/limits.h"
 #include "policy/policy_file.h"
+#include "policy/policy_learner.h"
 #include "policy/run_config.h"
 #include "sys/sys_error.h"
 
@@ -18,9 +27,10 @@
 
 namespace {
 
+using namespace wwjail;
+
 // wwjail check FILE: validates a policy and prints what it grants.
 int check_policy(int argc, char** argv) {
-  using namespace wwjail;
   if (argc != 3 || argv[2][0] == '-') {
     std::fprintf(stderr, "wwjail: usage: wwjail check POLICY_FILE\n");
     return exit_code::kSetupFailed;
@@ -40,32 +50,126 @@ int check_policy(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace
+// Flags as the user wrote them, turned into RunConfig entries after any
+// policy files are read (command-line grants add to the files').
+struct Flags {
+  std::vector<std::string> policies, reads, writes, writes_broad, execs, binds, connects, connects_broad, listens;
+  std::vector<std::string> env_set, env_unset, env_keep, limits;
+  bool clean_env = false, no_tmpdir = false;
+  std::string learn_output;
+};
 
-int main(int argc, char** argv) {
-  using namespace wwjail;
-  if (argc >= 2 && std::string(argv[1]) == "check") return check_policy(argc, argv);
-  RunConfig config;
-  std::string policy_path;
-  std::vector<std::string> reads, writes, execs, binds, connects, listens;
-
-  CLI::App app{"wwjail: run a program with only the file access it was granted"};
-  app.set_version_flag("--version", WWJAIL_VERSION);
-  app.add_option("--read", reads, "read-only access to PATH (a file, or a directory subtree)")->type_name("PATH");
-  app.add_option("--write", writes, "read-write access to PATH (create, delete, rename inside it)")->type_name("PATH");
-  app.add_option("--exec", execs, "may execve PATH (a file or a subtree); PROGRAM itself always may")->type_name("PATH");
-  app.add_option("--bind", binds, "may bind (and listen) there: tcp:ADDR:PORT, udp:ADDR:PORT, unix:PATH, unix:@NAME")
+void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
+  app.add_option("-p,--policy", f.policies, "a policy file (TOML; repeatable); command-line grants add to it")
+      ->type_name("FILE");
+  app.add_option("--read", f.reads, "read-only access to PATH (a file, or a directory subtree); ?PATH: if it exists")
+      ->type_name("PATH");
+  app.add_option("--write", f.writes, "read-write access to PATH (create, delete, rename inside it)")->type_name("PATH");
+  app.add_option("--write-broad", f.writes_broad, "write on / or a system tree, made deliberate")->type_name("PATH");
+  app.add_option("--exec", f.execs, "may execve PATH (a file or a subtree); PROGRAM itself always may")
+      ->type_name("PATH");
+  app.add_option("--bind", f.binds, "may bind (and listen) there: tcp:ADDR:PORT, udp:ADDR:PORT, unix:PATH, unix:@NAME")
       ->type_name("SPEC");
-  app.add_option("--connect", connects, "may connect or send datagrams there (same SPEC), or 'dns' for the resolvers")
+  app.add_option("--connect", f.connects, "may connect or send datagrams there (same SPEC), or 'dns' for the resolvers")
       ->type_name("SPEC");
-  app.add_option("--listen", listens, "wwjail binds and listens there and hands the socket to the guest (LISTEN_FDS)")
+  app.add_option("--connect-broad", f.connects_broad, "connect to any peer on any port (tcp:*:*), made deliberate")
       ->type_name("SPEC");
-  app.add_option("-p,--policy", policy_path, "a policy file (TOML); command-line grants add to it")->type_name("FILE");
+  app.add_option("--listen", f.listens, "wwjail binds and listens there and hands the socket to the guest (LISTEN_FDS)")
+      ->type_name("SPEC");
+  app.add_flag("--no-tmpdir", f.no_tmpdir, "no private temp dir (and no TMPDIR)");
   app.add_flag("--keep-tmpdir", config.keep_tmpdir, "keep the private temp dir after the run and print where it is");
+  app.add_option("--env", f.env_set, "set NAME=VALUE in the guest's environment")->type_name("NAME=VALUE");
+  app.add_option("--unset-env", f.env_unset, "remove NAME from the inherited environment")->type_name("NAME");
+  app.add_flag("--clean-env", f.clean_env, "inherit no environment variables (but --keep-env and --env ones)");
+  app.add_option("--keep-env", f.env_keep, "inherit only the NAMEs given (repeatable)")->type_name("NAME");
+  app.add_option("--limit", f.limits, "a resource limit: " + limit_name_list() + " (e.g. nofile=256, memory=1G)")
+      ->type_name("NAME=VALUE");
+  app.add_flag("--audit", config.audit, "enforce no grant: log what would be denied, and a summary at exit");
   app.add_flag("--broker-opens", config.broker_performs_opens,
                "perform every open in the broker (never CONTINUE, even where Landlock enforces the same rule)");
-  app.add_option("--log-level", config.log_level, "trace, debug, info, warn (default), error or off")
+  app.add_option("--log", config.log.path, "write the log to FILE (appended) instead of stderr")->type_name("FILE");
+  app.add_option("--log-fd", config.log.fd, "write the log to descriptor N")->type_name("N");
+  app.add_option("--log-format", config.log.format, "text (default) or json: one JSON object per line")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--log-level", config.log_level,
+                 "trace, debug, info (also logs allowed decisions), warn (default), error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
+
+// Applies the flags to `config` after the policy files. Throws SetupError.
+void apply_flags(const Flags& f, RunConfig& config) {
+  for (const auto& p : f.policies) load_policy_file(p, config);
+  auto grant = [&](const std::string& raw, uint8_t rights, const char* flag, bool check_broad) {
+    GrantRequest g{raw, rights, std::string(flag) + " " + raw};
+    if (raw.starts_with("?")) {
+      g.path = raw.substr(1);
+      g.optional = true;
+    }
+    if (g.path.empty()) throw SetupError(std::string(flag) + ": an empty path; write a path");
+    char real[PATH_MAX];
+    if (check_broad && ::realpath(g.path.c_str(), real) && too_broad_to_write(real))
+      throw SetupError(std::string(flag) + " " + raw + ": write on " + real +
+                       " is too broad to be deliberate; grant the directories the program writes, or write "
+                       "--write-broad " + raw + " if you mean it");
+    config.grants.push_back(std::move(g));
+  };
+  for (const auto& p : f.reads) grant(p, kRead, "--read", false);
+  for (const auto& p : f.writes) grant(p, kRead | kWrite, "--write", true);
+  for (const auto& p : f.writes_broad) grant(p, kRead | kWrite, "--write-broad", false);
+  for (const auto& p : f.execs) grant(p, kRead | kExec, "--exec", false);
+  for (const auto& s : f.binds) config.net.push_back({s, "--bind"});
+  for (const auto& s : f.connects) {
+    std::string err;
+    auto e = s == "dns" ? std::nullopt : parse_net_spec(s, err);
+    if (e && too_broad_to_connect(*e))
+      throw SetupError("--connect " + s + " reaches any peer on any port, too broad to be deliberate; name the "
+                       "peers, or write --connect-broad " + s + " if you mean it");
+    config.net.push_back({s, "--connect"});
+  }
+  for (const auto& s : f.connects_broad) config.net.push_back({s, "--connect", "--connect-broad " + s});
+  for (const auto& s : f.listens) config.net.push_back({s, "--listen"});
+  if (f.no_tmpdir) config.tmpdir = false;
+  if (f.clean_env) {
+    config.env.inherit = EnvRequest::Inherit::kNone;
+    config.env.keep.clear();
+  }
+  for (const auto& name : f.env_keep) {
+    if (!valid_env_name(name)) throw SetupError("--keep-env " + name + ": not a variable name");
+    config.env.inherit = EnvRequest::Inherit::kListed;
+    config.env.keep.push_back(name);
+  }
+  for (const auto& name : f.env_unset) {
+    if (!valid_env_name(name)) throw SetupError("--unset-env " + name + ": not a variable name");
+    config.env.unset.push_back(name);
+  }
+  for (const auto& kv : f.env_set) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || !valid_env_name(kv.substr(0, eq)))
+      throw SetupError("--env " + kv + ": write NAME=VALUE");
+    config.env.set.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
+  }
+  for (const auto& kv : f.limits) {
+    auto eq = kv.find('=');
+    auto limit = eq == std::string::npos ? std::nullopt : find_limit(kv.substr(0, eq));
+    if (!limit) throw SetupError("--limit " + kv + ": write NAME=VALUE, NAME one of " + limit_name_list());
+    std::string err;
+    auto v = parse_limit_value(*limit, kv.substr(eq + 1), err);
+    if (!v) throw SetupError("--limit " + kv + ": " + err);
+    config.limits.push_back({limit->resource, *v, "--limit " + kv});
+  }
+  if (!config.log.path.empty() && config.log.fd >= 0) throw SetupError("--log and --log-fd: give one of them");
+}
+
+int run_command(int argc, char** argv, bool learn) {
+  RunConfig config;
+  Flags flags;
+  CLI::App app{learn ? "wwjail learn: run a program with everything allowed but recorded, and write the policy it "
+                       "needed"
+                     : "wwjail: run a program with only the access it was granted"};
+  app.set_version_flag("--version", WWJAIL_VERSION);
+  if (learn) app.add_option("-o,--output", flags.learn_output, "where to write the learned policy")->type_name("FILE")
+                 ->required();
+  add_run_options(app, config, flags);
   app.prefix_command();
 
   try {
@@ -75,7 +179,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "wwjail: %s (see wwjail --help)\n", e.what());
+    std::fprintf(stderr, "wwjail: %s (see wwjail%s --help)\n", e.what(), learn ? " learn" : "");
     return exit_code::kSetupFailed;
   }
   config.command = app.remaining();
@@ -86,36 +190,45 @@ int main(int argc, char** argv) {
     return exit_code::kSetupFailed;
   }
   if (config.command.empty()) {
-    std::fprintf(stderr, "wwjail: no program given (usage: wwjail [OPTIONS] -- PROGRAM [ARGS...])\n");
+    std::fprintf(stderr, "wwjail: no program given (usage: wwjail %s[OPTIONS] -- PROGRAM [ARGS...])\n",
+                 learn ? "learn -o FILE " : "");
     return exit_code::kSetupFailed;
   }
-  if (!policy_path.empty()) {
-    try {
-      load_policy_file(policy_path, config);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "wwjail: %s\n", e.what());
-      return exit_code::kSetupFailed;
-    }
-  }
-  for (const auto& p : reads) config.grants.push_back({p, kRead, "--read " + p});
-  for (const auto& p : writes) config.grants.push_back({p, kRead | kWrite, "--write " + p});
-  for (const auto& p : execs) config.grants.push_back({p, kRead | kExec, "--exec " + p});
-  for (const auto& s : binds) config.net.push_back({s, "--bind"});
-  for (const auto& s : connects) config.net.push_back({s, "--connect"});
-  for (const auto& s : listens) config.net.push_back({s, "--listen"});
-
-  auto log = std::make_shared<spdlog::logger>("wwjail", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  log->set_pattern("wwjail: %^%l%$: %v");
-  log->set_level(spdlog::level::from_str(config.log_level));
-
+  LogSinks logs;
   try {
-    return run_guest(config, *log);
-  } catch (const SetupError& e) {
-    log->error("{}", e.what());
-  } catch (const SysError& e) {
-    log->error("{}", e.what());
+    apply_flags(flags, config);
+    logs = open_log_sinks(config.log, config.log_level);
   } catch (const std::exception& e) {
-    log->error("internal error: {}", e.what());
+    std::fprintf(stderr, "wwjail: %s\n", e.what());
+    return exit_code::kSetupFailed;
+  }
+
+  spdlog::logger& log = *logs.messages;
+  try {
+    if (!learn) return run_guest(config, logs);
+    PolicyLearner learner(config.command);
+    LearnObserver observer(learner);
+    int status = run_guest(config, logs, &observer);
+    LearnedPolicy learned = learner.render();
+    write_learned_policy(flags.learn_output, learned.text);
+    std::fprintf(stderr, "wwjail: learned policy written to %s (%zu grants%s)\n", flags.learn_output.c_str(),
+                 learned.grants, learned.writes_outside_tmpdir ? "; it grants write outside the temp dir, see its "
+                                                                 "comments" : "");
+    return status;
+  } catch (const SetupError& e) {
+    log.error("{}", e.what());
+  } catch (const SysError& e) {
+    log.error("{}", e.what());
+  } catch (const std::exception& e) {
+    log.error("internal error: {}", e.what());
   }
   return exit_code::kSetupFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "check") return check_policy(argc, argv);
+  if (argc >= 2 && std::string(argv[1]) == "learn") return run_command(argc - 1, argv + 1, true);
+  return run_command(argc, argv, false);
 }

@@ -66,7 +66,9 @@ int PathResolver::resolve_absolute(std::string joined, bool follow_last, Need ne
   std::string lexical = path_text::normalize(joined);
   if (!path_text::has_dotdot(joined)) {
     Decision d = caps_.decide(lexical, need);
-    if (d.allowed) {
+    // An audited decision is a denial by the grants: the physical path may
+    // be granted after all (a symlink into a grant), so resolve it.
+    if (d.allowed && !d.audited) {
       out.path = std::move(lexical);
       out.physical = false;
       out.decision = std::move(d);
@@ -77,8 +79,14 @@ int PathResolver::resolve_absolute(std::string joined, bool follow_last, Need ne
   if (int err = physical(std::move(joined), follow_last, canonical)) {
     // Existence is only reported where the guest may look.
     Decision d = caps_.decide(lexical, Need::kStat);
-    if (d.allowed) return err;
+    if (d.allowed && !d.audited) return err;
     Decision denied = caps_.decide(lexical, need);
+    if (denied.audited) {
+      // Audit mode: the guest gets the real error; the decision that
+      // would have denied it is reported alongside.
+      out = {std::move(lexical), false, std::move(denied)};
+      return err;
+    }
     out = {std::move(lexical), false, std::move(denied)};
     return 0;
   }

@@ -37,6 +37,8 @@ class PathResolver {
   int resolve(pid_t pid, int dirfd, std::string_view raw, bool follow_last, Need need, ResolvedPath& out) const;
 
   // Decides an absolute path the broker already knows (an fd's target).
+  // Audit mode: when the path does not resolve and the grants would deny
+  // it, the errno is returned with `out` holding the audited decision.
   int resolve_absolute(std::string joined, bool follow_last, Need need, ResolvedPath& out) const;
 
   // Physical resolution of an absolute path (see above). 0 or an errno.

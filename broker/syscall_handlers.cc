@@ -68,7 +68,7 @@ const NetCaps kNoNetwork;
 
 SyscallHandlers::SyscallHandlers(const StorageCaps& caps, const GrantRoots& roots, NotifyChannel& channel,
                                  GuestMemory& memory, AsyncOps& async, spdlog::logger& log, HandlerOptions options,
-                                 const NetCaps* net)
+                                 const NetCaps* net, DecisionLog* decisions)
     : caps_(caps),
       net_(net ? *net : kNoNetwork),
       roots_(roots),
@@ -76,10 +76,68 @@ SyscallHandlers::SyscallHandlers(const StorageCaps& caps, const GrantRoots& root
       memory_(memory),
       async_(async),
       log_(log),
+      own_decisions_(decisions ? nullptr
+                               : std::make_unique<DecisionLog>(
+                                     std::shared_ptr<spdlog::logger>(&log, [](spdlog::logger*) {}), false, false)),
+      decisions_(decisions ? *decisions : *own_decisions_),
       options_(options),
       resolver_(caps) {}
 
 Verdict SyscallHandlers::handle(const seccomp_notif& n) {
+  noted_.clear();
+  Verdict v = dispatch(n);
+  if (!noted_.empty()) flush_notes(n, v);
+  return v;
+}
+
+Decision SyscallHandlers::decide(std::string_view path, Need need) {
+  Decision d = caps_.decide(path, need);
+  note(path, need, d);
+  return d;
+}
+
+void SyscallHandlers::note(std::string_view path, Need need, const Decision& d) {
+  if (!d.allowed || !decisions_.records_allowed()) return;
+  if (d.audited) {
+    // Probes the guest would be answered ENOENT for anyway are no denial.
+    for (const auto& q : options_.quiet_absent_paths) {
+      if (path == q) return;
+    }
+  }
+  for (const auto& e : noted_) {
+    if (e.storage && e.need == need && e.target == path) return;
+  }
+  noted_.push_back({std::string(path), need, true, false, d.audited ? DecisionKind::kAudit : DecisionKind::kAllow,
+                    d.grant, nullptr, d.missing});
+}
+
+NetDecision SyscallHandlers::note_net(const NetTarget& t, NetDecision d, bool bind) {
+  if (d.allowed && decisions_.records_allowed())
+    noted_.push_back({t.text, Need::kStat, false, bind, d.audited ? DecisionKind::kAudit : DecisionKind::kAllow,
+                      nullptr, d.grant, d.missing});
+  return d;
+}
+
+void SyscallHandlers::flush_notes(const seccomp_notif& n, const Verdict& v) {
+  int err = v.kind == Verdict::Kind::kError ? v.err : 0;
+  for (const auto& e : noted_) {
+    DecisionEvent ev;
+    ev.pid = static_cast<pid_t>(n.pid);
+    ev.syscall = syscall_name(n.data.nr);
+    ev.target = e.target;
+    ev.need = e.storage ? need_name(e.need) : (e.bind ? "bind" : "connect");
+    ev.kind = e.kind;
+    ev.err = err;
+    ev.missing = e.missing;
+    ev.grant = e.grant;
+    ev.net_grant = e.net_grant;
+    ev.storage = e.storage;
+    ev.storage_need = e.need;
+    decisions_.record(ev);
+  }
+}
+
+Verdict SyscallHandlers::dispatch(const seccomp_notif& n) {
   // Only the native arch reaches here (the filter kills others), but a
   // verdict must never rest on an assumption the filter was meant to enforce.
   if (n.data.arch != AUDIT_ARCH_X86_64) return Verdict::error(ENOSYS);
@@ -180,24 +238,56 @@ int SyscallHandlers::locate(const seccomp_notif& n, int dirfd, uint64_t addr, bo
                             ResolvedPath& out) {
   std::string raw;
   if (int err = copy_path(n, addr, raw)) return err;
-  return resolver_.resolve(static_cast<pid_t>(n.pid), dirfd, raw, follow_last, need, out);
+  return resolve_noted(static_cast<pid_t>(n.pid), dirfd, raw, follow_last, need, out);
+}
+
+int SyscallHandlers::resolve_noted(pid_t pid, int dirfd, std::string_view raw, bool follow_last, Need need,
+                                   ResolvedPath& out) {
+  out.decision = {};
+  int err = resolver_.resolve(pid, dirfd, raw, follow_last, need, out);
+  if (err == 0 || out.decision.audited) note(out.path, need, out.decision);
+  return err;
+}
+
+int SyscallHandlers::resolve_absolute_noted(std::string joined, bool follow_last, Need need, ResolvedPath& out) {
+  out.decision = {};
+  int err = resolver_.resolve_absolute(std::move(joined), follow_last, need, out);
+  if (err == 0 || out.decision.audited) note(out.path, need, out.decision);
+  return err;
 }
 
 Verdict SyscallHandlers::deny(const seccomp_notif& n, const ResolvedPath& r, Need need) {
-  for (const auto& quiet : options_.quiet_absent_paths) {
-    struct stat st;
-    if (r.path == quiet && ::lstat(quiet.c_str(), &st) != 0 && errno == ENOENT) {
-      log_.debug("pid={} {} {}: absent and not granted", n.pid, syscall_name(n.data.nr), r.path);
-      return Verdict::error(ENOENT);
-    }
+  bool quiet = caps_.named_absent(r.path);
+  for (const auto& q : options_.quiet_absent_paths) quiet = quiet || r.path == q;
+  struct stat st;
+  if (quiet && ::lstat(r.path.c_str(), &st) != 0 && errno == ENOENT) {
+    log_.debug("pid={} {} {}: absent and not granted", n.pid, syscall_name(n.data.nr), r.path);
+    return Verdict::error(ENOENT);
   }
-  log_.warn("denied pid={} {} {} (need {}; missing grant: {})", n.pid, syscall_name(n.data.nr), r.path,
-            need_name(need), r.decision.missing);
+  DecisionEvent ev;
+  ev.pid = static_cast<pid_t>(n.pid);
+  ev.syscall = syscall_name(n.data.nr);
+  ev.target = r.path;
+  ev.need = need_name(need);
+  ev.kind = DecisionKind::kDeny;
+  ev.err = EACCES;
+  ev.missing = r.decision.missing;
+  ev.storage_need = need;
+  decisions_.record(ev);
   return Verdict::error(EACCES);
 }
 
 Verdict SyscallHandlers::deny_text(const seccomp_notif& n, const std::string& what, const std::string& why, int err) {
-  log_.warn("denied pid={} {} {} ({})", n.pid, syscall_name(n.data.nr), what, why);
+  DecisionEvent ev;
+  ev.pid = static_cast<pid_t>(n.pid);
+  ev.syscall = syscall_name(n.data.nr);
+  ev.target = what;
+  ev.need = "refused";
+  ev.reason = why;
+  ev.kind = DecisionKind::kDeny;
+  ev.err = err;
+  ev.storage = false;
+  decisions_.record(ev);
   return Verdict::error(err);
 }
 
@@ -246,7 +336,7 @@ int SyscallHandlers::redecide_physical(const seccomp_notif& n, ResolvedPath& r, 
   if (int err = PathResolver::physical(dir, follow_last, canonical)) return err;
   r.path = name.empty() ? canonical : path_text::join(canonical, name);
   r.physical = true;
-  r.decision = caps_.decide(r.path, need);
+  r.decision = decide(r.path, need);
   if (r.decision.allowed) return 0;
   deny(n, r, need);
   return EACCES;

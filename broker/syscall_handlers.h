@@ -17,6 +17,7 @@
 #include <string>
 
 #include "broker/async_ops.h"
+#include "broker/decision_log.h"
 #include "broker/grant_roots.h"
 #include "broker/guest_memory.h"
 #include "broker/notify_channel.h"
@@ -42,7 +43,8 @@ struct HandlerOptions {
   // Paths that standard runtimes probe on every start and that usually do
   // not exist (glibc's /etc/ld.so.preload). When one is absent, a denial is
   // answered ENOENT and logged at debug level, not as a warning: the guest
-  // learns nothing it could not know, and logs stay readable.
+  // learns nothing it could not know, and logs stay readable. Optional
+  // grants absent at start (StorageCaps::named_absent) are treated alike.
   std::vector<std::string> quiet_absent_paths = {"/etc/ld.so.preload"};
 };
 
@@ -53,7 +55,8 @@ void deliver(NotifyChannel& channel, uint64_t id, Verdict verdict);
 class SyscallHandlers {
  public:
   SyscallHandlers(const StorageCaps& caps, const GrantRoots& roots, NotifyChannel& channel, GuestMemory& memory,
-                  AsyncOps& async, spdlog::logger& log, HandlerOptions options, const NetCaps* net = nullptr);
+                  AsyncOps& async, spdlog::logger& log, HandlerOptions options, const NetCaps* net = nullptr,
+                  DecisionLog* decisions = nullptr);
 
   Verdict handle(const seccomp_notif& n);
   // Called by the handling thread itself once it has its own cwd and umask.
@@ -62,6 +65,7 @@ class SyscallHandlers {
   static const char* syscall_name(int nr);
 
  private:
+  Verdict dispatch(const seccomp_notif& n);
   // Families (one file each).
   // may_continue: false when the kernel must not redo the open (openat2,
   // whose open_how lives in guest memory).
@@ -130,6 +134,18 @@ class SyscallHandlers {
                      int flags);
   Verdict deny_net(const seccomp_notif& n, const NetTarget& t, const NetDecision& d);
 
+  // Decisions. decide() is caps_.decide plus note(): every storage
+  // decision a handler acts on goes through one of them, so allowed and
+  // audited ones reach the DecisionLog (denials are logged by deny*).
+  Decision decide(std::string_view path, Need need);
+  void note(std::string_view path, Need need, const Decision& d);
+  NetDecision note_net(const NetTarget& t, NetDecision d, bool bind);
+  // resolver_.resolve / resolve_absolute plus note() of the result.
+  int resolve_noted(pid_t pid, int dirfd, std::string_view raw, bool follow_last, Need need, ResolvedPath& out);
+  int resolve_absolute_noted(std::string joined, bool follow_last, Need need, ResolvedPath& out);
+  // Logs what this notification's handler noted, with the verdict's errno.
+  void flush_notes(const seccomp_notif& n, const Verdict& v);
+
   // Shared steps.
   // Copies a path argument; 0 or an errno.
   int copy_path(const seccomp_notif& n, uint64_t addr, std::string& out);
@@ -178,8 +194,22 @@ class SyscallHandlers {
   GuestMemory& memory_;
   AsyncOps& async_;
   spdlog::logger& log_;
+  std::unique_ptr<DecisionLog> own_decisions_;  // when the caller passed none
+  DecisionLog& decisions_;
   HandlerOptions options_;
   PathResolver resolver_;
+  // Decisions noted while handling the current notification.
+  struct Noted {
+    std::string target;
+    Need need = Need::kStat;
+    bool storage = true;
+    bool bind = false;
+    DecisionKind kind = DecisionKind::kAllow;
+    const Grant* grant = nullptr;
+    const NetGrant* net_grant = nullptr;
+    std::string missing;
+  };
+  std::vector<Noted> noted_;
 };
 
 }  // namespace wwjail

@@ -161,7 +161,7 @@ std::optional<NetTarget> inet_target(Transport transport, const sockaddr_storage
     std::memcpy(t.addr, &in->sin_addr, 4);
     t.port = ntohs(in->sin_port);
     inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-    t.text = std::string(transport_name(transport)) + " " + text + ":" + std::to_string(t.port);
+    t.text = std::string(transport_name(transport)) + ":" + text + ":" + std::to_string(t.port);
     return t;
   }
   if (sa.ss_family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
@@ -171,13 +171,13 @@ std::optional<NetTarget> inet_target(Transport transport, const sockaddr_storage
       t.family = AF_INET;
       std::memcpy(t.addr, reinterpret_cast<const uint8_t*>(&in6->sin6_addr) + 12, 4);
       inet_ntop(AF_INET, t.addr, text, sizeof text);
-      t.text = std::string(transport_name(transport)) + " " + text + ":" + std::to_string(t.port) + " (IPv4-mapped)";
+      t.text = std::string(transport_name(transport)) + ":" + text + ":" + std::to_string(t.port);
       return t;
     }
     t.family = AF_INET6;
     std::memcpy(t.addr, &in6->sin6_addr, 16);
     inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-    t.text = std::string(transport_name(transport)) + " [" + text + "]:" + std::to_string(t.port);
+    t.text = std::string(transport_name(transport)) + ":[" + text + "]:" + std::to_string(t.port);
     return t;
   }
   return std::nullopt;
@@ -191,7 +191,7 @@ bool endpoint_matches(const NetEndpoint& e, const NetTarget& t) {
   return e.family == t.family && prefix_match(e.addr, t.addr, e.prefix);
 }
 
-NetDecision NetCaps::decide(const std::vector<NetGrant>& grants, const NetTarget& t, const char* flag) {
+NetDecision NetCaps::decide(const std::vector<NetGrant>& grants, const NetTarget& t, const char* flag) const {
   NetDecision d;
   for (const auto& g : grants) {
     if (endpoint_matches(g.endpoint, t)) {
@@ -201,6 +201,7 @@ NetDecision NetCaps::decide(const std::vector<NetGrant>& grants, const NetTarget
     }
   }
   d.missing = std::string(flag) + " " + t.text;
+  d.allowed = d.audited = audit_;
   return d;
 }
 

@@ -54,7 +54,9 @@ struct NetTarget {
   uint16_t port = 0;
   std::string path;  // unix: canonical path or abstract name
   bool abstract = false;
-  std::string text;  // for log lines: "tcp 127.0.0.1:5432", "unix @name"
+  // In SPEC form, for log lines and learned policies: "tcp:127.0.0.1:5432",
+  // "tcp:[::1]:80", "unix:@name", "unix:/run/x.sock"
+  std::string text;
   int unresolved = 0;  // unix: the errno resolving the path gave (decided on its text)
 };
 
@@ -66,6 +68,7 @@ struct NetDecision {
   bool allowed = false;
   const NetGrant* grant = nullptr;
   std::string missing;  // "--connect tcp:10.0.0.1:443"
+  bool audited = false;  // audit mode: denied by the grants, allowed anyway
 };
 
 class NetCaps {
@@ -76,10 +79,14 @@ class NetCaps {
   NetDecision decide_connect(const NetTarget& t) const { return decide(connect_, t, "--connect"); }
   const std::vector<NetGrant>& bind_grants() const { return bind_; }
   const std::vector<NetGrant>& connect_grants() const { return connect_; }
+  // Audit mode: what the grants deny is allowed, and marked audited.
+  void enable_audit() { audit_ = true; }
+  bool auditing() const { return audit_; }
 
  private:
-  static NetDecision decide(const std::vector<NetGrant>& grants, const NetTarget& t, const char* flag);
+  NetDecision decide(const std::vector<NetGrant>& grants, const NetTarget& t, const char* flag) const;
   std::vector<NetGrant> bind_, connect_;
+  bool audit_ = false;
 };
 
 bool endpoint_matches(const NetEndpoint& e, const NetTarget& t);

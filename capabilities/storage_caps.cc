@@ -19,7 +19,7 @@ std::string_view need_name(Need need) {
 void StorageCaps::add(Grant grant) {
   if (grant.rights & (kWrite | kExec)) grant.rights |= kRead;
   for (auto& g : grants_) {
-    if (g.path == grant.path && g.directory == grant.directory) {
+    if (g.path == grant.path && g.directory == grant.directory && !g.audit_fallback) {
       // Only a grant that brings exec in its own right makes an ELF
       // interpreter executable by name; a read grant on it (ld.so is also a
       // DT_NEEDED of libc) must not.
@@ -36,7 +36,7 @@ void StorageCaps::add(Grant grant) {
 const Grant* StorageCaps::covering(std::string_view path, uint8_t rights) const {
   const Grant* best = nullptr;
   for (const auto& g : grants_) {
-    if ((g.rights & rights) != rights) continue;
+    if ((g.rights & rights) != rights || g.audit_fallback) continue;
     bool covers = g.directory ? path_text::is_within(path, g.path) : path == g.path;
     if (covers && (!best || g.path.size() > best->path.size())) best = &g;
   }
@@ -45,12 +45,42 @@ const Grant* StorageCaps::covering(std::string_view path, uint8_t rights) const 
 
 bool StorageCaps::is_ancestor_of_grant(std::string_view path) const {
   for (const auto& g : grants_) {
+    if (g.audit_fallback) continue;
     if (g.path != path && path_text::is_within(g.path, path)) return true;
   }
   return false;
 }
 
+void StorageCaps::enable_audit() {
+  if (audit_) return;
+  audit_ = true;
+  Grant all{"/", static_cast<uint8_t>(kRead | kWrite | kExec), true, "audit mode (would be denied)"};
+  all.audit_fallback = true;
+  grants_.push_back(std::move(all));
+}
+
+bool StorageCaps::named_absent(std::string_view path) const {
+  for (const auto& a : absent_) {
+    if (a == path) return true;
+  }
+  return false;
+}
+
 Decision StorageCaps::decide(std::string_view path, Need need) const {
+  Decision d = decide_granted(path, need);
+  if (d.allowed || !audit_) return d;
+  for (const auto& g : grants_) {
+    if (g.audit_fallback) {
+      d.allowed = true;
+      d.audited = true;
+      d.grant = &g;
+      break;
+    }
+  }
+  return d;
+}
+
+Decision StorageCaps::decide_granted(std::string_view path, Need need) const {
   Decision d;
   switch (need) {
     case Need::kStat:

@@ -42,6 +42,9 @@ struct Grant {
   // An ELF interpreter added only so the kernel can load granted programs:
   // executable through them, never by name (see SECURITY.md, indirect exec).
   bool interpreter_only = false;
+  // Audit mode's catch-all (/ with every right): it allows what the real
+  // grants would deny, and decide() marks such decisions `audited`.
+  bool audit_fallback = false;
 };
 
 struct Decision {
@@ -50,6 +53,9 @@ struct Decision {
   const Grant* grant = nullptr;
   // For a denial: the grant that is missing, in words.
   std::string missing;
+  // Audit mode: the real grants deny this (`missing` says why), the
+  // catch-all allowed it.
+  bool audited = false;
 };
 
 class StorageCaps {
@@ -60,6 +66,18 @@ class StorageCaps {
   // The one decision point. `path` must be canonical and absolute.
   Decision decide(std::string_view path, Need need) const;
 
+  // Audit mode: what the grants deny is allowed (and marked audited) by a
+  // catch-all grant on / with every right. Landlock and the pinned roots
+  // see it as one more grant.
+  void enable_audit();
+  bool auditing() const { return audit_; }
+
+  // Paths the policy named as optional ("?PATH") that were absent at
+  // start: asked about one that is still absent, handlers say ENOENT
+  // rather than deny it.
+  void add_absent(std::string path) { absent_.push_back(std::move(path)); }
+  bool named_absent(std::string_view path) const;
+
   // The most specific grant holding `rights` that covers `path`, or nullptr.
   const Grant* covering(std::string_view path, uint8_t rights) const;
 
@@ -69,7 +87,11 @@ class StorageCaps {
   const std::vector<Grant>& grants() const { return grants_; }
 
  private:
+  Decision decide_granted(std::string_view path, Need need) const;
+
   std::vector<Grant> grants_;
+  std::vector<std::string> absent_;
+  bool audit_ = false;
 };
 
 }  // namespace wwjail

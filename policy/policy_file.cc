@@ -2,41 +2,56 @@
 
 #include <sys/stat.h>
 
+#include <glob.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
 #include "capabilities/net_caps.h"
+#include "capabilities/path_text.h"
+#include "policy/base_profiles.h"
+#include "policy/environment.h"
+#include "policy/limits.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
 namespace {
 
-// Writing here is never an accident worth allowing silently.
-const char* const kSystemTrees[] = {"/", "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/boot",
-                                    "/dev", "/proc", "/sys", "/var", "/home", "/root"};
+constexpr int kMaxIncludeDepth = 16;
 
+// Everything one load shares across the files it includes.
+struct LoadState {
+  RunConfig& config;
+  std::vector<std::string> chain;  // the files being read, outermost first (cycle detection)
+};
+
+// Reads one policy file (or a shipped base profile) into the config.
 class PolicyReader {
  public:
-  PolicyReader(std::string path, RunConfig& config) : path_(std::move(path)), config_(config) {
-    auto slash = path_.find_last_of('/');
-    dir_ = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
-  }
+  // `name` is what errors call the file: its path, or "base:NAME".
+  PolicyReader(LoadState& state, std::string name, std::string dir) : state_(state), config_(state.config),
+      path_(std::move(name)), dir_(std::move(dir)) {}
 
-  void read() {
+  void read(std::string_view text) {
     toml::table root;
     try {
-      root = toml::parse_file(path_);
+      root = toml::parse(text, path_);
     } catch (const toml::parse_error& e) {
       fail_at(e.source(), std::string(e.description()) + "; the file must be valid TOML");
-    } catch (const std::exception& e) {
-      throw SetupError(path_ + ": cannot read the policy: " + e.what());
     }
-    expect_keys(root, {"storage", "network"});
+    expect_keys(root, {"include", "storage", "network", "env", "limits"});
+    for (auto& [inc, n] : strings(root, "include", "")) include(inc, *n);
     if (auto* storage = root["storage"].node()) read_storage(table_of(*storage, "storage"));
     if (auto* network = root["network"].node()) read_network(table_of(*network, "network"));
+    if (auto* env = root["env"].node()) read_env(table_of(*env, "env"));
+    if (auto* limits = root["limits"].node()) read_limits(table_of(*limits, "limits"));
   }
 
  private:
@@ -46,6 +61,9 @@ class PolicyReader {
   }
   std::string origin(const toml::node& n, const std::string& what) {
     return path_ + ":" + std::to_string(n.source().begin.line) + " " + what;
+  }
+  static std::string dotted(const std::string& section, const std::string& key) {
+    return section.empty() ? key : section + "." + key;
   }
 
   const toml::table& table_of(const toml::node& n, const std::string& name) {
@@ -71,9 +89,9 @@ class PolicyReader {
     if (!n) return out;
     const toml::array* arr = n->as_array();
     if (!arr)
-      fail_at(n->source(), "'" + section + "." + key + "' must be an array of strings, e.g. " + key + " = [\"...\"]");
+      fail_at(n->source(), "'" + dotted(section, key) + "' must be an array of strings, e.g. " + key + " = [\"...\"]");
     for (const auto& el : *arr) {
-      if (!el.is_string()) fail_at(el.source(), "'" + section + "." + key + "' holds a non-string; write \"...\"");
+      if (!el.is_string()) fail_at(el.source(), "'" + dotted(section, key) + "' holds a non-string; write \"...\"");
       out.push_back({*el.value<std::string>(), &el});
     }
     return out;
@@ -82,40 +100,116 @@ class PolicyReader {
   bool boolean(const toml::table& t, const char* key, const std::string& section, bool fallback) {
     const toml::node* n = t.get(key);
     if (!n) return fallback;
-    if (!n->is_boolean()) fail_at(n->source(), "'" + section + "." + key + "' must be true or false");
+    if (!n->is_boolean()) fail_at(n->source(), "'" + dotted(section, key) + "' must be true or false");
     return *n->value<bool>();
   }
 
   std::string resolve(const std::string& p) { return p.empty() || p.front() == '/' ? p : dir_ + "/" + p; }
 
-  std::string existing(const std::string& p, const toml::node& n, const char* key) {
+  // include = ["base:NAME", "relative/or/absolute.toml"]
+  void include(const std::string& what, const toml::node& n) {
+    if (state_.chain.size() >= kMaxIncludeDepth)
+      fail_at(n.source(), "includes nest deeper than " + std::to_string(kMaxIncludeDepth) + " files");
+    std::string name, dir, text;
+    if (what.starts_with("base:")) {
+      auto profile = find_base_profile(what.substr(5));
+      if (!profile) {
+        std::string list;
+        for (const auto& p : base_profiles()) list += (list.empty() ? "base:" : ", base:") + std::string(p.name);
+        fail_at(n.source(), "no base profile '" + what + "'; the shipped ones are: " + list);
+      }
+      name = what;
+      dir = "/";
+      text = *profile;
+    } else {
+      std::string full = resolve(what);
+      char real[PATH_MAX];
+      if (!::realpath(full.c_str(), real))
+        fail_at(n.source(), "included file '" + what + "' cannot be opened: " + std::strerror(errno) +
+                                (full != what ? " (resolved against the policy's directory: " + full + ")" : ""));
+      name = real;
+      auto slash = name.find_last_of('/');
+      dir = slash == 0 ? "/" : name.substr(0, slash);
+      std::ifstream in(name);
+      std::stringstream buf;
+      buf << in.rdbuf();
+      if (!in) fail_at(n.source(), "included file '" + what + "' cannot be read");
+      text = buf.str();
+    }
+    for (const auto& open : state_.chain) {
+      if (open == name) fail_at(n.source(), "'" + what + "' includes itself (through " + chain_text() + "); remove one include");
+    }
+    state_.chain.push_back(name);
+    PolicyReader(state_, name, dir).read(text);
+    state_.chain.pop_back();
+    config_.policy_files.push_back(name);
+  }
+
+  std::string chain_text() const {
+    std::string out;
+    for (const auto& c : state_.chain) out += (out.empty() ? "" : " -> ") + c;
+    return out;
+  }
+
+  // The canonical paths a grant entry names. "?PATH" is optional: absent, it
+  // names nothing (and the guest may learn it is absent). Glob characters
+  // (* ? [) are expanded; a pattern that matches nothing is absent.
+  struct Named {
+    std::vector<std::string> paths;
+    std::vector<std::string> absent;  // optional entries that do not exist (no glob)
+  };
+  Named named(const std::string& entry, const toml::node& n, const std::string& key) {
+    bool optional = entry.starts_with("?");
+    std::string p = optional ? entry.substr(1) : entry;
+    if (p.empty()) fail_at(n.source(), key + " path is empty; write a path");
     std::string full = resolve(p);
-    char real[PATH_MAX];
-    if (!::realpath(full.c_str(), real))
-      fail_at(n.source(), std::string(key) + " path '" + p + "' does not exist" +
+    Named out;
+    std::vector<std::string> candidates;
+    if (full.find_first_of("*?[") != std::string::npos) {
+      glob_t g{};
+      int rc = ::glob(full.c_str(), GLOB_NOSORT, nullptr, &g);
+      if (rc == 0) {
+        for (size_t i = 0; i < g.gl_pathc; ++i) candidates.emplace_back(g.gl_pathv[i]);
+      }
+      ::globfree(&g);
+      std::sort(candidates.begin(), candidates.end());
+    } else {
+      candidates.push_back(full);
+    }
+    for (const auto& c : candidates) {
+      char real[PATH_MAX];
+      if (::realpath(c.c_str(), real)) {
+        out.paths.emplace_back(real);
+      } else if (optional && candidates.size() == 1 && full.find_first_of("*?[") == std::string::npos) {
+        out.absent.push_back(path_text::normalize(c));
+      }
+    }
+    if (out.paths.empty() && !optional)
+      fail_at(n.source(), key + " path '" + p + "' does not exist" +
                               (full != p ? " (resolved against the policy's directory: " + full + ")" : "") +
-                              "; grant paths must exist");
-    return real;
+                              "; grant paths must exist (write \"?" + p + "\" for a path that may be absent)");
+    return out;
+  }
+
+  void add_grants(const toml::table& t, const char* key, uint8_t rights, bool check_broad) {
+    for (auto& [p, n] : strings(t, key, "storage")) {
+      Named got = named(p, *n, key);
+      for (const auto& real : got.paths) {
+        if (check_broad && too_broad_to_write(real))
+          fail_at(n->source(), "write on " + real + " is too broad to be deliberate; grant the directories the "
+                               "program writes, or list \"" + p + "\" under write_broad if you mean it");
+        config_.grants.push_back({real, rights, origin(*n, std::string(key) + " " + p)});
+      }
+      for (const auto& absent : got.absent) config_.absent_paths.push_back(absent);
+    }
   }
 
   void read_storage(const toml::table& t) {
     expect_keys(t, {"read", "write", "exec", "tmpdir", "keep_tmpdir", "write_broad"}, "storage");
-    for (auto& [p, n] : strings(t, "read", "storage"))
-      config_.grants.push_back({existing(p, *n, "read"), kRead, origin(*n, "read " + p)});
-    auto deliberate = strings(t, "write_broad", "storage");
-    for (auto& [p, n] : strings(t, "write", "storage")) {
-      std::string real = existing(p, *n, "write");
-      for (const char* tree : kSystemTrees) {
-        if (real == tree)
-          fail_at(n->source(), "write on " + real + " is too broad to be deliberate; grant the directories the program "
-                               "writes, or list \"" + p + "\" under write_broad if you mean it");
-      }
-      config_.grants.push_back({real, kRead | kWrite, origin(*n, "write " + p)});
-    }
-    for (auto& [p, n] : deliberate)
-      config_.grants.push_back({existing(p, *n, "write_broad"), kRead | kWrite, origin(*n, "write_broad " + p)});
-    for (auto& [p, n] : strings(t, "exec", "storage"))
-      config_.grants.push_back({existing(p, *n, "exec"), kRead | kExec, origin(*n, "exec " + p)});
+    add_grants(t, "read", kRead, false);
+    add_grants(t, "write", kRead | kWrite, true);
+    add_grants(t, "write_broad", kRead | kWrite, false);
+    add_grants(t, "exec", kRead | kExec, false);
     config_.tmpdir = boolean(t, "tmpdir", "storage", config_.tmpdir);
     config_.keep_tmpdir = boolean(t, "keep_tmpdir", "storage", config_.keep_tmpdir);
   }
@@ -127,24 +221,76 @@ class PolicyReader {
         std::string err;
         auto e = parse_net_spec(spec, err);
         if (!e) fail_at(n->source(), err);
-        if (check_broad && e->transport != Transport::kUnix && (e->family == 0 || e->prefix == 0) &&
-            e->port_lo == 0 && e->port_hi == 65535)
+        if (check_broad && too_broad_to_connect(*e))
           fail_at(n->source(), "connect to " + spec + " reaches any peer on any port, too broad to be deliberate; "
                                "name the peers, or list \"" + spec + "\" under connect_broad if you mean it");
         if (e->transport == Transport::kUnix && !e->abstract && e->path.front() != '/') spec = resolve(e->path);
-        config_.net.push_back({spec, flag});
+        config_.net.push_back({spec, flag, origin(*n, std::string(key) + " " + spec)});
       }
     };
     add("bind", "--bind", false);
     add("connect", "--connect", true);
     add("connect_broad", "--connect", false);
     add("listen", "--listen", false);
-    if (boolean(t, "dns", "network", false)) config_.net.push_back({"dns", "--connect"});
+    if (const toml::node* dns = t.get("dns"); dns && boolean(t, "dns", "network", false))
+      config_.net.push_back({"dns", "--connect", origin(*dns, "dns")});
   }
 
+  void read_env(const toml::table& t) {
+    expect_keys(t, {"inherit", "set", "unset"}, "env");
+    if (const toml::node* n = t.get("inherit")) {
+      if (n->is_boolean()) {
+        config_.env.inherit = *n->value<bool>() ? EnvRequest::Inherit::kAll : EnvRequest::Inherit::kNone;
+        config_.env.keep.clear();
+      } else if (n->is_array()) {
+        config_.env.inherit = EnvRequest::Inherit::kListed;
+        for (auto& [name, el] : strings(t, "inherit", "env")) config_.env.keep.push_back(env_name(name, *el));
+      } else {
+        fail_at(n->source(), "'env.inherit' must be true, false or a list of names, e.g. inherit = [\"PATH\", \"LANG\"]");
+      }
+    }
+    if (const toml::node* n = t.get("set")) {
+      const toml::table* set = n->as_table();
+      if (!set) fail_at(n->source(), "'env.set' must be a table, e.g. set = { LANG = \"C.UTF-8\" }");
+      for (const auto& [key, value] : *set) {
+        std::string name = env_name(std::string(key.str()), value);
+        if (!value.is_string()) fail_at(value.source(), "env.set." + name + " must be a string; write \"...\"");
+        config_.env.set.push_back({name, *value.value<std::string>()});
+      }
+    }
+    for (auto& [name, el] : strings(t, "unset", "env")) config_.env.unset.push_back(env_name(name, *el));
+  }
+
+  std::string env_name(const std::string& name, const toml::node& n) {
+    if (!valid_env_name(name)) fail_at(n.source(), "'" + name + "' is not an environment variable name (no '=' allowed)");
+    return name;
+  }
+
+  void read_limits(const toml::table& t) {
+    for (const auto& [key, value] : t) {
+      std::string name(key.str());
+      auto limit = find_limit(name);
+      if (!limit) fail_at(key.source(), "unknown limit '" + name + "' in [limits]; the limits are: " + limit_name_list());
+      std::string text;
+      if (auto i = value.value<int64_t>(); i && value.is_integer()) {
+        if (*i < 0) fail_at(value.source(), "limits." + name + " must not be negative");
+        text = std::to_string(*i);
+      } else if (value.is_string()) {
+        text = *value.value<std::string>();
+      } else {
+        fail_at(value.source(), "limits." + name + " must be a number or a string such as \"64M\" or \"unlimited\"");
+      }
+      std::string err;
+      auto v = parse_limit_value(*limit, text, err);
+      if (!v) fail_at(value.source(), err);
+      config_.limits.push_back({limit->resource, *v, origin(value, "limits." + name + " = " + text)});
+    }
+  }
+
+  LoadState& state_;
+  RunConfig& config_;
   std::string path_;
   std::string dir_;
-  RunConfig& config_;
 };
 
 std::string join(const std::vector<std::string>& items) {
@@ -156,7 +302,29 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-void load_policy_file(const std::string& path, RunConfig& config) { PolicyReader(path, config).read(); }
+void load_policy_file(const std::string& path, RunConfig& config) {
+  std::ifstream in(path);
+  if (!in) throw SetupError(path + ": cannot read the policy: " + std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw SetupError(path + ": cannot read the policy: " + std::strerror(errno));
+  char real[PATH_MAX];
+  std::string canonical = ::realpath(path.c_str(), real) ? real : path;
+  LoadState state{config, {canonical}};
+  auto slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  PolicyReader(state, path, dir).read(text.str());
+  config.policy_files.push_back(path);
+}
+
+RunConfig load_base_profile(const std::string& name) {
+  auto text = find_base_profile(name);
+  if (!text) throw SetupError("no base profile '" + name + "'");
+  RunConfig config;
+  LoadState state{config, {"base:" + name}};
+  PolicyReader(state, "base:" + name, "/").read(*text);
+  return config;
+}
 
 std::string describe_capabilities(const RunConfig& config) {
   std::vector<std::string> read, write, exec, bind, connect, listen;

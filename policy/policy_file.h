@@ -33,6 +33,10 @@ namespace wwjail {
 // first, "FILE:LINE:COLUMN: what is wrong; what to write instead".
 void load_policy_file(const std::string& path, RunConfig& config);
 
+// A shipped base profile's grants (learn folds system files into them).
+// Throws SetupError for an unknown name.
+RunConfig load_base_profile(const std::string& name);
+
 // The effective capabilities of `config` in plain words, for `wwjail check`.
 std::string describe_capabilities(const RunConfig& config);
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "capabilities/path_text.h"
 #include "policy/program_deps.h"
 #include "sys/sys_error.h"
 
@@ -34,7 +35,37 @@ void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const 
   caps.add(Grant{real, rights, S_ISDIR(st.st_mode), origin, interpreter_only});
 }
 
+std::string cwd() {
+  char buf[PATH_MAX];
+  return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string("/");
+}
+
 }  // namespace
+
+std::vector<std::string> resolv_conf_nameservers() {
+  std::vector<std::string> out;
+  std::ifstream in("/etc/resolv.conf");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string key, addr;
+    if (ss >> key >> addr && key == "nameserver") out.push_back(addr);
+  }
+  return out;
+}
+
+bool too_broad_to_write(const std::string& canonical_path) {
+  static const char* const kSystemTrees[] = {"/", "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/boot",
+                                             "/dev", "/proc", "/sys", "/var", "/home", "/root"};
+  for (const char* tree : kSystemTrees) {
+    if (canonical_path == tree) return true;
+  }
+  return false;
+}
+
+bool too_broad_to_connect(const NetEndpoint& e) {
+  return e.transport != Transport::kUnix && (e.family == 0 || e.prefix == 0) && e.port_lo == 0 && e.port_hi == 65535;
+}
 
 ProgramLookup find_program(const std::string& name) {
   ProgramLookup r;
@@ -90,18 +121,6 @@ std::string canonical_socket_path(const std::string& path, const std::string& fl
   return (real == "/" ? "" : real) + "/" + name;
 }
 
-std::vector<std::string> resolv_conf_nameservers() {
-  std::vector<std::string> out;
-  std::ifstream in("/etc/resolv.conf");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::stringstream ss(line);
-    std::string key, addr;
-    if (ss >> key >> addr && key == "nameserver") out.push_back(addr);
-  }
-  return out;
-}
-
 }  // namespace
 
 NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen) {
@@ -144,7 +163,15 @@ NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vecto
 StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,
                                spdlog::logger& log) {
   StorageCaps caps;
-  for (const auto& g : config.grants) add_path(caps, g.path, g.rights, g.origin, true);
+  for (const auto& g : config.grants) {
+    struct stat st{};
+    if (g.optional && ::stat(g.path.c_str(), &st) != 0) {
+      caps.add_absent(path_text::normalize(g.path.front() == '/' ? g.path : path_text::join(cwd(), g.path)));
+      continue;
+    }
+    add_path(caps, g.path, g.rights, g.origin, true);
+  }
+  for (const auto& a : config.absent_paths) caps.add_absent(a);
 
   add_path(caps, program, kExec, "the program", true);
   ProgramDeps deps = find_program_deps(program);

@@ -16,11 +16,40 @@ struct GrantRequest {
   std::string path;  // as the user wrote it
   uint8_t rights = 0;
   std::string origin;  // "--read /usr"
+  // Written "?PATH": skipped when absent (base profiles list paths that
+  // only some systems have).
+  bool optional = false;
 };
 
 struct NetRequest {
   std::string spec;  // as the user wrote it: "tcp:127.0.0.1:5432", "dns"
   std::string flag;  // "--bind", "--connect" or "--listen"
+  std::string origin;  // "policy.toml:7 connect tcp:..."; empty: flag + spec
+};
+
+// The guest's environment. By default it inherits wwjail's (minus what
+// wwjail itself sets: TMPDIR, LISTEN_*); `inherit` narrows that to nothing
+// or to the names listed, then `unset` removes and `set` adds.
+struct EnvRequest {
+  enum class Inherit { kAll, kNone, kListed };
+  Inherit inherit = Inherit::kAll;
+  std::vector<std::string> keep;  // kListed: the names inherited
+  std::vector<std::pair<std::string, std::string>> set;
+  std::vector<std::string> unset;
+};
+
+// A resource limit the guest starts with (soft and hard alike).
+struct LimitRequest {
+  int resource = 0;  // RLIMIT_*
+  uint64_t value = 0;  // RLIM_INFINITY for unlimited
+  std::string origin;  // "--limit nofile=1024", "policy.toml:12 limits.nofile"
+};
+
+// How decisions are logged (see broker/decision_log.h).
+struct LogRequest {
+  std::string format = "text";  // "text" or "json"
+  std::string path;  // --log FILE (appended to); empty: stderr
+  int fd = -1;  // --log-fd N
 };
 
 struct RunConfig {
@@ -31,6 +60,17 @@ struct RunConfig {
   bool keep_tmpdir = false;
   bool broker_performs_opens = false;
   std::string log_level = "warn";
+  EnvRequest env;
+  std::vector<LimitRequest> limits;
+  LogRequest log;
+  // Enforce nothing new: what would be denied is allowed and logged.
+  bool audit = false;
+  // The policy files read, includes first ("base:NAME" for shipped ones).
+  std::vector<std::string> policy_files;
+  // Paths an optional grant ("?PATH") named that were absent when the
+  // policy was read: the guest is told they do not exist (ENOENT) instead
+  // of being denied them.
+  std::vector<std::string> absent_paths;
 };
 
 // Exit statuses of wwjail itself (the guest's own status is passed through).
@@ -45,6 +85,16 @@ struct ProgramLookup {
   int exit_status = 0;  // 0 when found; 126 or 127 otherwise
   std::string error;
 };
+
+// Grants too broad to be an accident: write on / or a system tree, connect
+// to any address on any port. Policy files and flags reject them unless
+// given under their deliberate names (write_broad / --write-broad,
+// connect_broad / --connect-broad).
+bool too_broad_to_write(const std::string& canonical_path);
+bool too_broad_to_connect(const NetEndpoint& e);
+
+// The nameserver addresses /etc/resolv.conf lists, as written.
+std::vector<std::string> resolv_conf_nameservers();
 
 // Finds PROGRAM as execvp would (PATH search when it has no slash).
 ProgramLookup find_program(const std::string& name);

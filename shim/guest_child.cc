@@ -4,6 +4,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <termios.h>
@@ -87,6 +88,12 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
   // Only stdin, stdout and stderr (and listening sockets) cross into the guest.
   if (::syscall(SYS_close_range, 3U + n_listen, UINT_MAX, CLOSE_RANGE_CLOEXEC) != 0)
     fail(control_fd, ChildFailure::kSetup, errno);
+
+  for (int i = 0; i < plan.limit_count; ++i) {
+    rlimit64 lim{plan.limits[i].value, plan.limits[i].value};
+    if (::prlimit64(0, static_cast<__rlimit_resource>(plan.limits[i].resource), &lim, nullptr) != 0)
+      fail(control_fd, ChildFailure::kLimits, errno);
+  }
 
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(control_fd, ChildFailure::kSetup, errno);
   if (landlock_fd >= 0 && kernel::landlock_restrict_self(landlock_fd, 0) != 0)

@@ -22,6 +22,8 @@
 #include <linux/filter.h>
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <vector>
 
 #include "sys/unique_fd.h"
@@ -44,6 +46,13 @@ struct LaunchPlan {
   static constexpr int kMaxListen = 16;
   const int* listen_fds = nullptr;
   int listen_count = 0;
+  // Resource limits set (soft and hard) before the guest is confined.
+  struct Limit {
+    int resource;
+    uint64_t value;
+  };
+  const Limit* limits = nullptr;
+  int limit_count = 0;
   char* listen_pid_digits = nullptr;
   size_t listen_pid_width = 0;
 };
@@ -51,7 +60,7 @@ struct LaunchPlan {
 // What the child reports: the listener's fd number (stage kNone, in err),
 // or the step that failed and its errno.
 struct ChildFailure {
-  enum Stage : int { kNone = 0, kSetup, kLandlock, kSeccomp, kSendListener, kExec } stage = kNone;
+  enum Stage : int { kNone = 0, kSetup, kLimits, kLandlock, kSeccomp, kSendListener, kExec } stage = kNone;
   int err = 0;
 };
 

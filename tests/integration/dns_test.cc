@@ -111,7 +111,7 @@ TEST(NetworkDns, ConnectDnsReachesTheResolverAndNothingElse) {
   auto denied = in_namespace({"--read", "/usr", "--read", "/etc"});
   EXPECT_NE(denied.out, "127.0.0.7\n") << denied.err;
   EXPECT_EQ(stub.queries(), before);
-  EXPECT_NE(denied.err.find("missing grant: --connect udp 127.0.0.1:53"), std::string::npos) << denied.err;
+  EXPECT_NE(denied.err.find("missing grant: --connect udp:127.0.0.1:53"), std::string::npos) << denied.err;
 }
 
 }  // namespace

@@ -90,7 +90,7 @@ TEST(NetCaps, MatchesTransportAddressAndPort) {
   EXPECT_TRUE(caps.decide_connect(v4(Transport::kUdp, "10.1.2.3", 53)).allowed);
   EXPECT_FALSE(caps.decide_connect(v4(Transport::kUdp, "11.1.2.3", 53)).allowed);
   auto d = caps.decide_connect(v4(Transport::kTcp, "192.168.1.1", 80));
-  EXPECT_EQ(d.missing, "--connect tcp 192.168.1.1:80");
+  EXPECT_EQ(d.missing, "--connect tcp:192.168.1.1:80");
   EXPECT_TRUE(caps.decide_bind(v4(Transport::kTcp, "127.0.0.1", 5432)).allowed == false);
 }
 

@@ -1,0 +1,17 @@
+# Writes OUTPUT: the base profiles (PROFILES, a |-separated list of .toml files) as
+# C++ string literals behind policy/base_profiles.h.
+set(body "// Generated from policy/profiles/*.toml by policy/embed_profiles.cmake.\n")
+string(APPEND body "#include \"policy/base_profiles.h\"\n\nnamespace wwjail {\n\n")
+string(APPEND body "const std::vector<BaseProfile>& base_profiles() {\n  static const std::vector<BaseProfile> all = {\n")
+string(REPLACE "|" ";" PROFILES "${PROFILES}")
+foreach(file IN LISTS PROFILES)
+  get_filename_component(name "${file}" NAME_WE)
+  file(READ "${file}" text)
+  string(APPEND body "      {\"${name}\", R\"wwjail_profile(${text})wwjail_profile\"},\n")
+endforeach()
+string(APPEND body "  };\n  return all;\n}\n\n")
+string(APPEND body "std::optional<std::string_view> find_base_profile(std::string_view name) {\n")
+string(APPEND body "  for (const auto& p : base_profiles()) {\n    if (p.name == name) return p.text;\n  }\n  return std::nullopt;\n}\n\n")
+string(APPEND body "}  // namespace wwjail\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

@@ -1,0 +1,344 @@
+#include "policy/policy_learner.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "capabilities/net_caps.h"
+#include "capabilities/path_text.h"
+#include "policy/policy_file.h"
+#include "policy/run_config.h"
+#include "sys/sys_error.h"
+
+namespace wwjail {
+namespace {
+
+constexpr uint8_t bit(Need n) { return static_cast<uint8_t>(1u << static_cast<unsigned>(n)); }
+constexpr uint8_t kReadish = bit(Need::kStat) | bit(Need::kRead);
+constexpr size_t kFoldThreshold = 3;
+
+// Directories files are never folded into: granting all of them would
+// reach far beyond what the program read.
+bool never_fold_into(const std::string& dir) {
+  if (dir == "/" || too_broad_to_write(dir)) return true;
+  return std::count(dir.begin(), dir.end(), '/') < 2;  // "/srv", "/opt", ...
+}
+
+// TOML basic string.
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+struct GrantSet {
+  std::vector<std::string> dirs;  // subtree grants
+  std::set<std::string> files;
+
+  bool covers(const std::string& path) const {
+    if (files.count(path)) return true;
+    for (const auto& d : dirs) {
+      if (path_text::is_within(path, d)) return true;
+    }
+    return false;
+  }
+};
+
+bool exists(const std::string& path, struct stat& st) { return ::lstat(path.c_str(), &st) == 0; }
+
+bool is_proc_pid(const std::string& path) {
+  if (!path.starts_with("/proc/")) return false;
+  size_t i = 6;
+  return i < path.size() && path[i] >= '0' && path[i] <= '9';
+}
+
+}  // namespace
+
+void PolicyLearner::storage(std::string_view path, Need need) {
+  std::lock_guard lock(mu_);
+  paths_[std::string(path)] |= bit(need);
+}
+
+void PolicyLearner::network(bool bind, std::string_view spec) {
+  std::lock_guard lock(mu_);
+  (bind ? binds_ : connects_).insert(std::string(spec));
+}
+
+void PolicyLearner::set_tmpdir(std::string_view path) {
+  std::lock_guard lock(mu_);
+  tmpdir_ = path;
+}
+
+LearnedPolicy PolicyLearner::render() const {
+  std::lock_guard lock(mu_);
+  LearnedPolicy out;
+  auto in_tmpdir = [&](const std::string& p) { return !tmpdir_.empty() && path_text::is_within(p, tmpdir_); };
+
+  // 1. Base profiles, most specific first.
+  struct Profile {
+    const char* name;
+    RunConfig config;
+  };
+  std::vector<Profile> profiles;
+  for (const char* name : {"python3", "tls-client", "dynamic-elf"}) profiles.push_back({name, load_base_profile(name)});
+  const RunConfig& elf = profiles.back().config;
+  auto profile_covers = [](const RunConfig& c, const std::string& path) {
+    for (const auto& g : c.grants) {
+      if (path_text::is_within(path, g.path)) return true;
+    }
+    return std::find(c.absent_paths.begin(), c.absent_paths.end(), path) != c.absent_paths.end();
+  };
+  std::vector<std::string> includes;
+  std::vector<const RunConfig*> included;
+  for (const auto& p : profiles) {
+    bool specific_hit = false;
+    for (const auto& [path, needs] : paths_) {
+      if ((needs & ~kReadish) || in_tmpdir(path)) continue;
+      bool hit = profile_covers(p.config, path) && (&p.config == &elf || !profile_covers(elf, path));
+      if (hit) {
+        specific_hit = true;
+        break;
+      }
+    }
+    if (!specific_hit) continue;
+    // A profile that includes dynamic-elf makes including it again moot.
+    if (&p.config == &elf && !included.empty()) {
+      included.push_back(&p.config);
+      continue;
+    }
+    includes.push_back(std::string("base:") + p.name);
+    included.push_back(&p.config);
+  }
+  auto covered_by_includes = [&](const std::string& path) {
+    for (const auto* c : included) {
+      if (profile_covers(*c, path)) return true;
+    }
+    return false;
+  };
+
+  // 2-3. Writes and execs.
+  GrantSet write, exec;
+  std::set<std::string> write_notes;
+  std::vector<std::string> proc_paths;
+  for (const auto& [path, needs] : paths_) {
+    if (in_tmpdir(path)) continue;
+    if (is_proc_pid(path)) {
+      proc_paths.push_back(path);
+      continue;
+    }
+    if (needs & (bit(Need::kCreate) | bit(Need::kRemove))) {
+      std::string dir = path_text::split_last(path).parent;
+      if (!in_tmpdir(dir) && dir != tmpdir_) write.files.insert(dir);  // a directory grant; folded below
+    }
+    if (needs & bit(Need::kWrite)) {
+      struct stat st;
+      if (exists(path, st)) write.files.insert(path);
+    }
+    if (needs & bit(Need::kExec)) exec.files.insert(path);
+  }
+  // A write grant on a directory covers everything below it.
+  for (const auto& w : write.files) {
+    struct stat st;
+    if (exists(w, st) && S_ISDIR(st.st_mode)) write.dirs.push_back(w);
+  }
+  {
+    std::set<std::string> kept;
+    for (const auto& w : write.files) {
+      bool inside = false;
+      for (const auto& d : write.dirs) inside = inside || (w != d && path_text::is_within(w, d));
+      if (!inside) kept.insert(w);
+    }
+    write.files = std::move(kept);
+    std::erase_if(write.dirs, [&](const std::string& d) { return !write.files.count(d); });
+  }
+
+  // 4-5. Reads.
+  GrantSet read;
+  std::set<std::string> optional;
+  std::map<std::string, std::vector<std::string>> files_by_dir;
+  std::vector<std::string> stat_only_dirs;
+  for (const auto& [path, needs] : paths_) {
+    if (in_tmpdir(path) || is_proc_pid(path) || path == tmpdir_) continue;
+    if (write.covers(path) || exec.covers(path)) continue;
+    if (!(needs & kReadish) && !(needs & bit(Need::kWrite))) continue;
+    struct stat st;
+    if (!exists(path, st)) {
+      if (!covered_by_includes(path)) optional.insert(path);
+      continue;
+    }
+    if (covered_by_includes(path)) continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (needs & bit(Need::kRead)) read.dirs.push_back(path);
+      else stat_only_dirs.push_back(path);
+      continue;
+    }
+    files_by_dir[path_text::split_last(path).parent].push_back(path);
+  }
+  for (auto& [dir, files] : files_by_dir) {
+    if (files.size() >= kFoldThreshold && !never_fold_into(dir)) {
+      read.dirs.push_back(dir);
+    } else {
+      for (auto& f : files) read.files.insert(f);
+    }
+  }
+  // A directory only looked at needs a grant only when no other grant lies
+  // below it (the ancestors of grants may always be looked at).
+  auto below_some_grant = [&](const std::string& dir) {
+    for (const GrantSet* g : {&read, &write, &exec}) {
+      for (const auto& d : g->dirs) {
+        if (path_text::is_within(d, dir)) return true;
+      }
+      for (const auto& f : g->files) {
+        if (path_text::is_within(f, dir)) return true;
+      }
+    }
+    for (const auto* c : included) {
+      for (const auto& g : c->grants) {
+        if (path_text::is_within(g.path, dir)) return true;
+      }
+    }
+    return false;
+  };
+  for (const auto& d : stat_only_dirs) {
+    if (!below_some_grant(d)) read.dirs.push_back(d);
+  }
+  // Drop what a directory grant already covers.
+  std::sort(read.dirs.begin(), read.dirs.end());
+  read.dirs.erase(std::unique(read.dirs.begin(), read.dirs.end()), read.dirs.end());
+  std::vector<std::string> dirs;
+  for (const auto& d : read.dirs) {
+    bool inside = false;
+    for (const auto& o : read.dirs) inside = inside || (o != d && path_text::is_within(d, o));
+    if (!inside && !write.covers(d)) dirs.push_back(d);
+  }
+  read.dirs = dirs;
+  std::erase_if(read.files, [&](const std::string& f) {
+    for (const auto& d : read.dirs) {
+      if (path_text::is_within(f, d)) return true;
+    }
+    return false;
+  });
+  std::erase_if(optional, [&](const std::string& p) { return read.covers(p) || write.covers(p); });
+
+  // Network.
+  std::vector<std::string> servers = resolv_conf_nameservers();
+  bool dns = false;
+  std::vector<std::string> connects, binds, unix_notes;
+  for (const auto& spec : connects_) {
+    bool nameserver = false;
+    for (const auto& ns : servers) {
+      for (const char* t : {"udp:", "tcp:"}) {
+        std::string v4 = std::string(t) + ns + ":53", v6 = std::string(t) + "[" + ns + "]:53";
+        nameserver = nameserver || spec == v4 || spec == v6;
+      }
+    }
+    if (nameserver) {
+      dns = true;
+    } else if (spec.starts_with("unix:/") && in_tmpdir(spec.substr(5))) {
+      continue;  // the temp dir's sockets are the run's own
+    } else {
+      connects.push_back(spec);
+    }
+  }
+  for (const auto& spec : binds_) {
+    if (spec.starts_with("unix:/") && in_tmpdir(spec.substr(5))) continue;
+    binds.push_back(spec);
+  }
+  bool tls_included = std::find(includes.begin(), includes.end(), "base:tls-client") != includes.end();
+
+  // Render.
+  std::ostringstream t;
+  std::string cmd;
+  for (const auto& a : command_) cmd += (cmd.empty() ? "" : " ") + a;
+  t << "# Learned by wwjail learn from: " << cmd << "\n"
+    << "# Review it before use: it grants what this one run touched, no more.\n"
+    << "# Check it with: wwjail check FILE\n";
+  if (!includes.empty()) {
+    t << "include = [";
+    for (size_t i = 0; i < includes.size(); ++i) t << (i ? ", " : "") << quoted(includes[i]);
+    t << "]\n";
+  }
+  auto list = [&](const char* key, const std::vector<std::string>& items) {
+    if (items.empty()) return;
+    t << key << " = [\n";
+    for (const auto& i : items) t << "  " << quoted(i) << ",\n";
+    t << "]\n";
+    out.grants += items.size();
+  };
+  std::vector<std::string> reads(read.files.begin(), read.files.end());
+  reads.insert(reads.end(), read.dirs.begin(), read.dirs.end());
+  for (const auto& o : optional) reads.push_back("?" + o);
+  std::sort(reads.begin(), reads.end(), [](const std::string& a, const std::string& b) {
+    return (a[0] == '?' ? a.substr(1) : a) < (b[0] == '?' ? b.substr(1) : b);
+  });
+  std::vector<std::string> execs(exec.files.begin(), exec.files.end());
+  std::vector<std::string> writes, writes_broad;
+  for (const auto& w : write.files) (too_broad_to_write(w) ? writes_broad : writes).push_back(w);
+
+  t << "\n[storage]\n";
+  list("read", reads);
+  if (!writes.empty() || !writes_broad.empty()) {
+    out.writes_outside_tmpdir = true;
+    t << "# WRITE OUTSIDE THE PRIVATE TEMP DIR: the program created, removed or\n"
+      << "# changed files in these places during learning. Grant them only if it must.\n";
+    list("write", writes);
+    if (!writes_broad.empty()) {
+      t << "# A system tree: the run wrote directly into it. Narrow this if you can.\n";
+      list("write_broad", writes_broad);
+    }
+  }
+  list("exec", execs);
+  if (!proc_paths.empty()) {
+    t << "# Not granted (process-specific, differs each run; grant /proc if the program needs it):\n";
+    for (const auto& p : proc_paths) t << "#   " << p << "\n";
+  }
+  if (!binds.empty() || !connects.empty() || (dns && !tls_included)) {
+    t << "\n[network]\n";
+    list("bind", binds);
+    list("connect", connects);
+    if (dns && !tls_included) t << "dns = true\n";
+  }
+  out.text = t.str();
+  return out;
+}
+
+void write_learned_policy(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".wwjail-tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) throw SetupError("writing the learned policy to " + path + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw SetupError("writing the learned policy to " + path + ": " + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw SetupError("writing the learned policy to " + path + ": " + std::strerror(err));
+  }
+}
+
+}  // namespace wwjail

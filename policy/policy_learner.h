@@ -1,0 +1,71 @@
+// wwjail learn: turns the accesses a run made into a minimal policy file.
+//
+// What is recorded: every storage decision (canonical path and what was
+// needed) and every bind and connect, except what wwjail grants any run by
+// itself (the program, its interpreter and libraries, the loader cache,
+// /dev/null and friends, the private temp dir).
+//
+// How it is folded, in order:
+//  1. System files go into includes: a shipped base profile is included
+//     when the run read something only that profile grants, and then
+//     everything that profile grants is dropped from the list.
+//  2. Creating or removing an entry grants write on its directory; writing
+//     an existing file grants write on that file. Every write grant gets a
+//     comment saying it reaches outside the private temp dir; one on a
+//     system tree is written under write_broad.
+//  3. Executed files get exec grants.
+//  4. Directories the program opened are granted whole; three or more files
+//     read in one directory fold into that directory, unless it is / or a
+//     top-level system tree (/etc, /usr, ...), whose files are listed.
+//  5. Paths that did not exist become "?PATH": the guest is told they are
+//     absent, as it was during learning.
+//  6. /proc/<pid> paths cannot be granted per run: they are listed in a
+//     comment.
+// Network: binds and connects as SPECs; connects to the resolv.conf
+// nameservers on port 53 become dns = true.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "capabilities/storage_caps.h"
+
+namespace wwjail {
+
+struct LearnedPolicy {
+  std::string text;
+  size_t grants = 0;
+  bool writes_outside_tmpdir = false;
+};
+
+class PolicyLearner {
+ public:
+  explicit PolicyLearner(std::vector<std::string> command) : command_(std::move(command)) {}
+
+  // Thread-safe; called for every decision while the program runs.
+  void storage(std::string_view path, Need need);
+  void network(bool bind, std::string_view spec);
+  // The run's private temp dir (accesses below it need no grant).
+  void set_tmpdir(std::string_view path);
+
+  // Folds what was recorded; lstat()s the paths, so call it after the run.
+  LearnedPolicy render() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> command_;
+  std::map<std::string, uint8_t> paths_;  // path -> bit per Need
+  std::set<std::string> binds_, connects_;
+  std::string tmpdir_;
+};
+
+// Writes `text` to `path` atomically (a temp file renamed over it), mode
+// 0644. Throws SetupError naming the path.
+void write_learned_policy(const std::string& path, const std::string& text);
+
+}  // namespace wwjail
