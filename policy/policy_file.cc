@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <glob.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -352,6 +353,38 @@ std::string describe_capabilities(const RunConfig& config) {
                         : "none")
       << "\n"
       << "always:    /dev/null, /dev/zero (read, write); /dev/urandom, /dev/random (read)\n";
+  std::string env;
+  switch (config.env.inherit) {
+    case EnvRequest::Inherit::kAll: env = "inherits wwjail's environment"; break;
+    case EnvRequest::Inherit::kNone: env = "inherits nothing"; break;
+    case EnvRequest::Inherit::kListed: {
+      env = "inherits only";
+      for (const auto& k : config.env.keep) env += " " + k;
+      break;
+    }
+  }
+  if (!config.env.unset.empty()) {
+    env += "; unsets";
+    for (const auto& k : config.env.unset) env += " " + k;
+  }
+  if (!config.env.set.empty()) {
+    env += "; sets";
+    for (const auto& [k, v] : config.env.set) env += " " + k + "=" + v;
+  }
+  out << "env:       " << env << "\n";
+  std::vector<std::string> limits;
+  for (const auto& l : config.limits) {
+    std::string value = l.value == RLIM_INFINITY ? "unlimited" : std::to_string(l.value);
+    for (const auto& n : limit_names()) {
+      if (n.resource == l.resource) limits.push_back(std::string(n.name) + " " + value + "  (" + l.origin + ")");
+    }
+  }
+  out << "limits:    " << (limits.empty() ? "wwjail's own" : join(limits)) << "\n";
+  if (!config.absent_paths.empty()) out << "absent:    " << join(config.absent_paths) << "  (optional; reported as absent)\n";
+  if (config.policy_files.size() > 1) {
+    std::vector<std::string> included(config.policy_files.begin(), config.policy_files.end() - 1);
+    out << "included:  " << join(included) << "\n";
+  }
   return out.str();
 }
 

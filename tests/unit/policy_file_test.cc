@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
+#include <climits>
 #include <fstream>
 
 #include "sys/sys_error.h"
@@ -103,6 +106,126 @@ TEST_F(PolicyFile, DescribesTheCapabilitiesInPlainWords) {
   EXPECT_NE(text.find("write:     nothing"), std::string::npos) << text;
   EXPECT_NE(text.find("connect:   tcp:127.0.0.1:5432"), std::string::npos) << text;
   EXPECT_NE(text.find("temp dir:  private $TMPDIR, removed after the run"), std::string::npos) << text;
+}
+
+TEST_F(PolicyFile, IncludesMergeFilesAndBaseProfiles) {
+  ::mkdir((dir_ + "/common").c_str(), 0755);
+  std::ofstream(dir_ + "/common/net.toml") << "[network]\nconnect = [\"tcp:127.0.0.1:5432\"]\n"
+                                              "[storage]\nread = [\"../data\"]\n";
+  RunConfig c;
+  load_policy_file(write("include = [\"common/net.toml\", \"base:dynamic-elf\"]\n[storage]\nwrite = [\"data\"]\n"), c);
+  // The included file's relative paths are relative to *its* directory.
+  char real[PATH_MAX];
+  ASSERT_TRUE(realpath((dir_ + "/data").c_str(), real));
+  bool read_data = false, write_data = false, usr_lib = false;
+  for (const auto& g : c.grants) {
+    if (g.path == real && g.rights == kRead) read_data = g.origin.find("net.toml:4 read ../data") != std::string::npos;
+    if (g.path == real && (g.rights & kWrite)) write_data = true;
+    if (g.path == "/usr/lib") usr_lib = g.origin.starts_with("base:dynamic-elf:");
+  }
+  EXPECT_TRUE(read_data);
+  EXPECT_TRUE(write_data);
+  EXPECT_TRUE(usr_lib);
+  ASSERT_EQ(c.net.size(), 1u);
+  EXPECT_EQ(c.net[0].spec, "tcp:127.0.0.1:5432");
+  ASSERT_EQ(c.policy_files.size(), 3u);  // includes first, the file itself last
+  EXPECT_EQ(c.policy_files[1], "base:dynamic-elf");
+}
+
+TEST_F(PolicyFile, EveryBaseProfileLoadsHere) {
+  for (const char* name : {"dynamic-elf", "python3", "tls-client"}) {
+    RunConfig c;
+    EXPECT_NO_THROW(c = load_base_profile(name)) << name;
+    EXPECT_FALSE(c.grants.empty()) << name;
+    for (const auto& g : c.grants) EXPECT_FALSE(g.rights & kWrite) << name << " grants write on " << g.path;
+  }
+  RunConfig tls = load_base_profile("tls-client");
+  bool dns = false;
+  for (const auto& n : tls.net) dns = dns || n.spec == "dns";
+  EXPECT_TRUE(dns);
+}
+
+TEST_F(PolicyFile, IncludeErrorsNameTheSpot) {
+  std::ofstream(dir_ + "/a.toml") << "include = [\"b.toml\"]\n";
+  std::ofstream(dir_ + "/b.toml") << "include = [\"a.toml\"]\n";
+  std::ofstream(dir_ + "/broken.toml") << "[storage]\nread = 3\n";
+  std::string err = error_of("include = [\"a.toml\"]\n");
+  EXPECT_NE(err.find("b.toml:1:12: 'a.toml' includes itself"), std::string::npos) << err;
+  err = error_of("include = [\"policy.toml\"]\n");
+  EXPECT_NE(err.find("includes itself"), std::string::npos) << err;
+  err = error_of("include = [\"missing.toml\"]\n");
+  EXPECT_NE(err.find("policy.toml:1:12: included file 'missing.toml' cannot be opened"), std::string::npos) << err;
+  err = error_of("include = [\"base:nope\"]\n");
+  EXPECT_NE(err.find("no base profile 'base:nope'; the shipped ones are: base:dynamic-elf"), std::string::npos)
+      << err;
+  // An error inside an included file names that file.
+  err = error_of("include = [\"broken.toml\"]\n");
+  EXPECT_NE(err.find("broken.toml:2:8: 'storage.read' must be an array"), std::string::npos) << err;
+  err = error_of("include = \"base:python3\"\n");
+  EXPECT_NE(err.find("policy.toml:1:11: 'include' must be an array of strings"), std::string::npos) << err;
+}
+
+TEST_F(PolicyFile, OptionalAndGlobPaths) {
+  std::ofstream(dir_ + "/data/a.conf") << "a";
+  std::ofstream(dir_ + "/data/b.conf") << "b";
+  RunConfig c;
+  load_policy_file(write("[storage]\nread = [\"?/no/such/file\", \"data/*.conf\", \"?data/none*\"]\n"), c);
+  ASSERT_EQ(c.grants.size(), 2u);
+  EXPECT_TRUE(c.grants[0].path.ends_with("/data/a.conf"));
+  EXPECT_TRUE(c.grants[1].path.ends_with("/data/b.conf"));
+  ASSERT_EQ(c.absent_paths.size(), 1u);
+  EXPECT_EQ(c.absent_paths[0], "/no/such/file");
+  // Without "?", a pattern matching nothing is an error that says how to
+  // make it optional.
+  std::string err = error_of("[storage]\nread = [\"data/none*\"]\n");
+  EXPECT_NE(err.find("write \"?data/none*\" for a path that may be absent"), std::string::npos) << err;
+}
+
+TEST_F(PolicyFile, EnvAndLimits) {
+  RunConfig c;
+  load_policy_file(write("[env]\ninherit = [\"PATH\", \"LANG\"]\nset = { A = \"1\", B = \"two words\" }\n"
+                         "unset = [\"LANG\"]\n[limits]\nnofile = 64\nmemory = \"1G\"\ncpu = \"unlimited\"\n"),
+                   c);
+  EXPECT_EQ(c.env.inherit, EnvRequest::Inherit::kListed);
+  EXPECT_EQ(c.env.keep, (std::vector<std::string>{"PATH", "LANG"}));
+  ASSERT_EQ(c.env.set.size(), 2u);
+  EXPECT_EQ(c.env.set[1], (std::pair<std::string, std::string>{"B", "two words"}));
+  EXPECT_EQ(c.env.unset, std::vector<std::string>{"LANG"});
+  ASSERT_EQ(c.limits.size(), 3u);
+  auto value_of = [&](int resource) {
+    for (const auto& l : c.limits) {
+      if (l.resource == resource) return l.value;
+    }
+    return uint64_t{0};
+  };
+  EXPECT_EQ(value_of(RLIMIT_NOFILE), 64u);
+  EXPECT_EQ(value_of(RLIMIT_AS), 1ull << 30);
+  EXPECT_EQ(value_of(RLIMIT_CPU), RLIM_INFINITY);
+  RunConfig none;
+  load_policy_file(write("[env]\ninherit = false\n"), none);
+  EXPECT_EQ(none.env.inherit, EnvRequest::Inherit::kNone);
+
+  struct Case {
+    const char* text;
+    const char* where;
+    const char* says;
+  } cases[] = {
+      {"[env]\ninherit = \"yes\"\n", ":2:11:", "must be true, false or a list of names"},
+      {"[env]\nset = [\"A=1\"]\n", ":2:7:", "'env.set' must be a table"},
+      {"[env]\nset = { A = 1 }\n", ":2:13:", "env.set.A must be a string"},
+      {"[env]\nunset = [\"A=B\"]\n", ":2:10:", "not an environment variable name"},
+      {"[env]\nkeep = []\n", ":2:1:", "unknown key 'keep' in [env]"},
+      {"[limits]\nfiles = 3\n", ":2:1:", "unknown limit 'files' in [limits]; the limits are: nofile"},
+      {"[limits]\nnofile = -1\n", ":2:10:", "must not be negative"},
+      {"[limits]\nnofile = \"1M\"\n", ":2:10:", "write a whole number or \"unlimited\""},
+      {"[limits]\nmemory = \"1T\"\n", ":2:10:", "(K, M or G may follow)"},
+      {"[limits]\nmemory = true\n", ":2:10:", "must be a number or a string"},
+  };
+  for (const auto& k : cases) {
+    std::string err = error_of(k.text);
+    EXPECT_NE(err.find("policy.toml" + std::string(k.where)), std::string::npos) << k.text << " -> " << err;
+    EXPECT_NE(err.find(k.says), std::string::npos) << k.text << " -> " << err;
+  }
 }
 
 }  // namespace

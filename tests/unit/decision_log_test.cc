@@ -1,0 +1,141 @@
+// Decision events: text and JSON lines (each validated by a JSON parser),
+// what is logged when, and the counts audit mode ends with.
+#include "broker/decision_log.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace wwjail {
+namespace {
+
+class DecisionLogTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<spdlog::logger> logger(bool json) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    auto l = std::make_shared<spdlog::logger>("t", sink);
+    l->set_pattern(json ? "%v" : "wwjail: %l: %v");
+    l->set_level(spdlog::level::trace);
+    return l;
+  }
+  std::vector<std::string> lines() {
+    std::vector<std::string> v;
+    std::string line;
+    std::istringstream in(out_.str());
+    while (std::getline(in, line)) v.push_back(line);
+    return v;
+  }
+  std::ostringstream out_;
+  Grant grant_{"/srv/data", kRead, true, "/etc/app.toml:7 read /srv/data"};
+};
+
+DecisionEvent denied_read() {
+  DecisionEvent e;
+  e.pid = 42;
+  e.syscall = "openat";
+  e.target = "/etc/shadow";
+  e.need = "read";
+  e.kind = DecisionKind::kDeny;
+  e.err = EACCES;
+  e.missing = "read on /etc/shadow";
+  e.storage_need = Need::kRead;
+  return e;
+}
+
+TEST_F(DecisionLogTest, JsonLinesCarryEveryField) {
+  DecisionLog log(logger(true), true, /*log_allowed=*/true);
+  log.record(denied_read());
+  DecisionEvent allowed;
+  allowed.pid = 42;
+  allowed.syscall = "openat";
+  allowed.target = "/srv/data/a \"quoted\"\n name";
+  allowed.need = "read";
+  allowed.grant = &grant_;
+  log.record(allowed);
+  auto v = lines();
+  ASSERT_EQ(v.size(), 2u);
+  auto deny = nlohmann::json::parse(v[0]);
+  EXPECT_EQ(deny["decision"], "deny");
+  EXPECT_EQ(deny["pid"], 42);
+  EXPECT_EQ(deny["syscall"], "openat");
+  EXPECT_EQ(deny["target"], "/etc/shadow");
+  EXPECT_EQ(deny["need"], "read");
+  EXPECT_EQ(deny["errno"], "EACCES");
+  EXPECT_EQ(deny["missing"], "read on /etc/shadow");
+  EXPECT_FALSE(deny.contains("grant"));
+  std::string time = deny["time"];
+  EXPECT_EQ(time.size(), 24u) << time;  // 2026-11-21T10:14:41.667Z
+  EXPECT_EQ(time.back(), 'Z');
+  auto allow = nlohmann::json::parse(v[1]);
+  EXPECT_EQ(allow["decision"], "allow");
+  EXPECT_EQ(allow["target"], "/srv/data/a \"quoted\"\n name");  // escaped and back
+  EXPECT_TRUE(allow["errno"].is_null());
+  EXPECT_EQ(allow["grant"], "/etc/app.toml:7 read /srv/data");
+  EXPECT_EQ(allow["policy"], "/etc/app.toml:7");
+}
+
+TEST_F(DecisionLogTest, InvalidUtf8InATargetStillGivesValidJson) {
+  DecisionLog log(logger(true), true, false);
+  DecisionEvent e = denied_read();
+  std::string odd = "/tmp/\xff\xfe-name";
+  e.target = odd;
+  log.record(e);
+  auto v = lines();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(nlohmann::json::accept(v[0])) << v[0];
+}
+
+TEST_F(DecisionLogTest, QuietOnSuccessUnlessAsked) {
+  DecisionLog quiet(logger(false), false, /*log_allowed=*/false);
+  EXPECT_FALSE(quiet.records_allowed());
+  DecisionEvent allowed;
+  allowed.target = "/srv/data/x";
+  allowed.grant = &grant_;
+  quiet.record(allowed);
+  EXPECT_EQ(out_.str(), "");
+  quiet.record(denied_read());
+  EXPECT_EQ(out_.str(),
+            "wwjail: warning: denied pid=42 openat /etc/shadow (need read; missing grant: read on /etc/shadow)\n");
+}
+
+TEST_F(DecisionLogTest, AuditCountsAndEndsWithOneSummaryLine) {
+  DecisionLog log(logger(true), true, false, /*audit=*/true);
+  EXPECT_TRUE(log.records_allowed());  // audit counts the allowed ones too
+  DecisionEvent e = denied_read();
+  e.kind = DecisionKind::kAudit;
+  e.err = 0;
+  log.record(e);
+  DecisionEvent allowed;
+  allowed.grant = &grant_;
+  log.record(allowed);
+  log.record(allowed);
+  log.record(denied_read());
+  log.summary("audit", 3);
+  auto v = lines();
+  ASSERT_EQ(v.size(), 3u);  // the audit line, the denial, the summary: allowed ones stay quiet
+  EXPECT_EQ(nlohmann::json::parse(v[0])["decision"], "audit");
+  auto s = nlohmann::json::parse(v[2]);
+  EXPECT_EQ(s["summary"], "audit");
+  EXPECT_EQ(s["allow"], 2);
+  EXPECT_EQ(s["audit"], 1);
+  EXPECT_EQ(s["deny"], 1);
+  EXPECT_EQ(s["exit"], 3);
+}
+
+TEST_F(DecisionLogTest, ObserverSeesEverythingLearnModeLogsNothingPerDecision) {
+  struct Seen : DecisionObserver {
+    std::vector<std::string> targets;
+    void observe(const DecisionEvent& e) override { targets.emplace_back(e.target); }
+  } seen;
+  DecisionLog log(logger(false), false, false, true, &seen, /*quiet_audit=*/true);
+  DecisionEvent e = denied_read();
+  e.kind = DecisionKind::kAudit;
+  log.record(e);
+  EXPECT_EQ(seen.targets, std::vector<std::string>{"/etc/shadow"});
+  EXPECT_EQ(out_.str(), "");
+}
+
+}  // namespace
+}  // namespace wwjail
