@@ -30,7 +30,7 @@ class LearnObserver final : public DecisionObserver {
   // Grants build_storage_caps adds to every run (policy/run_config.cc).
   static bool automatic(std::string_view origin) {
     for (std::string_view prefix : {"the program", "interpreter of ", "library of ", "dynamic loader cache",
-                                    "default device", "private temp dir"}) {
+                                    "locale data", "default device", "private temp dir"}) {
       if (origin.starts_with(prefix)) return true;
     }
     return false;

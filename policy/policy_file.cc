@@ -352,7 +352,7 @@ std::string describe_capabilities(const RunConfig& config) {
       << (config.tmpdir ? (config.keep_tmpdir ? "private $TMPDIR, kept after the run" : "private $TMPDIR, removed after the run")
                         : "none")
       << "\n"
-      << "always:    /dev/null, /dev/zero (read, write); /dev/urandom, /dev/random (read)\n";
+      << "always:    /dev/null, /dev/zero (read, write); /dev/urandom, /dev/random (read); locale data (read)\n";
   std::string env;
   switch (config.env.inherit) {
     case EnvRequest::Inherit::kAll: env = "inherits wwjail's environment"; break;

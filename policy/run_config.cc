@@ -186,6 +186,12 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
   for (const auto& lib : deps.libraries) add_path(caps, lib, kRead, "library of " + program, false);
   log.debug("granted read on {} libraries of {}", deps.libraries.size(), program);
   add_path(caps, "/etc/ld.so.cache", kRead, "dynamic loader cache", false);
+  // Locale data: glibc's setlocale reads it in every program started with
+  // LANG set. World-readable, the same on every system, and without it
+  // each run would log a handful of denials and run in the C locale.
+  for (const char* locale : {"/usr/lib/locale", "/usr/share/locale", "/etc/locale.alias", "/usr/share/i18n/locale",
+                             "/usr/lib/x86_64-linux-gnu/gconv"})
+    add_path(caps, locale, kRead, "locale data", false);
 
   for (const char* dev : {"/dev/null", "/dev/zero"}) add_path(caps, dev, kRead | kWrite, "default device", false);
   for (const char* dev : {"/dev/urandom", "/dev/random"}) add_path(caps, dev, kRead, "default device", false);

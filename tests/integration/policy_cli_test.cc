@@ -20,7 +20,7 @@ TEST(PolicyCli, CheckPrintsTheEffectiveCapabilities) {
                          "connect:   nothing\n"
                          "listen:    nothing  (bound by wwjail, handed over as fd 3..)\n"
                          "temp dir:  private $TMPDIR, removed after the run\n"
-                         "always:    /dev/null, /dev/zero (read, write); /dev/urandom, /dev/random (read)\n"
+                         "always:    /dev/null, /dev/zero (read, write); /dev/urandom, /dev/random (read); locale data (read)\n"
                          "env:       inherits wwjail's environment\n"
                          "limits:    wwjail's own\n";
   EXPECT_EQ(r.out, expected);
