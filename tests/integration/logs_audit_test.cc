@@ -55,7 +55,7 @@ TEST(Logs, JsonLinesToAFileNameTheGrantAndItsPolicyLine) {
                 {"/bin/sh", "-c", "cat " + data + "/in.txt; cat " + secret + "; true"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "in\n");                 // positive control: the granted read worked
-  EXPECT_EQ(r.err.find("wwjail"), std::string::npos) << "the log went to the file, not stderr: " << r.err;
+  EXPECT_EQ(r.err.find("wwjail:"), std::string::npos) << "the log went to the file, not stderr: " << r.err;
   auto events = json_lines(slurp(log));
   const auto* allow = find_event(events, "allow", data + "/in.txt");
   ASSERT_TRUE(allow) << slurp(log);
