@@ -158,7 +158,7 @@ std::vector<LaunchPlan::Limit> checked_limits(const std::vector<LimitRequest>& r
 
 }  // namespace
 
-int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observer) {
+int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observer, bool* started) {
   spdlog::logger& log = *logs.messages;
   ProgramLookup program = find_program(config.command.empty() ? std::string() : config.command.front());
   if (program.exit_status != 0) {
@@ -172,7 +172,7 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   if (tmpdir_owner && config.keep_tmpdir) tmpdir_owner->keep();
   const std::string tmpdir_path = tmpdir_owner ? tmpdir_owner->path() : std::string();
 
-  StorageCaps caps = build_storage_caps(config, program.path, tmpdir_path, log);
+  StorageCaps caps = build_storage_caps(config, program.path, tmpdir_path, log, program.invoked);
   std::vector<NetEndpoint> listen_endpoints;
   NetCaps net = build_net_caps(config, caps, listen_endpoints);
   const bool audit = config.audit || observer;
@@ -317,6 +317,7 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
     log.error("the guest's reaper ended without reporting the guest's status");
     return exit_code::kSetupFailed;
   }
+  if (started) *started = true;
   if (audit) decisions.summary(observer ? "learn" : "audit", status_to_exit(main_status));
   return status_to_exit(main_status);
 }

@@ -16,6 +16,7 @@ namespace wwjail {
 // `observer` (wwjail learn) sees every decision; with it, nothing the
 // grants deny is refused (as in audit mode), but nothing is logged per
 // decision either.
-int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observer = nullptr);
+// `started` (if given) is set when the program really ran (exec succeeded).
+int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observer = nullptr, bool* started = nullptr);
 
 }  // namespace wwjail

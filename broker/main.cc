@@ -53,7 +53,7 @@ int check_policy(int argc, char** argv) {
 // Flags as the user wrote them, turned into RunConfig entries after any
 // policy files are read (command-line grants add to the files').
 struct Flags {
-  std::vector<std::string> policies, reads, writes, writes_broad, execs, binds, connects, connects_broad, listens;
+  std::vector<std::string> policies, reads, lists, writes, writes_broad, execs, binds, connects, connects_broad, listens;
   std::vector<std::string> env_set, env_unset, env_keep, limits;
   bool clean_env = false, no_tmpdir = false;
   std::string learn_output;
@@ -64,6 +64,7 @@ void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
       ->type_name("FILE");
   app.add_option("--read", f.reads, "read-only access to PATH (a file, or a directory subtree); ?PATH: if it exists")
       ->type_name("PATH");
+  app.add_option("--list", f.lists, "may list DIR's entries (and stat it), nothing below it")->type_name("DIR");
   app.add_option("--write", f.writes, "read-write access to PATH (create, delete, rename inside it)")->type_name("PATH");
   app.add_option("--write-broad", f.writes_broad, "write on / or a system tree, made deliberate")->type_name("PATH");
   app.add_option("--exec", f.execs, "may execve PATH (a file or a subtree); PROGRAM itself always may")
@@ -99,8 +100,9 @@ void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
 // Applies the flags to `config` after the policy files. Throws SetupError.
 void apply_flags(const Flags& f, RunConfig& config) {
   for (const auto& p : f.policies) load_policy_file(p, config);
-  auto grant = [&](const std::string& raw, uint8_t rights, const char* flag, bool check_broad) {
+  auto grant = [&](const std::string& raw, uint8_t rights, const char* flag, bool check_broad, bool list = false) {
     GrantRequest g{raw, rights, std::string(flag) + " " + raw};
+    g.list_only = list;
     if (raw.starts_with("?")) {
       g.path = raw.substr(1);
       g.optional = true;
@@ -114,6 +116,7 @@ void apply_flags(const Flags& f, RunConfig& config) {
     config.grants.push_back(std::move(g));
   };
   for (const auto& p : f.reads) grant(p, kRead, "--read", false);
+  for (const auto& p : f.lists) grant(p, kRead, "--list", false, true);
   for (const auto& p : f.writes) grant(p, kRead | kWrite, "--write", true);
   for (const auto& p : f.writes_broad) grant(p, kRead | kWrite, "--write-broad", false);
   for (const auto& p : f.execs) grant(p, kRead | kExec, "--exec", false);
@@ -208,7 +211,9 @@ int run_command(int argc, char** argv, bool learn) {
     if (!learn) return run_guest(config, logs);
     PolicyLearner learner(config.command);
     LearnObserver observer(learner);
-    int status = run_guest(config, logs, &observer);
+    bool started = false;
+    int status = run_guest(config, logs, &observer, &started);
+    if (!started) return status;  // nothing ran: nothing learned, no file written
     LearnedPolicy learned = learner.render();
     write_learned_policy(flags.learn_output, learned.text);
     std::fprintf(stderr, "wwjail: learned policy written to %s (%zu grants%s)\n", flags.learn_output.c_str(),

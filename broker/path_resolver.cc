@@ -68,7 +68,9 @@ int PathResolver::resolve_absolute(std::string joined, bool follow_last, Need ne
     Decision d = caps_.decide(lexical, need);
     // An audited decision is a denial by the grants: the physical path may
     // be granted after all (a symlink into a grant), so resolve it.
-    if (d.allowed && !d.audited) {
+    // A link grant covers the link itself, never what a followed lookup
+    // reaches through it.
+    if (d.allowed && !d.audited && !(follow_last && d.grant && d.grant->link)) {
       out.path = std::move(lexical);
       out.physical = false;
       out.decision = std::move(d);

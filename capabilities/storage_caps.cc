@@ -19,7 +19,7 @@ std::string_view need_name(Need need) {
 void StorageCaps::add(Grant grant) {
   if (grant.rights & (kWrite | kExec)) grant.rights |= kRead;
   for (auto& g : grants_) {
-    if (g.path == grant.path && g.directory == grant.directory && !g.audit_fallback) {
+    if (g.path == grant.path && g.directory == grant.directory && g.link == grant.link && !g.audit_fallback) {
       // Only a grant that brings exec in its own right makes an ELF
       // interpreter executable by name; a read grant on it (ld.so is also a
       // DT_NEEDED of libc) must not.

@@ -45,6 +45,11 @@ struct Grant {
   // Audit mode's catch-all (/ with every right): it allows what the real
   // grants would deny, and decide() marks such decisions `audited`.
   bool audit_fallback = false;
+  // The path is a symbolic link, granted as itself (lstat, readlink) and
+  // never followed through this grant: the grant on its target is separate.
+  // Pinned with O_NOFOLLOW; Landlock has no rule for it (it does not check
+  // lstat or readlink).
+  bool link = false;
 };
 
 struct Decision {

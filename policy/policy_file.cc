@@ -157,6 +157,7 @@ class PolicyReader {
   // (* ? [) are expanded; a pattern that matches nothing is absent.
   struct Named {
     std::vector<std::string> paths;
+    std::vector<std::string> aliases;  // per path: the absolute path before canonicalisation
     std::vector<std::string> absent;  // optional entries that do not exist (no glob)
   };
   Named named(const std::string& entry, const toml::node& n, const std::string& key) {
@@ -181,6 +182,8 @@ class PolicyReader {
       char real[PATH_MAX];
       if (::realpath(c.c_str(), real)) {
         out.paths.emplace_back(real);
+        std::string as_written = c.front() == '/' ? path_text::normalize(c) : "";
+        out.aliases.push_back(as_written != real ? as_written : "");
       } else if (optional && candidates.size() == 1 && full.find_first_of("*?[") == std::string::npos) {
         out.absent.push_back(path_text::normalize(c));
       }
@@ -192,22 +195,28 @@ class PolicyReader {
     return out;
   }
 
-  void add_grants(const toml::table& t, const char* key, uint8_t rights, bool check_broad) {
+  void add_grants(const toml::table& t, const char* key, uint8_t rights, bool check_broad, bool list_only = false) {
     for (auto& [p, n] : strings(t, key, "storage")) {
       Named got = named(p, *n, key);
-      for (const auto& real : got.paths) {
+      for (size_t i = 0; i < got.paths.size(); ++i) {
+        const std::string& real = got.paths[i];
         if (check_broad && too_broad_to_write(real))
           fail_at(n->source(), "write on " + real + " is too broad to be deliberate; grant the directories the "
                                "program writes, or list \"" + p + "\" under write_broad if you mean it");
-        config_.grants.push_back({real, rights, origin(*n, std::string(key) + " " + p)});
+        struct stat st{};
+        if (list_only && (::stat(real.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
+          fail_at(n->source(), "list path '" + p + "' is not a directory; list a directory, or grant the file under read");
+        config_.grants.push_back(
+            {real, rights, origin(*n, std::string(key) + " " + p), false, list_only, got.aliases[i]});
       }
       for (const auto& absent : got.absent) config_.absent_paths.push_back(absent);
     }
   }
 
   void read_storage(const toml::table& t) {
-    expect_keys(t, {"read", "write", "exec", "tmpdir", "keep_tmpdir", "write_broad"}, "storage");
+    expect_keys(t, {"read", "list", "write", "exec", "tmpdir", "keep_tmpdir", "write_broad"}, "storage");
     add_grants(t, "read", kRead, false);
+    add_grants(t, "list", kRead, false, true);
     add_grants(t, "write", kRead | kWrite, true);
     add_grants(t, "write_broad", kRead | kWrite, false);
     add_grants(t, "exec", kRead | kExec, false);
@@ -332,7 +341,8 @@ std::string describe_capabilities(const RunConfig& config) {
   for (const auto& g : config.grants) {
     struct stat st{};
     bool dir = ::stat(g.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-    std::string what = g.path + (dir ? " and everything below it" : "") + "  (" + g.origin + ")";
+    std::string what = g.path + (g.list_only ? " (its entries only)" : dir ? " and everything below it" : "") + "  (" +
+                       g.origin + ")";
     if (g.rights & kExec) exec.push_back(what);
     if (g.rights & kWrite) write.push_back(what);
     else if (!(g.rights & kExec)) read.push_back(what);

@@ -172,7 +172,9 @@ LearnedPolicy PolicyLearner::render() const {
   GrantSet read;
   std::set<std::string> optional;
   std::map<std::string, std::vector<std::string>> files_by_dir;
-  std::vector<std::string> stat_only_dirs;
+  // Directories opened (listed) or looked at: a listing grant, never the
+  // subtree, unless files inside fold into it.
+  std::vector<std::string> looked_at_dirs;
   for (const auto& [path, needs] : paths_) {
     if (in_tmpdir(path) || is_proc_pid(path) || path == tmpdir_) continue;
     if (write.covers(path) || exec.covers(path)) continue;
@@ -184,8 +186,7 @@ LearnedPolicy PolicyLearner::render() const {
     }
     if (covered_by_includes(path)) continue;
     if (S_ISDIR(st.st_mode)) {
-      if (needs & bit(Need::kRead)) read.dirs.push_back(path);
-      else stat_only_dirs.push_back(path);
+      looked_at_dirs.push_back(path);
       continue;
     }
     files_by_dir[path_text::split_last(path).parent].push_back(path);
@@ -215,8 +216,15 @@ LearnedPolicy PolicyLearner::render() const {
     }
     return false;
   };
-  for (const auto& d : stat_only_dirs) {
-    if (!below_some_grant(d)) read.dirs.push_back(d);
+  std::vector<std::string> listed;
+  for (const auto& d : looked_at_dirs) {
+    const uint8_t needs = paths_.at(d);
+    bool covered = false;
+    for (const auto& r : read.dirs) covered = covered || path_text::is_within(d, r);
+    if (covered || write.covers(d)) continue;
+    // Only looked at (stat): an ancestor of another grant needs nothing.
+    if (!(needs & bit(Need::kRead)) && below_some_grant(d)) continue;
+    listed.push_back(d);
   }
   // Drop what a directory grant already covers.
   std::sort(read.dirs.begin(), read.dirs.end());
@@ -287,12 +295,21 @@ LearnedPolicy PolicyLearner::render() const {
   std::sort(reads.begin(), reads.end(), [](const std::string& a, const std::string& b) {
     return (a[0] == '?' ? a.substr(1) : a) < (b[0] == '?' ? b.substr(1) : b);
   });
-  std::vector<std::string> execs(exec.files.begin(), exec.files.end());
+  std::vector<std::string> execs;
+  for (const auto& e : exec.files) {
+    struct stat st;
+    if (exists(e, st)) execs.push_back(e);
+    else if (!covered_by_includes(e) && !read.covers(e) && !write.covers(e)) reads.push_back("?" + e);  // tried, absent
+  }
+  std::sort(reads.begin(), reads.end(), [](const std::string& a, const std::string& b) {
+    return (a[0] == '?' ? a.substr(1) : a) < (b[0] == '?' ? b.substr(1) : b);
+  });
   std::vector<std::string> writes, writes_broad;
   for (const auto& w : write.files) (too_broad_to_write(w) ? writes_broad : writes).push_back(w);
 
   t << "\n[storage]\n";
   list("read", reads);
+  list("list", listed);
   if (!writes.empty() || !writes_broad.empty()) {
     out.writes_outside_tmpdir = true;
     t << "# WRITE OUTSIDE THE PRIVATE TEMP DIR: the program created, removed or\n"

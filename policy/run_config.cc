@@ -24,15 +24,42 @@ bool canonical(const std::string& path, std::string& out) {
   return true;
 }
 
+std::string cwd();
+
+// When `path` is a symbolic link (or a chain of them), grants each link
+// itself for reading: lstat and readlink of the name the user wrote work,
+// and nothing is reached through it but the target's own grant.
+void add_links(StorageCaps& caps, const std::string& path, const std::string& origin) {
+  std::string at = path_text::normalize(path.front() == '/' ? path : path_text::join(cwd(), path));
+  for (int hop = 0; hop < 8; ++hop) {
+    auto split = path_text::split_last(at);
+    std::string parent;
+    if (split.name.empty() || !canonical(split.parent, parent)) return;
+    std::string link = path_text::join(parent, split.name);
+    struct stat st{};
+    if (::lstat(link.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return;
+    Grant g{link, kRead, false, origin + " (the link itself)"};
+    g.link = true;
+    caps.add(std::move(g));
+    char target[PATH_MAX];
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) return;
+    target[n] = 0;
+    at = path_text::normalize(target[0] == '/' ? std::string(target) : path_text::join(parent, target));
+  }
+}
+
 void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const std::string& origin,
-              bool required, bool interpreter_only = false) {
+              bool required, bool interpreter_only = false, bool list_only = false) {
   std::string real;
   struct stat st{};
   if (!canonical(path, real) || ::stat(real.c_str(), &st) != 0) {
     if (required) throw SetupError("grant path " + path + " (" + origin + "): " + std::strerror(errno));
     return;
   }
-  caps.add(Grant{real, rights, S_ISDIR(st.st_mode), origin, interpreter_only});
+  if (list_only && !S_ISDIR(st.st_mode)) throw SetupError(origin + ": " + real + " is not a directory; list takes directories");
+  caps.add(Grant{real, rights, S_ISDIR(st.st_mode) && !list_only, origin, interpreter_only});
+  if (!path.empty() && real != path) add_links(caps, path, origin);
 }
 
 std::string cwd() {
@@ -78,6 +105,7 @@ ProgramLookup find_program(const std::string& name) {
       return false;
     }
     canonical(candidate, r.path);
+    r.invoked = candidate;
     r.exit_status = 0;
     r.error.clear();
     return true;
@@ -161,7 +189,7 @@ NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vecto
 }
 
 StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,
-                               spdlog::logger& log) {
+                               spdlog::logger& log, const std::string& invoked) {
   StorageCaps caps;
   for (const auto& g : config.grants) {
     struct stat st{};
@@ -169,11 +197,13 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
       caps.add_absent(path_text::normalize(g.path.front() == '/' ? g.path : path_text::join(cwd(), g.path)));
       continue;
     }
-    add_path(caps, g.path, g.rights, g.origin, true);
+    add_path(caps, g.path, g.rights, g.origin, true, false, g.list_only);
+    if (!g.alias.empty()) add_links(caps, g.alias, g.origin);
   }
   for (const auto& a : config.absent_paths) caps.add_absent(a);
 
   add_path(caps, program, kExec, "the program", true);
+  if (!invoked.empty() && invoked != program) add_links(caps, invoked, "the program");
   ProgramDeps deps = find_program_deps(program);
   for (const auto& interp : deps.interpreters) {
     // A "#!" interpreter is exec'd by the kernel on the script's behalf; an

@@ -19,6 +19,12 @@ struct GrantRequest {
   // Written "?PATH": skipped when absent (base profiles list paths that
   // only some systems have).
   bool optional = false;
+  // A directory granted for listing only (storage.list / --list): its
+  // entries may be read and looked at, nothing below it opened.
+  bool list_only = false;
+  // When `path` was canonicalised already: the absolute path as written,
+  // if it differs (a symlink there is granted as itself too).
+  std::string alias;
 };
 
 struct NetRequest {
@@ -82,6 +88,7 @@ constexpr int kNotFound = 127;
 
 struct ProgramLookup {
   std::string path;  // absolute, canonical
+  std::string invoked;  // the path found before symlinks were resolved
   int exit_status = 0;  // 0 when found; 126 or 127 otherwise
   std::string error;
 };
@@ -108,7 +115,9 @@ NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vecto
 // Canonicalises every grant (it must exist: SetupError otherwise) and adds
 // what any run needs: the program and its interpreter and libraries,
 // /etc/ld.so.cache, the harmless devices, and the private temp dir.
+// `invoked`: the program's path before symlinks were resolved (its links
+// are granted as themselves, so it may readlink its own name).
 StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,
-                               spdlog::logger& log);
+                               spdlog::logger& log, const std::string& invoked = "");
 
 }  // namespace wwjail

@@ -1,6 +1,7 @@
 #include "shim/landlock_ruleset.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cstring>
 
@@ -85,10 +86,17 @@ LandlockRuleset build_landlock_ruleset(const StorageCaps& caps) {
   if (!rs.fd.valid()) throw_sys("landlock_create_ruleset");
 
   for (const auto& g : caps.grants()) {
+    if (g.link) continue;
     UniqueFd target(::open(g.path.c_str(), O_PATH | O_CLOEXEC));
     if (!target.valid()) throw_sys("landlock: opening grant " + g.path);
     landlock_path_beneath_attr pb{};
     pb.allowed_access = landlock_rights_for(g.rights, g.directory) & rs.handled_fs;
+    struct stat st{};
+    if (!g.directory && ::fstat(target.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      // A listing grant (storage.list): a rule on a directory covers its
+      // whole subtree, so it carries READ_DIR alone.
+      pb.allowed_access = (g.rights & kRead ? LANDLOCK_ACCESS_FS_READ_DIR : 0) & rs.handled_fs;
+    }
     pb.parent_fd = target.get();
     if (pb.allowed_access == 0) continue;
     if (kernel::landlock_add_rule(rs.fd.get(), LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0)
