@@ -38,7 +38,10 @@ const Grant* StorageCaps::covering(std::string_view path, uint8_t rights) const 
   for (const auto& g : grants_) {
     if ((g.rights & rights) != rights || g.audit_fallback) continue;
     bool covers = g.directory ? path_text::is_within(path, g.path) : path == g.path;
-    if (covers && (!best || g.path.size() > best->path.size())) best = &g;
+    if (!covers) continue;
+    // A link grant pins the link as it was at start; any other grant that
+    // covers the name sees it as it is now, so that one is preferred.
+    if (!best || (best->link && !g.link) || (best->link == g.link && g.path.size() > best->path.size())) best = &g;
   }
   return best;
 }

@@ -67,5 +67,44 @@ TEST(PolicyCli, TmpdirCanBeTurnedOff) {
   EXPECT_NE(with.out, "ok (unset)\n");
 }
 
+TEST(PolicyCli, ListGrantShowsEntriesButOpensNothingBelow) {
+  ScratchDir d;
+  std::string dir = d.sub("dir");
+  std::string inside = d.file("dir/inside.txt", "inside\n");
+  auto listed = jail({"--list", dir}, {guest("probe"), "readdir", dir});
+  EXPECT_EQ(listed.out, "ok entries=3\n") << listed.err;  // ., .., inside.txt
+  auto read = jail({"--list", dir}, {guest("probe"), "read", inside});
+  EXPECT_EQ(read.out, "err EACCES\n") << read.err;
+  // Positive control: a read grant on the directory opens it.
+  auto granted = jail({"--read", dir}, {guest("probe"), "read", inside});
+  EXPECT_EQ(granted.out, "ok inside\n\n");
+  std::string file_as_list = d.file("f.toml", "[storage]\nlist = [\"dir/inside.txt\"]\n");
+  auto bad = run({wwjail_bin(), "check", file_as_list});
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_NE(bad.err.find("is not a directory"), std::string::npos) << bad.err;
+}
+
+TEST(PolicyCli, ALinkGrantIsTheLinkNotWhatItMayPointAtLater) {
+  ScratchDir d;
+  std::string work = d.sub("work");
+  std::string target = d.file("target.txt", "target\n");
+  std::string secret = d.file("secret.txt", "TOPSECRET\n");
+  std::string link = work + "/link";
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  // Granting the link grants its target, and the link itself for readlink.
+  auto through = jail({"--read", link}, {guest("probe"), "read", link});
+  EXPECT_EQ(through.out, "ok target\n\n") << through.err;
+  auto rl = jail({"--read", link}, {guest("probe"), "readlink", link});
+  EXPECT_EQ(rl.out, "ok " + target + "\n") << rl.err;
+  // The guest re-points the link (it may write in work/): reading through
+  // it is now decided on the new target, and denied.
+  auto swapped = jail({"--read", link, "--write", work, "--exec", "/usr/bin"},
+                      {"/bin/sh", "-c", "rm " + link + " && ln -s " + secret + " " + link + " && readlink " + link +
+                                            "; cat " + link});
+  EXPECT_EQ(swapped.out, secret + "\n") << "the swap must happen (positive control), the read must not: "
+                                          << swapped.out << swapped.err;
+  EXPECT_NE(swapped.err.find("denied pid="), std::string::npos) << swapped.err;
+}
+
 }  // namespace
 }  // namespace wwjail::testing
