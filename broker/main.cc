@@ -85,7 +85,9 @@ void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
   app.add_option("--keep-env", f.env_keep, "inherit only the NAMEs given (repeatable)")->type_name("NAME");
   app.add_option("--limit", f.limits, "a resource limit: " + limit_name_list() + " (e.g. nofile=256, memory=1G)")
       ->type_name("NAME=VALUE");
-  app.add_flag("--audit", config.audit, "enforce no grant: log what would be denied, and a summary at exit");
+  app.add_flag("--audit", config.audit,
+               "enforce no grant (the program may touch whatever you may): log what would be denied, and a "
+               "summary at exit");
   app.add_flag("--broker-opens", config.broker_performs_opens,
                "perform every open in the broker (never CONTINUE, even where Landlock enforces the same rule)");
   app.add_option("--log", config.log.path, "write the log to FILE (appended) instead of stderr")->type_name("FILE");
