@@ -43,6 +43,13 @@ namespace {
 
 constexpr int kForwardedSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
+bool explicitly_set(const EnvRequest& env, const std::string& name) {
+  for (const auto& [k, v] : env.set) {
+    if (k == name) return true;
+  }
+  return false;
+}
+
 // argv/envp as the NUL-terminated arrays execve wants, built before fork.
 // With --listen sockets, the socket-activation variables are set and a
 // LISTEN_PID slot is reserved for the child to fill in.
@@ -55,7 +62,9 @@ struct ExecArrays {
              size_t listen_count)
       : storage_argv(command) {
     for (auto& e : build_environment(env, environ)) {
-      if (e.starts_with("TMPDIR=") && !tmpdir.empty()) continue;
+      // wwjail's TMPDIR replaces the inherited one; without a private temp
+      // dir there is none (unless the policy sets one explicitly).
+      if (e.starts_with("TMPDIR=") && (!tmpdir.empty() || !explicitly_set(env, "TMPDIR"))) continue;
       if (listen_count && e.starts_with("LISTEN_")) continue;
       storage_env.push_back(std::move(e));
     }
@@ -142,7 +151,14 @@ int status_to_exit(int status) {
 
 // Limits are set soft and hard alike; one above wwjail's own hard limit
 // needs privilege, so say which before the guest is started.
-std::vector<LaunchPlan::Limit> checked_limits(const std::vector<LimitRequest>& requests) {
+std::vector<LaunchPlan::Limit> checked_limits(const std::vector<LimitRequest>& all) {
+  // A later setting of the same limit replaces an earlier one (flags come
+  // after policy files).
+  std::vector<LimitRequest> requests;
+  for (const auto& r : all) {
+    std::erase_if(requests, [&](const LimitRequest& e) { return e.resource == r.resource; });
+    requests.push_back(r);
+  }
   std::vector<LaunchPlan::Limit> out;
   for (const auto& r : requests) {
     rlimit64 now{};

@@ -107,8 +107,13 @@ Verdict SyscallHandlers::on_access(const seccomp_notif& n, int dirfd, uint64_t p
   if ((mode & X_OK) && !S_ISDIR(st.st_mode)) need = Need::kExec;
   if (mode & W_OK) need = Need::kWrite;
   if (need != Need::kStat) {
-    Decision d = decide(r.path, need);
+    // Decided on what was opened, not on the name: a symlink the lookup
+    // followed (a lexically granted name) leads to the path that counts.
+    std::string where;
+    if (int err = guest_proc::fd_target(::getpid(), target.get(), where)) return Verdict::error(err);
+    Decision d = decide(where, need);
     if (!d.allowed) {
+      r.path = where;
       r.decision = std::move(d);
       return deny(n, r, need);
     }

@@ -131,6 +131,16 @@ int SyscallHandlers::pin_unix_peer(const NetTarget& t, sockaddr_storage& sa, soc
 }
 
 Verdict SyscallHandlers::deny_net(const seccomp_notif& n, const NetTarget& t, const NetDecision& d) {
+  // glibc asks nscd before reading /etc/passwd and friends, on every
+  // lookup: where no nscd runs, say so quietly, as the kernel would.
+  if (t.transport == Transport::kUnix && !t.abstract && t.unresolved == ENOENT) {
+    for (const auto& q : options_.quiet_absent_sockets) {
+      if (t.path == q) {
+        log_.debug("pid={} {} {}: absent and not granted", n.pid, syscall_name(n.data.nr), t.text);
+        return Verdict::error(ENOENT);
+      }
+    }
+  }
   DecisionEvent ev;
   ev.pid = static_cast<pid_t>(n.pid);
   ev.syscall = syscall_name(n.data.nr);

@@ -36,10 +36,11 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   if (err) return Verdict::error(err);
   // O_CREAT needs room for a new entry unless the file is itself granted
   // for writing (a single-file write grant).
-  if ((flags & O_CREAT) && need != Need::kCreate && r.decision.allowed) {
+  bool file_grant_write = r.decision.grant && !r.decision.grant->directory && !r.decision.grant->audit_fallback &&
+                          (r.decision.grant->rights & kWrite);
+  if ((flags & O_CREAT) && need != Need::kCreate && r.decision.allowed && !file_grant_write) {
     Decision create = decide(r.path, Need::kCreate);
-    bool file_grant_write = r.decision.grant && !r.decision.grant->directory && (r.decision.grant->rights & kWrite);
-    if (!create.allowed && !file_grant_write) {
+    if (!create.allowed) {
       r.decision = std::move(create);
       need = Need::kCreate;
     }

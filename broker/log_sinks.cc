@@ -126,7 +126,8 @@ LogSinks open_log_sinks(const LogRequest& request, const std::string& level) {
     decision_sink->set_pattern("wwjail: %^%l%$: %v");
   }
   out.messages->set_level(spdlog::level::from_str(level));
-  out.decisions->set_level(spdlog::level::trace);
+  // Decisions are filtered by DecisionLog; "off" silences them too.
+  out.decisions->set_level(level == "off" ? spdlog::level::off : spdlog::level::trace);
   return out;
 }
 

@@ -55,36 +55,37 @@ int check_policy(int argc, char** argv) {
 struct Flags {
   std::vector<std::string> policies, reads, lists, writes, writes_broad, execs, binds, connects, connects_broad, listens;
   std::vector<std::string> env_set, env_unset, env_keep, limits;
-  bool clean_env = false, no_tmpdir = false;
+  bool clean_env = false, no_tmpdir = false, keep_tmpdir = false;
   std::string learn_output;
 };
 
 void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
   app.add_option("-p,--policy", f.policies, "a policy file (TOML; repeatable); command-line grants add to it")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->allow_extra_args(false);
   app.add_option("--read", f.reads, "read-only access to PATH (a file, or a directory subtree); ?PATH: if it exists")
-      ->type_name("PATH");
-  app.add_option("--list", f.lists, "may list DIR's entries (and stat it), nothing below it")->type_name("DIR");
-  app.add_option("--write", f.writes, "read-write access to PATH (create, delete, rename inside it)")->type_name("PATH");
-  app.add_option("--write-broad", f.writes_broad, "write on / or a system tree, made deliberate")->type_name("PATH");
+      ->type_name("PATH")->allow_extra_args(false);
+  app.add_option("--list", f.lists, "may list DIR's entries (and stat it), nothing below it")->type_name("DIR")->allow_extra_args(false);
+  app.add_option("--write", f.writes, "read-write access to PATH (create, delete, rename inside it)")->type_name("PATH")->allow_extra_args(false);
+  app.add_option("--write-broad", f.writes_broad, "write on / or a system tree, made deliberate")->type_name("PATH")->allow_extra_args(false);
   app.add_option("--exec", f.execs, "may execve PATH (a file or a subtree); PROGRAM itself always may")
-      ->type_name("PATH");
+      ->type_name("PATH")->allow_extra_args(false);
   app.add_option("--bind", f.binds, "may bind (and listen) there: tcp:ADDR:PORT, udp:ADDR:PORT, unix:PATH, unix:@NAME")
-      ->type_name("SPEC");
+      ->type_name("SPEC")->allow_extra_args(false);
   app.add_option("--connect", f.connects, "may connect or send datagrams there (same SPEC), or 'dns' for the resolvers")
-      ->type_name("SPEC");
+      ->type_name("SPEC")->allow_extra_args(false);
   app.add_option("--connect-broad", f.connects_broad, "connect to any peer on any port (tcp:*:*), made deliberate")
-      ->type_name("SPEC");
+      ->type_name("SPEC")->allow_extra_args(false);
   app.add_option("--listen", f.listens, "wwjail binds and listens there and hands the socket to the guest (LISTEN_FDS)")
-      ->type_name("SPEC");
+      ->type_name("SPEC")->allow_extra_args(false);
   app.add_flag("--no-tmpdir", f.no_tmpdir, "no private temp dir (and no TMPDIR)");
-  app.add_flag("--keep-tmpdir", config.keep_tmpdir, "keep the private temp dir after the run and print where it is");
-  app.add_option("--env", f.env_set, "set NAME=VALUE in the guest's environment")->type_name("NAME=VALUE");
-  app.add_option("--unset-env", f.env_unset, "remove NAME from the inherited environment")->type_name("NAME");
+  app.add_flag("--keep-tmpdir", f.keep_tmpdir, "keep the private temp dir after the run and print where it is");
+  app.add_option("--env", f.env_set, "set NAME=VALUE in the guest's environment")->type_name("NAME=VALUE")->allow_extra_args(false);
+  app.add_option("--unset-env", f.env_unset, "remove NAME from the inherited environment")->type_name("NAME")->allow_extra_args(false);
   app.add_flag("--clean-env", f.clean_env, "inherit no environment variables (but --keep-env and --env ones)");
-  app.add_option("--keep-env", f.env_keep, "inherit only the NAMEs given (repeatable)")->type_name("NAME");
+  app.add_option("--keep-env", f.env_keep, "inherit only the NAMEs given (repeatable)")->type_name("NAME")->allow_extra_args(false);
   app.add_option("--limit", f.limits, "a resource limit: " + limit_name_list() + " (e.g. nofile=256, memory=1G)")
-      ->type_name("NAME=VALUE");
+      ->type_name("NAME=VALUE")->allow_extra_args(false);
   app.add_flag("--audit", config.audit,
                "enforce no grant (the program may touch whatever you may): log what would be denied, and a "
                "summary at exit");
@@ -134,6 +135,7 @@ void apply_flags(const Flags& f, RunConfig& config) {
   for (const auto& s : f.connects_broad) config.net.push_back({s, "--connect", "--connect-broad " + s});
   for (const auto& s : f.listens) config.net.push_back({s, "--listen"});
   if (f.no_tmpdir) config.tmpdir = false;
+  if (f.keep_tmpdir) config.keep_tmpdir = true;
   if (f.clean_env) {
     config.env.inherit = EnvRequest::Inherit::kNone;
     config.env.keep.clear();
@@ -172,6 +174,7 @@ int run_command(int argc, char** argv, bool learn) {
                        "needed"
                      : "wwjail: run a program with only the access it was granted"};
   app.set_version_flag("--version", WWJAIL_VERSION);
+  app.name(learn ? "wwjail learn" : "wwjail");
   if (learn) app.add_option("-o,--output", flags.learn_output, "where to write the learned policy")->type_name("FILE")
                  ->required();
   add_run_options(app, config, flags);

@@ -62,6 +62,21 @@ int PathResolver::physical(std::string joined, bool follow_last, std::string& ou
   return ELOOP;
 }
 
+bool PathResolver::canonical_prefix(const std::string& lexical, std::string& out) {
+  std::string head = lexical, tail;
+  for (int depth = 0; depth < 64 && head != "/"; ++depth) {
+    auto split = path_text::split_last(head);
+    tail = tail.empty() ? split.name : split.name + "/" + tail;
+    head = split.parent;
+    std::string real;
+    if (physical(head, true, real) == 0) {
+      out = path_text::join(real, tail);
+      return true;
+    }
+  }
+  return false;
+}
+
 int PathResolver::resolve_absolute(std::string joined, bool follow_last, Need need, ResolvedPath& out) const {
   std::string lexical = path_text::normalize(joined);
   if (!path_text::has_dotdot(joined)) {
@@ -82,6 +97,15 @@ int PathResolver::resolve_absolute(std::string joined, bool follow_last, Need ne
     // Existence is only reported where the guest may look.
     Decision d = caps_.decide(lexical, Need::kStat);
     if (d.allowed && !d.audited) return err;
+    // Through a symlinked directory (/lib -> usr/lib), the missing entry
+    // lies where the part that exists really is: decide there.
+    if (err == ENOENT || err == ENOTDIR) {
+      std::string where;
+      if (canonical_prefix(lexical, where) && where != lexical) {
+        Decision real = caps_.decide(where, Need::kStat);
+        if (real.allowed && !real.audited) return err;
+      }
+    }
     Decision denied = caps_.decide(lexical, need);
     if (denied.audited) {
       // Audit mode: the guest gets the real error; the decision that

@@ -41,6 +41,11 @@ class PathResolver {
   // it, the errno is returned with `out` holding the audited decision.
   int resolve_absolute(std::string joined, bool follow_last, Need need, ResolvedPath& out) const;
 
+  // For a path that does not resolve: the canonical path of its deepest
+  // existing ancestor with the rest appended, lexically. False when not
+  // even / resolves.
+  static bool canonical_prefix(const std::string& lexical, std::string& out);
+
   // Physical resolution of an absolute path (see above). 0 or an errno.
   static int physical(std::string joined, bool follow_last, std::string& out);
 

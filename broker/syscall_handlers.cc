@@ -100,9 +100,10 @@ void SyscallHandlers::note(std::string_view path, Need need, const Decision& d) 
   if (!d.allowed || !decisions_.records_allowed()) return;
   if (d.audited) {
     // Probes the guest would be answered ENOENT for anyway are no denial.
-    for (const auto& q : options_.quiet_absent_paths) {
-      if (path == q) return;
-    }
+    bool quiet = caps_.named_absent(path);
+    for (const auto& q : options_.quiet_absent_paths) quiet = quiet || path == q;
+    struct stat st;
+    if (quiet && ::lstat(std::string(path).c_str(), &st) != 0 && errno == ENOENT) return;
   }
   for (const auto& e : noted_) {
     if (e.storage && e.need == need && e.target == path) return;
@@ -402,9 +403,11 @@ int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out,
 
 int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out) {
   if (fd < 0) return EBADF;
-  UniqueFd pidfd(kernel::pidfd_open(static_cast<pid_t>(n.pid)));
-  // n.pid is a thread id; a non-leader thread needs PIDFD_THREAD (Linux 6.9).
-  if (!pidfd.valid() && errno == EINVAL) pidfd.reset(kernel::pidfd_open(static_cast<pid_t>(n.pid), O_EXCL));
+  // n.pid is a thread id: PIDFD_THREAD (O_EXCL, Linux 6.9) opens any
+  // thread. Without it a non-leader thread fails (EINVAL on older kernels,
+  // ENOENT on newer ones), so an older kernel gets the plain call.
+  UniqueFd pidfd(kernel::pidfd_open(static_cast<pid_t>(n.pid), O_EXCL));
+  if (!pidfd.valid() && errno == EINVAL) pidfd.reset(kernel::pidfd_open(static_cast<pid_t>(n.pid)));
   if (!pidfd.valid()) return ESRCH;
   out.reset(kernel::pidfd_getfd(pidfd.get(), fd));
   if (!out.valid()) return errno == EBADF ? EBADF : EPERM;

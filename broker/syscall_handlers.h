@@ -46,6 +46,8 @@ struct HandlerOptions {
   // learns nothing it could not know, and logs stay readable. Optional
   // grants absent at start (StorageCaps::named_absent) are treated alike.
   std::vector<std::string> quiet_absent_paths = {"/etc/ld.so.preload"};
+  // The same for unix sockets libc probes (nscd's, where no nscd runs).
+  std::vector<std::string> quiet_absent_sockets = {"/run/nscd/socket", "/var/run/nscd/socket"};
 };
 
 // Delivers a verdict to the kernel. kDeferred is delivered later by whoever

@@ -64,7 +64,7 @@ void StorageCaps::enable_audit() {
 
 bool StorageCaps::named_absent(std::string_view path) const {
   for (const auto& a : absent_) {
-    if (a == path) return true;
+    if (path_text::is_within(path, a)) return true;  // an absent directory's whole subtree
   }
   return false;
 }

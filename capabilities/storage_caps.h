@@ -78,8 +78,8 @@ class StorageCaps {
   bool auditing() const { return audit_; }
 
   // Paths the policy named as optional ("?PATH") that were absent at
-  // start: asked about one that is still absent, handlers say ENOENT
-  // rather than deny it.
+  // start: asked about one that is still absent (or anything below it),
+  // handlers say ENOENT rather than deny it.
   void add_absent(std::string path) { absent_.push_back(std::move(path)); }
   bool named_absent(std::string_view path) const;
 

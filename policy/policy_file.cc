@@ -321,8 +321,10 @@ void load_policy_file(const std::string& path, RunConfig& config) {
   char real[PATH_MAX];
   std::string canonical = ::realpath(path.c_str(), real) ? real : path;
   LoadState state{config, {canonical}};
-  auto slash = path.find_last_of('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  // Relative grant paths are relative to the file's directory, made
+  // absolute here so every path the reader records is absolute.
+  auto slash = canonical.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : canonical.substr(0, slash);
   PolicyReader(state, path, dir).read(text.str());
   config.policy_files.push_back(path);
 }

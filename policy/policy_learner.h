@@ -14,9 +14,11 @@
 //     comment saying it reaches outside the private temp dir; one on a
 //     system tree is written under write_broad.
 //  3. Executed files get exec grants.
-//  4. Directories the program opened are granted whole; three or more files
-//     read in one directory fold into that directory, unless it is / or a
-//     top-level system tree (/etc, /usr, ...), whose files are listed.
+//  4. Three or more files read in one directory fold into that directory,
+//     unless it is / or a top-level system tree (/etc, /usr, ...), whose
+//     files are listed. Directories the program listed or looked at get a
+//     list grant (their entries, nothing below), unless a grant below them
+//     already lets them be looked at.
 //  5. Paths that did not exist become "?PATH": the guest is told they are
 //     absent, as it was during learning.
 //  6. /proc/<pid> paths cannot be granted per run: they are listed in a

@@ -91,7 +91,8 @@ bool too_broad_to_write(const std::string& canonical_path) {
 }
 
 bool too_broad_to_connect(const NetEndpoint& e) {
-  return e.transport != Transport::kUnix && (e.family == 0 || e.prefix == 0) && e.port_lo == 0 && e.port_hi == 65535;
+  // Port 0 is no port to connect to: 1-65535 is every port as much as *.
+  return e.transport != Transport::kUnix && (e.family == 0 || e.prefix == 0) && e.port_lo <= 1 && e.port_hi == 65535;
 }
 
 ProgramLookup find_program(const std::string& name) {
@@ -219,7 +220,7 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
   // Locale data: glibc's setlocale reads it in every program started with
   // LANG set. World-readable, the same on every system, and without it
   // each run would log a handful of denials and run in the C locale.
-  for (const char* locale : {"/usr/lib/locale", "/usr/share/locale", "/etc/locale.alias", "/usr/share/i18n/locale",
+  for (const char* locale : {"/usr/lib/locale", "/usr/share/locale", "/etc/locale.alias", "/usr/share/i18n/locales",
                              "/usr/lib/x86_64-linux-gnu/gconv"})
     add_path(caps, locale, kRead, "locale data", false);
 

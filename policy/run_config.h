@@ -20,7 +20,8 @@ struct GrantRequest {
   // only some systems have).
   bool optional = false;
   // A directory granted for listing only (storage.list / --list): its
-  // entries may be read and looked at, nothing below it opened.
+  // entries' names may be read, the directory itself looked at; nothing
+  // below it is opened or looked at.
   bool list_only = false;
   // When `path` was canonicalised already: the absolute path as written,
   // if it differs (a symlink there is granted as itself too).
