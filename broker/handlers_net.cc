@@ -232,14 +232,22 @@ Verdict SyscallHandlers::on_connect(const seccomp_notif& n) {
   }
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // A non-blocking socket keeps EINPROGRESS; a datagram "connect" never
-  // waits; a blocking stream connect may wait for a slow peer, so it goes
+  // waits; a blocking stream connect may wait for a slow peer (a unix
+  // listener whose backlog is full waits until it accepts), so it goes
   // through the ring and answers when it completes.
-  if (nonblocking(sock->get()) || kind.transport == Transport::kUdp || pinned.valid()) {
+  if (nonblocking(sock->get()) || kind.transport == Transport::kUdp) {
     int rc = ::connect(sock->get(), reinterpret_cast<sockaddr*>(&sa), len);
     return rc == 0 ? Verdict::value_of(0) : Verdict::error(errno);
   }
   uint64_t id = n.id;
-  async_.connect(sock->get(), sa, len, sock, [this, id](int result) {
+  // The ring resolves "/proc/self/fd/N" of a pinned peer in this process
+  // too (its workers share our descriptor table): keep N open until then.
+  struct Held {
+    std::shared_ptr<UniqueFd> sock;
+    UniqueFd pinned;
+  };
+  auto held = std::make_shared<Held>(Held{sock, std::move(pinned)});
+  async_.connect(sock->get(), sa, len, held, [this, id](int result) {
     deliver(channel_, id, result < 0 ? Verdict::error(-result) : Verdict::value_of(0));
   });
   return Verdict::deferred();
@@ -402,31 +410,45 @@ Verdict SyscallHandlers::on_sendmmsg(const seccomp_notif& n) {
   // Each message is checked and sent in turn; msg_len is written back for
   // every message sent, and the count returned, as the kernel does. It
   // stops at the first message that fails (reporting the error only when
-  // none was sent) and never waits: a blocking socket gets what fits.
+  // none was sent). Only the first message may wait, and it waits on the
+  // ring, never on this thread: later ones get what fits.
   const auto* a = n.data.args;
   pid_t pid = static_cast<pid_t>(n.pid);
   int flags = static_cast<int>(a[3]);
   if (flags & MSG_FASTOPEN) return deny_text(n, "sendmmsg(MSG_FASTOPEN)", "TCP Fast Open is not supported", EOPNOTSUPP);
-  UniqueFd sock;
+  auto sock = std::make_shared<UniqueFd>();
   SocketKind kind;
-  if (int err = dup_socket(n, static_cast<int>(a[0]), sock, kind)) return Verdict::error(err);
+  if (int err = dup_socket(n, static_cast<int>(a[0]), *sock, kind)) return Verdict::error(err);
   unsigned count = static_cast<unsigned>(std::min<uint64_t>(a[2], kMaxMmsg));
   unsigned sent = 0;
   for (; sent < count; ++sent) {
     uint64_t entry = a[1] + sent * sizeof(mmsghdr);
-    AsyncOps::OwnedMessage m;
+    auto m = std::make_shared<AsyncOps::OwnedMessage>();
     Verdict denial;
-    int err = copy_message(n, entry, kind, m, &denial);
+    int err = copy_message(n, entry, kind, *m, &denial);
     if (!err) {
-      m.seal();
+      m->seal();
       if (!still_pending(n)) return Verdict::error(ENOENT);
-      ssize_t r = ::sendmsg(sock.get(), &m.msg, flags | MSG_NOSIGNAL | (sent ? MSG_DONTWAIT : 0));
+      ssize_t r = ::sendmsg(sock->get(), &m->msg, flags | MSG_NOSIGNAL | MSG_DONTWAIT);
       if (r >= 0) {
         unsigned len = static_cast<unsigned>(r);
         memory_.write(pid, entry + offsetof(mmsghdr, msg_len), &len, sizeof len);
         continue;
       }
       err = errno;
+      if (sent == 0 && (err == EAGAIN || err == EWOULDBLOCK) && !(flags & MSG_DONTWAIT) && !nonblocking(sock->get())) {
+        // The first message would wait: send it through the ring and
+        // answer 1 when it has gone.
+        uint64_t id = n.id;
+        uint64_t len_addr = entry + offsetof(mmsghdr, msg_len);
+        async_.sendmsg(sock->get(), m, flags | MSG_NOSIGNAL, sock, [this, id, pid, len_addr](int result) {
+          if (result < 0) return deliver(channel_, id, Verdict::error(-result));
+          unsigned len = static_cast<unsigned>(result);
+          memory_.write(pid, len_addr, &len, sizeof len);
+          deliver(channel_, id, Verdict::value_of(1));
+        });
+        return Verdict::deferred();
+      }
     }
     if (sent == 0) return err == EACCES && denial.err ? std::move(denial) : Verdict::error(err);
     break;

@@ -406,8 +406,8 @@ int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out)
   // n.pid is a thread id: PIDFD_THREAD (O_EXCL, Linux 6.9) opens any
   // thread. Without it a non-leader thread fails (EINVAL on older kernels,
   // ENOENT on newer ones), so an older kernel gets the plain call.
-  UniqueFd pidfd(kernel::pidfd_open(static_cast<pid_t>(n.pid), O_EXCL));
-  if (!pidfd.valid() && errno == EINVAL) pidfd.reset(kernel::pidfd_open(static_cast<pid_t>(n.pid)));
+  UniqueFd pidfd(kernel::pidfd_open(static_cast<pid_t>(n.pid)));
+  if (!pidfd.valid() && (errno == EINVAL || errno == ENOENT)) pidfd.reset(kernel::pidfd_open(static_cast<pid_t>(n.pid), O_EXCL));
   if (!pidfd.valid()) return ESRCH;
   out.reset(kernel::pidfd_getfd(pidfd.get(), fd));
   if (!out.valid()) return errno == EBADF ? EBADF : EPERM;

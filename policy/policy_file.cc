@@ -228,13 +228,16 @@ class PolicyReader {
     expect_keys(t, {"bind", "connect", "listen", "dns", "connect_broad"}, "network");
     auto add = [&](const char* key, const char* flag, bool check_broad) {
       for (auto& [spec, n] : strings(t, key, "network")) {
+        // A relative unix socket path is relative to this file, like
+        // every other path in it.
+        if (spec.starts_with("unix:") && spec.size() > 5 && spec[5] != '/' && spec[5] != '@')
+          spec = "unix:" + resolve(spec.substr(5));
         std::string err;
         auto e = parse_net_spec(spec, err);
         if (!e) fail_at(n->source(), err);
         if (check_broad && too_broad_to_connect(*e))
           fail_at(n->source(), "connect to " + spec + " reaches any peer on any port, too broad to be deliberate; "
                                "name the peers, or list \"" + spec + "\" under connect_broad if you mean it");
-        if (e->transport == Transport::kUnix && !e->abstract && e->path.front() != '/') spec = resolve(e->path);
         config_.net.push_back({spec, flag, origin(*n, std::string(key) + " " + spec)});
       }
     };
@@ -351,6 +354,7 @@ std::string describe_capabilities(const RunConfig& config) {
   }
   for (const auto& r : config.net) {
     std::string what = r.spec == "dns" ? "the nameservers of /etc/resolv.conf on port 53 (udp and tcp)" : r.spec;
+    if (!r.origin.empty()) what += "  (" + r.origin + ")";
     (r.flag == "--bind" ? bind : r.flag == "--listen" ? listen : connect).push_back(what);
   }
   std::ostringstream out;

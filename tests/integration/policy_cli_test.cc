@@ -1,6 +1,9 @@
 // Policy files through the CLI: wwjail check, and -p enforcing what it says.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "jail_runner.h"
 
 namespace wwjail::testing {
@@ -104,6 +107,30 @@ TEST(PolicyCli, ALinkGrantIsTheLinkNotWhatItMayPointAtLater) {
   EXPECT_EQ(swapped.out, secret + "\n") << "the swap must happen (positive control), the read must not: "
                                           << swapped.out << swapped.err;
   EXPECT_NE(swapped.err.find("denied pid="), std::string::npos) << swapped.err;
+}
+
+// The whole `check` output for a policy using every section, pinned in
+// tests/golden/app.expected (@DIR@: where the files were copied).
+TEST(PolicyCli, CheckOutputMatchesTheGoldenFile) {
+  ScratchDir d;
+  auto golden = [](const std::string& name) {
+    std::ifstream in(std::string(GOLDEN_DIR) + "/" + name);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  d.file("app.toml", golden("app.toml"));
+  d.file("common.toml", golden("common.toml"));
+  d.sub("site");
+  d.sub("data");
+  d.sub("run");
+  d.file("shared.txt", "");
+  d.file("tool.sh", "");
+  auto r = run({wwjail_bin(), "check", d.path() + "/app.toml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string expected = golden("app.expected");
+  for (size_t at; (at = expected.find("@DIR@")) != std::string::npos;) expected.replace(at, 5, d.path());
+  EXPECT_EQ(r.out, expected);
 }
 
 }  // namespace
