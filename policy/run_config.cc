@@ -140,13 +140,13 @@ namespace {
 
 // A unix socket path as decided on: its parent directory canonical (it must
 // exist), its own name as written (the socket may not exist yet).
-std::string canonical_socket_path(const std::string& path, const std::string& flag) {
+std::string canonical_socket_path(const std::string& path, const std::string& where) {
   auto slash = path.find_last_of('/');
   std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   std::string name = path.substr(slash + 1);
   std::string real;
   if (name.empty() || !canonical(dir, real))
-    throw SetupError(flag + " unix:" + path + ": the directory " + dir + " must exist");
+    throw SetupError(where + ": the directory " + dir + " must exist");
   return (real == "/" ? "" : real) + "/" + name;
 }
 
@@ -155,16 +155,18 @@ std::string canonical_socket_path(const std::string& path, const std::string& fl
 NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen) {
   NetCaps caps;
   for (const auto& req : config.net) {
+    // Errors and logs name the policy line the grant came from, or the flag.
+    const std::string where = req.origin.empty() ? req.flag + " " + req.spec : req.origin;
     if (req.flag == "--connect" && req.spec == "dns") {
       auto servers = resolv_conf_nameservers();
-      if (servers.empty()) throw SetupError("--connect dns: /etc/resolv.conf names no nameserver");
+      if (servers.empty()) throw SetupError(where + ": /etc/resolv.conf names no nameserver");
       for (const auto& ns : servers) {
         std::string host = ns.find(':') != std::string::npos ? "[" + ns + "]" : ns;
         for (const char* proto : {"udp", "tcp"}) {
           std::string err;
           auto e = parse_net_spec(std::string(proto) + ":" + host + ":53", err);
-          if (!e) throw SetupError("--connect dns: nameserver " + ns + " in /etc/resolv.conf: " + err);
-          caps.add_connect({*e, "--connect dns (" + ns + ")"});
+          if (!e) throw SetupError(where + ": nameserver " + ns + " in /etc/resolv.conf: " + err);
+          caps.add_connect({*e, where + " (" + ns + ")"});
         }
       }
       for (const char* f : {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.conf"})
@@ -173,16 +175,16 @@ NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vecto
     }
     std::string err;
     auto e = parse_net_spec(req.spec, err);
-    if (!e) throw SetupError(req.flag + " " + req.spec + ": " + err);
-    if (e->transport == Transport::kUnix && !e->abstract) e->path = canonical_socket_path(e->path, req.flag);
-    NetGrant g{*e, req.flag + " " + req.spec};
+    if (!e) throw SetupError(where + ": " + err);
+    if (e->transport == Transport::kUnix && !e->abstract) e->path = canonical_socket_path(e->path, where);
+    NetGrant g{*e, where};
     if (req.flag == "--bind") {
       caps.add_bind(std::move(g));
     } else if (req.flag == "--connect") {
       caps.add_connect(std::move(g));
     } else {
       if (e->transport != Transport::kUnix && (e->family == 0 || e->port_lo != e->port_hi || e->prefix != (e->family == AF_INET ? 32 : 128)))
-        throw SetupError("--listen " + req.spec + ": needs one address and one port (e.g. tcp:127.0.0.1:8080 or tcp:[::]:8080)");
+        throw SetupError(where + ": listen needs one address and one port (e.g. tcp:127.0.0.1:8080 or tcp:[::]:8080)");
       listen.push_back(*e);
     }
   }

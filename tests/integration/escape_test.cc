@@ -41,7 +41,7 @@ constexpr const char* kInside = "INSIDE-granted";
 
 using Op = std::vector<std::string>;  // {"read", "/path"}: one escape_calls operation
 
-bool run_known_bugs() {
+[[maybe_unused]] bool run_known_bugs() {
   const char* v = std::getenv("WWJAIL_RUN_KNOWN_BUGS");
   return v && *v && std::string(v) != "0";
 }

@@ -133,5 +133,20 @@ TEST(PolicyCli, CheckOutputMatchesTheGoldenFile) {
   EXPECT_EQ(r.out, expected);
 }
 
+TEST(PolicyCli, NetworkErrorsFoundLaterStillNameThePolicyLine) {
+  ScratchDir d;
+  std::string listen = d.file("l.toml", "[network]\n\nlisten = [\"tcp:*:8080\"]\n");
+  auto r = run({wwjail_bin(), "check", listen});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find(listen + ":3 listen tcp:*:8080: listen needs one address and one port"), std::string::npos)
+      << r.err;
+  std::string sock = d.file("s.toml", "[network]\nconnect = [\"unix:/no/such/dir/x.sock\"]\n");
+  auto u = run({wwjail_bin(), "check", sock});
+  EXPECT_EQ(u.exit_code, 125);
+  EXPECT_NE(u.err.find(sock + ":2 connect unix:/no/such/dir/x.sock: the directory /no/such/dir must exist"),
+            std::string::npos)
+      << u.err;
+}
+
 }  // namespace
 }  // namespace wwjail::testing
