@@ -126,8 +126,9 @@ LogSinks open_log_sinks(const LogRequest& request, const std::string& level) {
     decision_sink->set_pattern("wwjail: %^%l%$: %v");
   }
   out.messages->set_level(spdlog::level::from_str(level));
-  // Decisions are filtered by DecisionLog; "off" silences them too.
-  out.decisions->set_level(level == "off" ? spdlog::level::off : spdlog::level::trace);
+  // Denials are warnings and allowed decisions info (DecisionLog decides
+  // which are wanted at all): the level cuts them like any message.
+  out.decisions->set_level(spdlog::level::from_str(level));
   return out;
 }
 

@@ -5,7 +5,13 @@
 //   wwjail learn -o FILE [OPTIONS] -- PROGRAM  run it with everything allowed
 //                                               and write the policy it needed
 //   wwjail check FILE                          validate a policy, print its grants
+//   wwjail compile MODULE.wasm [-o FILE]       compile a WebAssembly module ahead of time
+#include <spdlog/sinks/stdout_sinks.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +20,8 @@
 #include "broker/guest_run.h"
 #include "broker/learn_observer.h"
 #include "broker/log_sinks.h"
+#include "wasm/module_compiler.h"
+#include "wasm/wasm_command.h"
 #include "policy/environment.h"
 #include "policy/limits.h"
 #include "policy/policy_file.h"
@@ -28,6 +36,58 @@
 namespace {
 
 using namespace wwjail;
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw SetupError("cannot find wwjail's own executable (/proc/self/exe)");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+// wwjail compile MODULE.wasm [-o FILE] [--cache DIR]: compiles ahead of time.
+int compile_command(int argc, char** argv) {
+  std::string module, output, cache;
+  CLI::App app{"wwjail compile: compile a WebAssembly module once, for running it where no compiler is"};
+  app.name("wwjail compile");
+  app.add_option("MODULE", module, "the .wasm module")->required();
+  app.add_option("-o,--output", output, "write the compiled module here (default: only into the cache)")
+      ->type_name("FILE");
+  app.add_option("--cache", cache, "the cache directory (default $XDG_CACHE_HOME/wwjail)")->type_name("DIR");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "wwjail: %s (see wwjail compile --help)\n", e.what());
+    return exit_code::kSetupFailed;
+  }
+  auto log = std::make_shared<spdlog::logger>("wwjail", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  log->set_pattern("wwjail: %v");
+  try {
+    if (!is_wasm_module(module)) throw SetupError(module + " is not a WebAssembly module (no \\0asm header)");
+    char real[PATH_MAX];
+    if (!::realpath(module.c_str(), real)) throw SetupError(module + ": " + std::strerror(errno));
+    CompileResult r = compile_module({real, cache.empty() ? default_cache_dir() : cache, self_exe()}, *log);
+    std::fprintf(stderr, "wwjail: %s %s\n", r.cached ? "already compiled:" : "compiled:", r.artifact.c_str());
+    if (!output.empty()) {
+      std::ifstream in(r.artifact, std::ios::binary);
+      std::string tmp = output + ".wwjail-tmp";
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << in.rdbuf();
+      out.close();
+      if (!out || ::chmod(tmp.c_str(), 0755) != 0 || ::rename(tmp.c_str(), output.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        throw SetupError("writing " + output + ": " + std::strerror(errno));
+      }
+      std::fprintf(stderr, "wwjail: wrote %s (run it with: wwjail [grants] -- %s ARGS)\n", output.c_str(),
+                   output.c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wwjail: %s\n", e.what());
+    return exit_code::kSetupFailed;
+  }
+  return 0;
+}
 
 // wwjail check FILE: validates a policy and prints what it grants.
 int check_policy(int argc, char** argv) {
@@ -57,6 +117,7 @@ struct Flags {
   std::vector<std::string> env_set, env_unset, env_keep, limits;
   bool clean_env = false, no_tmpdir = false, keep_tmpdir = false;
   std::string learn_output;
+  std::string max_memory;
 };
 
 void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
@@ -86,6 +147,10 @@ void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
   app.add_option("--keep-env", f.env_keep, "inherit only the NAMEs given (repeatable)")->type_name("NAME")->allow_extra_args(false);
   app.add_option("--limit", f.limits, "a resource limit: " + limit_name_list() + " (e.g. nofile=256, memory=1G)")
       ->type_name("NAME=VALUE")->allow_extra_args(false);
+  app.add_option("--cache", config.wasm_cache, "WebAssembly: where compiled modules are kept (default "
+                 "$XDG_CACHE_HOME/wwjail)")->type_name("DIR");
+  app.add_option("--max-memory", f.max_memory, "WebAssembly: the most linear memory the module may have (e.g. 256M)")
+      ->type_name("BYTES");
   app.add_flag("--audit", config.audit,
                "enforce no grant (the program may touch whatever you may): log what would be denied, and a "
                "summary at exit");
@@ -106,6 +171,13 @@ void apply_flags(const Flags& f, RunConfig& config) {
   auto grant = [&](const std::string& raw, uint8_t rights, const char* flag, bool check_broad, bool list = false) {
     GrantRequest g{raw, rights, std::string(flag) + " " + raw};
     g.list_only = list;
+    // HOST::GUEST: the directory's name inside a WebAssembly guest.
+    if (auto sep = g.path.find("::"); sep != std::string::npos) {
+      g.guest = g.path.substr(sep + 2);
+      g.path = g.path.substr(0, sep);
+      if (g.guest.empty() || g.guest.front() != '/')
+        throw SetupError(std::string(flag) + " " + raw + ": the guest name after :: must be absolute, e.g. ::/data");
+    }
     if (raw.starts_with("?")) {
       g.path = raw.substr(1);
       g.optional = true;
@@ -165,6 +237,12 @@ void apply_flags(const Flags& f, RunConfig& config) {
     config.limits.push_back({limit->resource, *v, "--limit " + kv});
   }
   if (!config.log.path.empty() && config.log.fd >= 0) throw SetupError("--log and --log-fd: give one of them");
+  if (!f.max_memory.empty()) {
+    std::string err;
+    auto v = parse_limit_value(*find_limit("memory"), f.max_memory, err);
+    if (!v) throw SetupError("--max-memory " + f.max_memory + ": write a number of bytes (K, M or G may follow)");
+    config.wasm_max_memory = *v;
+  }
 }
 
 int run_command(int argc, char** argv, bool learn) {
@@ -213,6 +291,7 @@ int run_command(int argc, char** argv, bool learn) {
 
   spdlog::logger& log = *logs.messages;
   try {
+    prepare_wasm_guest(config, self_exe(), log);
     if (!learn) return run_guest(config, logs);
     PolicyLearner learner(config.command);
     LearnObserver observer(learner);
@@ -240,5 +319,6 @@ int run_command(int argc, char** argv, bool learn) {
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "check") return check_policy(argc, argv);
   if (argc >= 2 && std::string(argv[1]) == "learn") return run_command(argc - 1, argv + 1, true);
+  if (argc >= 2 && std::string(argv[1]) == "compile") return compile_command(argc - 1, argv + 1);
   return run_command(argc, argv, false);
 }

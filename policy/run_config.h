@@ -23,6 +23,9 @@ struct GrantRequest {
   // entries' names may be read, the directory itself looked at; nothing
   // below it is opened or looked at.
   bool list_only = false;
+  // WebAssembly guests: the name the directory has inside the guest
+  // ("HOST::GUEST" in a flag or policy; empty: the host path).
+  std::string guest;
   // When `path` was canonicalised already: the absolute path as written,
   // if it differs (a symlink there is granted as itself too).
   std::string alias;
@@ -72,6 +75,10 @@ struct RunConfig {
   LogRequest log;
   // Enforce nothing new: what would be denied is allowed and logged.
   bool audit = false;
+  // WebAssembly guests: where compiled modules are cached, and the most
+  // linear memory a module may have (0: what the module declares).
+  std::string wasm_cache;
+  uint64_t wasm_max_memory = 0;
   // The policy files read, includes first ("base:NAME" for shipped ones).
   std::vector<std::string> policy_files;
   // Paths an optional grant ("?PATH") named that were absent when the

@@ -1,0 +1,26 @@
+/* Compiled into every guest module next to wasm2c's output: the few entry
+ * points wwjail's runner calls, under names that do not depend on the
+ * module. Including the host's signatures here (wasi_imports.h) makes an
+ * import of another shape a compile error. */
+#include <stdlib.h>
+
+#include "guest.h"
+#include "wasi_imports.h"
+
+#define WWJAIL_EXPORT __attribute__((visibility("default")))
+
+/* Marks the shared object as a wwjail WebAssembly artifact, and which
+ * runner ABI it was built for. */
+WWJAIL_EXPORT const char wwjail_guest_abi[] __attribute__((section(".wwjail_wasm"), used)) = WWJAIL_WASM_ABI;
+
+WWJAIL_EXPORT void* wwjail_guest_new(struct Z_wasi_snapshot_preview1_instance_t* wasi) {
+  Z_guest_instance_t* guest = calloc(1, sizeof *guest);
+  if (!guest) return NULL;
+  Z_guest_init_module();
+  Z_guest_instantiate(guest, wasi);
+  return guest;
+}
+
+WWJAIL_EXPORT wasm_rt_memory_t* wwjail_guest_memory(void* guest) { return Z_guestZ_memory(guest); }
+
+WWJAIL_EXPORT void wwjail_guest_start(void* guest) { Z_guestZ__start(guest); }

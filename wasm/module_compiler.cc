@@ -1,0 +1,287 @@
+#include "wasm/module_compiler.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <vector>
+
+#include "policy/run_config.h"
+#include "sys/remove_tree.h"
+#include "sys/sys_error.h"
+#include "wasm/embedded_sources.h"
+#include "wasm/wasi_import_list.h"
+#include "wasm/wasm_abi_version.h"
+
+extern char** environ;
+
+namespace wwjail {
+namespace {
+
+// How modules are translated and compiled; part of the cache key.
+// wabt 1.0.32's wasm2c accepts only its default feature set (no flag may
+// change it); SIMD output needs headers Debian does not ship, so a SIMD
+// module fails at the C compile and is reported as such.
+constexpr const char* kWasm2cFlags = "";
+constexpr const char* kCcFlags = "-O2 -fPIC -shared -fvisibility=hidden";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SetupError(path + ": " + std::strerror(errno));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::string& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw SetupError("writing " + path + ": " + std::strerror(errno));
+}
+
+// SHA-256 over everything that decides what a compile produces.
+class Digest {
+ public:
+  Digest() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw SetupError("SHA-256 unavailable");
+  }
+  void add(std::string_view part) {
+    uint64_t size = part.size();  // length-prefixed: parts cannot run into each other
+    EVP_DigestUpdate(ctx_.get(), &size, sizeof size);
+    EVP_DigestUpdate(ctx_.get(), part.data(), part.size());
+  }
+  std::string hex() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_.get(), md, &len);
+    std::string out;
+    char buf[3];
+    for (unsigned i = 0; i < len; ++i) {
+      std::snprintf(buf, sizeof buf, "%02x", md[i]);
+      out += buf;
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
+};
+
+struct StepResult {
+  int status = -1;
+  std::string err;
+  long peak_rss_kib = 0;
+};
+
+// Runs wwjail itself on one tool: `grants` then `--` and the command. The
+// tool's stderr is kept for the error message.
+StepResult run_jailed(const std::string& self, const std::vector<std::string>& grants,
+                      const std::vector<std::string>& command, const std::string& err_path) {
+  std::vector<std::string> args = {self, "--log-level", "error"};
+  args.insert(args.end(), grants.begin(), grants.end());
+  args.push_back("--");
+  args.insert(args.end(), command.begin(), command.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid;
+  int rc = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw SetupError("starting " + self + " to compile: " + std::strerror(rc));
+  StepResult r;
+  int status;
+  struct rusage ru{};
+  while (::wait4(pid, &status, 0, &ru) < 0) {
+    if (errno != EINTR) throw SetupError(std::string("waiting for the compile: ") + std::strerror(errno));
+  }
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.err = read_file(err_path);
+  struct rusage children{};
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  r.peak_rss_kib = children.ru_maxrss;
+  return r;
+}
+
+// The first lines of a tool's complaint, for a one-line error.
+std::string first_lines(const std::string& text, size_t lines = 3) {
+  std::string out;
+  std::istringstream in(text);
+  std::string line;
+  while (lines-- && std::getline(in, line)) out += (out.empty() ? "" : " | ") + line;
+  return out.empty() ? "(no message)" : out;
+}
+
+// wasm2c marks each import in the header it writes:
+//   /* import: 'wasi_snapshot_preview1' 'fd_write' */
+void check_imports(const std::string& header, const std::string& module) {
+  std::istringstream in(header);
+  std::string line;
+  const std::string mark = "/* import: '";
+  while (std::getline(in, line)) {
+    auto at = line.find(mark);
+    if (at == std::string::npos) continue;
+    auto mod_end = line.find('\'', at + mark.size());
+    auto name_start = line.find('\'', mod_end + 1);
+    auto name_end = line.find('\'', name_start + 1);
+    if (mod_end == std::string::npos || name_start == std::string::npos || name_end == std::string::npos) continue;
+    std::string mod = line.substr(at + mark.size(), mod_end - at - mark.size());
+    std::string name = line.substr(name_start + 1, name_end - name_start - 1);
+    bool known = false;
+    if (mod == kWasiModule) {
+      for (auto f : kWasiFunctions) known = known || f == name;
+    }
+    if (!known)
+      throw SetupError(module + " imports " + mod + "." + name +
+                       ", which wwjail does not provide (only wasi_snapshot_preview1, WASI preview 1)");
+  }
+}
+
+// A tool on PATH (canonical), or "".
+std::string find_tool(const std::string& name) {
+  ProgramLookup p = find_program(name);
+  return p.exit_status == 0 ? p.path : "";
+}
+
+}  // namespace
+
+bool is_wasm_module(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  unsigned char head[8];
+  bool ok = ::read(fd, head, sizeof head) == static_cast<ssize_t>(sizeof head);
+  ::close(fd);
+  static const unsigned char kMagic[8] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+  return ok && std::memcmp(head, kMagic, sizeof kMagic) == 0;
+}
+
+bool is_wasm_artifact(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr eh{};
+  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh)) return false;
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN ||
+      eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum || eh.e_shnum > 4096)
+    return false;
+  std::vector<Elf64_Shdr> sections(eh.e_shnum);
+  in.seekg(static_cast<std::streamoff>(eh.e_shoff));
+  if (!in.read(reinterpret_cast<char*>(sections.data()), static_cast<std::streamsize>(sections.size() * sizeof(Elf64_Shdr))))
+    return false;
+  const Elf64_Shdr& names = sections[eh.e_shstrndx];
+  if (names.sh_size > (1u << 20)) return false;
+  std::string strtab(names.sh_size, '\0');
+  in.seekg(static_cast<std::streamoff>(names.sh_offset));
+  if (!in.read(strtab.data(), static_cast<std::streamsize>(strtab.size()))) return false;
+  for (const auto& s : sections) {
+    if (s.sh_name < strtab.size() && std::strcmp(strtab.c_str() + s.sh_name, ".wwjail_wasm") == 0) return true;
+  }
+  return false;
+}
+
+std::string default_cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg && *xdg == '/') return std::string(xdg) + "/wwjail";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home == '/' ? home : "/tmp") + "/.cache/wwjail";
+}
+
+CompileResult compile_module(const CompileRequest& request, spdlog::logger& log) {
+  const std::string& module = request.module;
+  std::string wasm2c = find_tool("wasm2c"), cc = find_tool("cc");
+  if (wasm2c.empty() || cc.empty()) {
+    throw SetupError("running " + module + " needs wasm2c (Debian package wabt) and a C compiler (gcc) to compile "
+                     "it once; or compile it where they are, with `wwjail compile " + module +
+                     " -o FILE`, and run FILE here");
+  }
+
+  Digest key;
+  key.add(read_file(module));
+  key.add(read_file(wasm2c));
+  key.add(read_file(cc));
+  key.add(kWasm2cFlags);
+  key.add(kCcFlags);
+  key.add(WWJAIL_WASM_ABI);
+  key.add(kGuestEntrySource);
+  key.add(kWasiImportsHeader);
+  std::string dir = request.cache_dir + "/wasm";
+  std::string artifact = dir + "/" + key.hex() + ".so";
+  CompileResult result;
+  result.artifact = artifact;
+  if (is_wasm_artifact(artifact)) {
+    result.cached = true;
+    return result;
+  }
+
+  for (const std::string& d : {request.cache_dir, dir}) {
+    if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)
+      throw SetupError("the wasm cache " + d + ": " + std::strerror(errno) + " (choose another with --cache DIR)");
+  }
+  std::string work_tmpl = dir + "/work.XXXXXX";
+  if (!::mkdtemp(work_tmpl.data())) throw SetupError("the wasm cache " + dir + ": " + std::strerror(errno));
+  const std::string work = work_tmpl;
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() { remove_tree_at(AT_FDCWD, path.c_str()); }
+  } cleanup{work};
+  // A log of each step's complaints, outside what the steps may write.
+  std::string err_log = work + ".err";
+  struct ErrCleanup {
+    std::string path;
+    ~ErrCleanup() { ::unlink(path.c_str()); }
+  } err_cleanup{err_log};
+
+  auto start = std::chrono::steady_clock::now();
+  StepResult t = run_jailed(request.self_exe, {"--read", module, "--write", work, "--no-tmpdir"},
+                            {wasm2c, "-n", "guest", module, "-o", work + "/guest.c"}, err_log);
+  if (t.status != 0) {
+    throw SetupError(module + ": wasm2c refused it: " + first_lines(t.err) +
+                     (t.err.find("simd") != std::string::npos || t.err.find("v128") != std::string::npos
+                          ? " (SIMD is not supported by wwjail's WebAssembly tier)"
+                          : ""));
+  }
+  check_imports(read_file(work + "/guest.h"), module);
+  write_file(work + "/guest_entry.c", kGuestEntrySource);
+  write_file(work + "/wasi_imports.h", kWasiImportsHeader);
+
+  std::vector<std::string> cc_cmd = {cc};
+  std::istringstream flags(kCcFlags);
+  for (std::string f; flags >> f;) cc_cmd.push_back(f);
+  cc_cmd.insert(cc_cmd.end(), {std::string("-DWWJAIL_WASM_ABI=\"") + WWJAIL_WASM_ABI + "\"", "-I", work, "-o",
+                               work + "/guest.so", work + "/guest.c", work + "/guest_entry.c"});
+  StepResult c = run_jailed(request.self_exe,
+                            {"--write", work, "--read", "/usr/include", "--read", "/usr/lib",
+                             "--read", "?/usr/local/include", "--read", "?/usr/x86_64-linux-gnu",
+                             "--read", "?/usr/lib64", "--exec", "/usr/lib/gcc", "--exec", "?/usr/libexec/gcc",
+                             "--exec", "/usr/bin/as", "--exec", "/usr/bin/ld", "--exec", "?/usr/bin/ld.bfd"},
+                            cc_cmd, err_log);
+  if (c.status != 0) {
+    if (c.err.find("v128") != std::string::npos || c.err.find("simde") != std::string::npos)
+      throw SetupError(module + " uses SIMD (v128), which wwjail's WebAssembly tier does not support; build it "
+                       "without -msimd128");
+    throw SetupError(module + ": compiling wasm2c's output failed: " + first_lines(c.err, 4));
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.peak_rss_kib = std::max(t.peak_rss_kib, c.peak_rss_kib);
+  if (::rename((work + "/guest.so").c_str(), artifact.c_str()) != 0)
+    throw SetupError("storing the compiled module in " + dir + ": " + std::strerror(errno));
+  log.info("compiled {} in {:.2f} s (peak RSS of a compile step {} MiB), cached as {}", module, result.seconds,
+           result.peak_rss_kib / 1024, artifact);
+  return result;
+}
+
+}  // namespace wwjail

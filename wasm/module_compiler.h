@@ -1,0 +1,49 @@
+// WebAssembly modules as wwjail guests: recognising them, and turning one
+// into the shared object wwjail's runner (wasm/runner_main.cc) loads.
+//
+// The execution tier is wasm2c: the module is translated to C and compiled
+// once with the system C compiler into a shared object, cached under a
+// content-addressed name (the module's bytes, the wasm2c and compiler
+// binaries, the flags and the runner ABI). Both steps run jailed: wwjail
+// runs itself on wasm2c and on the compiler, with read grants on the module
+// and the toolchain and write only on a work directory inside the cache.
+// Before compiling, every import the module declares is checked against
+// the WASI functions the runner provides, and compiling the module next to
+// the host's declarations (wasm/wasi_imports.h) rejects any import whose
+// signature differs.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <string>
+
+namespace wwjail {
+
+// True when the file starts with the WebAssembly magic and version 1.
+bool is_wasm_module(const std::string& path);
+// True when the file is a compiled module (an ELF shared object carrying
+// the .wwjail_wasm section).
+bool is_wasm_artifact(const std::string& path);
+
+// $XDG_CACHE_HOME/wwjail, else $HOME/.cache/wwjail.
+std::string default_cache_dir();
+
+struct CompileRequest {
+  std::string module;     // the .wasm
+  std::string cache_dir;  // where compiled modules are kept
+  std::string self_exe;   // wwjail itself, to run the tools jailed
+};
+
+struct CompileResult {
+  std::string artifact;  // the shared object to run
+  bool cached = false;   // found in the cache, nothing compiled
+  double seconds = 0;    // compile time (wasm2c + cc), 0 when cached
+  long peak_rss_kib = 0; // the largest resident size of any compile step
+};
+
+// Finds MODULE's compiled form in the cache or compiles it there. Throws
+// SetupError: a tool missing (saying how to precompile), an import the
+// host lacks, a feature the tier does not support, a compile failure.
+CompileResult compile_module(const CompileRequest& request, spdlog::logger& log);
+
+}  // namespace wwjail

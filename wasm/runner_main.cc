@@ -1,0 +1,129 @@
+// wwjail-wasm-run: the process a WebAssembly guest runs in. wwjail starts
+// it as an ordinary guest (same seccomp filter, same Landlock ruleset, same
+// broker), so a bug here meets the same walls as any native program.
+//
+//   wwjail-wasm-run --module GUEST.so [--dir HOST::GUEST]... [--env NAME=VALUE]...
+//                   [--max-memory BYTES] -- ARGV0 [ARGS...]
+//
+// Listening sockets wwjail bound (--listen) arrive as fds 3.. with
+// LISTEN_FDS, as for a native guest; the guest sees them after its
+// preopened directories. Exit status: the guest's (proc_exit), 134 after a
+// trap, 125 when the module cannot be loaded.
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <unistd.h>
+#include <wasm-rt.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "wasm/wasi_host.h"
+#include "wasm/wasm_abi_version.h"
+
+// The trap target of libwasm-rt-impl (wasm-rt-impl.h is not installed).
+extern "C" sigjmp_buf wasm_rt_jmp_buf;
+
+struct Z_wasi_snapshot_preview1_instance_t {
+  wwjail::WasiHost* host;
+};
+
+namespace {
+
+constexpr int kSetupFailed = 125;
+constexpr int kTrapped = 134;
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "wwjail: %s\n", what.c_str());
+  std::_Exit(kSetupFailed);
+}
+
+const char* trap_name(int trap) {
+  switch (trap) {
+    case WASM_RT_TRAP_OOB: return "out-of-bounds memory access";
+    case WASM_RT_TRAP_INT_OVERFLOW: return "integer overflow";
+    case WASM_RT_TRAP_DIV_BY_ZERO: return "integer divide by zero";
+    case WASM_RT_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
+    case WASM_RT_TRAP_UNREACHABLE: return "unreachable executed";
+    case WASM_RT_TRAP_CALL_INDIRECT: return "indirect call type mismatch or null";
+    case WASM_RT_TRAP_EXHAUSTION: return "call stack exhausted";
+    default: return wasm_rt_strerror(static_cast<wasm_rt_trap_t>(trap));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string module;
+  static uint64_t max_memory = 0;  // static: read after sigsetjmp
+  wwjail::WasiConfig config;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die("wwjail-wasm-run: " + a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--") {
+      ++i;
+      break;
+    } else if (a == "--module") {
+      module = value();
+    } else if (a == "--dir") {
+      std::string d = value();
+      auto sep = d.find("::");
+      config.preopens.push_back({d.substr(0, sep), sep == std::string::npos ? d : d.substr(sep + 2)});
+    } else if (a == "--env") {
+      config.env.push_back(value());
+    } else if (a == "--max-memory") {
+      max_memory = std::strtoull(value().c_str(), nullptr, 10);
+    } else {
+      die("wwjail-wasm-run: unknown option " + a);
+    }
+  }
+  if (module.empty() || i >= argc) die("wwjail-wasm-run: usage: --module GUEST.so ... -- ARGV0 [ARGS...]");
+  for (; i < argc; ++i) config.args.emplace_back(argv[i]);
+  if (const char* n = std::getenv("LISTEN_FDS")) {
+    int count = std::atoi(n);
+    for (int k = 0; k < count; ++k) config.sockets.push_back(3 + k);
+  }
+
+  void* so = ::dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!so) die(std::string("cannot load the compiled module: ") + ::dlerror());
+  auto abi = static_cast<const char*>(::dlsym(so, "wwjail_guest_abi"));
+  if (!abi || std::strcmp(abi, WWJAIL_WASM_ABI) != 0)
+    die(module + " was compiled for another wwjail runner (" + (abi ? abi : "none") + ", this one is " +
+        WWJAIL_WASM_ABI + "); compile it again with wwjail compile");
+  auto guest_new = reinterpret_cast<void* (*)(Z_wasi_snapshot_preview1_instance_t*)>(::dlsym(so, "wwjail_guest_new"));
+  auto guest_memory = reinterpret_cast<wasm_rt_memory_t* (*)(void*)>(::dlsym(so, "wwjail_guest_memory"));
+  auto guest_start = reinterpret_cast<void (*)(void*)>(::dlsym(so, "wwjail_guest_start"));
+  if (!guest_new || !guest_memory || !guest_start) die(module + " lacks wwjail's entry points");
+
+  try {
+    static wwjail::WasiHost host(config);
+    static Z_wasi_snapshot_preview1_instance_t wasi{&host};
+    wasm_rt_init();
+    if (int trap = sigsetjmp(wasm_rt_jmp_buf, 1)) {
+      std::fprintf(stderr, "wwjail: wasm trap: %s\n", trap_name(trap));
+      std::_Exit(kTrapped);
+    }
+    void* guest = guest_new(&wasi);
+    if (!guest) die("out of memory instantiating the module");
+    wasm_rt_memory_t* memory = guest_memory(guest);
+    if (max_memory) {
+      uint64_t max_pages = max_memory / 65536;
+      if (memory->pages > max_pages)
+        die("--max-memory " + std::to_string(max_memory) + ": the module needs " +
+            std::to_string(uint64_t{memory->pages} * 65536) + " bytes of linear memory to start");
+      if (memory->max_pages > max_pages) memory->max_pages = static_cast<uint32_t>(max_pages);
+    }
+    host.bind_memory(memory);
+    guest_start(guest);
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+  std::fflush(stdout);
+  std::_Exit(0);
+}

@@ -1,0 +1,138 @@
+// The WASI preview 1 host of wwjail's WebAssembly runner: every host call a
+// module imports from wasi_snapshot_preview1, on the runner's own
+// descriptors.
+//
+// The runner is an ordinary guest of the broker: each host call becomes the
+// native syscall it needs (openat2 beneath a preopen's descriptor, mkdirat,
+// renameat, ...), which the broker decides and logs exactly as it does for
+// a native program. This file adds only WASI's own rules on top: paths are
+// relative to a descriptor the guest holds and never leave it (openat2
+// RESOLVE_BENEATH: "..", absolute paths and absolute symlinks fail with
+// ENOTCAPABLE), and every pointer the guest passes is checked against the
+// size of its linear memory before it is touched.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "wasm/wasi_abi.h"
+
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <wasm-rt.h>
+
+namespace wwjail {
+
+struct WasiConfig {
+  std::vector<std::string> args;  // argv[0] first
+  std::vector<std::string> env;   // "NAME=VALUE"
+  struct Preopen {
+    std::string host;   // a directory
+    std::string guest;  // the name the guest sees ("/data")
+  };
+  std::vector<Preopen> preopens;
+  std::vector<int> sockets;  // listening sockets, after the preopens
+};
+
+class WasiHost {
+ public:
+  // Opens the preopens (a message naming the one that fails is thrown as
+  // std::runtime_error).
+  explicit WasiHost(const WasiConfig& config);
+  void bind_memory(wasm_rt_memory_t* memory) { memory_ = memory; }
+  // The WASI fd of the first listening socket.
+  uint32_t first_socket_fd() const { return first_socket_; }
+
+  uint32_t args_get(uint32_t argv, uint32_t buf);
+  uint32_t args_sizes_get(uint32_t argc_out, uint32_t size_out);
+  uint32_t environ_get(uint32_t env, uint32_t buf);
+  uint32_t environ_sizes_get(uint32_t count_out, uint32_t size_out);
+  uint32_t clock_res_get(uint32_t id, uint32_t out);
+  uint32_t clock_time_get(uint32_t id, uint64_t precision, uint32_t out);
+  uint32_t fd_advise(uint32_t fd, uint64_t offset, uint64_t len, uint32_t advice);
+  uint32_t fd_allocate(uint32_t fd, uint64_t offset, uint64_t len);
+  uint32_t fd_close(uint32_t fd);
+  uint32_t fd_datasync(uint32_t fd);
+  uint32_t fd_fdstat_get(uint32_t fd, uint32_t out);
+  uint32_t fd_fdstat_set_flags(uint32_t fd, uint32_t flags);
+  uint32_t fd_fdstat_set_rights(uint32_t fd, uint64_t base, uint64_t inheriting);
+  uint32_t fd_filestat_get(uint32_t fd, uint32_t out);
+  uint32_t fd_filestat_set_size(uint32_t fd, uint64_t size);
+  uint32_t fd_filestat_set_times(uint32_t fd, uint64_t atim, uint64_t mtim, uint32_t flags);
+  uint32_t fd_pread(uint32_t fd, uint32_t iovs, uint32_t count, uint64_t offset, uint32_t out);
+  uint32_t fd_prestat_get(uint32_t fd, uint32_t out);
+  uint32_t fd_prestat_dir_name(uint32_t fd, uint32_t path, uint32_t len);
+  uint32_t fd_pwrite(uint32_t fd, uint32_t iovs, uint32_t count, uint64_t offset, uint32_t out);
+  uint32_t fd_read(uint32_t fd, uint32_t iovs, uint32_t count, uint32_t out);
+  uint32_t fd_readdir(uint32_t fd, uint32_t buf, uint32_t len, uint64_t cookie, uint32_t out);
+  uint32_t fd_renumber(uint32_t from, uint32_t to);
+  uint32_t fd_seek(uint32_t fd, uint64_t offset, uint32_t whence, uint32_t out);
+  uint32_t fd_sync(uint32_t fd);
+  uint32_t fd_tell(uint32_t fd, uint32_t out);
+  uint32_t fd_write(uint32_t fd, uint32_t iovs, uint32_t count, uint32_t out);
+  uint32_t path_create_directory(uint32_t fd, uint32_t path, uint32_t len);
+  uint32_t path_filestat_get(uint32_t fd, uint32_t flags, uint32_t path, uint32_t len, uint32_t out);
+  uint32_t path_filestat_set_times(uint32_t fd, uint32_t flags, uint32_t path, uint32_t len, uint64_t atim,
+                                   uint64_t mtim, uint32_t fst_flags);
+  uint32_t path_link(uint32_t old_fd, uint32_t old_flags, uint32_t old_path, uint32_t old_len, uint32_t new_fd,
+                     uint32_t new_path, uint32_t new_len);
+  uint32_t path_open(uint32_t fd, uint32_t dirflags, uint32_t path, uint32_t len, uint32_t oflags, uint64_t rights,
+                     uint64_t inheriting, uint32_t fdflags, uint32_t out);
+  uint32_t path_readlink(uint32_t fd, uint32_t path, uint32_t len, uint32_t buf, uint32_t buf_len, uint32_t out);
+  uint32_t path_remove_directory(uint32_t fd, uint32_t path, uint32_t len);
+  uint32_t path_rename(uint32_t fd, uint32_t old_path, uint32_t old_len, uint32_t new_fd, uint32_t new_path,
+                       uint32_t new_len);
+  uint32_t path_symlink(uint32_t old_path, uint32_t old_len, uint32_t fd, uint32_t new_path, uint32_t new_len);
+  uint32_t path_unlink_file(uint32_t fd, uint32_t path, uint32_t len);
+  uint32_t poll_oneoff(uint32_t in, uint32_t out, uint32_t count, uint32_t nevents_out);
+  [[noreturn]] void proc_exit(uint32_t code);
+  uint32_t proc_raise(uint32_t sig);
+  uint32_t random_get(uint32_t buf, uint32_t len);
+  uint32_t sched_yield();
+  uint32_t sock_accept(uint32_t fd, uint32_t flags, uint32_t out);
+  uint32_t sock_recv(uint32_t fd, uint32_t iovs, uint32_t count, uint32_t flags, uint32_t len_out,
+                     uint32_t flags_out);
+  uint32_t sock_send(uint32_t fd, uint32_t iovs, uint32_t count, uint32_t flags, uint32_t len_out);
+  uint32_t sock_shutdown(uint32_t fd, uint32_t how);
+
+ private:
+  struct Fd {
+    int host = -1;
+    bool preopen = false;
+    std::string name;  // a preopen's guest name
+  };
+  // The guest's fd, or nullptr (EBADF).
+  Fd* lookup(uint32_t fd);
+  uint32_t add_fd(int host);
+
+  // Linear memory, bounds-checked: false when [ptr, ptr+len) is outside.
+  bool in_bounds(uint32_t ptr, uint64_t len) const;
+  uint8_t* at(uint32_t ptr) const;
+  template <typename T>
+  bool store(uint32_t ptr, T value);
+  template <typename T>
+  bool load(uint32_t ptr, T& value) const;
+  // The iovecs at `iovs` as host iovecs; false if any lies outside memory.
+  bool iovecs(uint32_t iovs, uint32_t count, std::vector<struct iovec>& out) const;
+  // A path argument; EINVAL for embedded NULs, EFAULT outside memory.
+  wasi::Errno path_arg(uint32_t ptr, uint32_t len, std::string& out) const;
+
+  // Resolves `path` beneath fd's directory to (parent descriptor, last
+  // name). `parent` is owned by the caller (closed on return).
+  wasi::Errno parent_of(uint32_t fd, const std::string& path, int& parent, std::string& name);
+  // Opens `path` beneath fd's directory with O_PATH (following the last
+  // symlink when `follow`).
+  wasi::Errno open_path(uint32_t fd, const std::string& path, bool follow, int& out);
+  wasi::Errno write_filestat(uint32_t out, const struct stat& st);
+  // argv/environ: the pointer array at `ptrs`, the strings at `buf`.
+  uint32_t put_strings(const std::vector<std::string>& items, uint32_t ptrs, uint32_t buf);
+
+  wasm_rt_memory_t* memory_ = nullptr;
+  std::vector<std::string> args_, env_;
+  std::vector<std::optional<Fd>> fds_;
+  uint32_t first_socket_ = 0;
+};
+
+}  // namespace wwjail
