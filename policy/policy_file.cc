@@ -158,14 +158,22 @@ class PolicyReader {
   struct Named {
     std::vector<std::string> paths;
     std::vector<std::string> aliases;  // per path: the absolute path before canonicalisation
+    std::string guest;                 // "HOST::GUEST"
     std::vector<std::string> absent;  // optional entries that do not exist (no glob)
   };
   Named named(const std::string& entry, const toml::node& n, const std::string& key) {
     bool optional = entry.starts_with("?");
     std::string p = optional ? entry.substr(1) : entry;
+    Named out;
+    // HOST::GUEST: the directory's name inside a WebAssembly guest.
+    if (auto sep = p.find("::"); sep != std::string::npos) {
+      out.guest = p.substr(sep + 2);
+      p = p.substr(0, sep);
+      if (out.guest.empty() || out.guest.front() != '/')
+        fail_at(n.source(), "the guest name after :: must be absolute, e.g. \"data::/data\"");
+    }
     if (p.empty()) fail_at(n.source(), key + " path is empty; write a path");
     std::string full = resolve(p);
-    Named out;
     std::vector<std::string> candidates;
     if (full.find_first_of("*?[") != std::string::npos) {
       glob_t g{};
@@ -206,8 +214,11 @@ class PolicyReader {
         struct stat st{};
         if (list_only && (::stat(real.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
           fail_at(n->source(), "list path '" + p + "' is not a directory; list a directory, or grant the file under read");
-        config_.grants.push_back(
-            {real, rights, origin(*n, std::string(key) + " " + p), false, list_only, got.aliases[i]});
+        GrantRequest g{real, rights, origin(*n, std::string(key) + " " + p)};
+        g.list_only = list_only;
+        g.alias = got.aliases[i];
+        g.guest = got.guest;
+        config_.grants.push_back(std::move(g));
       }
       for (const auto& absent : got.absent) config_.absent_paths.push_back(absent);
     }
