@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
   }
   if (module.empty() || i >= argc) die("wwjail-wasm-run: usage: --module GUEST.so ... -- ARGV0 [ARGS...]");
   for (; i < argc; ++i) config.args.emplace_back(argv[i]);
+  // wwjail's private temp dir is the guest's /tmp.
+  if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp == '/') config.preopens.push_back({tmp, "/tmp"});
   if (const char* n = std::getenv("LISTEN_FDS")) {
     int count = std::atoi(n);
     for (int k = 0; k < count; ++k) config.sockets.push_back(3 + k);

@@ -635,11 +635,21 @@ uint32_t WasiHost::path_create_directory(uint32_t fd, uint32_t path, uint32_t le
 uint32_t WasiHost::path_filestat_get(uint32_t fd, uint32_t flags, uint32_t path, uint32_t len, uint32_t out) {
   std::string p;
   if (Errno e = path_arg(path, len, p)) return e;
-  int target;
-  if (Errno e = open_path(fd, p, flags & kLookupFollow, target)) return e;
-  Closer c{target};
   struct stat st;
-  if (::fstatat(target, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return last_error();
+  if (flags & kLookupFollow) {
+    // Followed beneath the directory; then the object itself.
+    int target;
+    if (Errno e = open_path(fd, p, true, target)) return e;
+    Closer c{target};
+    if (::fstatat(target, "", &st, AT_EMPTY_PATH) != 0) return last_error();
+    return write_filestat(out, st);
+  }
+  // The entry itself, symlink or not, in its (beneath-resolved) parent.
+  int parent;
+  std::string name;
+  if (Errno e = parent_of(fd, p, parent, name)) return e;
+  Closer c{parent};
+  if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return last_error();
   return write_filestat(out, st);
 }
 

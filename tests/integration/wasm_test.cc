@@ -1,0 +1,243 @@
+// WebAssembly guests through the CLI: the same probe built natively and for
+// wasm32-wasi, run under wwjail with the same grants. Where the behaviour
+// should match, one parameterized test checks both; WASI's own rules
+// (preopens, ENOTCAPABLE, traps, an empty environment) have their own.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "jail_runner.h"
+
+namespace wwjail::testing {
+namespace {
+
+std::string wasm_guest(const std::string& name) { return std::string(WASM_GUEST_DIR) + "/" + name + ".wasm"; }
+std::string native_probe() { return std::string(WASM_GUEST_DIR) + "/wasi_probe"; }
+bool wasm_available() { return ::access(wasm_guest("wasi_probe").c_str(), R_OK) == 0; }
+
+// Every test compiles into its own cache unless it shares this one.
+std::string shared_cache() {
+  static ScratchDir* dir = new ScratchDir;  // lives for the test binary's run
+  return dir->path();
+}
+
+class Probe : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    if (GetParam() && !wasm_available()) GTEST_SKIP() << "clang-14/wasi-libc missing: no wasm guests were built";
+  }
+  bool wasm() const { return GetParam(); }
+  RunResult probe(std::vector<std::string> args, std::vector<std::string> op) {
+    args.insert(args.begin(), {"--cache", shared_cache()});
+    op.insert(op.begin(), wasm() ? wasm_guest("wasi_probe") : native_probe());
+    return jail(args, op, 120);
+  }
+};
+
+TEST_P(Probe, ReadsWhatIsGrantedAndIsDeniedTheRestByTheBroker) {
+  ScratchDir d;
+  std::string data = d.sub("data");
+  d.file("data/f.txt", "hello\n");
+  auto r = probe({"--read", data}, {"read", data + "/f.txt"});
+  EXPECT_EQ(r.out, "ok hello\n") << r.err;
+  // Inside the grant but read-only: the broker refuses, and logs it as for
+  // any guest.
+  auto w = probe({"--read", data}, {"write", data + "/new.txt", "x"});
+  EXPECT_EQ(w.out, "err EACCES\n") << w.err;
+  EXPECT_NE(w.err.find("denied pid="), std::string::npos) << w.err;
+  EXPECT_NE(w.err.find(data + "/new.txt (need "), std::string::npos) << w.err;
+}
+
+TEST_P(Probe, FileOperationsInsideAWriteGrant) {
+  ScratchDir d;
+  std::string w = d.sub("w");
+  auto run_op = [&](std::vector<std::string> op) { return probe({"--write", w}, op).out; };
+  EXPECT_EQ(run_op({"write", w + "/a", "12345"}), "ok\n");
+  EXPECT_EQ(run_op({"append", w + "/a", "678"}), "ok\n");
+  EXPECT_EQ(run_op({"read", w + "/a"}), "ok 12345678\n");
+  EXPECT_EQ(run_op({"pread", w + "/a", "2", "3"}), "ok 345\n");
+  EXPECT_EQ(run_op({"seek-tell", w + "/a"}), "ok end=8 at=2\n");
+  EXPECT_EQ(run_op({"truncate", w + "/a", "4"}), "ok\n");
+  EXPECT_EQ(run_op({"stat", w + "/a"}), "ok size=4 file\n");
+  EXPECT_EQ(run_op({"utimes", w + "/a"}), "ok mtime=2000000\n");
+  EXPECT_EQ(run_op({"mkdir", w + "/sub"}), "ok\n");
+  EXPECT_EQ(run_op({"mkdir", w + "/sub"}), "err EEXIST\n");
+  EXPECT_EQ(run_op({"rename", w + "/a", w + "/sub/b"}), "ok\n");
+  EXPECT_EQ(run_op({"link", w + "/sub/b", w + "/c"}), "ok\n");
+  EXPECT_EQ(run_op({"symlink", "sub/b", w + "/l"}), "ok\n");
+  EXPECT_EQ(run_op({"readlink", w + "/l"}), "ok sub/b\n");
+  EXPECT_EQ(run_op({"lstat", w + "/l"}), "ok size=5 link\n");
+  EXPECT_EQ(run_op({"read", w + "/l"}), "ok 1234\n");
+  EXPECT_EQ(run_op({"rmdir", w + "/sub"}), "err ENOTEMPTY\n");
+  EXPECT_EQ(run_op({"unlink", w + "/sub/b"}), "ok\n");
+  EXPECT_EQ(run_op({"rmdir", w + "/sub"}), "ok\n");
+  EXPECT_EQ(run_op({"read", w + "/missing"}), "err ENOENT\n");
+  std::string listing = run_op({"list", w});
+  EXPECT_TRUE(listing == "ok c l\n" || listing == "ok l c\n") << listing;
+}
+
+TEST_P(Probe, ClocksRandomSleepArgsAndExitStatus) {
+  EXPECT_EQ(probe({}, {"clock"}).out, "ok\n");
+  EXPECT_EQ(probe({}, {"random", "32"}).out, "ok\n");
+  EXPECT_EQ(probe({}, {"sleep", "30"}).out, "ok\n");
+  EXPECT_EQ(probe({}, {"args", "a b", "", "c"}).out, "ok a b||c\n");
+  EXPECT_EQ(probe({}, {"exit", "42"}).exit_code, 42);
+}
+
+INSTANTIATE_TEST_SUITE_P(NativeAndWasm, Probe, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "wasm" : "native"; });
+
+class Wasm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!wasm_available()) GTEST_SKIP() << "clang-14/wasi-libc missing: no wasm guests were built";
+  }
+  RunResult run_wasm(std::vector<std::string> args, std::vector<std::string> op, const std::string& cache = "") {
+    args.insert(args.begin(), {"--cache", cache.empty() ? shared_cache() : cache});
+    op.insert(op.begin(), wasm_guest("wasi_probe"));
+    return jail(args, op, 120);
+  }
+};
+
+TEST_F(Wasm, PathsNeverLeaveAPreopen) {
+  ScratchDir d;
+  std::string data = d.sub("data");
+  std::string secret = d.file("secret.txt", "secret\n");
+  d.file("data/f.txt", "f\n");
+  ASSERT_EQ(::symlink(secret.c_str(), (data + "/abs").c_str()), 0);
+  ASSERT_EQ(::symlink("../secret.txt", (data + "/rel").c_str()), 0);
+  ASSERT_EQ(::symlink("loop", (data + "/loop").c_str()), 0);
+  ASSERT_EQ(::symlink("f.txt", (data + "/inside").c_str()), 0);
+  auto read = [&](const std::string& path) { return run_wasm({"--read", data}, {"read", path}).out; };
+  EXPECT_EQ(read(data + "/inside"), "ok f\n");  // positive control
+  EXPECT_EQ(read(data + "/../secret.txt"), "err ENOTCAPABLE\n");
+  EXPECT_EQ(read(data + "/abs"), "err ENOTCAPABLE\n");
+  EXPECT_EQ(read(data + "/rel"), "err ENOTCAPABLE\n");
+  EXPECT_EQ(read(data + "/loop"), "err ELOOP\n");
+  // No preopen of its own holds it: the guest's /tmp (its private temp
+  // dir) is the longest match, where no such file is.
+  EXPECT_EQ(read(secret), "err ENOENT\n");
+  // Even with a grant on the secret's directory, a preopen stays a preopen:
+  // the file is reachable only under its own name.
+  EXPECT_EQ(run_wasm({"--read", data, "--read", d.path() + "::/outer"}, {"read", "/outer/secret.txt"}).out,
+            "ok secret\n");
+}
+
+TEST_F(Wasm, GuestNamesAndTheTempDir) {
+  ScratchDir d;
+  std::string data = d.sub("data");
+  d.file("data/f.txt", "mapped\n");
+  EXPECT_EQ(run_wasm({"--read", data + "::/data"}, {"read", "/data/f.txt"}).out, "ok mapped\n");
+  EXPECT_EQ(run_wasm({}, {"write", "/tmp/scratch", "x"}).out, "ok\n");
+  EXPECT_EQ(run_wasm({}, {"read", data + "/f.txt"}).out, "err ENOENT\n");  // looked up in the guest's own /tmp
+  EXPECT_EQ(run_wasm({}, {"read", "/etc/hostname"}).out, "err ENOTCAPABLE\n");  // in no preopen at all
+  auto bad = run_wasm({"--read", data + "::relative"}, {"exit", "0"});
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_NE(bad.err.find("must be absolute"), std::string::npos) << bad.err;
+  auto native = jail({"--read", data + "::/data"}, {native_probe(), "exit", "0"});
+  EXPECT_EQ(native.exit_code, 125);
+  EXPECT_NE(native.err.find("is for WebAssembly modules"), std::string::npos) << native.err;
+}
+
+TEST_F(Wasm, NothingIsInheritedFromTheEnvironment) {
+  EXPECT_EQ(run_wasm({}, {"env", "HOME"}).out, "ok (unset)\n");
+  EXPECT_EQ(run_wasm({}, {"env", "PATH"}).out, "ok (unset)\n");
+  EXPECT_EQ(run_wasm({"--env", "HOME=/home/guest"}, {"env", "HOME"}).out, "ok /home/guest\n");
+  // Positive control: the same probe natively inherits.
+  EXPECT_NE(jail({}, {native_probe(), "env", "PATH"}).out, "ok (unset)\n");
+}
+
+TEST_F(Wasm, TrapsEndWith134AndNameTheTrap) {
+  struct Case {
+    const char* op;
+    const char* says;
+  } cases[] = {{"trap-unreachable", "unreachable"},
+               {"trap-oob", "out-of-bounds memory access"},
+               {"trap-div0", "integer divide by zero"},
+               {"trap-stack", "call stack exhausted"}};
+  for (const auto& c : cases) {
+    auto r = run_wasm({}, {c.op});
+    EXPECT_EQ(r.exit_code, 134) << c.op << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string("wwjail: wasm trap: ") + c.says), std::string::npos) << c.op << ": " << r.err;
+  }
+}
+
+TEST_F(Wasm, MaxMemoryBoundsLinearMemory) {
+  EXPECT_EQ(run_wasm({}, {"alloc", "32"}).out, "ok allocated\n");
+  EXPECT_EQ(run_wasm({"--max-memory", "16M"}, {"alloc", "32"}).out, "ok failed\n");
+  auto tiny = run_wasm({"--max-memory", "64K"}, {"exit", "0"});
+  EXPECT_EQ(tiny.exit_code, 125);
+  EXPECT_NE(tiny.err.find("bytes of linear memory to start"), std::string::npos) << tiny.err;
+}
+
+TEST_F(Wasm, ListenSocketsArriveAfterThePreopens) {
+  // One preopen (/tmp), so the listening socket is fd 4.
+  int probe_port;
+  {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    probe_port = ntohs(a.sin_port);
+    ::close(s);
+  }
+  std::string spec = "tcp:127.0.0.1:" + std::to_string(probe_port);
+  std::string reply;
+  std::thread client([&] {
+    for (int attempt = 0; attempt < 200 && reply.empty(); ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      int c = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(probe_port));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        ::send(c, "ping\n", 5, 0);
+        char buf[16] = {};
+        ssize_t n = ::recv(c, buf, sizeof buf - 1, 0);
+        if (n > 0) reply.assign(buf, static_cast<size_t>(n));
+      }
+      ::close(c);
+    }
+  });
+  auto r = run_wasm({"--listen", spec}, {"echo-accept", "4"});
+  client.join();
+  EXPECT_EQ(r.out, "ok\n") << r.err;
+  EXPECT_EQ(reply, "ping\n");
+}
+
+TEST_F(Wasm, CompiledOnceThenCachedAndShippable) {
+  ScratchDir d;
+  std::string cache = d.sub("cache");
+  auto first = run_wasm({"--log-level", "info"}, {"exit", "0"}, cache);
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.err.find("compiled " + wasm_guest("wasi_probe")), std::string::npos) << first.err;
+  auto second = run_wasm({"--log-level", "info"}, {"exit", "0"}, cache);
+  EXPECT_EQ(second.err.find("wwjail: info: compiled "), std::string::npos) << second.err;
+  // Precompiled: runs where no compiler is (an empty PATH finds none).
+  std::string artifact = d.path() + "/probe.wasmso";
+  auto compiled = run({wwjail_bin(), "compile", wasm_guest("wasi_probe"), "-o", artifact, "--cache", cache});
+  EXPECT_EQ(compiled.exit_code, 0) << compiled.err;
+  auto shipped = run({"/usr/bin/env", "PATH=/nonexistent", wwjail_bin(), "--", artifact, "args", "x"});
+  EXPECT_EQ(shipped.out, "ok x\n") << shipped.err;
+  auto no_compiler = run({"/usr/bin/env", "PATH=/nonexistent", wwjail_bin(), "--cache", d.sub("empty"), "--",
+                          wasm_guest("wasi_probe"), "exit", "0"});
+  EXPECT_EQ(no_compiler.exit_code, 125);
+  EXPECT_NE(no_compiler.err.find("wwjail compile"), std::string::npos) << no_compiler.err;
+}
+
+TEST_F(Wasm, UnknownImportsAreRefusedByName) {
+  ScratchDir d;
+  auto r = jail({"--cache", d.path()}, {wasm_guest("foreign_import")});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("imports env.launch_missiles, which wwjail does not provide"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace wwjail::testing

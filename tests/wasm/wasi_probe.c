@@ -1,0 +1,217 @@
+/* wasi_probe: one access per run, built twice from this file: natively
+ * (gcc) and for wasm32-wasi (clang-14 + wasi-libc). The tests run both
+ * under wwjail with the same arguments and expect the same answers where
+ * the behaviour should match. Prints "ok [data]" and exits 0, or
+ * "err ENAME" and exits 1; usage errors exit 2.
+ *
+ *   read PATH | write PATH TEXT | append PATH TEXT | mkdir PATH | rmdir PATH
+ *   unlink PATH | rename FROM TO | symlink TARGET PATH | readlink PATH
+ *   stat PATH | lstat PATH | list DIR | truncate PATH N | utimes PATH
+ *   link FROM TO | env NAME | args | exit N | clock | random N | sleep MS
+ *   seek-tell PATH | pread PATH OFF N | echo-accept FD   (accept one, echo a line)
+ *   alloc MIB          (malloc and touch; "ok failed" when malloc says no)
+ *   trap-unreachable | trap-oob | trap-div0 | trap-stack
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char* errname(int e) {
+  switch (e) {
+    case EACCES: return "EACCES";
+    case ENOENT: return "ENOENT";
+    case EEXIST: return "EEXIST";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EPERM: return "EPERM";
+    case EBADF: return "EBADF";
+    case EINVAL: return "EINVAL";
+    case ELOOP: return "ELOOP";
+    case EXDEV: return "EXDEV";
+#ifdef ENOTCAPABLE
+    case ENOTCAPABLE: return "ENOTCAPABLE";
+#endif
+    default: return "EOTHER";
+  }
+}
+
+static int fail(void) {
+  printf("err %s\n", errname(errno));
+  return 1;
+}
+
+static int ok(const char* data) {
+  printf("ok%s%s\n", data ? " " : "", data ? data : "");
+  return 0;
+}
+
+static volatile int zero = 0;
+static int recurse(int n) { return n <= 0 ? 0 : recurse(n + 1) + recurse(n - 1) + 1; }
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  const char* op = argv[1];
+  const char* a = argc > 2 ? argv[2] : NULL;
+  const char* b = argc > 3 ? argv[3] : NULL;
+#define NEED(n) if (argc < 2 + (n)) return 2
+  if (!strcmp(op, "read")) {
+    NEED(1);
+    int fd = open(a, O_RDONLY);
+    if (fd < 0) return fail();
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n < 0) return fail();
+    buf[n] = 0;
+    if (n && buf[n - 1] == '\n') buf[n - 1] = 0;
+    close(fd);
+    return ok(buf);
+  }
+  if (!strcmp(op, "write") || !strcmp(op, "append")) {
+    NEED(2);
+    int fd = open(a, O_WRONLY | O_CREAT | (op[0] == 'a' ? O_APPEND : O_TRUNC), 0644);
+    if (fd < 0) return fail();
+    if (write(fd, b, strlen(b)) != (ssize_t)strlen(b)) return fail();
+    close(fd);
+    return ok(NULL);
+  }
+  if (!strcmp(op, "mkdir")) { NEED(1); return mkdir(a, 0755) ? fail() : ok(NULL); }
+  if (!strcmp(op, "rmdir")) { NEED(1); return rmdir(a) ? fail() : ok(NULL); }
+  if (!strcmp(op, "unlink")) { NEED(1); return unlink(a) ? fail() : ok(NULL); }
+  if (!strcmp(op, "rename")) { NEED(2); return rename(a, b) ? fail() : ok(NULL); }
+  if (!strcmp(op, "link")) { NEED(2); return link(a, b) ? fail() : ok(NULL); }
+  if (!strcmp(op, "symlink")) { NEED(2); return symlink(a, b) ? fail() : ok(NULL); }
+  if (!strcmp(op, "readlink")) {
+    NEED(1);
+    char buf[256];
+    ssize_t n = readlink(a, buf, sizeof buf - 1);
+    if (n < 0) return fail();
+    buf[n] = 0;
+    return ok(buf);
+  }
+  if (!strcmp(op, "stat") || !strcmp(op, "lstat")) {
+    NEED(1);
+    struct stat st;
+    if ((op[0] == 's' ? stat(a, &st) : lstat(a, &st)) != 0) return fail();
+    char buf[64];
+    snprintf(buf, sizeof buf, "size=%lld %s", (long long)st.st_size,
+             S_ISDIR(st.st_mode) ? "dir" : S_ISLNK(st.st_mode) ? "link" : S_ISREG(st.st_mode) ? "file" : "other");
+    return ok(buf);
+  }
+  if (!strcmp(op, "list")) {
+    NEED(1);
+    DIR* d = opendir(a);
+    if (!d) return fail();
+    char names[1024] = "";
+    struct dirent* de;
+    /* sorted output is the test's job: print them as they come, space-separated */
+    while ((de = readdir(d))) {
+      if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+      if (strlen(names) + strlen(de->d_name) + 2 < sizeof names) {
+        strcat(names, " ");
+        strcat(names, de->d_name);
+      }
+    }
+    closedir(d);
+    return ok(names[0] ? names + 1 : "");
+  }
+  if (!strcmp(op, "truncate")) { NEED(2); return truncate(a, atol(b)) ? fail() : ok(NULL); }
+  if (!strcmp(op, "utimes")) {
+    NEED(1);
+    struct timespec ts[2] = {{1000000, 0}, {2000000, 0}};
+    if (utimensat(AT_FDCWD, a, ts, 0)) return fail();
+    struct stat st;
+    if (stat(a, &st)) return fail();
+    char buf[32];
+    snprintf(buf, sizeof buf, "mtime=%lld", (long long)st.st_mtime);
+    return ok(buf);
+  }
+  if (!strcmp(op, "seek-tell")) {
+    NEED(1);
+    int fd = open(a, O_RDONLY);
+    if (fd < 0) return fail();
+    off_t end = lseek(fd, 0, SEEK_END);
+    lseek(fd, 2, SEEK_SET);
+    char buf[32];
+    snprintf(buf, sizeof buf, "end=%lld at=%lld", (long long)end, (long long)lseek(fd, 0, SEEK_CUR));
+    return ok(buf);
+  }
+  if (!strcmp(op, "pread")) {
+    NEED(3);
+    int fd = open(a, O_RDONLY);
+    if (fd < 0) return fail();
+    char buf[64] = "";
+    ssize_t n = pread(fd, buf, (size_t)atoi(argv[4]), atol(b));
+    if (n < 0) return fail();
+    buf[n] = 0;
+    return ok(buf);
+  }
+  if (!strcmp(op, "env")) { NEED(1); const char* v = getenv(a); return ok(v ? v : "(unset)"); }
+  if (!strcmp(op, "args")) {
+    char buf[256] = "";
+    for (int i = 2; i < argc; ++i) {
+      strcat(buf, argv[i]);
+      if (i + 1 < argc) strcat(buf, "|");
+    }
+    return ok(buf);
+  }
+  if (!strcmp(op, "exit")) { NEED(1); exit(atoi(a)); }
+  if (!strcmp(op, "clock")) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    return (t1.tv_sec > t0.tv_sec || (t1.tv_sec == t0.tv_sec && t1.tv_nsec >= t0.tv_nsec)) && rt.tv_sec > 1600000000
+               ? ok(NULL) : fail();
+  }
+  if (!strcmp(op, "random")) {
+    NEED(1);
+    unsigned char buf[64] = {0};
+    int n = atoi(a);
+    if (getentropy(buf, (size_t)n)) return fail();
+    int nonzero = 0;
+    for (int i = 0; i < n; ++i) nonzero |= buf[i];
+    return nonzero ? ok(NULL) : fail();
+  }
+  if (!strcmp(op, "sleep")) {
+    NEED(1);
+    struct timespec t0, t1, d = {0, atoi(a) * 1000000L};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    nanosleep(&d, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    return ms >= atoi(a) ? ok(NULL) : fail();
+  }
+  if (!strcmp(op, "echo-accept")) {
+    NEED(1);
+    int c = accept(atoi(a), NULL, NULL);
+    if (c < 0) return fail();
+    char buf[128];
+    ssize_t n = recv(c, buf, sizeof buf, 0);
+    if (n <= 0) return fail();
+    if (send(c, buf, (size_t)n, 0) != n) return fail();
+    shutdown(c, SHUT_RDWR);
+    return ok(NULL);
+  }
+  if (!strcmp(op, "alloc")) {
+    NEED(1);
+    size_t n = (size_t)atoi(a) << 20;
+    char* volatile p = malloc(n);  /* volatile: the allocation must really happen */
+    if (!p) return ok("failed");
+    memset(p, 1, n);
+    return ok(p[n - 1] == 1 ? "allocated" : "corrupt");
+  }
+  if (!strcmp(op, "trap-unreachable")) __builtin_trap();
+  if (!strcmp(op, "trap-oob")) { volatile char* p = (volatile char*)0xfffffff0u; return *p; }
+  if (!strcmp(op, "trap-div0")) { return 10 / zero; }
+  if (!strcmp(op, "trap-stack")) { return recurse(1); }
+  return 2;
+}
