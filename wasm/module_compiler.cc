@@ -209,10 +209,20 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
                      " -o FILE`, and run FILE here");
   }
 
+  // The tools are identified by what the file system says of them (a
+  // package update replaces the file): hashing them on every run would cost
+  // more than starting the guest.
+  auto identity = [](const std::string& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return path;
+    return path + ":" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+           std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec);
+  };
   Digest key;
   key.add(read_file(module));
-  key.add(read_file(wasm2c));
-  key.add(read_file(cc));
+  key.add(identity(wasm2c));
+  key.add(identity(cc));
   key.add(kWasm2cFlags);
   key.add(kCcFlags);
   key.add(WWJAIL_WASM_ABI);

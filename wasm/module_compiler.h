@@ -3,10 +3,11 @@
 //
 // The execution tier is wasm2c: the module is translated to C and compiled
 // once with the system C compiler into a shared object, cached under a
-// content-addressed name (the module's bytes, the wasm2c and compiler
-// binaries, the flags and the runner ABI). Both steps run jailed: wwjail
-// runs itself on wasm2c and on the compiler, with read grants on the module
-// and the toolchain and write only on a work directory inside the cache.
+// content-addressed name (SHA-256 of the module's bytes, the identity of the
+// wasm2c and compiler binaries, the flags and the runner ABI). Both steps
+// run jailed: wwjail runs itself on wasm2c and on the compiler, with read
+// grants on the module and the toolchain and write only on a work
+// directory inside the cache.
 // Before compiling, every import the module declares is checked against
 // the WASI functions the runner provides, and compiling the module next to
 // the host's declarations (wasm/wasi_imports.h) rejects any import whose

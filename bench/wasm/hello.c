@@ -1,0 +1,2 @@
+/* The start-up benchmark's guest: does nothing but exit. */
+int main(void) { return 0; }
