@@ -23,4 +23,20 @@ WWJAIL_EXPORT void* wwjail_guest_new(struct Z_wasi_snapshot_preview1_instance_t*
 
 WWJAIL_EXPORT wasm_rt_memory_t* wwjail_guest_memory(void* guest) { return Z_guestZ_memory(guest); }
 
+/* The module is compiled with -Dwasm_rt_trap=wwjail_guest_trap: each trap
+ * it raises itself (unreachable, divide by zero, a bad indirect call, ...)
+ * passes here first, which notes where it came from so the runner can name
+ * the function, then goes on to the runtime's wasm_rt_trap. */
+#undef wasm_rt_trap
+WASM_RT_NO_RETURN void wasm_rt_trap(wasm_rt_trap_t);
+
+static void* trap_pc;
+
+WWJAIL_EXPORT void* wwjail_guest_trap_pc(void) { return trap_pc; }
+
+__attribute__((noinline)) WASM_RT_NO_RETURN void wwjail_guest_trap(wasm_rt_trap_t code) {
+  trap_pc = __builtin_return_address(0);
+  wasm_rt_trap(code);
+}
+
 WWJAIL_EXPORT void wwjail_guest_start(void* guest) { Z_guestZ__start(guest); }

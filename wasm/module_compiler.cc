@@ -35,7 +35,9 @@ namespace {
 // change it); SIMD output needs headers Debian does not ship, so a SIMD
 // module fails at the C compile and is reported as such.
 constexpr const char* kWasm2cFlags = "";
-constexpr const char* kCcFlags = "-O2 -fPIC -shared -fvisibility=hidden";
+// -fno-inline-functions-called-once: a trap then names the function it
+// happened in, not the caller it would have been folded into.
+constexpr const char* kCcFlags = "-O2 -fno-inline-functions-called-once -fPIC -shared -fvisibility=hidden";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -271,7 +273,8 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   std::vector<std::string> cc_cmd = {cc};
   std::istringstream flags(kCcFlags);
   for (std::string f; flags >> f;) cc_cmd.push_back(f);
-  cc_cmd.insert(cc_cmd.end(), {std::string("-DWWJAIL_WASM_ABI=\"") + WWJAIL_WASM_ABI + "\"", "-I", work, "-o",
+  cc_cmd.insert(cc_cmd.end(), {std::string("-DWWJAIL_WASM_ABI=\"") + WWJAIL_WASM_ABI + "\"",
+                               "-Dwasm_rt_trap=wwjail_guest_trap", "-I", work, "-o",
                                work + "/guest.so", work + "/guest.c", work + "/guest_entry.c"});
   StepResult c = run_jailed(request.self_exe,
                             {"--write", work, "--read", "/usr/include", "--read", "/usr/lib",

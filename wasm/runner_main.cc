@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "wasm/trap_report.h"
 #include "wasm/wasi_host.h"
 #include "wasm/wasm_abi_version.h"
 
@@ -101,14 +102,23 @@ int main(int argc, char** argv) {
   auto guest_new = reinterpret_cast<void* (*)(Z_wasi_snapshot_preview1_instance_t*)>(::dlsym(so, "wwjail_guest_new"));
   auto guest_memory = reinterpret_cast<wasm_rt_memory_t* (*)(void*)>(::dlsym(so, "wwjail_guest_memory"));
   auto guest_start = reinterpret_cast<void (*)(void*)>(::dlsym(so, "wwjail_guest_start"));
-  if (!guest_new || !guest_memory || !guest_start) die(module + " lacks wwjail's entry points");
+  auto guest_trap_pc = reinterpret_cast<void* (*)()>(::dlsym(so, "wwjail_guest_trap_pc"));
+  if (!guest_new || !guest_memory || !guest_start || !guest_trap_pc) die(module + " lacks wwjail's entry points");
+  static auto trap_pc = guest_trap_pc;
 
   try {
     static wwjail::WasiHost host(config);
     static Z_wasi_snapshot_preview1_instance_t wasi{&host};
     wasm_rt_init();
+    wwjail::watch_fault_signals();
     if (int trap = sigsetjmp(wasm_rt_jmp_buf, 1)) {
-      std::fprintf(stderr, "wwjail: wasm trap: %s\n", trap_name(trap));
+      // Traps the runtime raises from a signal (bounds, stack) stopped at
+      // the faulting instruction; the others came through the module's hook.
+      bool by_signal = trap == WASM_RT_TRAP_OOB || trap == WASM_RT_TRAP_EXHAUSTION;
+      const void* at = by_signal ? wwjail::last_fault_pc() : static_cast<const char*>(trap_pc()) - 1;
+      std::string function = wwjail::function_at(at);
+      std::fprintf(stderr, "wwjail: wasm trap: %s in %s\n", trap_name(trap),
+                   function.empty() ? "an unnamed function" : ("function " + function).c_str());
       std::_Exit(kTrapped);
     }
     void* guest = guest_new(&wasi);
