@@ -87,6 +87,16 @@ TEST_P(Probe, ClocksRandomSleepArgsAndExitStatus) {
   EXPECT_EQ(probe({}, {"exit", "42"}).exit_code, 42);
 }
 
+TEST_P(Probe, DescriptorCallsPollAndLongDirectories) {
+  ScratchDir d;
+  std::string w = d.sub("w");
+  EXPECT_EQ(probe({"--write", w}, {"misc", w + "/m"}).out, "ok\n");
+  // Enough entries that a listing takes several fd_readdir calls.
+  EXPECT_EQ(probe({"--write", w}, {"many", w, "300"}).out, "ok count=300\n");
+  // A signal the guest raises ends it as it would end a native process.
+  EXPECT_EQ(probe({}, {"raise", "15"}).exit_code, 128 + 15);
+}
+
 INSTANTIATE_TEST_SUITE_P(NativeAndWasm, Probe, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "wasm" : "native"; });
 

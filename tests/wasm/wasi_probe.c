@@ -10,9 +10,17 @@
  *   link FROM TO | env NAME | args | exit N | clock | random N | sleep MS
  *   seek-tell PATH | pread PATH OFF N | echo-accept FD   (accept one, echo a line)
  *   alloc MIB          (malloc and touch; "ok failed" when malloc says no)
+ *   misc PATH          fadvise, fallocate, fdatasync, fsync, O_APPEND|O_NONBLOCK via fcntl,
+ *                      poll for reading, sched_yield, on a file it creates
+ *   many DIR N         creates N files in DIR, then counts them with readdir
+ *   raise SIG          raise(SIG) natively, proc_raise(SIG) in WASI (the same numbers for
+ *                      HUP..TERM)
  *   trap-unreachable | trap-oob | trap-div0 | trap-stack
  */
 #include <dirent.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +30,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __wasi__
+/* Deprecated in preview 1 and gone from wasi-libc's headers, but still a
+ * host call every runtime must answer. */
+__attribute__((import_module("wasi_snapshot_preview1"), import_name("proc_raise"))) int wasi_proc_raise(int sig);
+#endif
 
 static const char* errname(int e) {
   switch (e) {
@@ -208,6 +221,54 @@ int main(int argc, char** argv) {
     if (!p) return ok("failed");
     memset(p, 1, n);
     return ok(p[n - 1] == 1 ? "allocated" : "corrupt");
+  }
+  if (!strcmp(op, "misc")) {
+    NEED(1);
+    int fd = open(a, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return fail();
+    if (posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)) return fail();
+    int e = posix_fallocate(fd, 0, 4096);
+    if (e) { errno = e; return fail(); }
+    if (fdatasync(fd) || fsync(fd)) return fail();
+    if (fcntl(fd, F_SETFL, O_APPEND | O_NONBLOCK)) return fail();
+    int fl = fcntl(fd, F_GETFL);
+    if (!(fl & O_APPEND) || !(fl & O_NONBLOCK)) { errno = EINVAL; return fail(); }
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 1000) != 1 || !(p.revents & POLLIN)) { errno = EINVAL; return fail(); }
+    if (sched_yield()) return fail();
+    struct stat st;
+    if (fstat(fd, &st) || st.st_size != 4096) { errno = EINVAL; return fail(); }
+    return ok(NULL);
+  }
+  if (!strcmp(op, "many")) {
+    NEED(2);
+    int n = atoi(b);
+    char path[512];
+    for (int i = 0; i < n; ++i) {
+      snprintf(path, sizeof path, "%s/file-with-a-longish-name-%04d", a, i);
+      int fd = open(path, O_WRONLY | O_CREAT, 0644);
+      if (fd < 0) return fail();
+      close(fd);
+    }
+    DIR* d = opendir(a);
+    if (!d) return fail();
+    int count = 0;
+    struct dirent* de;
+    while ((de = readdir(d))) count += strncmp(de->d_name, "file-with", 9) == 0;
+    closedir(d);
+    snprintf(path, sizeof path, "count=%d", count);
+    return ok(path);
+  }
+  if (!strcmp(op, "raise")) {
+    NEED(1);
+#ifdef __wasi__
+    /* wasi-libc's raise() emulates signals inside the module; the host
+     * call is proc_raise. */
+    wasi_proc_raise(atoi(a));
+#else
+    raise(atoi(a));
+#endif
+    return ok("survived");
   }
   if (!strcmp(op, "trap-unreachable")) __builtin_trap();
   if (!strcmp(op, "trap-oob")) { volatile char* p = (volatile char*)0xfffffff0u; return *p; }
