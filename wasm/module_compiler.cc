@@ -31,9 +31,9 @@ namespace wwjail {
 namespace {
 
 // How modules are translated and compiled; part of the cache key.
-// wabt 1.0.32's wasm2c accepts only its default feature set (no flag may
-// change it); SIMD output needs headers Debian does not ship, so a SIMD
-// module fails at the C compile and is reported as such.
+// wabt 1.0.32's wasm2c accepts only its default feature set (MVP, mutable
+// globals, saturating conversions, sign extension, multi-value, bulk memory,
+// reference types, and part of fixed-width SIMD); no flag may change it.
 constexpr const char* kWasm2cFlags = "";
 // -fno-inline-functions-called-once: a trap then names the function it
 // happened in, not the caller it would have been folded into.
@@ -261,10 +261,30 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   StepResult t = run_jailed(request.self_exe, {"--read", module, "--write", work, "--no-tmpdir"},
                             {wasm2c, "-n", "guest", module, "-o", work + "/guest.c"}, err_log);
   if (t.status != 0) {
-    throw SetupError(module + ": wasm2c refused it: " + first_lines(t.err) +
-                     (t.err.find("simd") != std::string::npos || t.err.find("v128") != std::string::npos
-                          ? " (SIMD is not supported by wwjail's WebAssembly tier)"
-                          : ""));
+    // wasm2c says which byte it could not read, not why: find the proposal
+    // that makes the module valid, so the message names the feature.
+    std::string validate = find_tool("wasm-validate");
+    auto valid_with = [&](const std::string& flag) {
+      std::vector<std::string> cmd = {validate};
+      if (!flag.empty()) cmd.push_back(flag);
+      cmd.push_back(module);
+      return run_jailed(request.self_exe, {"--read", module, "--no-tmpdir"}, cmd, err_log).status == 0;
+    };
+    if (!validate.empty()) {
+      if (!valid_with("")) {
+        for (const char* feature : {"tail-call", "threads", "exceptions", "memory64", "multi-memory",
+                                    "extended-const", "relaxed-simd", "function-references", "gc"}) {
+          if (valid_with(std::string("--enable-") + feature))
+            throw SetupError(module + " uses the WebAssembly " + feature +
+                             " proposal, which wwjail's WebAssembly tier (wasm2c) does not support");
+        }
+        throw SetupError(module + " is not a valid WebAssembly module: " + first_lines(t.err));
+      }
+      if (!valid_with("--disable-simd"))
+        throw SetupError(module + " uses SIMD instructions that wabt's wasm2c cannot translate (its SIMD support is "
+                         "partial); build it without -msimd128");
+    }
+    throw SetupError(module + ": wasm2c refused it: " + first_lines(t.err));
   }
   check_imports(read_file(work + "/guest.h"), module);
   write_file(work + "/guest_entry.c", kGuestEntrySource);
@@ -282,12 +302,7 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
                              "--read", "?/usr/lib64", "--exec", "/usr/lib/gcc", "--exec", "?/usr/libexec/gcc",
                              "--exec", "/usr/bin/as", "--exec", "/usr/bin/ld", "--exec", "?/usr/bin/ld.bfd"},
                             cc_cmd, err_log);
-  if (c.status != 0) {
-    if (c.err.find("v128") != std::string::npos || c.err.find("simde") != std::string::npos)
-      throw SetupError(module + " uses SIMD (v128), which wwjail's WebAssembly tier does not support; build it "
-                       "without -msimd128");
-    throw SetupError(module + ": compiling wasm2c's output failed: " + first_lines(c.err, 4));
-  }
+  if (c.status != 0) throw SetupError(module + ": compiling wasm2c's output failed: " + first_lines(c.err, 4));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.peak_rss_kib = std::max(t.peak_rss_kib, c.peak_rss_kib);
   if (::rename((work + "/guest.so").c_str(), artifact.c_str()) != 0)

@@ -93,6 +93,9 @@ TEST_P(Probe, DescriptorCallsPollAndLongDirectories) {
   EXPECT_EQ(probe({"--write", w}, {"misc", w + "/m"}).out, "ok\n");
   // Enough entries that a listing takes several fd_readdir calls.
   EXPECT_EQ(probe({"--write", w}, {"many", w, "300"}).out, "ok count=300\n");
+  d.file("w/one", "first\n");
+  d.file("w/two", "second\n");
+  EXPECT_EQ(probe({"--read", w}, {"renumber", w + "/one", w + "/two"}).out, "ok first\n");
   // A signal the guest raises ends it as it would end a native process.
   EXPECT_EQ(probe({}, {"raise", "15"}).exit_code, 128 + 15);
 }
@@ -249,6 +252,20 @@ TEST_F(Wasm, UnknownImportsAreRefusedByName) {
   auto r = jail({"--cache", d.path()}, {wasm_guest("foreign_import")});
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_NE(r.err.find("imports env.launch_missiles, which wwjail does not provide"), std::string::npos) << r.err;
+}
+
+TEST_F(Wasm, FeaturesTheTierLacksAreNamed) {
+  ScratchDir d;
+  auto tail = jail({"--cache", d.path()}, {wasm_guest("tail_call")});
+  EXPECT_EQ(tail.exit_code, 125);
+  EXPECT_NE(tail.err.find("uses the WebAssembly tail-call proposal"), std::string::npos) << tail.err;
+  auto simd = jail({"--cache", d.path()}, {wasm_guest("simd_sum")});
+  EXPECT_EQ(simd.exit_code, 125);
+  EXPECT_NE(simd.err.find("uses SIMD instructions that wabt's wasm2c cannot translate"), std::string::npos)
+      << simd.err;
+  // Nothing half-made is left in the cache.
+  auto entries = run({"/usr/bin/find", d.path(), "-mindepth", "2"});
+  EXPECT_EQ(entries.out, "") << entries.out;
 }
 
 }  // namespace

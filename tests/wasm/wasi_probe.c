@@ -13,6 +13,7 @@
  *   misc PATH          fadvise, fallocate, fdatasync, fsync, O_APPEND|O_NONBLOCK via fcntl,
  *                      poll for reading, sched_yield, on a file it creates
  *   many DIR N         creates N files in DIR, then counts them with readdir
+ *   renumber A B       fd_renumber (dup2 natively) of A's descriptor onto B's, then reads B's
  *   raise SIG          raise(SIG) natively, proc_raise(SIG) in WASI (the same numbers for
  *                      HUP..TERM)
  *   trap-unreachable | trap-oob | trap-div0 | trap-stack
@@ -34,6 +35,10 @@
 /* Deprecated in preview 1 and gone from wasi-libc's headers, but still a
  * host call every runtime must answer. */
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("proc_raise"))) int wasi_proc_raise(int sig);
+/* Host calls wasi-libc has no wrapper for. */
+__attribute__((import_module("wasi_snapshot_preview1"), import_name("fd_renumber"))) int wasi_fd_renumber(int from, int to);
+__attribute__((import_module("wasi_snapshot_preview1"), import_name("fd_fdstat_set_rights")))
+int wasi_fd_fdstat_set_rights(int fd, unsigned long long base, unsigned long long inheriting);
 #endif
 
 static const char* errname(int e) {
@@ -258,6 +263,27 @@ int main(int argc, char** argv) {
     closedir(d);
     snprintf(path, sizeof path, "count=%d", count);
     return ok(path);
+  }
+  if (!strcmp(op, "renumber")) {
+    /* Opens A and B, moves A's descriptor onto B's, reads through B's. */
+    NEED(2);
+    int fa = open(a, O_RDONLY), fb = open(b, O_RDONLY);
+    if (fa < 0 || fb < 0) return fail();
+#ifdef __wasi__
+    int e = wasi_fd_renumber(fa, fb);
+    if (e) { printf("err wasi-%d\n", e); return 1; }
+    if (wasi_fd_fdstat_set_rights(fb, ~0ull, ~0ull)) { printf("err set_rights\n"); return 1; }
+    if (wasi_fd_renumber(fa, fb) != 8) { printf("err renumbered a closed fd\n"); return 1; }  /* EBADF */
+#else
+    if (dup2(fa, fb) < 0) return fail();
+    close(fa);
+#endif
+    char buf[64] = "";
+    ssize_t n = read(fb, buf, sizeof buf - 1);
+    if (n < 0) return fail();
+    buf[n] = 0;
+    if (n && buf[n - 1] == '\n') buf[n - 1] = 0;
+    return ok(buf);
   }
   if (!strcmp(op, "raise")) {
     NEED(1);
