@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the storage and CLI integration tests as an ordinary user: wwjail must
-# work without root, setuid or user namespaces. Needs root to create the user
-# and to switch to it; exits 77 (ctest: skipped) otherwise.
+# Runs the storage, CLI, network and WebAssembly integration tests as an
+# ordinary user: wwjail must work without root, setuid or user namespaces.
+# Needs root to create the user and to switch to it; exits 77 (ctest:
+# skipped) otherwise.
 set -euo pipefail
 build=${1:?usage: run-unprivileged.sh BUILD_DIR [GTEST_ARGS...]}
 shift
@@ -16,10 +17,12 @@ id "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbi
 # permissions of the checkout's parent directories.
 stage=$(mktemp -d /tmp/wwjail-unpriv.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
-cp "$build/wwjail" "$build/tests/wwjail_integration_tests" "$stage/"
+cp "$build/wwjail" "$build/wwjail-wasm-run" "$build/tests/wwjail_integration_tests" "$stage/"
 cp -r "$build/guests" "$stage/guests"
+[[ -d $build/wasm-guests ]] && cp -r "$build/wasm-guests" "$stage/wasm-guests"
 chmod -R a+rX "$stage"
 
 cd "$stage"
-runuser -u "$user" -- env WWJAIL_TEST_BIN="$stage/wwjail" WWJAIL_TEST_GUEST_DIR="$stage/guests" TMPDIR=/tmp \
-  "$stage/wwjail_integration_tests" --gtest_filter='Storage*:Cli*:Network*' --gtest_brief=1 "$@"
+runuser -u "$user" -- env WWJAIL_TEST_BIN="$stage/wwjail" WWJAIL_TEST_GUEST_DIR="$stage/guests" \
+  WWJAIL_TEST_WASM_DIR="$stage/wasm-guests" TMPDIR=/tmp \
+  "$stage/wwjail_integration_tests" --gtest_filter='Storage*:Cli*:Network*:Wasm*:NativeAndWasm*' --gtest_brief=1 "$@"

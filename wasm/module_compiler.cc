@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -239,9 +240,12 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
     return result;
   }
 
-  for (const std::string& d : {request.cache_dir, dir}) {
-    if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST)
-      throw SetupError("the wasm cache " + d + ": " + std::strerror(errno) + " (choose another with --cache DIR)");
+  // Like mkdir -p, private to the user: $HOME/.cache may not exist yet.
+  std::string made;
+  for (const auto& part : std::filesystem::path(dir)) {
+    made = (std::filesystem::path(made) / part).string();
+    if (made == "/" || ::mkdir(made.c_str(), 0700) == 0 || errno == EEXIST) continue;
+    throw SetupError("the wasm cache " + made + ": " + std::strerror(errno) + " (choose another with --cache DIR)");
   }
   std::string work_tmpl = dir + "/work.XXXXXX";
   if (!::mkdtemp(work_tmpl.data())) throw SetupError("the wasm cache " + dir + ": " + std::strerror(errno));

@@ -14,8 +14,14 @@
 namespace wwjail::testing {
 namespace {
 
-std::string wasm_guest(const std::string& name) { return std::string(WASM_GUEST_DIR) + "/" + name + ".wasm"; }
-std::string native_probe() { return std::string(WASM_GUEST_DIR) + "/wasi_probe"; }
+// Where the test guests are: WWJAIL_TEST_WASM_DIR overrides the build tree
+// (run-unprivileged.sh copies them where another user can read them).
+std::string wasm_dir() {
+  const char* dir = std::getenv("WWJAIL_TEST_WASM_DIR");
+  return dir && *dir ? dir : WASM_GUEST_DIR;
+}
+std::string wasm_guest(const std::string& name) { return wasm_dir() + "/" + name + ".wasm"; }
+std::string native_probe() { return wasm_dir() + "/wasi_probe"; }
 bool wasm_available() { return ::access(wasm_guest("wasi_probe").c_str(), R_OK) == 0; }
 
 // Every test compiles into its own cache unless it shares this one.
