@@ -294,7 +294,12 @@ class PolicyReader {
     for (const auto& [key, value] : t) {
       std::string name(key.str());
       auto limit = find_limit(name);
-      if (!limit) fail_at(key.source(), "unknown limit '" + name + "' in [limits]; the limits are: " + limit_name_list());
+      // wasm_memory: a WebAssembly guest's linear memory (--max-memory).
+      bool wasm_memory = name == "wasm_memory";
+      if (wasm_memory) limit = find_limit("memory");
+      if (!limit)
+        fail_at(key.source(), "unknown limit '" + name + "' in [limits]; the limits are: " + limit_name_list() +
+                                  ", wasm_memory");
       std::string text;
       if (auto i = value.value<int64_t>(); i && value.is_integer()) {
         if (*i < 0) fail_at(value.source(), "limits." + name + " must not be negative");
@@ -307,6 +312,10 @@ class PolicyReader {
       std::string err;
       auto v = parse_limit_value(*limit, text, err);
       if (!v) fail_at(value.source(), err);
+      if (wasm_memory) {
+        config_.wasm_max_memory = *v == RLIM_INFINITY ? 0 : *v;
+        continue;
+      }
       config_.limits.push_back({limit->resource, *v, origin(value, "limits." + name + " = " + text)});
     }
   }
@@ -406,6 +415,7 @@ std::string describe_capabilities(const RunConfig& config) {
       if (n.resource == l.resource) limits.push_back(std::string(n.name) + " " + value + "  (" + l.origin + ")");
     }
   }
+  if (config.wasm_max_memory) limits.push_back("wasm_memory " + std::to_string(config.wasm_max_memory) + "  (WebAssembly linear memory)");
   out << "limits:    " << (limits.empty() ? "wwjail's own" : join(limits)) << "\n";
   if (!config.absent_paths.empty()) out << "absent:    " << join(config.absent_paths) << "  (optional; reported as absent)\n";
   if (config.policy_files.size() > 1) {

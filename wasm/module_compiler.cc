@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <vector>
@@ -131,9 +132,52 @@ std::string first_lines(const std::string& text, size_t lines = 3) {
   return out.empty() ? "(no message)" : out;
 }
 
+// The WASI functions' signatures in a C header, by name: "(i32, i64) -> i32".
+// Reads both wasm2c's header (u32, u64) and the host's (uint32_t, uint64_t).
+std::map<std::string, std::string> wasi_signatures(const std::string& header) {
+  std::map<std::string, std::string> out;
+  const std::string prefix = "Z_wasi_snapshot_preview1Z_";
+  std::istringstream in(header);
+  std::string line;
+  auto wasm_type = [](std::string t) {
+    t.erase(0, t.find_first_not_of(' '));
+    t.erase(t.find_last_not_of(' ') + 1);
+    if (t == "u32" || t == "uint32_t") return std::string("i32");
+    if (t == "u64" || t == "uint64_t") return std::string("i64");
+    if (t == "f32" || t == "float") return std::string("f32");
+    if (t == "f64" || t == "double") return std::string("f64");
+    return t == "void" ? std::string() : "?" + t;
+  };
+  while (std::getline(in, line)) {
+    auto at = line.find(prefix);
+    auto open = line.find('(', at);
+    auto close = line.find(')', open);
+    if (at == std::string::npos || open == std::string::npos || close == std::string::npos || line.find("/*") == 0)
+      continue;
+    std::string name = line.substr(at + prefix.size(), open - at - prefix.size());
+    std::string result = wasm_type(line.substr(0, at));
+    std::string params, sep;
+    std::istringstream args(line.substr(open + 1, close - open - 1));
+    bool first = true;
+    for (std::string arg; std::getline(args, arg, ',');) {
+      if (first) {  // the instance pointer
+        first = false;
+        continue;
+      }
+      params += sep + wasm_type(arg);
+      sep = ", ";
+    }
+    out[name] = "(" + params + ") -> " + (result.empty() ? "nothing" : result);
+  }
+  return out;
+}
+
 // wasm2c marks each import in the header it writes:
 //   /* import: 'wasi_snapshot_preview1' 'fd_write' */
+// followed by its C prototype, which is compared with the host's.
 void check_imports(const std::string& header, const std::string& module) {
+  static const std::map<std::string, std::string> host = wasi_signatures(std::string(kWasiImportsHeader));
+  const std::map<std::string, std::string> imported = wasi_signatures(header);
   std::istringstream in(header);
   std::string line;
   const std::string mark = "/* import: '";
@@ -153,6 +197,12 @@ void check_imports(const std::string& header, const std::string& module) {
     if (!known)
       throw SetupError(module + " imports " + mod + "." + name +
                        ", which wwjail does not provide (only wasi_snapshot_preview1, WASI preview 1)");
+    auto want = host.find(name);
+    auto got = imported.find(name);
+    if (want == host.end() || got == imported.end() || want->second != got->second)
+      throw SetupError(module + " imports " + mod + "." + name + " as " +
+                       (got == imported.end() ? std::string("?") : got->second) + ", but WASI's " + name + " is " +
+                       (want == host.end() ? std::string("?") : want->second));
   }
 }
 

@@ -8,10 +8,10 @@
 // run jailed: wwjail runs itself on wasm2c and on the compiler, with read
 // grants on the module and the toolchain and write only on a work
 // directory inside the cache.
-// Before compiling, every import the module declares is checked against
-// the WASI functions the runner provides, and compiling the module next to
-// the host's declarations (wasm/wasi_imports.h) rejects any import whose
-// signature differs.
+// Before the C compile, every import wasm2c's header declares is checked
+// against the WASI functions the runner provides, name and signature; and
+// the module is compiled next to the host's declarations
+// (wasm/wasi_imports.h), so a signature the check missed would not build.
 #pragma once
 
 #include <spdlog/logger.h>

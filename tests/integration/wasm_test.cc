@@ -189,6 +189,10 @@ TEST_F(Wasm, TrapsEndWith134AndNameTheTrap) {
 TEST_F(Wasm, MaxMemoryBoundsLinearMemory) {
   EXPECT_EQ(run_wasm({}, {"alloc", "32"}).out, "ok allocated\n");
   EXPECT_EQ(run_wasm({"--max-memory", "16M"}, {"alloc", "32"}).out, "ok failed\n");
+  // The policy key does the same.
+  ScratchDir d;
+  std::string policy = d.file("p.toml", "[limits]\nwasm_memory = \"16M\"\n");
+  EXPECT_EQ(run_wasm({"-p", policy}, {"alloc", "32"}).out, "ok failed\n");
   auto tiny = run_wasm({"--max-memory", "64K"}, {"exit", "0"});
   EXPECT_EQ(tiny.exit_code, 125);
   EXPECT_NE(tiny.err.find("bytes of linear memory to start"), std::string::npos) << tiny.err;
@@ -253,11 +257,17 @@ TEST_F(Wasm, CompiledOnceThenCachedAndShippable) {
   EXPECT_NE(no_compiler.err.find("wwjail compile"), std::string::npos) << no_compiler.err;
 }
 
-TEST_F(Wasm, UnknownImportsAreRefusedByName) {
+TEST_F(Wasm, UnknownImportsAndWrongSignaturesAreRefusedByName) {
   ScratchDir d;
   auto r = jail({"--cache", d.path()}, {wasm_guest("foreign_import")});
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_NE(r.err.find("imports env.launch_missiles, which wwjail does not provide"), std::string::npos) << r.err;
+  auto sig = jail({"--cache", d.path()}, {wasm_guest("bad_signature")});
+  EXPECT_EQ(sig.exit_code, 125);
+  EXPECT_NE(sig.err.find("imports wasi_snapshot_preview1.sock_shutdown as (i32) -> i32, but WASI's sock_shutdown "
+                         "is (i32, i32) -> i32"),
+            std::string::npos)
+      << sig.err;
 }
 
 TEST_F(Wasm, FeaturesTheTierLacksAreNamed) {

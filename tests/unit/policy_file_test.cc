@@ -201,6 +201,10 @@ TEST_F(PolicyFile, EnvAndLimits) {
   EXPECT_EQ(value_of(RLIMIT_NOFILE), 64u);
   EXPECT_EQ(value_of(RLIMIT_AS), 1ull << 30);
   EXPECT_EQ(value_of(RLIMIT_CPU), RLIM_INFINITY);
+  RunConfig wasm;
+  load_policy_file(write("[limits]\nwasm_memory = \"64M\"\n"), wasm);
+  EXPECT_EQ(wasm.wasm_max_memory, 64ull << 20);
+  EXPECT_TRUE(wasm.limits.empty());
   RunConfig none;
   load_policy_file(write("[env]\ninherit = false\n"), none);
   EXPECT_EQ(none.env.inherit, EnvRequest::Inherit::kNone);
@@ -216,6 +220,7 @@ TEST_F(PolicyFile, EnvAndLimits) {
       {"[env]\nunset = [\"A=B\"]\n", ":2:10:", "not an environment variable name"},
       {"[env]\nkeep = []\n", ":2:1:", "unknown key 'keep' in [env]"},
       {"[limits]\nfiles = 3\n", ":2:1:", "unknown limit 'files' in [limits]; the limits are: nofile"},
+      {"[limits]\nwasm_memory = \"lots\"\n", ":2:15:", "write a whole number (K, M or G may follow)"},
       {"[limits]\nnofile = -1\n", ":2:10:", "must not be negative"},
       {"[limits]\nnofile = \"1M\"\n", ":2:10:", "write a whole number or \"unlimited\""},
       {"[limits]\nmemory = \"1T\"\n", ":2:10:", "(K, M or G may follow)"},
