@@ -181,9 +181,20 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
   open_how walk{};
   walk.resolve = guest_how.resolve | RESOLVE_NO_MAGICLINKS;
   bool creating = flags & O_CREAT;
-  walk.flags = O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY));
+  bool exclusive = creating && (flags & O_EXCL);
+  // O_CREAT|O_EXCL never follows the last component, as in the kernel: a
+  // symlink there (dangling or not) already exists.
+  walk.flags = O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY)) | (exclusive ? O_NOFOLLOW : 0);
   UniqueFd target(kernel::openat2(root.get(), raw.c_str(), walk));
   std::string name;
+  if (target.valid() && exclusive) {
+    // It exists. Say so only where the guest may look.
+    std::string found;
+    if (int err = guest_proc::fd_target(::getpid(), target.get(), found)) return Verdict::error(err);
+    ResolvedPath seen{found, true, decide(found, Need::kStat)};
+    if (!seen.decision.allowed) return deny(n, seen, Need::kStat);
+    return Verdict::error(EEXIST);
+  }
   if (!target.valid()) {
     int err = errno;
     if (err != ENOENT || !creating) return Verdict::error(err);

@@ -93,6 +93,14 @@ int main(int argc, char** argv) {
   if (!strcmp(op, "create-excl")) { NEED(1); return write_fd(open(a, O_WRONLY | O_CREAT | O_EXCL, 0600)); }
   if (!strcmp(op, "trunc-rdonly")) { NEED(1); int fd = open(a, O_RDONLY | O_TRUNC); if (fd >= 0) close(fd); return report(fd); }
   if (!strcmp(op, "creat")) { NEED(1); return write_fd(creat(a, 0644)); }
+  if (!strcmp(op, "openat2-excl")) {
+    /* O_CREAT|O_EXCL beneath the cwd (RESOLVE_BENEATH): EEXIST when present. */
+    NEED(1);
+    struct open_how how = {.flags = O_WRONLY | O_CREAT | O_EXCL, .mode = 0644, .resolve = RESOLVE_BENEATH};
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, a, &how, sizeof how);
+    if (fd >= 0) close(fd);
+    return report(fd);
+  }
   if (!strcmp(op, "openat2")) {
     NEED(1);
     struct open_how how = {.flags = O_RDONLY};

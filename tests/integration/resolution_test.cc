@@ -61,6 +61,20 @@ TEST(Resolution, AnAbsentOptionalDirectoryIsAbsentAllTheWayDown) {
   EXPECT_EQ(other.out, "err EACCES\n");
 }
 
+TEST(Resolution, Openat2ExclusiveCreateOfAnExistingEntryIsEexist) {
+  ScratchDir d;
+  std::string w = d.sub("w");
+  d.file("w/there", "x");
+  ASSERT_EQ(::symlink("nowhere", (w + "/dangling").c_str()), 0);
+  auto in_dir = [&](const std::string& name) {
+    return jail({"--write", w, "--exec", guest("probe")},
+                {"/bin/sh", "-c", "cd " + w + " && exec " + guest("probe") + " openat2-excl " + name});
+  };
+  EXPECT_EQ(in_dir("new").out, "ok\n");  // positive control
+  EXPECT_EQ(in_dir("there").out, "err EEXIST\n");
+  EXPECT_EQ(in_dir("dangling").out, "err EEXIST\n");  // never followed
+}
+
 TEST(Resolution, TheNscdProbeIsQuietWhereNoNscdRuns) {
   if (::access("/run/nscd/socket", F_OK) == 0) GTEST_SKIP() << "nscd runs here";
   auto r = jail({}, {guest("net_probe"), "connect-unix", "/var/run/nscd/socket"});

@@ -99,6 +99,10 @@ TEST_P(Probe, DescriptorCallsPollAndLongDirectories) {
   EXPECT_EQ(probe({"--write", w}, {"misc", w + "/m"}).out, "ok\n");
   // Enough entries that a listing takes several fd_readdir calls.
   EXPECT_EQ(probe({"--write", w}, {"many", w, "300"}).out, "ok count=300\n");
+  EXPECT_EQ(probe({"--write", w}, {"errors", w}).out,
+            "ok read-closed=EBADF fstat-closed=EBADF seek-whence=EINVAL open-missing=ENOENT "
+            "open-below-file=ENOTDIR unlink-dir=EISDIR mkdir-existing=EEXIST rmdir-file=ENOTDIR "
+            "excl-existing=EEXIST dir-for-writing=EISDIR\n");
   d.file("w/one", "first\n");
   d.file("w/two", "second\n");
   EXPECT_EQ(probe({"--read", w}, {"renumber", w + "/one", w + "/two"}).out, "ok first\n");
