@@ -208,7 +208,7 @@ bool WasiHost::load(uint32_t ptr, T& value) const {
 }
 
 bool WasiHost::iovecs(uint32_t iovs, uint32_t count, std::vector<struct iovec>& out) const {
-  if (count > IOV_MAX || !in_bounds(iovs, uint64_t{count} * layout::kIovec)) return false;
+  if (count > IOV_MAX || !in_bounds(iovs, uint64_t{count} * layout::kIovec)) return false;  // EFAULT either way
   out.resize(count);
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t buf = 0, len = 0;
