@@ -124,7 +124,9 @@ void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
   app.add_option("-p,--policy", f.policies, "a policy file (TOML; repeatable); command-line grants add to it")
       ->type_name("FILE")
       ->allow_extra_args(false);
-  app.add_option("--read", f.reads, "read-only access to PATH (a file, or a directory subtree); ?PATH: if it exists")
+  app.add_option("--read", f.reads,
+                 "read-only access to PATH (a file, or a directory subtree); ?PATH: if it exists; "
+                 "PATH::NAME: a WebAssembly guest sees it as NAME")
       ->type_name("PATH")->allow_extra_args(false);
   app.add_option("--list", f.lists, "may list DIR's entries (and stat it), nothing below it")->type_name("DIR")->allow_extra_args(false);
   app.add_option("--write", f.writes, "read-write access to PATH (create, delete, rename inside it)")->type_name("PATH")->allow_extra_args(false);
@@ -248,11 +250,17 @@ void apply_flags(const Flags& f, RunConfig& config) {
 int run_command(int argc, char** argv, bool learn) {
   RunConfig config;
   Flags flags;
-  CLI::App app{learn ? "wwjail learn: run a program with everything allowed but recorded, and write the policy it "
-                       "needed"
-                     : "wwjail: run a program with only the access it was granted"};
+  CLI::App app{learn ? "wwjail learn -o FILE [OPTIONS] -- PROGRAM [ARGS...]: run a program with everything "
+                       "allowed but recorded, and write the policy it needed"
+                     : "wwjail [OPTIONS] -- PROGRAM [ARGS...]: run a program with only the access it was granted"};
   app.set_version_flag("--version", WWJAIL_VERSION);
   app.name(learn ? "wwjail learn" : "wwjail");
+  if (!learn)
+    app.footer("Verbs:\n  wwjail learn -o FILE [OPTIONS] -- PROGRAM [ARGS...]   write the policy a run needed\n"
+               "  wwjail check POLICY_FILE                             validate a policy, print what it grants\n"
+               "  wwjail compile MODULE.wasm [-o FILE] [--cache DIR]   compile a WebAssembly module ahead of time\n"
+               "Exit status: the guest's; 125 wwjail failed; 126 not executable; 127 not found; 134 wasm trap.\n"
+               "See wwjail(1) and wwjail.policy(5).");
   if (learn) app.add_option("-o,--output", flags.learn_output, "where to write the learned policy")->type_name("FILE")
                  ->required();
   add_run_options(app, config, flags);
