@@ -187,6 +187,18 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
   walk.flags = O_PATH | O_CLOEXEC | (flags & (O_NOFOLLOW | O_DIRECTORY)) | (exclusive ? O_NOFOLLOW : 0);
   UniqueFd target(kernel::openat2(root.get(), raw.c_str(), walk));
   std::string name;
+  // A walk that found nothing reports it only where the guest may look:
+  // the path is decided where its existing part really is.
+  auto absent = [&](int err) -> Verdict {
+    if (err != ENOENT && err != ENOTDIR) return Verdict::error(err);
+    std::string base, where;
+    if (guest_proc::fd_target(::getpid(), root.get(), base) != 0) return Verdict::error(EACCES);
+    std::string lexical = path_text::normalize(path_text::join(base, raw));
+    if (!PathResolver::canonical_prefix(lexical, where)) where = lexical;
+    ResolvedPath seen{where, true, decide(where, Need::kStat)};
+    if (!seen.decision.allowed) return deny(n, seen, Need::kStat);
+    return Verdict::error(err);
+  };
   if (target.valid() && exclusive) {
     // It exists. Say so only where the guest may look.
     std::string found;
@@ -197,7 +209,7 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
   }
   if (!target.valid()) {
     int err = errno;
-    if (err != ENOENT || !creating) return Verdict::error(err);
+    if (err != ENOENT || !creating) return absent(err);
     // Creating: walk to the parent instead, and create the last component
     // beneath its grant without following anything.
     std::string dir = raw.find('/') == std::string::npos ? "." : raw.substr(0, raw.find_last_of('/') + 1);
@@ -205,7 +217,7 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
     if (name.empty() || name == "." || name == "..") return Verdict::error(EISDIR);
     walk.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     target.reset(kernel::openat2(root.get(), dir.c_str(), walk));
-    if (!target.valid()) return Verdict::error(errno);
+    if (!target.valid()) return absent(errno);
   }
   std::string where;
   if (int err = guest_proc::fd_target(::getpid(), target.get(), where)) return Verdict::error(err);

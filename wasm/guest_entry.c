@@ -2,7 +2,9 @@
  * points wwjail's runner calls, under names that do not depend on the
  * module. Including the host's signatures here (wasi_imports.h) makes an
  * import of another shape a compile error. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "guest.h"
 #include "wasi_imports.h"
@@ -40,3 +42,24 @@ __attribute__((noinline)) WASM_RT_NO_RETURN void wwjail_guest_trap(wasm_rt_trap_
 }
 
 WWJAIL_EXPORT void wwjail_guest_start(void* guest) { Z_guestZ__start(guest); }
+
+/* And with -Dwasm_rt_allocate_memory=wwjail_guest_allocate_memory, the
+ * module's memory is allocated here: with its maximum lowered to the
+ * runner's --max-memory before any of the module's code (its start
+ * function included) runs. A module that needs more to start is refused
+ * before it runs at all (exit 125, as for any set-up failure). */
+#undef wasm_rt_allocate_memory
+void wasm_rt_allocate_memory(wasm_rt_memory_t*, uint32_t initial_pages, uint32_t max_pages);
+
+static uint32_t max_pages_allowed = 65536;
+
+WWJAIL_EXPORT void wwjail_guest_limit_memory(uint32_t pages) { max_pages_allowed = pages; }
+
+void wwjail_guest_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
+  if (initial_pages > max_pages_allowed) {
+    dprintf(2, "wwjail: --max-memory: the module needs %llu bytes of linear memory to start, more than the %llu "
+               "allowed\n", (unsigned long long)initial_pages * 65536, (unsigned long long)max_pages_allowed * 65536);
+    _exit(125);
+  }
+  wasm_rt_allocate_memory(memory, initial_pages, max_pages < max_pages_allowed ? max_pages : max_pages_allowed);
+}

@@ -24,6 +24,7 @@
 #include "sys/remove_tree.h"
 #include "sys/sys_error.h"
 #include "wasm/embedded_sources.h"
+#include "wasm/module_names.h"
 #include "wasm/wasi_import_list.h"
 #include "wasm/wasm_abi_version.h"
 
@@ -250,8 +251,25 @@ std::string default_cache_dir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   if (xdg && *xdg == '/') return std::string(xdg) + "/wwjail";
   const char* home = std::getenv("HOME");
-  return std::string(home && *home == '/' ? home : "/tmp") + "/.cache/wwjail";
+  if (home && *home == '/') return std::string(home) + "/.cache/wwjail";
+  return "";  // never a shared place: compile_module asks for --cache
 }
+
+namespace {
+
+// Compiled modules are native code: only a cache that is the user's own and
+// that nobody else may write is trusted.
+void check_private(const std::string& path, bool directory) {
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) != 0) throw SetupError("the wasm cache " + path + ": " + std::strerror(errno));
+  bool right_type = directory ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+  if (!right_type || st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+    throw SetupError("the wasm cache " + path + " is not private (it must be a " +
+                     (directory ? "directory" : "file") + " owned by you that no one else may write); choose "
+                     "another with --cache DIR");
+}
+
+}  // namespace
 
 CompileResult compile_module(const CompileRequest& request, spdlog::logger& log) {
   const std::string& module = request.module;
@@ -272,8 +290,15 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
            std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
            std::to_string(st.st_mtim.tv_nsec);
   };
+  if (request.cache_dir.empty())
+    throw SetupError("no cache directory for compiled modules: HOME and XDG_CACHE_HOME are unset; give --cache DIR");
+  // Read once: the bytes checked, hashed and compiled are the same bytes,
+  // whatever happens to the file meanwhile.
+  const std::string original = read_file(module);
+  ModuleNames names = check_module_names(original);
+  if (!names.ok) throw SetupError(module + " cannot be compiled: " + names.problem);
   Digest key;
-  key.add(read_file(module));
+  key.add(original);
   key.add(identity(wasm2c));
   key.add(identity(cc));
   key.add(kWasm2cFlags);
@@ -285,9 +310,15 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   std::string artifact = dir + "/" + key.hex() + ".so";
   CompileResult result;
   result.artifact = artifact;
-  if (is_wasm_artifact(artifact)) {
-    result.cached = true;
-    return result;
+  struct stat existing{};
+  if (::lstat(artifact.c_str(), &existing) == 0) {
+    check_private(request.cache_dir, true);
+    check_private(dir, true);
+    check_private(artifact, false);
+    if (is_wasm_artifact(artifact)) {
+      result.cached = true;
+      return result;
+    }
   }
 
   // Like mkdir -p, private to the user: $HOME/.cache may not exist yet.
@@ -297,6 +328,8 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
     if (made == "/" || ::mkdir(made.c_str(), 0700) == 0 || errno == EEXIST) continue;
     throw SetupError("the wasm cache " + made + ": " + std::strerror(errno) + " (choose another with --cache DIR)");
   }
+  check_private(request.cache_dir, true);
+  check_private(dir, true);
   std::string work_tmpl = dir + "/work.XXXXXX";
   if (!::mkdtemp(work_tmpl.data())) throw SetupError("the wasm cache " + dir + ": " + std::strerror(errno));
   const std::string work = work_tmpl;
@@ -311,9 +344,14 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
     ~ErrCleanup() { ::unlink(path.c_str()); }
   } err_cleanup{err_log};
 
+  if (names.dropped_names)
+    log.warn("{}: its name section holds names wwjail does not pass to wasm2c; dropped (traps will not name "
+             "functions)", module);
+  const std::string checked = work + "/module.wasm";
+  write_file(checked, names.bytes);
   auto start = std::chrono::steady_clock::now();
-  StepResult t = run_jailed(request.self_exe, {"--read", module, "--write", work, "--no-tmpdir"},
-                            {wasm2c, "-n", "guest", module, "-o", work + "/guest.c"}, err_log);
+  StepResult t = run_jailed(request.self_exe, {"--write", work, "--no-tmpdir"},
+                            {wasm2c, "-n", "guest", checked, "-o", work + "/guest.c"}, err_log);
   if (t.status != 0) {
     // wasm2c says which byte it could not read, not why: find the proposal
     // that makes the module valid, so the message names the feature.
@@ -321,8 +359,8 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
     auto valid_with = [&](const std::string& flag) {
       std::vector<std::string> cmd = {validate};
       if (!flag.empty()) cmd.push_back(flag);
-      cmd.push_back(module);
-      return run_jailed(request.self_exe, {"--read", module, "--no-tmpdir"}, cmd, err_log).status == 0;
+      cmd.push_back(checked);
+      return run_jailed(request.self_exe, {"--read", work, "--no-tmpdir"}, cmd, err_log).status == 0;
     };
     if (!validate.empty()) {
       if (!valid_with("")) {
@@ -348,7 +386,8 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   std::istringstream flags(kCcFlags);
   for (std::string f; flags >> f;) cc_cmd.push_back(f);
   cc_cmd.insert(cc_cmd.end(), {std::string("-DWWJAIL_WASM_ABI=\"") + WWJAIL_WASM_ABI + "\"",
-                               "-Dwasm_rt_trap=wwjail_guest_trap", "-I", work, "-o",
+                               "-Dwasm_rt_trap=wwjail_guest_trap",
+                               "-Dwasm_rt_allocate_memory=wwjail_guest_allocate_memory", "-I", work, "-o",
                                work + "/guest.so", work + "/guest.c", work + "/guest_entry.c"});
   StepResult c = run_jailed(request.self_exe,
                             {"--write", work, "--read", "/usr/include", "--read", "/usr/lib",

@@ -10,10 +10,12 @@
 // preopened directories. Exit status: the guest's (proc_exit), 134 after a
 // trap, 125 when the module cannot be loaded.
 #include <dlfcn.h>
+#include <sys/stat.h>
 #include <setjmp.h>
 #include <unistd.h>
 #include <wasm-rt.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -88,9 +90,15 @@ int main(int argc, char** argv) {
   for (; i < argc; ++i) config.args.emplace_back(argv[i]);
   // wwjail's private temp dir is the guest's /tmp.
   if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp == '/') config.preopens.push_back({tmp, "/tmp"});
-  if (const char* n = std::getenv("LISTEN_FDS")) {
+  // Sockets passed the systemd way, by wwjail (--listen): only when
+  // LISTEN_PID names this process, and only descriptors that are sockets.
+  const char* listen_pid = std::getenv("LISTEN_PID");
+  if (const char* n = std::getenv("LISTEN_FDS"); n && listen_pid && std::atol(listen_pid) == ::getpid()) {
     int count = std::atoi(n);
-    for (int k = 0; k < count; ++k) config.sockets.push_back(3 + k);
+    for (int k = 0; k < count && k < 64; ++k) {
+      struct stat st{};
+      if (::fstat(3 + k, &st) == 0 && S_ISSOCK(st.st_mode)) config.sockets.push_back(3 + k);
+    }
   }
 
   void* so = ::dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -103,7 +111,10 @@ int main(int argc, char** argv) {
   auto guest_memory = reinterpret_cast<wasm_rt_memory_t* (*)(void*)>(::dlsym(so, "wwjail_guest_memory"));
   auto guest_start = reinterpret_cast<void (*)(void*)>(::dlsym(so, "wwjail_guest_start"));
   auto guest_trap_pc = reinterpret_cast<void* (*)()>(::dlsym(so, "wwjail_guest_trap_pc"));
-  if (!guest_new || !guest_memory || !guest_start || !guest_trap_pc) die(module + " lacks wwjail's entry points");
+  auto guest_limit_memory = reinterpret_cast<void (*)(uint32_t)>(::dlsym(so, "wwjail_guest_limit_memory"));
+  if (!guest_new || !guest_memory || !guest_start || !guest_trap_pc || !guest_limit_memory)
+    die(module + " lacks wwjail's entry points");
+  if (max_memory) guest_limit_memory(static_cast<uint32_t>(std::min<uint64_t>(max_memory / 65536, 65536)));
   static auto trap_pc = guest_trap_pc;
 
   try {
@@ -123,15 +134,7 @@ int main(int argc, char** argv) {
     }
     void* guest = guest_new(&wasi);
     if (!guest) die("out of memory instantiating the module");
-    wasm_rt_memory_t* memory = guest_memory(guest);
-    if (max_memory) {
-      uint64_t max_pages = max_memory / 65536;
-      if (memory->pages > max_pages)
-        die("--max-memory " + std::to_string(max_memory) + ": the module needs " +
-            std::to_string(uint64_t{memory->pages} * 65536) + " bytes of linear memory to start");
-      if (memory->max_pages > max_pages) memory->max_pages = static_cast<uint32_t>(max_pages);
-    }
-    host.bind_memory(memory);
+    host.bind_memory(guest_memory(guest));
     guest_start(guest);
   } catch (const std::exception& e) {
     die(e.what());

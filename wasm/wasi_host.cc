@@ -188,7 +188,8 @@ uint32_t WasiHost::add_fd(int host) {
 }
 
 bool WasiHost::in_bounds(uint32_t ptr, uint64_t len) const {
-  return memory_ && static_cast<uint64_t>(ptr) + len <= memory_->size;
+  // From the page count: `size` is 32 bits and reads 0 at exactly 4 GiB.
+  return memory_ && static_cast<uint64_t>(ptr) + len <= uint64_t{memory_->pages} * 65536;
 }
 
 uint8_t* WasiHost::at(uint32_t ptr) const { return memory_->data + ptr; }
@@ -818,7 +819,7 @@ uint32_t WasiHost::poll_oneoff(uint32_t in, uint32_t out, uint32_t count, uint32
         ::clock_gettime(c, &t);
         relative = timeout > nanos(t) ? timeout - nanos(t) : 0;
       }
-      sub.deadline = now + relative;
+      sub.deadline = relative > UINT64_MAX - now ? UINT64_MAX : now + relative;  // "never" stays never
       earliest = std::min(earliest, sub.deadline);
     } else if (sub.tag == kEventFdRead || sub.tag == kEventFdWrite) {
       load(s + 16, sub.fd);

@@ -28,6 +28,12 @@ std::string find_wasm_runner(const std::string& self_exe) {
 
 bool prepare_wasm_guest(RunConfig& config, const std::string& self_exe, spdlog::logger& log) {
   ProgramLookup program = find_program(config.command.front());
+  // A module is read, not executed: it needs no execute bit.
+  char real[PATH_MAX];
+  if (program.exit_status == exit_code::kNotExecutable && config.command.front().find('/') != std::string::npos &&
+      ::realpath(config.command.front().c_str(), real) && (is_wasm_module(real) || is_wasm_artifact(real))) {
+    program = {real, real, 0, ""};
+  }
   if (program.exit_status != 0) {
     for (const auto& g : config.grants) {
       if (!g.guest.empty()) throw SetupError(g.origin + ": a guest name (::" + g.guest + ") is for WebAssembly modules");

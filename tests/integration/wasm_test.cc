@@ -199,7 +199,8 @@ TEST_F(Wasm, MaxMemoryBoundsLinearMemory) {
   EXPECT_EQ(run_wasm({"-p", policy}, {"alloc", "32"}).out, "ok failed\n");
   auto tiny = run_wasm({"--max-memory", "64K"}, {"exit", "0"});
   EXPECT_EQ(tiny.exit_code, 125);
-  EXPECT_NE(tiny.err.find("bytes of linear memory to start"), std::string::npos) << tiny.err;
+  EXPECT_NE(tiny.err.find("bytes of linear memory to start, more than the 65536 allowed"), std::string::npos)
+      << tiny.err;
 }
 
 TEST_F(Wasm, ListenSocketsArriveAfterThePreopens) {
@@ -272,6 +273,42 @@ TEST_F(Wasm, UnknownImportsAndWrongSignaturesAreRefusedByName) {
                          "is (i32, i32) -> i32"),
             std::string::npos)
       << sig.err;
+}
+
+TEST_F(Wasm, NamesThatWouldBeCodeAreRefusedOrDropped) {
+  ScratchDir d;
+  auto evil = jail({"--cache", d.path()}, {wasm_guest("export_injection")});
+  EXPECT_EQ(evil.exit_code, 125);
+  EXPECT_NE(evil.err.find("an export name holds control characters or \"*/\""), std::string::npos) << evil.err;
+  auto odd = jail({"--cache", d.path()}, {wasm_guest("odd_names")});
+  EXPECT_EQ(odd.exit_code, 0) << odd.err;
+  EXPECT_NE(odd.err.find("name section holds names wwjail does not pass to wasm2c; dropped"), std::string::npos)
+      << odd.err;
+}
+
+TEST_F(Wasm, MemoryLimitHoldsFromTheStartFunctionOn) {
+  ScratchDir d;
+  EXPECT_EQ(jail({"--cache", d.path()}, {wasm_guest("grow_at_start")}).exit_code, 9);  // positive control
+  EXPECT_EQ(jail({"--cache", d.path(), "--max-memory", "16M"}, {wasm_guest("grow_at_start")}).exit_code, 7);
+}
+
+TEST_F(Wasm, OnlyAPrivateCacheIsTrusted) {
+  ScratchDir d;
+  std::string shared = d.sub("shared");
+  ASSERT_EQ(::chmod(shared.c_str(), 0777), 0);
+  auto r = jail({"--cache", shared}, {wasm_guest("wasi_probe"), "exit", "0"});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("is not private"), std::string::npos) << r.err;
+  // A cached module someone else could have written is not loaded.
+  std::string mine = d.sub("mine");
+  EXPECT_EQ(jail({"--cache", mine}, {wasm_guest("wasi_probe"), "exit", "0"}).exit_code, 0);
+  auto listing = run({"/usr/bin/find", mine + "/wasm", "-name", "*.so"});
+  std::string artifact = listing.out.substr(0, listing.out.find('\n'));
+  ASSERT_FALSE(artifact.empty());
+  ASSERT_EQ(::chmod(artifact.c_str(), 0666), 0);
+  auto tampered = jail({"--cache", mine}, {wasm_guest("wasi_probe"), "exit", "0"});
+  EXPECT_EQ(tampered.exit_code, 125);
+  EXPECT_NE(tampered.err.find("is not private"), std::string::npos) << tampered.err;
 }
 
 TEST_F(Wasm, FeaturesTheTierLacksAreNamed) {
