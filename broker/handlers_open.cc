@@ -199,6 +199,11 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
     if (!seen.decision.allowed) return deny(n, seen, Need::kStat);
     return Verdict::error(err);
   };
+  if (target.valid() && creating && !exclusive) {
+    struct stat st{};
+    // open(2) with O_CREAT on an existing directory is EISDIR.
+    if (::fstat(target.get(), &st) == 0 && S_ISDIR(st.st_mode)) return Verdict::error(EISDIR);
+  }
   if (target.valid() && exclusive) {
     // It exists. Say so only where the guest may look.
     std::string found;

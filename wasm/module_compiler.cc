@@ -330,6 +330,16 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   }
   check_private(request.cache_dir, true);
   check_private(dir, true);
+  // Work dirs a compile killed by a signal left behind, an hour on.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    struct stat st{};
+    if (name.rfind("work.", 0) == 0 && ::lstat(e.path().c_str(), &st) == 0 && st.st_mtime + 3600 < ::time(nullptr)) {
+      if (S_ISDIR(st.st_mode)) remove_tree_at(AT_FDCWD, e.path().c_str());
+      else ::unlink(e.path().c_str());
+    }
+  }
   std::string work_tmpl = dir + "/work.XXXXXX";
   if (!::mkdtemp(work_tmpl.data())) throw SetupError("the wasm cache " + dir + ": " + std::strerror(errno));
   const std::string work = work_tmpl;

@@ -10,6 +10,7 @@
 // preopened directories. Exit status: the guest's (proc_exit), 134 after a
 // trap, 125 when the module cannot be loaded.
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <setjmp.h>
 #include <unistd.h>
@@ -38,8 +39,13 @@ namespace {
 constexpr int kSetupFailed = 125;
 constexpr int kTrapped = 134;
 
+// The runner's own stderr, kept apart from the guest's fd 2 (which the
+// guest may close and reuse): messages about the guest never land in its
+// files.
+int report_fd = 2;
+
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "wwjail: %s\n", what.c_str());
+  ::dprintf(report_fd, "wwjail: %s\n", what.c_str());
   std::_Exit(kSetupFailed);
 }
 
@@ -59,6 +65,7 @@ const char* trap_name(int trap) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (int fd = ::fcntl(2, F_DUPFD_CLOEXEC, 64); fd >= 0) report_fd = fd;
   std::string module;
   static uint64_t max_memory = 0;  // static: read after sigsetjmp
   wwjail::WasiConfig config;
@@ -128,8 +135,8 @@ int main(int argc, char** argv) {
       bool by_signal = trap == WASM_RT_TRAP_OOB || trap == WASM_RT_TRAP_EXHAUSTION;
       const void* at = by_signal ? wwjail::last_fault_pc() : static_cast<const char*>(trap_pc()) - 1;
       std::string function = wwjail::function_at(at);
-      std::fprintf(stderr, "wwjail: wasm trap: %s in %s\n", trap_name(trap),
-                   function.empty() ? "an unnamed function" : ("function " + function).c_str());
+      ::dprintf(report_fd, "wwjail: wasm trap: %s in %s\n", trap_name(trap),
+                function.empty() ? "an unnamed function" : ("function " + function).c_str());
       std::_Exit(kTrapped);
     }
     void* guest = guest_new(&wasi);

@@ -637,21 +637,26 @@ uint32_t WasiHost::path_filestat_get(uint32_t fd, uint32_t flags, uint32_t path,
   std::string p;
   if (Errno e = path_arg(path, len, p)) return e;
   struct stat st;
-  if (flags & kLookupFollow) {
-    // Followed beneath the directory; then the object itself.
-    int target;
-    if (Errno e = open_path(fd, p, true, target)) return e;
-    Closer c{target};
-    if (::fstatat(target, "", &st, AT_EMPTY_PATH) != 0) return last_error();
-    return write_filestat(out, st);
+  // The entry itself in its (beneath-resolved) parent; when following, a
+  // symlink's target is looked up the same way, hop by hop, so FIFOs,
+  // sockets and unreadable files can be looked at too, and an absolute or
+  // escaping target is ENOTCAPABLE as anywhere else.
+  for (int hops = 0; hops <= 40; ++hops) {
+    int parent;
+    std::string name;
+    if (Errno e = parent_of(fd, p, parent, name)) return e;
+    Closer c{parent};
+    if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return last_error();
+    if (!(flags & kLookupFollow) || !S_ISLNK(st.st_mode)) return write_filestat(out, st);
+    char target[PATH_MAX];
+    ssize_t n = ::readlinkat(parent, name.c_str(), target, sizeof target - 1);
+    if (n < 0) return last_error();
+    target[n] = 0;
+    if (target[0] == '/') return kNotCapable;
+    auto slash = p.find_last_of('/');
+    p = (slash == std::string::npos ? std::string() : p.substr(0, slash + 1)) + target;
   }
-  // The entry itself, symlink or not, in its (beneath-resolved) parent.
-  int parent;
-  std::string name;
-  if (Errno e = parent_of(fd, p, parent, name)) return e;
-  Closer c{parent};
-  if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return last_error();
-  return write_filestat(out, st);
+  return kLoop;
 }
 
 uint32_t WasiHost::path_filestat_set_times(uint32_t fd, uint32_t flags, uint32_t path, uint32_t len, uint64_t atim,

@@ -4,6 +4,7 @@
 // (preopens, ENOTCAPABLE, traps, an empty environment) have their own.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -76,11 +77,15 @@ TEST_P(Probe, FileOperationsInsideAWriteGrant) {
   EXPECT_EQ(run_op({"symlink", "sub/b", w + "/l"}), "ok\n");
   EXPECT_EQ(run_op({"readlink", w + "/l"}), "ok sub/b\n");
   EXPECT_EQ(run_op({"lstat", w + "/l"}), "ok size=5 link\n");
+  EXPECT_EQ(run_op({"stat", w + "/l"}), "ok size=4 file\n");  // followed
+  ASSERT_EQ(::mkfifo((w + "/fifo").c_str(), 0600), 0);
+  EXPECT_EQ(run_op({"stat", w + "/fifo"}), "ok size=0 other\n");
   EXPECT_EQ(run_op({"read", w + "/l"}), "ok 1234\n");
   EXPECT_EQ(run_op({"rmdir", w + "/sub"}), "err ENOTEMPTY\n");
   EXPECT_EQ(run_op({"unlink", w + "/sub/b"}), "ok\n");
   EXPECT_EQ(run_op({"rmdir", w + "/sub"}), "ok\n");
   EXPECT_EQ(run_op({"read", w + "/missing"}), "err ENOENT\n");
+  ::unlink((w + "/fifo").c_str());
   std::string listing = run_op({"list", w});
   EXPECT_TRUE(listing == "ok c l\n" || listing == "ok l c\n") << listing;
 }
