@@ -404,10 +404,16 @@ uint32_t WasiHost::fd_fdstat_get(uint32_t fd, uint32_t out) {
     else if (fl & O_DSYNC) flags |= kFdDsync;
   }
   if (!in_bounds(out, layout::kFdstat)) return kFault;
+  // Rights describe the descriptor as it is (wasi-libc derives O_ACCMODE
+  // and isatty from them); they never grant anything: the broker decides.
+  uint64_t rights = kAllRights;
+  if (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) rights &= ~(kRightFdWrite | kRightFdAllocate | kRightFdFilestatSetSize);
+  if (fl >= 0 && (fl & O_ACCMODE) == O_WRONLY) rights &= ~(kRightFdRead | kRightFdReaddir);
+  if (S_ISCHR(st.st_mode) && ::isatty(f->host)) rights &= ~(kRightFdSeek | kRightFdTell);
   std::memset(at(out), 0, layout::kFdstat);
   store<uint8_t>(out, filetype_of(st, f->host));
   store<uint16_t>(out + 2, flags);
-  store<uint64_t>(out + 8, kAllRights);
+  store<uint64_t>(out + 8, rights);
   store<uint64_t>(out + 16, kAllRights);
   return kSuccess;
 }

@@ -67,6 +67,7 @@ TEST_P(Probe, FileOperationsInsideAWriteGrant) {
   EXPECT_EQ(run_op({"read", w + "/a"}), "ok 12345678\n");
   EXPECT_EQ(run_op({"pread", w + "/a", "2", "3"}), "ok 345\n");
   EXPECT_EQ(run_op({"seek-tell", w + "/a"}), "ok end=8 at=2\n");
+  EXPECT_EQ(run_op({"accmode", w + "/a"}), "ok ro wo\n");
   EXPECT_EQ(run_op({"truncate", w + "/a", "4"}), "ok\n");
   EXPECT_EQ(run_op({"stat", w + "/a"}), "ok size=4 file\n");
   EXPECT_EQ(run_op({"utimes", w + "/a"}), "ok mtime=2000000\n");

@@ -171,6 +171,14 @@ int main(int argc, char** argv) {
     buf[n] = 0;
     return ok(buf);
   }
+  if (!strcmp(op, "accmode")) {
+    /* What fcntl(F_GETFL) says of a file opened read-only and write-only. */
+    NEED(1);
+    int r = open(a, O_RDONLY), w = open(a, O_WRONLY);
+    if (r < 0 || w < 0) return fail();
+    int fr = fcntl(r, F_GETFL) & O_ACCMODE, fw = fcntl(w, F_GETFL) & O_ACCMODE;
+    return ok(fr == O_RDONLY && fw == O_WRONLY ? "ro wo" : "mismatch");
+  }
   if (!strcmp(op, "env")) { NEED(1); const char* v = getenv(a); return ok(v ? v : "(unset)"); }
   if (!strcmp(op, "args")) {
     char buf[256] = "";
