@@ -20,6 +20,9 @@ std::optional<Verdict> SyscallHandlers::enter_parent(const seccomp_notif& n, int
   if (int err = locate_entry(n, dirfd, addr, need, r)) return Verdict::error(err);
   if (!r.decision.allowed) return deny(n, r, need);
   if (int err = open_parent(n, r, need, parent, name)) return Verdict::error(err);
+  // Kept for the kernel, which then wants a directory there. The *at call
+  // never follows the last component, slash or not.
+  if (r.trailing_slash) name += '/';
   if (!still_pending(n)) return Verdict::error(ENOENT);
   return std::nullopt;
 }
@@ -72,6 +75,8 @@ Verdict SyscallHandlers::on_rename(const seccomp_notif& n, int olddirfd, uint64_
   std::string from_name, to_name;
   if (int err = open_parent(n, from, Need::kRemove, from_dir, from_name)) return Verdict::error(err);
   if (int err = open_parent(n, to, Need::kCreate, to_dir, to_name)) return Verdict::error(err);
+  if (from.trailing_slash) from_name += '/';
+  if (to.trailing_slash) to_name += '/';
   if (!still_pending(n)) return Verdict::error(ENOENT);
   if (::renameat2(from_dir.get(), from_name.c_str(), to_dir.get(), to_name.c_str(), flags) != 0)
     return Verdict::error(errno);

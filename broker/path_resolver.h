@@ -24,6 +24,9 @@ struct ResolvedPath {
   std::string path;
   bool physical = false;  // true: symlinks were resolved by the broker
   Decision decision;
+  // The guest wrote the entry with a trailing slash ("f/"): the kernel then
+  // wants a directory there (unlink, rename: ENOTDIR otherwise).
+  bool trailing_slash = false;
 };
 
 class PathResolver {

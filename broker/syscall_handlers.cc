@@ -356,12 +356,15 @@ int SyscallHandlers::locate_entry(const seccomp_notif& n, int dirfd, uint64_t ad
     if (int err = guest_proc::dir_path(static_cast<pid_t>(n.pid), dirfd, base)) return err;
     joined = path_text::join(base, raw);
   }
+  bool trailing = joined.size() > 1 && joined.back() == '/';
   while (joined.size() > 1 && joined.back() == '/') joined.pop_back();
   size_t slash = joined.find_last_of('/');
   std::string name = joined.substr(slash + 1);
   if (name == "." || name == "..") return need == Need::kCreate ? EEXIST : EBUSY;
-  return resolver_.resolve_absolute(guest_proc::rewrite_proc_self(joined, static_cast<pid_t>(n.pid)), false, need,
-                                    out);
+  int err = resolver_.resolve_absolute(guest_proc::rewrite_proc_self(joined, static_cast<pid_t>(n.pid)), false, need,
+                                       out);
+  out.trailing_slash = trailing;
+  return err;
 }
 
 int SyscallHandlers::open_parent(const seccomp_notif& n, ResolvedPath& r, Need need, UniqueFd& parent,

@@ -235,6 +235,7 @@ Errno WasiHost::parent_of(uint32_t fd, const std::string& path, int& parent, std
   if (path.empty()) return kNoent;
   if (path.front() == '/') return kNotCapable;
   std::string trimmed = path;
+  bool trailing = trimmed.size() > 1 && trimmed.back() == '/';
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   auto slash = trimmed.find_last_of('/');
   std::string dir = slash == std::string::npos ? "." : trimmed.substr(0, slash + 1);
@@ -242,6 +243,8 @@ Errno WasiHost::parent_of(uint32_t fd, const std::string& path, int& parent, std
   if (name == "..") return kNotCapable;
   parent = openat2_beneath(f->host, dir, O_PATH | O_DIRECTORY, 0);
   if (parent < 0) return last_error();
+  // "f/" wants a directory: the kernel says so when it sees the slash.
+  if (trailing && name != ".") name += '/';
   return kSuccess;
 }
 
@@ -528,44 +531,48 @@ uint32_t WasiHost::fd_readdir(uint32_t fd, uint32_t buf, uint32_t len, uint64_t 
   Fd* f = lookup(fd);
   if (!f) return kBadf;
   if (!in_bounds(buf, len) || !in_bounds(out, 4)) return kFault;
-  // A fresh descriptor of the directory each call: the cookie is the index
-  // of the next entry, so the guest's descriptor keeps no hidden position.
-  int dfd = ::openat(f->host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return last_error();
-  DIR* dir = ::fdopendir(dfd);
-  if (!dir) {
-    ::close(dfd);
-    return last_error();
+  if (cookie == 0 || !f->listing) {
+    // A fresh descriptor of the directory: the guest's own keeps no hidden
+    // position, and the whole listing is read once (not once per call).
+    int dfd = ::openat(f->host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return last_error();
+    DIR* dir = ::fdopendir(dfd);
+    if (!dir) {
+      ::close(dfd);
+      return last_error();
+    }
+    auto listing = std::make_shared<std::vector<Dirent>>();
+    errno = 0;
+    while (struct dirent* de = ::readdir(dir)) {
+      uint8_t type = de->d_type == DT_REG ? kRegularFile : de->d_type == DT_DIR ? kDirectory
+                     : de->d_type == DT_LNK ? kSymlink : de->d_type == DT_CHR ? kCharDevice
+                     : de->d_type == DT_BLK ? kBlockDevice : de->d_type == DT_SOCK ? kSocketStream : kUnknown;
+      listing->push_back({de->d_ino, type, de->d_name});
+    }
+    int err = errno;
+    ::closedir(dir);
+    if (err) return from_errno(err);
+    f->listing = std::move(listing);
   }
   uint32_t used = 0;
-  uint64_t index = 0;
-  errno = 0;
-  while (struct dirent* de = ::readdir(dir)) {
-    if (index++ < cookie) continue;
-    uint32_t namlen = static_cast<uint32_t>(std::strlen(de->d_name));
+  for (uint64_t index = cookie; index < f->listing->size() && used < len; ++index) {
+    const Dirent& e = (*f->listing)[index];
+    uint32_t namlen = static_cast<uint32_t>(e.name.size());
     uint8_t header[layout::kDirent] = {};
-    uint64_t next = index;
-    uint64_t ino = de->d_ino;
+    uint64_t next = index + 1;
     std::memcpy(header, &next, 8);
-    std::memcpy(header + 8, &ino, 8);
+    std::memcpy(header + 8, &e.ino, 8);
     std::memcpy(header + 16, &namlen, 4);
-    uint8_t type = de->d_type == DT_REG ? kRegularFile : de->d_type == DT_DIR ? kDirectory
-                   : de->d_type == DT_LNK ? kSymlink : de->d_type == DT_CHR ? kCharDevice
-                   : de->d_type == DT_BLK ? kBlockDevice : de->d_type == DT_SOCK ? kSocketStream : kUnknown;
-    header[20] = type;
+    header[20] = e.type;
     // Entries are written whole while they fit, the last one truncated:
     // a guest seeing bufused == len asks again from its cookie.
     uint32_t take = std::min<uint32_t>(layout::kDirent, len - used);
     std::memcpy(at(buf + used), header, take);
     used += take;
     uint32_t name_take = std::min<uint32_t>(namlen, len - used);
-    std::memcpy(at(buf + used), de->d_name, name_take);
+    std::memcpy(at(buf + used), e.name.data(), name_take);
     used += name_take;
-    if (used == len) break;
   }
-  int err = errno;
-  ::closedir(dir);
-  if (err) return from_errno(err);
   store<uint32_t>(out, used);
   return kSuccess;
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,10 +99,19 @@ class WasiHost {
   uint32_t sock_shutdown(uint32_t fd, uint32_t how);
 
  private:
+  // One directory entry as fd_readdir reports it.
+  struct Dirent {
+    uint64_t ino;
+    uint8_t type;
+    std::string name;
+  };
   struct Fd {
     int host = -1;
     bool preopen = false;
     std::string name;  // a preopen's guest name
+    // fd_readdir's snapshot of the directory, taken when a listing starts
+    // (cookie 0, as rewinddir does); later cookies index into it.
+    std::shared_ptr<std::vector<Dirent>> listing;
   };
   // The guest's fd, or nullptr (EBADF).
   Fd* lookup(uint32_t fd);

@@ -107,7 +107,7 @@ TEST_P(Probe, DescriptorCallsPollAndLongDirectories) {
   EXPECT_EQ(probe({"--write", w}, {"many", w, "300"}).out, "ok count=300\n");
   EXPECT_EQ(probe({"--write", w}, {"errors", w}).out,
             "ok read-closed=EBADF fstat-closed=EBADF seek-whence=EINVAL open-missing=ENOENT "
-            "open-below-file=ENOTDIR unlink-dir=EISDIR mkdir-existing=EEXIST rmdir-file=ENOTDIR "
+            "open-below-file=ENOTDIR unlink-dir=EISDIR mkdir-existing=EEXIST unlink-file-slash=ENOTDIR rmdir-file=ENOTDIR "
             "excl-existing=EEXIST dir-for-writing=EISDIR\n");
   d.file("w/one", "first\n");
   d.file("w/two", "second\n");

@@ -291,6 +291,8 @@ int main(int argc, char** argv) {
     mkdir(path, 0755);
     NOTE("unlink-dir", unlink(path));
     NOTE("mkdir-existing", mkdir(path, 0755));
+    snprintf(path, sizeof path, "%s/f/", a);
+    NOTE("unlink-file-slash", unlink(path));
     snprintf(path, sizeof path, "%s/f", a);
     NOTE("rmdir-file", rmdir(path));
     NOTE("excl-existing", open(path, O_WRONLY | O_CREAT | O_EXCL, 0644));
