@@ -155,8 +155,6 @@ int main(int argc, char** argv) {
           continue;
         }
         (wasm ? k.wasm_ns : k.native_ns).push_back(p->first);
-        static std::string first_check;
-        (void)first_check;
       }
     }
   }
