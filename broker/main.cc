@@ -28,6 +28,7 @@
 #include "policy/policy_file.h"
 #include "policy/policy_learner.h"
 #include "policy/run_config.h"
+#include "sys/atomic_file.h"
 #include "sys/sys_error.h"
 
 #ifndef WWJAIL_VERSION
@@ -71,29 +72,11 @@ int compile_command(int argc, char** argv) {
     CompileResult r = compile_module({real, cache.empty() ? default_cache_dir() : cache, self_exe()}, *log);
     std::fprintf(stderr, "wwjail: %s %s\n", r.cached ? "already compiled:" : "compiled:", r.artifact.c_str());
     if (!output.empty()) {
-      // A fresh file (mkstemp: O_EXCL, never through a symlink) renamed
-      // over the output.
       std::ifstream in(r.artifact, std::ios::binary);
       std::stringstream content;
       content << in.rdbuf();
-      std::string tmp = output + ".XXXXXX";
-      int fd = ::mkstemp(tmp.data());
-      if (fd < 0) throw SetupError("writing " + output + ": " + std::strerror(errno));
-      const std::string bytes = content.str();
-      bool ok = in.good() || in.eof();
-      for (size_t done = 0; ok && done < bytes.size();) {
-        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        ok = n > 0;
-        if (ok) done += static_cast<size_t>(n);
-      }
-      int err = errno;
-      ok = ok && ::fchmod(fd, 0755) == 0 && ::close(fd) == 0 && ::rename(tmp.c_str(), output.c_str()) == 0;
-      if (!ok) {
-        err = errno ? errno : err;
-        ::unlink(tmp.c_str());
-        throw SetupError("writing " + output + ": " + std::strerror(err));
-      }
+      if (!in.good() && !in.eof()) throw SetupError("reading " + r.artifact + ": " + std::strerror(errno));
+      write_file_atomically(output, content.str(), 0755, "writing");
       std::fprintf(stderr, "wwjail: wrote %s (run it with: wwjail [grants] -- %s ARGS)\n", output.c_str(),
                    output.c_str());
     }

@@ -1,6 +1,5 @@
 #include "policy/policy_learner.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include "capabilities/path_text.h"
 #include "policy/policy_file.h"
 #include "policy/run_config.h"
+#include "sys/atomic_file.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
@@ -336,26 +336,7 @@ LearnedPolicy PolicyLearner::render() const {
 }
 
 void write_learned_policy(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".wwjail-tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) throw SetupError("writing the learned policy to " + path + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw SetupError("writing the learned policy to " + path + ": " + std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw SetupError("writing the learned policy to " + path + ": " + std::strerror(err));
-  }
+  write_file_atomically(path, text, 0644, "writing the learned policy to");
 }
 
 }  // namespace wwjail

@@ -66,8 +66,8 @@ class PolicyLearner {
   std::string tmpdir_;
 };
 
-// Writes `text` to `path` atomically (a temp file renamed over it), mode
-// 0644. Throws SetupError naming the path.
+// Writes `text` to `path` atomically (sys/atomic_file.h), mode 0644.
+// Throws SetupError naming the path.
 void write_learned_policy(const std::string& path, const std::string& text);
 
 }  // namespace wwjail
