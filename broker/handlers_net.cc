@@ -141,17 +141,11 @@ Verdict SyscallHandlers::deny_net(const seccomp_notif& n, const NetTarget& t, co
       }
     }
   }
-  DecisionEvent ev;
-  ev.pid = static_cast<pid_t>(n.pid);
-  ev.syscall = syscall_name(n.data.nr);
-  ev.target = t.text;
-  ev.need = d.missing.starts_with("--bind") ? "bind" : "connect";
-  ev.kind = DecisionKind::kDeny;
-  ev.err = EACCES;
-  ev.missing = d.missing;
-  ev.storage = false;
-  decisions_.record(ev);
-  return Verdict::error(EACCES);
+  return refuse(n, {.target = t.text,
+                    .need = d.missing.starts_with("--bind") ? "bind" : "connect",
+                    .err = EACCES,
+                    .missing = d.missing,
+                    .storage = false});
 }
 
 Verdict SyscallHandlers::on_bind(const seccomp_notif& n) {

@@ -122,20 +122,29 @@ NetDecision SyscallHandlers::note_net(const NetTarget& t, NetDecision d, bool bi
 void SyscallHandlers::flush_notes(const seccomp_notif& n, const Verdict& v) {
   int err = v.kind == Verdict::Kind::kError ? v.err : 0;
   for (const auto& e : noted_) {
-    DecisionEvent ev;
-    ev.pid = static_cast<pid_t>(n.pid);
-    ev.syscall = syscall_name(n.data.nr);
-    ev.target = e.target;
-    ev.need = e.storage ? need_name(e.need) : (e.bind ? "bind" : "connect");
-    ev.kind = e.kind;
-    ev.err = err;
-    ev.missing = e.missing;
-    ev.grant = e.grant;
-    ev.net_grant = e.net_grant;
-    ev.storage = e.storage;
-    ev.storage_need = e.need;
-    decisions_.record(ev);
+    DecisionEvent ev{.target = e.target,
+                     .need = e.storage ? need_name(e.need) : (e.bind ? "bind" : "connect"),
+                     .kind = e.kind,
+                     .err = err,
+                     .missing = e.missing,
+                     .grant = e.grant,
+                     .net_grant = e.net_grant,
+                     .storage = e.storage,
+                     .storage_need = e.need};
+    record(n, ev);
   }
+}
+
+void SyscallHandlers::record(const seccomp_notif& n, DecisionEvent& ev) {
+  ev.pid = static_cast<pid_t>(n.pid);
+  ev.syscall = syscall_name(n.data.nr);
+  decisions_.record(ev);
+}
+
+Verdict SyscallHandlers::refuse(const seccomp_notif& n, DecisionEvent ev) {
+  ev.kind = DecisionKind::kDeny;
+  record(n, ev);
+  return Verdict::error(ev.err);
 }
 
 Verdict SyscallHandlers::dispatch(const seccomp_notif& n) {
@@ -265,31 +274,12 @@ Verdict SyscallHandlers::deny(const seccomp_notif& n, const ResolvedPath& r, Nee
     log_.debug("pid={} {} {}: absent and not granted", n.pid, syscall_name(n.data.nr), r.path);
     return Verdict::error(ENOENT);
   }
-  DecisionEvent ev;
-  ev.pid = static_cast<pid_t>(n.pid);
-  ev.syscall = syscall_name(n.data.nr);
-  ev.target = r.path;
-  ev.need = need_name(need);
-  ev.kind = DecisionKind::kDeny;
-  ev.err = EACCES;
-  ev.missing = r.decision.missing;
-  ev.storage_need = need;
-  decisions_.record(ev);
-  return Verdict::error(EACCES);
+  return refuse(n, {.target = r.path, .need = need_name(need), .err = EACCES, .missing = r.decision.missing,
+                    .storage_need = need});
 }
 
 Verdict SyscallHandlers::deny_text(const seccomp_notif& n, const std::string& what, const std::string& why, int err) {
-  DecisionEvent ev;
-  ev.pid = static_cast<pid_t>(n.pid);
-  ev.syscall = syscall_name(n.data.nr);
-  ev.target = what;
-  ev.need = "refused";
-  ev.reason = why;
-  ev.kind = DecisionKind::kDeny;
-  ev.err = err;
-  ev.storage = false;
-  decisions_.record(ev);
-  return Verdict::error(err);
+  return refuse(n, {.target = what, .need = "refused", .err = err, .reason = why, .storage = false});
 }
 
 int SyscallHandlers::open_beneath(const seccomp_notif& n, ResolvedPath& r, Need need, uint64_t flags, mode_t mode,

@@ -147,6 +147,10 @@ class SyscallHandlers {
   int resolve_absolute_noted(std::string joined, bool follow_last, Need need, ResolvedPath& out);
   // Logs what this notification's handler noted, with the verdict's errno.
   void flush_notes(const seccomp_notif& n, const Verdict& v);
+  // Completes `ev` with the notification's pid and syscall and logs it.
+  void record(const seccomp_notif& n, DecisionEvent& ev);
+  // Logs `ev` as a denial and answers its errno.
+  Verdict refuse(const seccomp_notif& n, DecisionEvent ev);
 
   // Shared steps.
   // Copies a path argument; 0 or an errno.
