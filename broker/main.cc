@@ -171,17 +171,13 @@ void apply_flags(const Flags& f, RunConfig& config) {
   auto grant = [&](const std::string& raw, uint8_t rights, const char* flag, bool check_broad, bool list = false) {
     GrantRequest g{raw, rights, std::string(flag) + " " + raw};
     g.list_only = list;
-    // HOST::GUEST: the directory's name inside a WebAssembly guest.
-    if (auto sep = g.path.find("::"); sep != std::string::npos) {
-      g.guest = g.path.substr(sep + 2);
-      g.path = g.path.substr(0, sep);
-      if (g.guest.empty() || g.guest.front() != '/')
-        throw SetupError(std::string(flag) + " " + raw + ": the guest name after :: must be absolute, e.g. ::/data");
-    }
-    if (raw.starts_with("?")) {
-      g.path = raw.substr(1);
+    if (g.path.starts_with("?")) {
+      g.path.erase(0, 1);
       g.optional = true;
     }
+    // HOST::GUEST: the directory's name inside a WebAssembly guest.
+    if (!split_guest_name(g.path, g.guest))
+      throw SetupError(std::string(flag) + " " + raw + ": the guest name after :: must be absolute, e.g. ::/data");
     if (g.path.empty()) throw SetupError(std::string(flag) + ": an empty path; write a path");
     char real[PATH_MAX];
     if (check_broad && ::realpath(g.path.c_str(), real) && too_broad_to_write(real))

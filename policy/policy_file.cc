@@ -166,12 +166,8 @@ class PolicyReader {
     std::string p = optional ? entry.substr(1) : entry;
     Named out;
     // HOST::GUEST: the directory's name inside a WebAssembly guest.
-    if (auto sep = p.find("::"); sep != std::string::npos) {
-      out.guest = p.substr(sep + 2);
-      p = p.substr(0, sep);
-      if (out.guest.empty() || out.guest.front() != '/')
-        fail_at(n.source(), "the guest name after :: must be absolute, e.g. \"data::/data\"");
-    }
+    if (!split_guest_name(p, out.guest))
+      fail_at(n.source(), "the guest name after :: must be absolute, e.g. \"data::/data\"");
     if (p.empty()) fail_at(n.source(), key + " path is empty; write a path");
     std::string full = resolve(p);
     std::vector<std::string> candidates;

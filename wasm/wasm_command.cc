@@ -34,19 +34,13 @@ bool prepare_wasm_guest(RunConfig& config, const std::string& self_exe, spdlog::
       ::realpath(config.command.front().c_str(), real) && (is_wasm_module(real) || is_wasm_artifact(real))) {
     program = {real, real, 0, ""};
   }
-  if (program.exit_status != 0) {
-    for (const auto& g : config.grants) {
-      if (!g.guest.empty()) throw SetupError(g.origin + ": a guest name (::" + g.guest + ") is for WebAssembly modules");
-    }
-    return false;  // run_guest reports it
-  }
-  bool module = is_wasm_module(program.path);
-  bool artifact = !module && is_wasm_artifact(program.path);
+  bool module = program.exit_status == 0 && is_wasm_module(program.path);
+  bool artifact = program.exit_status == 0 && !module && is_wasm_artifact(program.path);
   if (!module && !artifact) {
     for (const auto& g : config.grants) {
       if (!g.guest.empty()) throw SetupError(g.origin + ": a guest name (::" + g.guest + ") is for WebAssembly modules");
     }
-    return false;
+    return false;  // a native program (run_guest reports one it cannot find)
   }
   std::string compiled = program.path;
   if (module) {

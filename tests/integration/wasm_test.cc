@@ -160,6 +160,7 @@ TEST_F(Wasm, GuestNamesAndTheTempDir) {
   std::string data = d.sub("data");
   d.file("data/f.txt", "mapped\n");
   EXPECT_EQ(run_wasm({"--read", data + "::/data"}, {"read", "/data/f.txt"}).out, "ok mapped\n");
+  EXPECT_EQ(run_wasm({"--read", "?" + data + "::/data"}, {"read", "/data/f.txt"}).out, "ok mapped\n");
   EXPECT_EQ(run_wasm({}, {"write", "/tmp/scratch", "x"}).out, "ok\n");
   EXPECT_EQ(run_wasm({}, {"read", data + "/f.txt"}).out, "err ENOENT\n");  // looked up in the guest's own /tmp
   EXPECT_EQ(run_wasm({}, {"read", "/etc/hostname"}).out, "err ENOTCAPABLE\n");  // in no preopen at all
