@@ -27,6 +27,7 @@ void StorageCaps::add(Grant grant) {
                          ((grant.rights & kExec) && !grant.interpreter_only);
       g.rights |= grant.rights;
       g.interpreter_only = (g.rights & kExec) && !direct_exec;
+      g.automatic = g.automatic && grant.automatic;  // asked for once is asked for
       return;
     }
   }

@@ -50,6 +50,9 @@ struct Grant {
   // Pinned with O_NOFOLLOW; Landlock has no rule for it (it does not check
   // lstat or readlink).
   bool link = false;
+  // Added by wwjail to every run (the program, its loader and libraries,
+  // locale data, the harmless devices, the private temp dir), not asked for.
+  bool automatic = false;
 };
 
 struct Decision {

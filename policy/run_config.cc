@@ -29,7 +29,7 @@ std::string cwd();
 // When `path` is a symbolic link (or a chain of them), grants each link
 // itself for reading: lstat and readlink of the name the user wrote work,
 // and nothing is reached through it but the target's own grant.
-void add_links(StorageCaps& caps, const std::string& path, const std::string& origin) {
+void add_links(StorageCaps& caps, const std::string& path, const std::string& origin, bool automatic) {
   std::string at = path_text::normalize(path.front() == '/' ? path : path_text::join(cwd(), path));
   for (int hop = 0; hop < 8; ++hop) {
     auto split = path_text::split_last(at);
@@ -40,6 +40,7 @@ void add_links(StorageCaps& caps, const std::string& path, const std::string& or
     if (::lstat(link.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return;
     Grant g{link, kRead, false, origin + " (the link itself)"};
     g.link = true;
+    g.automatic = automatic;
     caps.add(std::move(g));
     char target[PATH_MAX];
     ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
@@ -49,8 +50,16 @@ void add_links(StorageCaps& caps, const std::string& path, const std::string& or
   }
 }
 
+// How a grant is added besides its path and rights.
+struct AddOptions {
+  bool interpreter_only = false;  // an ELF loader: exec only through granted programs
+  bool list_only = false;         // a directory's entries, nothing below
+  bool automatic = false;         // one wwjail adds to every run (Grant::automatic)
+};
+
 void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const std::string& origin,
-              bool required, bool interpreter_only = false, bool list_only = false) {
+              bool required, AddOptions opts = {}) {
+  const bool list_only = opts.list_only;
   std::string real;
   struct stat st{};
   if (!canonical(path, real) || ::stat(real.c_str(), &st) != 0) {
@@ -58,8 +67,10 @@ void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const 
     return;
   }
   if (list_only && !S_ISDIR(st.st_mode)) throw SetupError(origin + ": " + real + " is not a directory; list takes directories");
-  caps.add(Grant{real, rights, S_ISDIR(st.st_mode) && !list_only, origin, interpreter_only});
-  if (!path.empty() && real != path) add_links(caps, path, origin);
+  Grant g{real, rights, S_ISDIR(st.st_mode) && !list_only, origin, opts.interpreter_only};
+  g.automatic = opts.automatic;
+  caps.add(std::move(g));
+  if (!path.empty() && real != path) add_links(caps, path, origin, opts.automatic);
 }
 
 std::string cwd() {
@@ -208,35 +219,39 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
       caps.add_absent(path_text::normalize(g.path.front() == '/' ? g.path : path_text::join(cwd(), g.path)));
       continue;
     }
-    add_path(caps, g.path, g.rights, g.origin, true, false, g.list_only);
-    if (!g.alias.empty()) add_links(caps, g.alias, g.origin);
+    add_path(caps, g.path, g.rights, g.origin, true, {.list_only = g.list_only});
+    if (!g.alias.empty()) add_links(caps, g.alias, g.origin, false);
   }
   for (const auto& a : config.absent_paths) caps.add_absent(a);
 
-  add_path(caps, program, kExec, "the program", true);
-  if (!invoked.empty() && invoked != program) add_links(caps, invoked, "the program");
+  // Everything from here on is granted to every run (Grant::automatic).
+  const AddOptions automatic{.automatic = true};
+  add_path(caps, program, kExec, "the program", true, automatic);
+  if (!invoked.empty() && invoked != program) add_links(caps, invoked, "the program", true);
   ProgramDeps deps = find_program_deps(program);
   for (const auto& interp : deps.interpreters) {
     // A "#!" interpreter is exec'd by the kernel on the script's behalf; an
     // ELF interpreter (ld.so) is executable only through granted programs.
     bool elf_loader = interp.find("/ld-linux") != std::string::npos || interp.find("/ld.so") != std::string::npos ||
                       interp.find("/ld64.so") != std::string::npos;
-    add_path(caps, interp, kExec, "interpreter of " + program, false, elf_loader);
+    add_path(caps, interp, kExec, "interpreter of " + program, false,
+             {.interpreter_only = elf_loader, .automatic = true});
     log.debug("granted exec on interpreter {}", interp);
   }
-  for (const auto& lib : deps.libraries) add_path(caps, lib, kRead, "library of " + program, false);
+  for (const auto& lib : deps.libraries) add_path(caps, lib, kRead, "library of " + program, false, automatic);
   log.debug("granted read on {} libraries of {}", deps.libraries.size(), program);
-  add_path(caps, "/etc/ld.so.cache", kRead, "dynamic loader cache", false);
+  add_path(caps, "/etc/ld.so.cache", kRead, "dynamic loader cache", false, automatic);
   // Locale data: glibc's setlocale reads it in every program started with
   // LANG set. World-readable, the same on every system, and without it
   // each run would log a handful of denials and run in the C locale.
   for (const char* locale : {"/usr/lib/locale", "/usr/share/locale", "/etc/locale.alias", "/usr/share/i18n/locales",
                              "/usr/lib/x86_64-linux-gnu/gconv"})
-    add_path(caps, locale, kRead, "locale data", false);
+    add_path(caps, locale, kRead, "locale data", false, automatic);
 
-  for (const char* dev : {"/dev/null", "/dev/zero"}) add_path(caps, dev, kRead | kWrite, "default device", false);
-  for (const char* dev : {"/dev/urandom", "/dev/random"}) add_path(caps, dev, kRead, "default device", false);
-  if (!tmpdir.empty()) add_path(caps, tmpdir, kRead | kWrite, "private temp dir", true);
+  for (const char* dev : {"/dev/null", "/dev/zero"})
+    add_path(caps, dev, kRead | kWrite, "default device", false, automatic);
+  for (const char* dev : {"/dev/urandom", "/dev/random"}) add_path(caps, dev, kRead, "default device", false, automatic);
+  if (!tmpdir.empty()) add_path(caps, tmpdir, kRead | kWrite, std::string(kTmpdirOrigin), true, automatic);
   return caps;
 }
 

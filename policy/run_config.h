@@ -5,6 +5,7 @@
 #include <spdlog/logger.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "capabilities/net_caps.h"
@@ -123,6 +124,9 @@ ProgramLookup find_program(const std::string& name);
 // read grants on the resolver's files, which are added to `storage`.
 // --listen endpoints are returned in `listen` (wwjail binds them itself).
 NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen);
+
+// The origin of the private temp dir's grant.
+inline constexpr std::string_view kTmpdirOrigin = "private temp dir";
 
 // Canonicalises every grant (it must exist: SetupError otherwise) and adds
 // what any run needs: the program and its interpreter and libraries,
