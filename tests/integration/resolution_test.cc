@@ -75,6 +75,22 @@ TEST(Resolution, Openat2ExclusiveCreateOfAnExistingEntryIsEexist) {
   EXPECT_EQ(in_dir("dangling").out, "err EEXIST\n");  // never followed
 }
 
+TEST(Resolution, Openat2BeneathTellsAbsenceOnlyWhereTheGuestMayLook) {
+  ScratchDir d;
+  std::string w = d.sub("w");
+  d.file("w/there", "here\n");
+  auto from = [&](const std::string& dir, const std::string& path) {
+    // RESOLVE_BENEATH (0x08) relative to the cwd.
+    return jail({"--read", w, "--exec", guest("probe")},
+                {"/bin/sh", "-c", "cd " + dir + " && exec " + guest("probe") + " openat2 " + path + " 8"});
+  };
+  EXPECT_EQ(from(w, "there").out, "ok here\n\n");  // positive control
+  EXPECT_EQ(from(w, "missing").out, "err ENOENT\n");  // inside the grant: absence is told
+  // Outside: an absent path looks like a present one.
+  EXPECT_EQ(from("/", "etc/wwjail-no-such-file").out, "err EACCES\n");
+  EXPECT_EQ(from("/", "etc/shadow").out, "err EACCES\n");
+}
+
 TEST(Resolution, TheNscdProbeIsQuietWhereNoNscdRuns) {
   if (::access("/run/nscd/socket", F_OK) == 0) GTEST_SKIP() << "nscd runs here";
   auto r = jail({}, {guest("net_probe"), "connect-unix", "/var/run/nscd/socket"});
