@@ -51,6 +51,24 @@ int dir_path(pid_t pid, int dirfd, std::string& out) {
   return 0;
 }
 
+pid_t tgid_of(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", tid);
+  FILE* f = std::fopen(path, "re");
+  if (!f) return -1;
+  char line[256];
+  pid_t tgid = -1;
+  while (std::fgets(line, sizeof line, f)) {
+    int v;
+    if (std::sscanf(line, "Tgid: %d", &v) == 1) {
+      tgid = v;
+      break;
+    }
+  }
+  std::fclose(f);
+  return tgid;
+}
+
 mode_t umask_of(pid_t pid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/status", pid);

@@ -17,6 +17,9 @@ int dir_path(pid_t pid, int dirfd, std::string& out);
 // "pipe:[..]", or end in " (deleted)"). Returns 0 or EBADF.
 int fd_target(pid_t pid, int fd, std::string& out);
 
+// The thread group (process) of thread `tid`, or -1 when it is gone.
+pid_t tgid_of(pid_t tid);
+
 // The guest's umask, for operations the broker performs on its behalf.
 mode_t umask_of(pid_t pid);
 

@@ -101,9 +101,8 @@ int SyscallHandlers::socket_target(const seccomp_notif& n, const SocketKind& kin
   // path that does not resolve is decided on its text, so a missing path
   // outside the grants gets EACCES like any other (its absence is reported
   // only where the guest may connect).
-  joined = guest_proc::rewrite_proc_self(joined, static_cast<pid_t>(n.pid));
   std::string canonical;
-  if (int err = PathResolver::physical(joined, !binding, canonical)) {
+  if (int err = PathResolver::physical(GuestThread(static_cast<pid_t>(n.pid)), joined, !binding, canonical)) {
     t.path = path_text::normalize(joined);
     t.text = "unix:" + t.path;
     t.unresolved = err;

@@ -1,5 +1,6 @@
 // open, openat, creat, openat2.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/openat2.h>
@@ -194,7 +195,7 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
     std::string base, where;
     if (guest_proc::fd_target(::getpid(), root.get(), base) != 0) return Verdict::error(EACCES);
     std::string lexical = path_text::normalize(path_text::join(base, raw));
-    if (!PathResolver::canonical_prefix(lexical, where)) where = lexical;
+    if (!PathResolver::canonical_prefix(GuestThread(pid), lexical, where)) where = lexical;
     ResolvedPath seen{where, true, decide(where, Need::kStat)};
     if (!seen.decision.allowed) return deny(n, seen, Need::kStat);
     return Verdict::error(err);
@@ -278,6 +279,23 @@ Verdict SyscallHandlers::on_openat2(const seccomp_notif& n) {
   // Never CONTINUE: the kernel would read how (and the path) again.
   return on_open(n, static_cast<int>(static_cast<int32_t>(a[0])), a[1], how.flags, how.mode, passthrough,
                  /*may_continue=*/false);
+}
+
+Verdict SyscallHandlers::on_memfd_create(const seccomp_notif& n) {
+  // The filter lets through a memfd_create that already asks for
+  // MFD_NOEXEC_SEAL; this one does not, or asks for MFD_EXEC. No exec grant
+  // can name a memfd, so an executable one is refused and any other is made
+  // here with the seal added: its code can then never be run by execve,
+  // however a path to it is spelled or swapped.
+  unsigned flags = static_cast<unsigned>(n.data.args[1]);
+  std::string name;
+  if (int err = memory_.read_string(static_cast<pid_t>(n.pid), n.data.args[0], 250, name))
+    return Verdict::error(err == ENAMETOOLONG ? EINVAL : err);
+  if (flags & MFD_EXEC) return deny_text(n, "memfd:" + name, "an executable memfd (MFD_EXEC) is never granted");
+  if (!still_pending(n)) return Verdict::error(ENOENT);
+  UniqueFd fd(::memfd_create(name.c_str(), (flags & ~MFD_CLOEXEC) | MFD_CLOEXEC | MFD_NOEXEC_SEAL));
+  if (!fd.valid()) return Verdict::error(errno);
+  return Verdict::inject(std::move(fd), flags & MFD_CLOEXEC);
 }
 
 }  // namespace wwjail

@@ -29,7 +29,7 @@ Verdict SyscallHandlers::on_exec(const seccomp_notif& n, int dirfd, uint64_t pat
     std::string target = decidable_path(dup.get(), name);
     if (target.empty())
       return deny_text(n, name, "exec of an object with no granted path (memfd, deleted file, socket)");
-    if (int err = resolve_absolute_noted(target, true, Need::kExec, r)) return Verdict::error(err);
+    if (int err = resolve_absolute_noted(pid, target, true, Need::kExec, r)) return Verdict::error(err);
   } else if (int err = resolve_noted(pid, dirfd, raw, !(flags & AT_SYMLINK_NOFOLLOW), Need::kExec, r)) {
     return Verdict::error(err);
   }
@@ -53,7 +53,7 @@ Verdict SyscallHandlers::on_chdir(const seccomp_notif& n, bool by_fd) {
   if (by_fd) {
     std::string target;
     if (int err = guest_proc::dir_path(pid, static_cast<int>(n.data.args[0]), target)) return Verdict::error(err);
-    if (int err = resolve_absolute_noted(target, true, Need::kStat, r)) return Verdict::error(err);
+    if (int err = resolve_absolute_noted(pid, target, true, Need::kStat, r)) return Verdict::error(err);
   } else if (int err = locate(n, AT_FDCWD, n.data.args[0], true, Need::kStat, r)) {
     return Verdict::error(err);
   }

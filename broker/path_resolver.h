@@ -5,10 +5,12 @@
 //    has no ".." and a grant covers the text. Any symlink inside it is then
 //    resolved by the kernel beneath the grant (RESOLVE_BENEATH) or checked by
 //    Landlock, so a wrong guess can only fail, never escape.
-//  * physical: the broker walks the path itself, following symlinks one hop
-//    at a time (at most 40, like the kernel), each hop producing a new
-//    absolute path that is decided again. This finds the real target of
-//    /lib -> usr/lib style links and of symlinks that leave a grant.
+//  * physical: the broker walks the path itself as the guest thread would
+//    (broker/guest_walk.h: /proc/self means the guest, magic links are
+//    followed only to the guest's own named objects). This finds the real
+//    target of /lib -> usr/lib style links and of symlinks that leave a
+//    grant. Paths in /proc always take this route: there, text decides
+//    nothing.
 #pragma once
 
 #include <sys/types.h>
@@ -16,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "broker/guest_walk.h"
 #include "capabilities/storage_caps.h"
 
 namespace wwjail {
@@ -27,6 +30,9 @@ struct ResolvedPath {
   // The guest wrote the entry with a trailing slash ("f/"): the kernel then
   // wants a directory there (unlink, rename: ENOTDIR otherwise).
   bool trailing_slash = false;
+  // Set when the walk ended on a link that is never followed (see
+  // guest_walk.h): the reason the access is refused, whatever the grants.
+  std::string refusal;
 };
 
 class PathResolver {
@@ -42,15 +48,17 @@ class PathResolver {
   // Decides an absolute path the broker already knows (an fd's target).
   // Audit mode: when the path does not resolve and the grants would deny
   // it, the errno is returned with `out` holding the audited decision.
-  int resolve_absolute(std::string joined, bool follow_last, Need need, ResolvedPath& out) const;
+  int resolve_absolute(const GuestThread& who, std::string joined, bool follow_last, Need need,
+                       ResolvedPath& out) const;
 
   // For a path that does not resolve: the canonical path of its deepest
   // existing ancestor with the rest appended, lexically. False when not
   // even / resolves.
-  static bool canonical_prefix(const std::string& lexical, std::string& out);
+  static bool canonical_prefix(const GuestThread& who, const std::string& lexical, std::string& out);
 
-  // Physical resolution of an absolute path (see above). 0 or an errno.
-  static int physical(std::string joined, bool follow_last, std::string& out);
+  // Physical resolution of an absolute path (see above). 0 or an errno;
+  // EACCES when the walk ends on a link that is never followed.
+  static int physical(const GuestThread& who, const std::string& joined, bool follow_last, std::string& out);
 
  private:
   const StorageCaps& caps_;

@@ -157,6 +157,7 @@ Verdict SyscallHandlers::dispatch(const seccomp_notif& n) {
     case SYS_openat: return on_open(n, as_dirfd(a[0]), a[1], a[2], a[3], 0);
     case SYS_creat: return on_open(n, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1], 0);
     case SYS_openat2: return on_openat2(n);
+    case SYS_memfd_create: return on_memfd_create(n);
     case SYS_fstat: return on_stat(n, as_dirfd(a[0]), 0, a[1], AT_EMPTY_PATH, false, 0);
     case SYS_stat: return on_stat(n, AT_FDCWD, a[0], a[1], 0, false, 0);
     case SYS_lstat: return on_stat(n, AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW, false, 0);
@@ -259,14 +260,16 @@ int SyscallHandlers::resolve_noted(pid_t pid, int dirfd, std::string_view raw, b
   return err;
 }
 
-int SyscallHandlers::resolve_absolute_noted(std::string joined, bool follow_last, Need need, ResolvedPath& out) {
+int SyscallHandlers::resolve_absolute_noted(pid_t pid, std::string joined, bool follow_last, Need need,
+                                            ResolvedPath& out) {
   out.decision = {};
-  int err = resolver_.resolve_absolute(std::move(joined), follow_last, need, out);
+  int err = resolver_.resolve_absolute(GuestThread(pid), std::move(joined), follow_last, need, out);
   if (err == 0 || out.decision.audited) note(out.path, need, out.decision);
   return err;
 }
 
 Verdict SyscallHandlers::deny(const seccomp_notif& n, const ResolvedPath& r, Need need) {
+  if (!r.refusal.empty()) return deny_text(n, r.path, r.refusal);
   bool quiet = caps_.named_absent(r.path);
   for (const auto& q : options_.quiet_absent_paths) quiet = quiet || r.path == q;
   struct stat st;
@@ -324,7 +327,7 @@ int SyscallHandlers::open_beneath(const seccomp_notif& n, ResolvedPath& r, Need 
 int SyscallHandlers::redecide_physical(const seccomp_notif& n, ResolvedPath& r, Need need, const std::string& dir,
                                        const std::string& name, bool follow_last) {
   std::string canonical;
-  if (int err = PathResolver::physical(dir, follow_last, canonical)) return err;
+  if (int err = PathResolver::physical(GuestThread(static_cast<pid_t>(n.pid)), dir, follow_last, canonical)) return err;
   r.path = name.empty() ? canonical : path_text::join(canonical, name);
   r.physical = true;
   r.decision = decide(r.path, need);
@@ -351,8 +354,7 @@ int SyscallHandlers::locate_entry(const seccomp_notif& n, int dirfd, uint64_t ad
   size_t slash = joined.find_last_of('/');
   std::string name = joined.substr(slash + 1);
   if (name == "." || name == "..") return need == Need::kCreate ? EEXIST : EBUSY;
-  int err = resolver_.resolve_absolute(guest_proc::rewrite_proc_self(joined, static_cast<pid_t>(n.pid)), false, need,
-                                       out);
+  int err = resolver_.resolve_absolute(GuestThread(static_cast<pid_t>(n.pid)), joined, false, need, out);
   out.trailing_slash = trailing;
   return err;
 }

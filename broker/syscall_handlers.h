@@ -74,6 +74,8 @@ class SyscallHandlers {
   Verdict on_open(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t flags, uint64_t mode,
                   uint64_t resolve, bool may_continue = true);
   Verdict on_openat2(const seccomp_notif& n);
+  // memfd_create without MFD_NOEXEC_SEAL: made here, never executable.
+  Verdict on_memfd_create(const seccomp_notif& n);
   Verdict emulate_opath(const seccomp_notif& n, ResolvedPath& r, uint64_t flags);
   // Reopens the inode behind `held` (an O_PATH fd the broker opened and
   // decided on) with `flags`, or, for an O_PATH request, read-only.
@@ -144,7 +146,7 @@ class SyscallHandlers {
   NetDecision note_net(const NetTarget& t, NetDecision d, bool bind);
   // resolver_.resolve / resolve_absolute plus note() of the result.
   int resolve_noted(pid_t pid, int dirfd, std::string_view raw, bool follow_last, Need need, ResolvedPath& out);
-  int resolve_absolute_noted(std::string joined, bool follow_last, Need need, ResolvedPath& out);
+  int resolve_absolute_noted(pid_t pid, std::string joined, bool follow_last, Need need, ResolvedPath& out);
   // Logs what this notification's handler noted, with the verdict's errno.
   void flush_notes(const seccomp_notif& n, const Verdict& v);
   // Completes `ev` with the notification's pid and syscall and logs it.

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "sys/kernel_abi.h"
+
 namespace wwjail {
 namespace {
 
@@ -42,10 +44,10 @@ const char* const kAllowed[] = {
     "timerfd_create", "eventfd", "fallocate", "timerfd_settime", "timerfd_gettime", "accept4",
     "signalfd4", "eventfd2", "epoll_create1", "dup3", "pipe2", "inotify_init1", "preadv",
     "pwritev", "recvmmsg", "syncfs", "getcpu", "sched_getattr", "getrandom",
-    "memfd_create", "membarrier", "mlock2", "copy_file_range", "preadv2", "pwritev2",
+    "membarrier", "mlock2", "copy_file_range", "preadv2", "pwritev2",
     "pkey_mprotect", "pkey_alloc", "pkey_free", "io_pgetevents", "rseq", "pidfd_send_signal",
     "close_range", "epoll_pwait2", "landlock_create_ruleset", "landlock_add_rule",
-    "landlock_restrict_self", "memfd_secret", "futex_waitv", "set_mempolicy_home_node",
+    "landlock_restrict_self", "futex_waitv", "set_mempolicy_home_node",
 };
 
 // Every syscall that names a path, or reaches a new filesystem object
@@ -100,6 +102,9 @@ const Refusal kRefused[] = {
     {"fanotify_mark", EPERM}, {"uselib", EPERM}, {"ustat", EPERM}, {"sysfs", EPERM},
     {"modify_ldt", EPERM}, {"mq_open", EPERM}, {"mq_unlink", EPERM}, {"migrate_pages", EPERM},
     {"move_pages", EPERM}, {"personality", EPERM}, {"nfsservctl", EPERM},
+    // Secret memory lives on an internal mount Landlock does not check;
+    // nothing a normal program needs, so no exec door to reason about.
+    {"memfd_secret", ENOSYS},
 };
 
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
@@ -211,6 +216,15 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
                    {SCMP_A4_64(SCMP_CMP_EQ, 0), SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0)}});
   rules.push_back({"sendto", -1, FilterAction::kNotify, 0, {SCMP_A4_64(SCMP_CMP_NE, 0)}});
   rules.push_back({"sendto", -1, FilterAction::kNotify, 0, {SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)}});
+
+  // memfd_create: a memfd that can never be executed needs no check; any
+  // other is made by the broker with MFD_NOEXEC_SEAL added (see kernel_abi.h).
+  rules.push_back({"memfd_create", -1, FilterAction::kAllow, 0,
+                   {SCMP_A1_32(SCMP_CMP_MASKED_EQ, MFD_NOEXEC_SEAL | MFD_EXEC, MFD_NOEXEC_SEAL)}});
+  rules.push_back({"memfd_create", -1, FilterAction::kNotify, 0,
+                   {SCMP_A1_32(SCMP_CMP_MASKED_EQ, MFD_NOEXEC_SEAL, 0)}});
+  rules.push_back({"memfd_create", -1, FilterAction::kNotify, 0,
+                   {SCMP_A1_32(SCMP_CMP_MASKED_EQ, MFD_EXEC, MFD_EXEC)}});
 
   // personality: queries and PER_LINUX (with ADDR_NO_RANDOMIZE) only.
   for (uint32_t p : {0xffffffffu, 0x0u, 0x0040000u})

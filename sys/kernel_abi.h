@@ -32,6 +32,16 @@
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
 
+// Linux 6.3: memfd_create flags. MFD_NOEXEC_SEAL makes the memfd
+// non-executable for good (mode bits cleared, F_SEAL_EXEC set); MFD_EXEC asks
+// for an executable one. Landlock does not check files on internal mounts
+// such as memfd's, so an executable memfd is a way to exec code no exec grant
+// covers (a path swapped to /proc/self/fd/N after the broker decided).
+#ifndef MFD_EXEC
+#define MFD_NOEXEC_SEAL 0x0008U
+#define MFD_EXEC 0x0010U
+#endif
+
 namespace wwjail::kernel {
 
 inline int openat2(int dirfd, const char* path, const open_how& how) {

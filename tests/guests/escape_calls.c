@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/io_uring.h>
@@ -284,6 +285,9 @@ static const struct op kOps[] = {
     {"add-key", 0}, {"seccomp-listener", 0}, {"seccomp-filter", 0}, {"tiocsti", 0}, {"ioctl-fionread", 0}, {"kill-parent", 0},
     {"kill-all", 0}, {"kill-parent-group", 0}, {"tgkill-parent", 0}, {"kill-self", 0}, {"kill-pid", 2},
     {"fork-wait", 0}, {"pthread", 0}, {"personality-rie", 0}, {"memfd-create", 0},
+    // The broker must resolve /proc/self, /dev/fd and friends as the guest.
+    {"devfd-exec-memfd", 1}, {"link-exec-memfd", 2}, {"hidden-self-exec-memfd", 2}, {"mode-of-memfd", 0},
+    {"create-exec-memfd", 0}, {"open-stat-devfd", 1}, {"stat-devfd", 1}, {"symlink-read", 2},
 };
 
 static void run_op(const char* name, char** a) {
@@ -477,6 +481,84 @@ static void run_op(const char* name, char** a) {
     exec_in_child(&e);
     close(m);
     return;
+  }
+  if (!strcmp(name, "devfd-exec-memfd") || !strcmp(name, "link-exec-memfd") ||
+      !strcmp(name, "hidden-self-exec-memfd")) {
+    // The memfd by /dev/fd/N; through a symlink DIR/l -> /proc/self/fd/N;
+    // through DIR/p -> /proc, as DIR/p/self/fd/N.
+    int m = memfd_copy(a[0]);
+    if (m < 0) return out_err(errno);
+    char p[PATH_MAX];
+    if (name[0] == 'd') {
+      snprintf(p, sizeof p, "/dev/fd/%d", m);
+    } else if (name[0] == 'l') {
+      char target[64];
+      snprintf(target, sizeof target, "/proc/self/fd/%d", m);
+      snprintf(p, sizeof p, "%s/memlink", a[1]);
+      unlink(p);
+      if (symlink(target, p) != 0) return out_err(errno);
+    } else {
+      char link[PATH_MAX];
+      snprintf(link, sizeof link, "%s/proclink", a[1]);
+      unlink(link);
+      if (symlink("/proc", link) != 0) return out_err(errno);
+      snprintf(p, sizeof p, "%s/self/fd/%d", link, m);
+    }
+    struct exec_arg e = {p, {NULL, NULL, NULL}, -1, 0};
+    exec_in_child(&e);
+    close(m);
+    return;
+  }
+  if (!strcmp(name, "mode-of-memfd")) {
+    // A memfd made without flags: its mode says whether execve could run it.
+    int m = memfd_create("x", 0);
+    if (m < 0) return out_err(errno);
+    struct stat st;
+    int rc = fstat(m, &st);
+    close(m);
+    if (rc != 0) return out_err(errno);
+    char msg[32];
+    snprintf(msg, sizeof msg, "exec-bits=%o", (unsigned)(st.st_mode & 0111));
+    return out_ok(msg);
+  }
+  if (!strcmp(name, "create-exec-memfd")) {
+    int m = memfd_create("x", 0x10 /* MFD_EXEC */);
+    if (m >= 0) close(m);
+    return out_rc(m);
+  }
+  if (!strcmp(name, "open-stat-devfd") || !strcmp(name, "stat-devfd")) {
+    // stat("/dev/fd/N"): of a file the guest opened, or of a number the
+    // guest never opened (the broker may hold one by that number).
+    int fd = name[0] == 'o' ? open(a[0], O_RDONLY) : atoi(a[0]);
+    if (fd < 0) return out_err(errno);
+    char p[64];
+    snprintf(p, sizeof p, "/dev/fd/%d", fd);
+    struct stat st;
+    int rc = stat(p, &st);
+    int saved = errno;
+    if (name[0] == 'o') close(fd);
+    if (rc != 0) return out_err(saved);
+    char msg[64];
+    snprintf(msg, sizeof msg, "size=%lld", (long long)st.st_size);
+    return out_ok(msg);
+  }
+  if (!strcmp(name, "symlink-read")) {
+    // DIR/l -> TARGET, then read DIR/l.
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/l", a[0]);
+    unlink(p);
+    if (symlink(a[1], p) != 0) return out_err(errno);
+    int fd = open(p, O_RDONLY);
+    if (fd < 0) return out_err(errno);
+    // All of it, NULs and newlines as spaces (for /proc/PID/environ).
+    char buf[8192];
+    ssize_t total = 0, n;
+    while (total < (ssize_t)sizeof buf - 1 && (n = read(fd, buf + total, sizeof buf - 1 - (size_t)total)) > 0) total += n;
+    close(fd);
+    for (ssize_t k = 0; k < total; ++k)
+      if (buf[k] == 0 || buf[k] == '\n') buf[k] = ' ';
+    buf[total] = 0;
+    return out_ok(buf);
   }
   if (!strcmp(name, "memfd-create")) {
     int m = memfd_create("x", 0);

@@ -468,6 +468,66 @@ TEST_P(EscapeProcMagicLinks, ReopenForWriteThroughProcSelfFd) {
   EXPECT_EQ(read_file(t.inside), std::string(kInside) + "\n") << "the read-only file changed";
 }
 
+// /proc/self, /proc/thread-self and /dev/fd are links whose meaning depends
+// on who looks. The broker walks paths itself, so every hop must mean the
+// calling guest, wherever the link appears (literally, through /dev/fd, or
+// through a symlink the guest planted), never the broker.
+TEST_P(EscapeProcMagicLinks, ProcSelfMeansTheGuest) {
+  Tree t;
+  ScratchDir w;
+  auto c = calls(args({"--read", "/bin/true", "--exec", "/bin/true", "--read", t.granted, "--write", w.path()}),
+                 {{"devfd-exec-memfd", "/bin/true"},
+                  {"link-exec-memfd", "/bin/true", w.path()},
+                  {"hidden-self-exec-memfd", "/bin/true", w.path()},
+                  // The broker holds descriptors by these numbers; the guest does not.
+                  {"stat-devfd", "3"},
+                  {"stat-devfd", "4"},
+                  {"stat-devfd", "5"},
+                  // Positive controls: a file the guest opened, seen through
+                  // /dev/fd, and exec of the granted program.
+                  {"open-stat-devfd", t.inside},
+                  {"exec", "/bin/true"}});
+  for (int i : {0, 1, 2}) EXPECT_OUTCOME(c, i, "err EACCES");
+  for (int i : {3, 4, 5}) EXPECT_NE(c[i].rfind("ok", 0), 0u) << "op " << i << ": the broker's descriptor\n" << describe(c.run);
+  EXPECT_OUTCOME(c, 6, "ok size=" + std::to_string(std::strlen(kInside) + 1));
+  EXPECT_OUTCOME(c, 7, "ok exit=0");
+}
+
+TEST_P(EscapeProcMagicLinks, ProcSelfEnvironThroughASymlinkIsTheGuests) {
+  // With /proc granted, a symlink to /proc/self/environ must read the
+  // guest's own environment, not the broker's.
+  ScratchDir w;
+  ::setenv("WWJAIL_BROKER_ONLY", "broker-env-4c2f", 1);
+  auto c = calls(args({"--read", "/proc", "--write", w.path(), "--unset-env", "WWJAIL_BROKER_ONLY", "--env",
+                       "WWJAIL_GUEST_MARK=guest-env-91ab"}),
+                 {{"symlink-read", w.path(), "/proc/self/environ"},
+                  {"symlink-read", w.path(), "/proc/thread-self/environ"}});
+  ::unsetenv("WWJAIL_BROKER_ONLY");
+  for (int i : {0, 1}) {
+    EXPECT_EQ(c[i].find("broker-env-4c2f"), std::string::npos) << "the broker's environment\n" << describe(c.run);
+    EXPECT_NE(c[i].find("guest-env-91ab"), std::string::npos) << "positive control: the guest's own\n" << describe(c.run);
+  }
+}
+
+TEST_P(EscapeProcMagicLinks, MemfdsAreNeverExecutable) {
+  // A memfd made without flags gets MFD_NOEXEC_SEAL: even a path swapped
+  // after the broker's decision cannot execve it. MFD_EXEC is refused.
+  auto c = calls(args({}), {{"mode-of-memfd"}, {"create-exec-memfd"}, {"memfd-create"}});
+  EXPECT_OUTCOME(c, 0, "ok exec-bits=0");
+  EXPECT_OUTCOME(c, 1, "err EACCES");
+  EXPECT_OUTCOME(c, 2, "ok");
+}
+
+TEST(EscapeProcMagicLinksControl, AttacksWorkOutsideTheJail) {
+  // The same operations unjailed: the memfd runs, so the refusals above are real.
+  ScratchDir w;
+  auto c = calls({}, {{"devfd-exec-memfd", "/bin/true"}, {"link-exec-memfd", "/bin/true", w.path()},
+                      {"mode-of-memfd"}}, /*jailed=*/false);
+  EXPECT_OUTCOME(c, 0, "ok exit=0");
+  EXPECT_OUTCOME(c, 1, "ok exit=0");
+  EXPECT_OUTCOME(c, 2, "ok exec-bits=111");
+}
+
 INSTANTIATE_TEST_SUITE_P(, EscapeProcMagicLinks, ::testing::Bool(), mode_name);
 
 // ---------------------------------------------------------------------------
