@@ -38,6 +38,9 @@ void add_links(StorageCaps& caps, const std::string& path, const std::string& or
     std::string link = path_text::join(parent, split.name);
     struct stat st{};
     if (::lstat(link.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return;
+    // A hop through /proc/self (e.g. /dev/stdin -> /proc/self/fd/0) names
+    // wwjail's own entries, never the guest's: no link grant there.
+    if (path_text::is_within(link, "/proc/" + std::to_string(::getpid()))) return;
     Grant g{link, kRead, false, origin + " (the link itself)"};
     g.link = true;
     g.automatic = automatic;
@@ -66,6 +69,12 @@ void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const 
     if (required) throw SetupError("grant path " + path + " (" + origin + "): " + std::strerror(errno));
     return;
   }
+  // realpath resolved /proc/self (and /dev/fd, /dev/stdin, ...) as wwjail
+  // itself. The guest's /proc/self is another process, known only at run
+  // time; granting wwjail's own entries would hand over the broker's.
+  if (path_text::is_within(real, "/proc/" + std::to_string(::getpid())))
+    throw SetupError("grant path " + path + " (" + origin + ") resolves to wwjail's own /proc entry " + real +
+                     "; /proc/self cannot be granted (the guest's own entries are decided when it runs)");
   if (list_only && !S_ISDIR(st.st_mode)) throw SetupError(origin + ": " + real + " is not a directory; list takes directories");
   Grant g{real, rights, S_ISDIR(st.st_mode) && !list_only, origin, opts.interpreter_only};
   g.automatic = opts.automatic;

@@ -518,6 +518,18 @@ TEST_P(EscapeProcMagicLinks, MemfdsAreNeverExecutable) {
   EXPECT_OUTCOME(c, 2, "ok");
 }
 
+TEST(EscapeProcMagicLinksGrants, ProcSelfGrantIsRefusedNotRewrittenToTheBroker) {
+  // Resolved at start, /proc/self would be wwjail's own pid: a grant on
+  // the broker's environment and descriptors. It is refused, clearly.
+  for (std::string p : {"/proc/self/environ", "/proc/thread-self", "/proc/self/fd"}) {
+    auto r = jail({"--read", p}, {"/bin/true"});
+    EXPECT_EQ(r.exit_code, 125) << p << "\n" << describe(r);
+    EXPECT_NE(r.err.find("/proc/self cannot be granted"), std::string::npos) << describe(r);
+  }
+  auto ok = jail({"--read", "/proc/cpuinfo"}, {"/bin/true"});
+  EXPECT_EQ(ok.exit_code, 0) << "positive control: another /proc grant\n" << describe(ok);
+}
+
 TEST(EscapeProcMagicLinksControl, AttacksWorkOutsideTheJail) {
   // The same operations unjailed: the memfd runs, so the refusals above are real.
   ScratchDir w;
