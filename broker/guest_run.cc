@@ -11,7 +11,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,6 +21,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <vector>
 
 #include "broker/async_handoff.h"
@@ -29,6 +32,7 @@
 #include "broker/ring_loop.h"
 #include "broker/syscall_handlers.h"
 #include "broker/temp_dir.h"
+#include "policy/capability_names.h"
 #include "policy/environment.h"
 #include "shim/guest_launch.h"
 #include "shim/landlock_ruleset.h"
@@ -149,6 +153,31 @@ int status_to_exit(int status) {
   return exit_code::kSetupFailed;
 }
 
+// The capabilities the guest keeps, as a mask. One wwjail itself does not
+// hold cannot be kept: said before the guest starts, not silently dropped.
+uint64_t kept_capabilities(const std::vector<CapRequest>& kept) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) throw_sys("capget");
+  uint64_t held = data[0].permitted | (uint64_t{data[1].permitted} << 32);
+  uint64_t mask = 0;
+  for (const auto& c : kept) {
+    uint64_t bit = uint64_t{1} << c.cap;
+    if (!(held & bit))
+      throw SetupError(c.origin + ": wwjail does not hold " + capability_name(c.cap) +
+                       ", so the guest cannot keep it (run wwjail as root, or with that capability)");
+    mask |= bit;
+  }
+  return mask;
+}
+
+int last_capability() {
+  std::ifstream in("/proc/sys/kernel/cap_last_cap");
+  int last = 63;
+  if (!(in >> last) || last < 0 || last > 63) last = 63;
+  return last;
+}
+
 // Limits are set soft and hard alike; one above wwjail's own hard limit
 // needs privilege, so say which before the guest is started.
 std::vector<LaunchPlan::Limit> checked_limits(const std::vector<LimitRequest>& all) {
@@ -228,6 +257,8 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   plan.listen_count = static_cast<int>(listen_fds.size());
   plan.listen_pid_digits = exec.listen_pid_digits;
   plan.listen_pid_width = ExecArrays::kPidWidth;
+  plan.keep_caps = kept_capabilities(config.cap_keep);
+  plan.cap_last = last_capability();
   plan.limits = limits.data();
   plan.limit_count = static_cast<int>(limits.size());
   LaunchedGuest guest = launch_guest(plan);

@@ -6,6 +6,7 @@
 // racing dup2) could change between a decision and the kernel's re-run.
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,27 @@
 
 namespace wwjail {
 namespace {
+
+// The messages glibc and ip(8) send for read-only queries: rtnetlink's
+// RTM_GET* requests (types 18, 22, 26, ...: type % 4 == 2) and the generic
+// NLMSG_* control types. Anything else changes the host (routes, addresses,
+// links, rules) and is refused whatever capabilities are involved: the
+// broker sends with its own socket duplicate, and the kernel's capability
+// check on that path is not the guest's alone.
+bool netlink_queries_only(const std::vector<char>& payload) {
+  size_t at = 0;
+  while (at + sizeof(nlmsghdr) <= payload.size()) {
+    nlmsghdr h;
+    std::memcpy(&h, payload.data() + at, sizeof h);
+    if (h.nlmsg_len < sizeof h || h.nlmsg_len > payload.size() - at) return false;
+    bool control = h.nlmsg_type < NLMSG_MIN_TYPE;
+    bool get = h.nlmsg_type >= RTM_BASE && h.nlmsg_type % 4 == 2;
+    if (!control && !get) return false;
+    at += NLMSG_ALIGN(h.nlmsg_len);
+  }
+  return at >= payload.size();
+}
+
 
 // A send copies at most this much payload per call; a stream send may then
 // be partial, as the kernel's own may be. Datagrams are far smaller anyway.
@@ -325,6 +347,8 @@ Verdict SyscallHandlers::on_sendto(const seccomp_notif& n) {
   m->payload.resize(std::min<uint64_t>(a[2], kMaxSendCopy));
   if (int err = memory_.read(static_cast<pid_t>(n.pid), a[1], m->payload.data(), m->payload.size()))
     return Verdict::error(err);
+  if (kind.domain == AF_NETLINK && !netlink_queries_only(m->payload))
+    return deny_text(n, "netlink message", "only read-only queries (RTM_GET*) reach the kernel", EPERM);
   return send_owned(n, sock, m, flags);
 }
 
@@ -396,6 +420,8 @@ Verdict SyscallHandlers::on_sendmsg(const seccomp_notif& n) {
   auto m = std::make_shared<AsyncOps::OwnedMessage>();
   Verdict denial;
   if (int err = copy_message(n, a[1], kind, *m, &denial)) return err == EACCES ? std::move(denial) : Verdict::error(err);
+  if (kind.domain == AF_NETLINK && !netlink_queries_only(m->payload))
+    return deny_text(n, "netlink message", "only read-only queries (RTM_GET*) reach the kernel", EPERM);
   return send_owned(n, sock, m, flags);
 }
 
@@ -419,6 +445,10 @@ Verdict SyscallHandlers::on_sendmmsg(const seccomp_notif& n) {
     auto m = std::make_shared<AsyncOps::OwnedMessage>();
     Verdict denial;
     int err = copy_message(n, entry, kind, *m, &denial);
+    if (!err && kind.domain == AF_NETLINK && !netlink_queries_only(m->payload)) {
+      denial = deny_text(n, "netlink message", "only read-only queries (RTM_GET*) reach the kernel", EPERM);
+      err = EACCES;
+    }
     if (!err) {
       m->seal();
       if (!still_pending(n)) return Verdict::error(ENOENT);

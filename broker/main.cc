@@ -24,6 +24,7 @@
 #include "wasm/module_compiler.h"
 #include "wasm/wasm_command.h"
 #include "policy/environment.h"
+#include "policy/capability_names.h"
 #include "policy/limits.h"
 #include "policy/policy_file.h"
 #include "policy/policy_learner.h"
@@ -112,7 +113,7 @@ int check_policy(int argc, char** argv) {
 // policy files are read (command-line grants add to the files').
 struct Flags {
   std::vector<std::string> policies, reads, lists, writes, writes_broad, execs, binds, connects, connects_broad, listens;
-  std::vector<std::string> env_set, env_unset, env_keep, limits;
+  std::vector<std::string> env_set, env_unset, env_keep, limits, caps_kept;
   bool clean_env = false, no_tmpdir = false, keep_tmpdir = false;
   std::string learn_output;
   std::string max_memory;
@@ -147,6 +148,9 @@ void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
   app.add_option("--keep-env", f.env_keep, "inherit only the NAMEs given (repeatable)")->type_name("NAME")->allow_extra_args(false);
   app.add_option("--limit", f.limits, "a resource limit: " + limit_name_list() + " (e.g. nofile=256, memory=1G)")
       ->type_name("NAME=VALUE")->allow_extra_args(false);
+  app.add_option("--cap-keep", f.caps_kept,
+                 "keep this capability (e.g. CAP_NET_BIND_SERVICE); the guest has none otherwise, even as root")
+      ->type_name("NAME")->allow_extra_args(false);
   app.add_option("--cache", config.wasm_cache, "WebAssembly: where compiled modules are kept (default "
                  "$XDG_CACHE_HOME/wwjail)")->type_name("DIR");
   app.add_option("--max-memory", f.max_memory, "WebAssembly: the most linear memory the module may have (e.g. 256M)")
@@ -231,6 +235,11 @@ void apply_flags(const Flags& f, RunConfig& config) {
     auto v = parse_limit_value(*limit, kv.substr(eq + 1), err);
     if (!v) throw SetupError("--limit " + kv + ": " + err);
     config.limits.push_back({limit->resource, *v, "--limit " + kv});
+  }
+  for (const auto& name : f.caps_kept) {
+    auto cap = parse_capability(name);
+    if (!cap) throw SetupError("--cap-keep " + name + ": not a capability name; write one such as CAP_NET_BIND_SERVICE");
+    config.cap_keep.push_back({*cap, "--cap-keep " + capability_name(*cap)});
   }
   if (!config.log.path.empty() && config.log.fd >= 0) throw SetupError("--log and --log-fd: give one of them");
   if (!f.max_memory.empty()) {

@@ -19,6 +19,7 @@
 #include "capabilities/path_text.h"
 #include "policy/base_profiles.h"
 #include "policy/environment.h"
+#include "policy/capability_names.h"
 #include "policy/limits.h"
 #include "sys/sys_error.h"
 
@@ -47,12 +48,13 @@ class PolicyReader {
     } catch (const toml::parse_error& e) {
       fail_at(e.source(), std::string(e.description()) + "; the file must be valid TOML");
     }
-    expect_keys(root, {"include", "storage", "network", "env", "limits"});
+    expect_keys(root, {"include", "storage", "network", "env", "limits", "capabilities"});
     for (auto& [inc, n] : strings(root, "include", "")) include(inc, *n);
     if (auto* storage = root["storage"].node()) read_storage(table_of(*storage, "storage"));
     if (auto* network = root["network"].node()) read_network(table_of(*network, "network"));
     if (auto* env = root["env"].node()) read_env(table_of(*env, "env"));
     if (auto* limits = root["limits"].node()) read_limits(table_of(*limits, "limits"));
+    if (auto* caps = root["capabilities"].node()) read_capabilities(table_of(*caps, "capabilities"));
   }
 
  private:
@@ -316,6 +318,17 @@ class PolicyReader {
     }
   }
 
+  void read_capabilities(const toml::table& t) {
+    expect_keys(t, {"keep"}, "capabilities");
+    for (auto& [name, el] : strings(t, "keep", "capabilities")) {
+      auto cap = parse_capability(name);
+      if (!cap)
+        fail_at(el->source(), "'" + name + "' is not a capability name; write one such as \"CAP_NET_BIND_SERVICE\" "
+                              "(see capabilities(7))");
+      config_.cap_keep.push_back({*cap, origin(*el, "capabilities.keep " + capability_name(*cap))});
+    }
+  }
+
   LoadState& state_;
   RunConfig& config_;
   std::string path_;
@@ -413,6 +426,9 @@ std::string describe_capabilities(const RunConfig& config) {
   }
   if (config.wasm_max_memory) limits.push_back("wasm_memory " + std::to_string(config.wasm_max_memory) + "  (WebAssembly linear memory)");
   out << "limits:    " << (limits.empty() ? "wwjail's own" : join(limits)) << "\n";
+  std::vector<std::string> kept;
+  for (const auto& c : config.cap_keep) kept.push_back(capability_name(c.cap) + "  (" + c.origin + ")");
+  out << "caps:      " << (kept.empty() ? "none (every capability dropped, root or not)" : "keeps " + join(kept)) << "\n";
   if (!config.absent_paths.empty()) out << "absent:    " << join(config.absent_paths) << "  (optional; reported as absent)\n";
   if (config.policy_files.size() > 1) {
     std::vector<std::string> included(config.policy_files.begin(), config.policy_files.end() - 1);

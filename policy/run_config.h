@@ -57,6 +57,12 @@ struct LimitRequest {
 };
 
 // How decisions are logged (see broker/decision_log.h).
+// A capability the guest keeps (all others are dropped before exec).
+struct CapRequest {
+  int cap = -1;
+  std::string origin;  // "--cap-keep CAP_NET_BIND_SERVICE", "policy.toml:3 capabilities.keep"
+};
+
 struct LogRequest {
   std::string format = "text";  // "text" or "json"
   std::string path;  // --log FILE (appended to); empty: stderr
@@ -73,6 +79,9 @@ struct RunConfig {
   std::string log_level = "warn";
   EnvRequest env;
   std::vector<LimitRequest> limits;
+  // By default the guest has no capability in any set (bounding,
+  // permitted, effective, inheritable, ambient), even when started as root.
+  std::vector<CapRequest> cap_keep;
   LogRequest log;
   // Enforce nothing new: what would be denied is allowed and logged.
   bool audit = false;

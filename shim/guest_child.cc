@@ -1,6 +1,7 @@
 // The post-fork child path. Rules for this file: no allocation, no locks, no
 // exceptions, no logging, no libseccomp: raw syscalls on data prepared by the
 // parent. Every failure is reported to the parent as a ChildFailure.
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -29,6 +30,37 @@ namespace {
   ChildFailure f{stage, err};
   (void)!::write(control_fd, &f, sizeof f);
   ::_exit(127);
+}
+
+// Leaves the guest only the capabilities in `keep`, in every set: a guest
+// started as root must not keep CAP_NET_ADMIN (routes, netlink), CAP_SYS_ADMIN
+// (filesystem ioctls) or CAP_DAC_OVERRIDE. The bounding set limits what an
+// exec can give back (root's exec otherwise refills permitted from it);
+// ambient is what an exec keeps for a non-root program. Returns 0 or errno.
+int drop_capabilities(uint64_t keep, int cap_last) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return errno;
+  uint64_t permitted = data[0].permitted | (uint64_t{data[1].permitted} << 32);
+  keep &= permitted;  // what we do not hold cannot be kept
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return errno;
+  for (int cap = 0; cap <= cap_last && cap < 64; ++cap) {
+    if (keep & (uint64_t{1} << cap)) continue;
+    // Dropping needs CAP_SETPCAP. Without it (an ordinary user) the
+    // permitted set is already empty and no_new_privs stops every exec
+    // from filling it: the bounding set has nothing left to bound.
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && !(errno == EPERM && permitted == 0))
+      return errno;
+  }
+  for (int i = 0; i < 2; ++i) {
+    uint32_t half = static_cast<uint32_t>(keep >> (32 * i));
+    data[i].effective = data[i].permitted = data[i].inheritable = half;
+  }
+  if (::syscall(SYS_capset, &header, data) != 0) return errno;
+  for (int cap = 0; cap < 64; ++cap) {
+    if ((keep & (uint64_t{1} << cap)) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) return errno;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -95,6 +127,7 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
       fail(control_fd, ChildFailure::kLimits, errno);
   }
 
+  if (int err = drop_capabilities(plan.keep_caps, plan.cap_last)) fail(control_fd, ChildFailure::kCapabilities, err);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(control_fd, ChildFailure::kSetup, errno);
   if (landlock_fd >= 0 && kernel::landlock_restrict_self(landlock_fd, 0) != 0)
     fail(control_fd, ChildFailure::kLandlock, errno);

@@ -40,6 +40,7 @@ const char* stage_name(ChildFailure::Stage stage) {
     case ChildFailure::kNone: return "none";
     case ChildFailure::kSetup: return "preparing the guest process";
     case ChildFailure::kLimits: return "setting the resource limits";
+    case ChildFailure::kCapabilities: return "dropping capabilities";
     case ChildFailure::kLandlock: return "applying the Landlock ruleset";
     case ChildFailure::kSeccomp: return "installing the seccomp filter";
     case ChildFailure::kSendListener: return "taking the notify listener from the guest (pidfd_getfd)";

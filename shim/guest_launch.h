@@ -12,7 +12,8 @@
 // Sequence:  broker            reaper           guest child
 //            fork -----------> fork ---------->  pdeathsig, own process group,
 //                                            default signals, fds >= 3 cloexec,
-//                                            no_new_privs, Landlock, seccomp
+//                                            capabilities dropped, no_new_privs,
+//                                            Landlock, seccomp
 //            pidfd_getfd       <-----------  report the listener's fd number (write)
 //            (broker ready) go ------------>  execve(program)   [notified too]
 //            EOF on the socket <-----------  exec succeeded (socket is cloexec)
@@ -55,12 +56,17 @@ struct LaunchPlan {
   int limit_count = 0;
   char* listen_pid_digits = nullptr;
   size_t listen_pid_width = 0;
+  // Capabilities the guest keeps (bit N: capability N); every other one
+  // leaves every set before exec. `cap_last` is the kernel's highest
+  // capability (/proc/sys/kernel/cap_last_cap, read before fork).
+  uint64_t keep_caps = 0;
+  int cap_last = 63;
 };
 
 // What the child reports: the listener's fd number (stage kNone, in err),
 // or the step that failed and its errno.
 struct ChildFailure {
-  enum Stage : int { kNone = 0, kSetup, kLimits, kLandlock, kSeccomp, kSendListener, kExec } stage = kNone;
+  enum Stage : int { kNone = 0, kSetup, kLimits, kCapabilities, kLandlock, kSeccomp, kSendListener, kExec } stage = kNone;
   int err = 0;
 };
 

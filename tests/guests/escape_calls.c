@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/bpf.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/io_uring.h>
 #include <linux/keyctl.h>
@@ -288,6 +289,8 @@ static const struct op kOps[] = {
     // The broker must resolve /proc/self, /dev/fd and friends as the guest.
     {"devfd-exec-memfd", 1}, {"link-exec-memfd", 2}, {"hidden-self-exec-memfd", 2}, {"mode-of-memfd", 0},
     {"create-exec-memfd", 0}, {"open-stat-devfd", 1}, {"stat-devfd", 1}, {"symlink-read", 2},
+    // What a root guest keeps.
+    {"cap-sets", 0},
 };
 
 static void run_op(const char* name, char** a) {
@@ -559,6 +562,24 @@ static void run_op(const char* name, char** a) {
       if (buf[k] == 0 || buf[k] == '\n') buf[k] = ' ';
     buf[total] = 0;
     return out_ok(buf);
+  }
+  if (!strcmp(name, "cap-sets")) {
+    // Every capability set, as hex masks.
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof d);
+    if (syscall(SYS_capget, &h, d) != 0) return out_err(errno);
+    unsigned long long eff = d[0].effective | ((unsigned long long)d[1].effective << 32);
+    unsigned long long prm = d[0].permitted | ((unsigned long long)d[1].permitted << 32);
+    unsigned long long inh = d[0].inheritable | ((unsigned long long)d[1].inheritable << 32);
+    unsigned long long bnd = 0, amb = 0;
+    for (int cap = 0; cap < 64; ++cap) {
+      if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1) bnd |= 1ULL << cap;
+      if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) == 1) amb |= 1ULL << cap;
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "eff=%llx prm=%llx inh=%llx bnd=%llx amb=%llx", eff, prm, inh, bnd, amb);
+    return out_ok(msg);
   }
   if (!strcmp(name, "memfd-create")) {
     int m = memfd_create("x", 0);

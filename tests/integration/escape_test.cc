@@ -892,6 +892,48 @@ TEST(EscapeProcess, NamespacesAndMountsRefused) {
   EXPECT_OUTCOME(c, 11, "ok joined");
 }
 
+TEST(EscapeProcess, RootGuestHasNoCapabilities) {
+  // Started as root, the guest holds no capability in any set; --cap-keep
+  // keeps exactly the one named (and the bounding set lets exec keep it).
+  auto c = calls({}, {{"cap-sets"}});
+  auto kept = calls({"--cap-keep", "CAP_NET_BIND_SERVICE"}, {{"cap-sets"}});
+  if (::geteuid() != 0) {
+    // An ordinary user has nothing to drop but may not keep what it lacks.
+    EXPECT_OUTCOME_PREFIX(c, 0, "ok eff=0 prm=0 inh=0 ");
+    EXPECT_EQ(kept.run.exit_code, 125) << describe(kept.run);
+    EXPECT_NE(kept.run.err.find("does not hold CAP_NET_BIND_SERVICE"), std::string::npos) << describe(kept.run);
+    return;
+  }
+  EXPECT_OUTCOME(c, 0, "ok eff=0 prm=0 inh=0 bnd=0 amb=0");
+  EXPECT_OUTCOME(kept, 0, "ok eff=400 prm=400 inh=400 bnd=400 amb=400");
+  // Control: unjailed, root holds them all.
+  auto outside = calls({}, {{"cap-sets"}}, /*jailed=*/false);
+  EXPECT_OUTCOME_PREFIX(outside, 0, "ok eff=1ff");
+}
+
+TEST(EscapeProcess, RootGuestCannotChangeTheHostsRoutes) {
+  // `sudo wwjail -- ip route add ...` reached the host's routing table
+  // (NETLINK_ROUTE needs CAP_NET_ADMIN, which the guest no longer has).
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  if (::access("/usr/sbin/ip", X_OK) != 0 && ::access("/sbin/ip", X_OK) != 0) GTEST_SKIP() << "no ip(8)";
+  std::string ip = ::access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip";
+  auto r = jail({"--read", "/etc", "--read", "/usr/lib"}, {ip, "route", "add", "blackhole", "198.51.100.0/24"});
+  auto show = run({ip, "route", "show", "198.51.100.0/24"});
+  if (show.out.find("blackhole") != std::string::npos) run({ip, "route", "del", "blackhole", "198.51.100.0/24"});
+  EXPECT_NE(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(show.out.find("blackhole"), std::string::npos) << "the host's routes changed\n" << describe(r);
+  // Positive control: a read-only query through the same netlink socket works.
+  auto q = jail({"--read", "/etc", "--read", "/usr/lib"}, {ip, "-br", "link", "show", "lo"});
+  EXPECT_EQ(q.exit_code, 0) << describe(q);
+  EXPECT_NE(q.out.find("lo"), std::string::npos) << describe(q);
+}
+
+TEST(EscapeProcess, CapKeepNeedsAKnownName) {
+  auto r = jail({"--cap-keep", "CAP_FLY"}, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, 125) << describe(r);
+  EXPECT_NE(r.err.find("--cap-keep CAP_FLY: not a capability name"), std::string::npos) << describe(r);
+}
+
 TEST(EscapeProcess, PtraceAndForeignMemoryRefused) {
   auto c = calls({}, {{"ptrace-attach-parent"},
                       {"ptrace-traceme"},

@@ -25,7 +25,8 @@ TEST(PolicyCli, CheckPrintsTheEffectiveCapabilities) {
                          "temp dir:  private $TMPDIR, removed after the run\n"
                          "always:    /dev/null, /dev/zero (read, write); /dev/urandom, /dev/random (read); locale data (read)\n"
                          "env:       inherits wwjail's environment\n"
-                         "limits:    wwjail's own\n";
+                         "limits:    wwjail's own\n"
+                         "caps:      none (every capability dropped, root or not)\n";
   EXPECT_EQ(r.out, expected);
 }
 
