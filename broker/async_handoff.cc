@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "broker/guest_identity.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
@@ -21,9 +22,15 @@ AsyncHandoff::AsyncHandoff(RingLoop& ring) : ring_(ring) {
 }
 
 void AsyncHandoff::hand_over(std::function<void()> submit) {
+  // The ring's thread submits as the guest this thread acts for, if any.
+  auto as_guest = [who = ActingAs::current(), submit = std::move(submit)] {
+    std::optional<ActingAs> acting;
+    if (who) acting.emplace(*who);
+    submit();
+  };
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(submit));
+    queue_.push_back(std::move(as_guest));
   }
   uint64_t one = 1;
   (void)!::write(wake_.get(), &one, sizeof one);

@@ -6,13 +6,19 @@
 #include <cerrno>
 #include <cstring>
 
+#include "broker/guest_identity.h"
+
 namespace wwjail {
 namespace {
 constexpr uint64_t kPage = 4096;
 }
 
+// Guest memory is the broker's to read, whoever it acts for: process_vm_*
+// checks ptrace access, which a guest identity (a guest that dropped to
+// another uid, or holds no capability) would not pass.
 int ProcessVmMemory::read(pid_t pid, uint64_t addr, void* buf, size_t len) {
   if (len == 0) return 0;
+  AsBroker broker;
   if (addr == 0) return EFAULT;
   iovec local{buf, len};
   iovec remote{reinterpret_cast<void*>(addr), len};
@@ -23,6 +29,7 @@ int ProcessVmMemory::read(pid_t pid, uint64_t addr, void* buf, size_t len) {
 
 int ProcessVmMemory::write(pid_t pid, uint64_t addr, const void* buf, size_t len) {
   if (len == 0) return 0;
+  AsBroker broker;
   if (addr == 0) return EFAULT;
   iovec local{const_cast<void*>(buf), len};
   iovec remote{reinterpret_cast<void*>(addr), len};
@@ -33,6 +40,7 @@ int ProcessVmMemory::write(pid_t pid, uint64_t addr, const void* buf, size_t len
 int ProcessVmMemory::read_string(pid_t pid, uint64_t addr, size_t max, std::string& out) {
   out.clear();
   if (addr == 0) return EFAULT;
+  AsBroker broker;
   char chunk[kPage];
   while (out.size() < max) {
     // Never cross a page boundary in one read: the next page may be unmapped

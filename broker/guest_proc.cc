@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "broker/guest_identity.h"
 #include "sys/proc_stat.h"
 #include "sys/unique_fd.h"
 
@@ -31,13 +32,18 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 }  // namespace
 
+// Everything here reads /proc/PID of a guest, which is the broker's to read
+// (ptrace access): so as the broker, whoever it acts for.
+
 int fd_target(pid_t pid, int fd, std::string& out) {
   if (fd < 0) return EBADF;
+  AsBroker broker;
   int err = read_link("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), out);
   return err == ENOENT ? EBADF : err;
 }
 
 int dir_path(pid_t pid, int dirfd, std::string& out) {
+  AsBroker broker;
   int err = dirfd == AT_FDCWD ? read_link("/proc/" + std::to_string(pid) + "/cwd", out) : fd_target(pid, dirfd, out);
   if (err) return err;
   if (out.empty() || out.front() != '/') return ENOTDIR;
@@ -52,6 +58,7 @@ int dir_path(pid_t pid, int dirfd, std::string& out) {
 }
 
 pid_t tgid_of(pid_t tid) {
+  AsBroker broker;
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/status", tid);
   FILE* f = std::fopen(path, "re");
@@ -70,6 +77,7 @@ pid_t tgid_of(pid_t tid) {
 }
 
 mode_t umask_of(pid_t pid) {
+  AsBroker broker;
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/status", pid);
   FILE* f = std::fopen(path, "re");
@@ -88,6 +96,7 @@ mode_t umask_of(pid_t pid) {
 }
 
 bool in_tree(pid_t pid, pid_t root) {
+  AsBroker broker;
   if (pid <= 0 || pid == root) return false;
   for (int depth = 0; depth < 256 && pid > 1; ++depth) {
     pid_t parent = parent_pid(pid);

@@ -279,6 +279,11 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   options.landlock_abi = landlock.abi;
   options.broker_performs_opens = config.broker_performs_opens;
   options.tree_root = guest.reaper_pid;
+  GuestIdentities identities = GuestIdentities::for_this_broker(plan.keep_caps);
+  options.identities = &identities;
+  log.debug("acting as the guest for what the broker performs: {}",
+            identities.active() ? "yes (wwjail holds credentials the guest does not)"
+                                : "not needed (wwjail holds nothing the guest lacks)");
   AsyncHandoff async(ring);
   DecisionLog decisions(logs.decisions, logs.json, log.should_log(spdlog::level::info), audit, observer,
                         /*quiet_audit=*/observer != nullptr);

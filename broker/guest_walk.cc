@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/guest_identity.h"
 #include "broker/guest_proc.h"
 #include "capabilities/path_text.h"
 #include "sys/unique_fd.h"
@@ -111,6 +112,9 @@ pid_t GuestThread::tgid() const {
 bool in_proc(const std::string& path) { return path_text::is_within(path, "/proc"); }
 
 int walk_as_guest(const GuestThread& who, const std::string& absolute, bool follow_last, WalkResult& out) {
+  // The walk decides; it performs nothing. It reads the guest's /proc links,
+  // which needs the broker's own access.
+  AsBroker broker;
   std::vector<std::string> todo;
   push_components(todo, absolute);
   bool want_dir = names_directory(absolute);

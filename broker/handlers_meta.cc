@@ -119,7 +119,12 @@ Verdict SyscallHandlers::on_access(const seccomp_notif& n, int dirfd, uint64_t p
     }
   }
   if (!still_pending(n)) return Verdict::error(ENOENT);
-  if (::faccessat(target.get(), "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS)) != 0) return Verdict::error(errno);
+  // access(2) without AT_EACCESS checks the real ids, and the kernel
+  // would take the broker's: so the real ids are made the file-system
+  // ones here and the check is asked with AT_EACCESS.
+  std::optional<ActingAs> real_ids;
+  if (auto who = ActingAs::current(); who && !(flags & AT_EACCESS)) real_ids.emplace(who->for_access());
+  if (::faccessat(target.get(), "", mode, AT_EMPTY_PATH | AT_EACCESS) != 0) return Verdict::error(errno);
   return Verdict::value_of(0);
 }
 
@@ -134,6 +139,7 @@ Verdict SyscallHandlers::on_readlink(const seccomp_notif& n, int dirfd, uint64_t
   ssize_t len;
   std::string own;
   if (raw.front() == '/' && own_proc_link(own = guest_proc::rewrite_proc_self(raw, pid), pid)) {
+    AsBroker broker;  // the guest's own link, read by the broker (ptrace access)
     len = ::readlink(own.c_str(), out, sizeof out);
   } else {
     ResolvedPath r;

@@ -107,10 +107,14 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   uint64_t id = n.id;
   seccomp_notif copy = n;
   async_.openat2(base, std::move(path), how,
-                 [this, id, copy, r, need, open_flags, create_mode, resolve, cloexec](int result) mutable {
+                 [this, id, copy, r, need, open_flags, create_mode, resolve, cloexec,
+                  who = ActingAs::current()](int result) mutable {
                    if (result == -EXDEV && !r.physical) {
                      // A symlink in a lexically chosen grant leads out of it:
-                     // decide again on its real target, synchronously.
+                     // decide again on its real target, synchronously, as the
+                     // same guest.
+                     std::optional<ActingAs> acting;
+                     if (who) acting.emplace(*who);
                      UniqueFd fd;
                      int e = open_beneath(copy, r, need, open_flags, create_mode, resolve, fd);
                      deliver(channel_, id, e ? Verdict::error(e) : Verdict::inject(std::move(fd), cloexec));
@@ -173,6 +177,7 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
   UniqueFd root;
   std::string root_name;
   if (dirfd == AT_FDCWD) {
+    AsBroker broker;  // the guest's /proc entry is the broker's to read
     root.reset(::open(("/proc/" + std::to_string(pid) + "/cwd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root.valid()) return Verdict::error(ENOENT);
   } else if (int err = dup_guest_fd(n, dirfd, root, root_name)) {

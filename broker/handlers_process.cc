@@ -134,4 +134,15 @@ Verdict SyscallHandlers::on_pid_target(const seccomp_notif& n) {
   return Verdict::cont();
 }
 
+Verdict SyscallHandlers::on_credentials_change(const seccomp_notif& n) {
+  // The kernel decides whether the change is allowed (the guest holds no
+  // capability it did not keep); the broker only stops assuming every guest
+  // thread still has the identity it was started with. Noted before the
+  // change happens, so no later call of this thread is handled with the
+  // old identity.
+  (void)n;
+  if (options_.identities) options_.identities->note_change();
+  return Verdict::cont();
+}
+
 }  // namespace wwjail

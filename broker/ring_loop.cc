@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "broker/guest_identity.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
@@ -44,6 +45,14 @@ io_uring_sqe* RingLoop::next_sqe() {
   return sqe;
 }
 
+int RingLoop::personality_for_caller() {
+  if (!ActingAs::current()) return 0;
+  // Registers the calling thread's credentials, which are the guest's now.
+  int id = io_uring_register_personality(&ring_);
+  if (id < 0) throw SysError("io_uring_register_personality", -id);
+  return id;
+}
+
 uint64_t RingLoop::add_op(std::unique_ptr<Op> op) {
   uint64_t id = next_id_++;
   ops_.emplace(id, std::move(op));
@@ -74,10 +83,12 @@ void RingLoop::openat2(int dirfd, std::string path, open_how how, std::function<
   op->path = std::move(path);
   op->how = how;
   op->on_complete = std::move(done);
+  op->personality = personality_for_caller();
   Op* raw = op.get();
   uint64_t id = add_op(std::move(op));
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_openat2(sqe, dirfd, raw->path.c_str(), &raw->how);
+  sqe->personality = static_cast<uint16_t>(raw->personality);
   io_uring_sqe_set_data64(sqe, id);
 }
 
@@ -87,10 +98,12 @@ void RingLoop::connect(int fd, sockaddr_storage addr, socklen_t len, std::shared
   op->addr = addr;
   op->keep = std::move(keep);
   op->on_complete = std::move(done);
+  op->personality = personality_for_caller();
   Op* raw = op.get();
   uint64_t id = add_op(std::move(op));
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&raw->addr), len);
+  sqe->personality = static_cast<uint16_t>(raw->personality);
   io_uring_sqe_set_data64(sqe, id);
 }
 
@@ -100,10 +113,12 @@ void RingLoop::sendmsg(int fd, std::shared_ptr<OwnedMessage> message, int flags,
   op->message = std::move(message);
   op->keep = std::move(keep);
   op->on_complete = std::move(done);
+  op->personality = personality_for_caller();
   Op* raw = op.get();
   uint64_t id = add_op(std::move(op));
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_sendmsg(sqe, fd, &raw->message->msg, static_cast<unsigned>(flags));
+  sqe->personality = static_cast<uint16_t>(raw->personality);
   io_uring_sqe_set_data64(sqe, id);
 }
 
@@ -122,6 +137,7 @@ void RingLoop::run(const std::function<bool()>& stop) {
       if (it == ops_.end()) continue;
       std::unique_ptr<Op> op = std::move(it->second);
       ops_.erase(it);
+      if (op->personality) io_uring_unregister_personality(&ring_, op->personality);
       op->on_complete(res);
     }
   }

@@ -1,6 +1,11 @@
 // The broker's event loop on io_uring (liburing). Single-threaded: every
 // callback runs on the thread that calls run(), which owns all broker state.
 //
+// Operations submitted while the thread acts as a guest
+// (broker/guest_identity.h) run with that guest's credentials: the ring
+// registers them as a personality for the one SQE, since io-wq workers would
+// otherwise run it with whatever the submitting thread holds later.
+//
 // Readiness uses one-shot polls re-armed after each event rather than
 // multishot polls: arming a poll checks the fd's state immediately, so
 // wakeups the kernel coalesced cannot leave a notification unread, and the
@@ -46,7 +51,10 @@ class RingLoop final : public AsyncOps {
     sockaddr_storage addr{};
     std::shared_ptr<OwnedMessage> message;
     std::shared_ptr<void> keep;
+    int personality = 0;  // registered for this op; unregistered on completion
   };
+  // The personality for an op submitted now (0: the ring's own).
+  int personality_for_caller();
   io_uring_sqe* next_sqe();
   void arm_poll(int fd, std::shared_ptr<std::function<bool(uint32_t)>> cb);
   uint64_t add_op(std::unique_ptr<Op> op);

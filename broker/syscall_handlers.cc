@@ -85,6 +85,14 @@ SyscallHandlers::SyscallHandlers(const StorageCaps& caps, const GrantRoots& root
 
 Verdict SyscallHandlers::handle(const seccomp_notif& n) {
   noted_.clear();
+  // Everything the broker performs for this call, it performs as the
+  // calling thread (broker/guest_identity.h).
+  std::optional<ActingAs> acting;
+  if (options_.identities && options_.identities->active()) {
+    auto who = options_.identities->of(static_cast<pid_t>(n.pid));
+    if (!who) return Verdict::error(ESRCH);  // the thread is gone
+    acting.emplace(*who);
+  }
   Verdict v = dispatch(n);
   if (!noted_.empty()) flush_notes(n, v);
   return v;
@@ -235,6 +243,16 @@ Verdict SyscallHandlers::dispatch(const seccomp_notif& n) {
     case SYS_sendto: return on_sendto(n);
     case SYS_sendmsg: return on_sendmsg(n);
     case SYS_sendmmsg: return on_sendmmsg(n);
+    case SYS_setuid:
+    case SYS_setgid:
+    case SYS_setreuid:
+    case SYS_setregid:
+    case SYS_setresuid:
+    case SYS_setresgid:
+    case SYS_setfsuid:
+    case SYS_setfsgid:
+    case SYS_setgroups:
+    case SYS_capset: return on_credentials_change(n);
     default:
       log_.error("pid={} {}: notified but no handler; refused", n.pid, syscall_name(n.data.nr));
       return Verdict::error(ENOSYS);
@@ -398,6 +416,7 @@ int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out,
 
 int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out) {
   if (fd < 0) return EBADF;
+  AsBroker broker;  // pidfd_getfd checks ptrace access: the broker's, not the guest's
   // n.pid is a thread id: PIDFD_THREAD (O_EXCL, Linux 6.9) opens any
   // thread. Without it a non-leader thread fails (EINVAL on older kernels,
   // ENOENT on newer ones), so an older kernel gets the plain call.

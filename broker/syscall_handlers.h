@@ -19,6 +19,7 @@
 #include "broker/async_ops.h"
 #include "broker/decision_log.h"
 #include "broker/grant_roots.h"
+#include "broker/guest_identity.h"
 #include "broker/guest_memory.h"
 #include "broker/notify_channel.h"
 #include "broker/path_resolver.h"
@@ -46,6 +47,9 @@ struct HandlerOptions {
   // learns nothing it could not know, and logs stay readable. Optional
   // grants absent at start (StorageCaps::named_absent) are treated alike.
   std::vector<std::string> quiet_absent_paths = {"/etc/ld.so.preload"};
+  // Whose credentials the broker acts with (nullptr: its own, for tests
+  // of the decisions alone).
+  GuestIdentities* identities = nullptr;
   // The same for unix sockets libc probes (nscd's, where no nscd runs).
   std::vector<std::string> quiet_absent_sockets = {"/run/nscd/socket", "/var/run/nscd/socket"};
 };
@@ -105,6 +109,9 @@ class SyscallHandlers {
   Verdict on_chdir(const seccomp_notif& n, bool by_fd);
   Verdict on_inotify_add_watch(const seccomp_notif& n);
   Verdict on_pid_target(const seccomp_notif& n);
+  // set*id, setgroups, capset: noted (identities are read from /proc from
+  // then on) and left to the kernel.
+  Verdict on_credentials_change(const seccomp_notif& n);
   // Network (handlers_net.cc).
   struct SocketKind {
     int domain = 0;

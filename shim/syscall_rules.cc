@@ -26,9 +26,9 @@ const char* const kAllowed[] = {
     "getsockopt", "fork", "vfork", "exit", "wait4", "uname", "semget", "semop", "semctl", "shmdt",
     "msgget", "msgsnd", "msgrcv", "msgctl", "fcntl", "flock", "fsync", "fdatasync", "ftruncate",
     "getdents", "getcwd", "umask", "gettimeofday", "getrlimit", "getrusage", "sysinfo", "times",
-    "getuid", "getgid", "setuid", "setgid", "geteuid", "getegid", "getppid", "getpgrp", "setsid",
-    "setreuid", "setregid", "getgroups", "setgroups", "setresuid", "getresuid", "setresgid",
-    "getresgid", "getpgid", "setfsuid", "setfsgid", "getsid", "capget", "capset", "rt_sigpending",
+    "getuid", "getgid", "geteuid", "getegid", "getppid", "getpgrp", "setsid",
+    "getgroups", "getresuid",
+    "getresgid", "getpgid", "getsid", "capget", "rt_sigpending",
     "rt_sigtimedwait", "rt_sigsuspend", "sigaltstack", "fstatfs", "getpriority",
     "sched_getparam", "sched_getscheduler", "sched_get_priority_max", "sched_get_priority_min",
     "sched_rr_get_interval", "mlock", "munlock", "mlockall", "munlockall", "prctl", "arch_prctl",
@@ -69,6 +69,11 @@ const char* const kNotified[] = {
     // Calls that name another process: the target must be in the guest's tree.
     "pidfd_open", "setpgid", "sched_setaffinity", "sched_setparam", "sched_setscheduler",
     "sched_setattr", "ioprio_set",
+    // Calls that change the caller's credentials: the kernel decides them,
+    // the broker notes that guest identities must now be read per thread
+    // (broker/guest_identity.h) and answers CONTINUE.
+    "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid",
+    "setgroups", "capset",
 };
 
 const char* const kSignalling[] = {"kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"};

@@ -12,7 +12,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <grp.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -291,6 +294,8 @@ static const struct op kOps[] = {
     {"create-exec-memfd", 0}, {"open-stat-devfd", 1}, {"stat-devfd", 1}, {"symlink-read", 2},
     // What a root guest keeps.
     {"cap-sets", 0},
+    // Identity: the broker must act with the guest's credentials.
+    {"drop-to", 1}, {"chmod", 2}, {"stat", 1}, {"bind-tcp", 1},
 };
 
 static void run_op(const char* name, char** a) {
@@ -562,6 +567,35 @@ static void run_op(const char* name, char** a) {
       if (buf[k] == 0 || buf[k] == '\n') buf[k] = ' ';
     buf[total] = 0;
     return out_ok(buf);
+  }
+  if (!strcmp(name, "drop-to")) {
+    // Every id to N, no supplementary groups: what a server does after start.
+    gid_t none[1];
+    unsigned id = (unsigned)atoi(a[0]);
+    if (setgroups(0, none) != 0 || setresgid(id, id, id) != 0 || setresuid(id, id, id) != 0) return out_err(errno);
+    return out_ok(NULL);
+  }
+  if (!strcmp(name, "chmod")) return out_rc(chmod(a[0], (mode_t)strtol(a[1], NULL, 8)));
+  if (!strcmp(name, "stat")) {
+    struct stat st;
+    if (stat(a[0], &st) != 0) return out_err(errno);
+    char msg[64];
+    snprintf(msg, sizeof msg, "size=%lld", (long long)st.st_size);
+    return out_ok(msg);
+  }
+  if (!strcmp(name, "bind-tcp")) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0) return out_err(errno);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)atoi(a[0]));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = bind(s, (struct sockaddr*)&sin, sizeof sin);
+    int saved = errno;
+    close(s);
+    errno = saved;
+    return out_rc(rc);
   }
   if (!strcmp(name, "cap-sets")) {
     // Every capability set, as hex masks.

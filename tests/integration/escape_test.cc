@@ -115,6 +115,14 @@ Calls calls(const std::vector<std::string>& jail_args, const std::vector<Op>& op
 
 std::string ok_inside() { return std::string("ok ") + kInside; }
 
+// The secret may appear in the first `lines` lines of output (controls),
+// never after them.
+void expect_no_secret_after(const RunResult& r, size_t lines) {
+  auto all = split_lines(r.out);
+  for (size_t i = lines; i < all.size(); ++i)
+    EXPECT_EQ(all[i].find(kSecret), std::string::npos) << "line " << i << "\n" << describe(r);
+}
+
 // A scratch tree shared by most tests:
 //   granted/inside.txt, granted/sub/     (granted for reading)
 //   secret.txt                           (never granted)
@@ -933,6 +941,86 @@ TEST(EscapeProcess, CapKeepNeedsAKnownName) {
   EXPECT_EQ(r.exit_code, 125) << describe(r);
   EXPECT_NE(r.err.find("--cap-keep CAP_FLY: not a capability name"), std::string::npos) << describe(r);
 }
+
+// What the broker performs for a guest (O_PATH opens, stat, chmod, opens
+// with --broker-opens, bind) it performs with the guest's credentials: a
+// guest that dropped to another uid, or a root guest without capabilities,
+// gets what the kernel would give it, not what wwjail as root could do.
+class EscapeIdentity : public ModeTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (the broker must hold more than the guest)";
+  }
+};
+
+TEST_P(EscapeIdentity, BrokerActsWithGuestCredentials) {
+  Tree t;
+  ScratchDir w;
+  // Root-only: a 0600 file and a file in a 0700 directory, both granted.
+  std::string own = t.dir.file("granted/rootonly.txt", std::string(kSecret) + "\n");
+  ::chmod(own.c_str(), 0600);
+  std::string locked = t.dir.sub("granted/locked");
+  std::string inlocked = t.dir.file("granted/locked/f.txt", std::string(kSecret) + "\n");
+  ::chmod(locked.c_str(), 0700);
+  ::chmod(t.dir.path().c_str(), 0755);
+  ::chmod(t.granted.c_str(), 0755);
+  ::chmod(t.inside.c_str(), 0644);
+  std::string rootfile = w.file("root-owned.txt", "x\n");
+  ::chmod(rootfile.c_str(), 0600);
+  ::chmod(w.path().c_str(), 0777);
+  // The guest may change its ids only with the capabilities for it.
+  auto c = calls(args({"--read", t.granted, "--write", w.path(), "--cap-keep", "CAP_SETUID", "--cap-keep",
+                       "CAP_SETGID", "--cap-keep", "CAP_DAC_OVERRIDE", "--cap-keep", "CAP_FOWNER"}),
+                 {// Controls first, as root: all of it works.
+                  {"read", own},
+                  {"opath-reopen-read", own},
+                  {"stat", inlocked},
+                  {"drop-to", "65534"},
+                  {"read", own},
+                  {"opath-reopen-read", own},
+                  {"stat", inlocked},
+                  {"chmod", rootfile, "666"},
+                  // Positive control after the drop: a world-readable granted file.
+                  {"read", t.inside}});
+  EXPECT_OUTCOME_PREFIX(c, 0, "ok");
+  EXPECT_OUTCOME_PREFIX(c, 1, "ok");
+  EXPECT_OUTCOME_PREFIX(c, 2, "ok size=");
+  EXPECT_OUTCOME(c, 3, "ok");
+  EXPECT_OUTCOME(c, 4, "err EACCES");
+  EXPECT_OUTCOME(c, 5, "err EACCES");
+  EXPECT_OUTCOME(c, 6, "err EACCES");
+  EXPECT_OUTCOME(c, 7, "err EPERM");
+  EXPECT_OUTCOME(c, 8, ok_inside());
+  struct stat st;
+  ASSERT_EQ(::stat(rootfile.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u) << "the guest changed a root file's mode";
+  expect_no_secret_after(c.run, 3);
+}
+
+TEST_P(EscapeIdentity, RootGuestWithoutCapabilitiesIsHeldToPermissionBits) {
+  Tree t;
+  // A file of another user, mode 0600: root needs CAP_DAC_OVERRIDE to read it.
+  std::string theirs = t.dir.file("granted/theirs.txt", std::string(kSecret) + "\n");
+  ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  ::chmod(theirs.c_str(), 0600);
+  auto c = calls(args({"--read", t.granted}), {{"read", theirs}, {"opath-reopen-read", theirs}, {"read", t.inside}});
+  EXPECT_OUTCOME(c, 0, "err EACCES");
+  EXPECT_OUTCOME(c, 1, "err EACCES");
+  EXPECT_OUTCOME(c, 2, ok_inside());
+  expect_no_secret(c.run);
+  // Positive control: kept deliberately, the capability works.
+  auto kept = calls(args({"--read", t.granted, "--cap-keep", "CAP_DAC_OVERRIDE"}), {{"read", theirs}});
+  EXPECT_OUTCOME_PREFIX(kept, 0, "ok");
+}
+
+TEST_P(EscapeIdentity, PrivilegedPortNeedsTheCapability) {
+  auto c = calls(args({"--bind", "tcp:127.0.0.1:1023"}), {{"bind-tcp", "1023"}});
+  EXPECT_OUTCOME(c, 0, "err EACCES");
+  auto kept = calls(args({"--bind", "tcp:127.0.0.1:1023", "--cap-keep", "CAP_NET_BIND_SERVICE"}), {{"bind-tcp", "1023"}});
+  EXPECT_OUTCOME(kept, 0, "ok");
+}
+
+INSTANTIATE_TEST_SUITE_P(, EscapeIdentity, ::testing::Bool(), mode_name);
 
 TEST(EscapeProcess, PtraceAndForeignMemoryRefused) {
   auto c = calls({}, {{"ptrace-attach-parent"},

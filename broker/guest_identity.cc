@@ -1,0 +1,196 @@
+#include "broker/guest_identity.h"
+
+#include <linux/capability.h>
+#include <sys/fsuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <exception>
+#include <string>
+
+#include "sys/sys_error.h"
+
+namespace wwjail {
+namespace {
+
+struct Caps {
+  uint64_t effective = 0, permitted = 0, inheritable = 0;
+};
+
+Caps get_caps() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) throw_sys("capget");
+  auto join = [](uint32_t lo, uint32_t hi) { return lo | (uint64_t{hi} << 32); };
+  return {join(data[0].effective, data[1].effective), join(data[0].permitted, data[1].permitted),
+          join(data[0].inheritable, data[1].inheritable)};
+}
+
+void set_caps(const Caps& c) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};  // pid 0: this thread
+  __user_cap_data_struct data[2]{};
+  for (int i = 0; i < 2; ++i) {
+    data[i].effective = static_cast<uint32_t>(c.effective >> (32 * i));
+    data[i].permitted = static_cast<uint32_t>(c.permitted >> (32 * i));
+    data[i].inheritable = static_cast<uint32_t>(c.inheritable >> (32 * i));
+  }
+  if (::syscall(SYS_capset, &header, data) != 0) throw_sys("capset (acting as the guest)");
+}
+
+ThreadCredentials current_creds() {
+  ThreadCredentials c;
+  // setfs[ug]id(-1) changes nothing and returns the current value.
+  c.fsuid = static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1)));
+  c.fsgid = static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1)));
+  int n = ::getgroups(0, nullptr);
+  if (n < 0) throw_sys("getgroups");
+  c.groups.resize(static_cast<size_t>(n));
+  if (n > 0 && ::getgroups(n, c.groups.data()) < 0) throw_sys("getgroups");
+  c.effective = get_caps().effective;
+  return c;
+}
+
+void apply(const ThreadCredentials& to) {
+  Caps caps = get_caps();
+  // With every permitted capability effective the ids can be set; the
+  // target's effective set comes last (setfsuid may have cleared some).
+  if (caps.effective != caps.permitted) {
+    caps.effective = caps.permitted;
+    set_caps(caps);
+  }
+  ThreadCredentials now = current_creds();
+  if (now.groups != to.groups &&
+      ::syscall(SYS_setgroups, to.groups.size(), to.groups.empty() ? nullptr : to.groups.data()) != 0)
+    throw_sys("setgroups (acting as the guest)");
+  if (now.fsgid != to.fsgid) ::setfsgid(to.fsgid);
+  if (now.fsuid != to.fsuid) ::setfsuid(to.fsuid);
+  if (static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) != to.fsuid ||
+      static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) != to.fsgid)
+    throw SysError("setfsuid/setfsgid (acting as the guest)", EPERM);
+  caps.effective = to.effective & caps.permitted;
+  set_caps(caps);
+}
+
+ThreadCredentials creds_of(const GuestIdentity& who) { return {who.fsuid, who.fsgid, who.groups, who.cap_effective}; }
+
+// The innermost ActingAs of this thread: credentials are per-thread kernel
+// state, so whom a thread acts for is per-thread too.
+thread_local ActingAs* t_acting = nullptr;
+
+uint64_t parse_hex(const std::string& s) { return std::stoull(s, nullptr, 16); }
+
+}  // namespace
+
+std::optional<GuestIdentity> GuestIdentity::of_thread(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", tid);
+  FILE* f = std::fopen(path, "re");
+  if (!f) return std::nullopt;
+  GuestIdentity id;
+  int found = 0;
+  char line[4096];
+  while (std::fgets(line, sizeof line, f)) {
+    std::string l(line);
+    std::istringstream in(l.substr(l.find(':') + 1));
+    unsigned long r, e, s, fs;
+    if (l.starts_with("Uid:") && (in >> r >> e >> s >> fs)) {
+      id.ruid = static_cast<uid_t>(r);
+      id.fsuid = static_cast<uid_t>(fs);
+      ++found;
+    } else if (l.starts_with("Gid:") && (in >> r >> e >> s >> fs)) {
+      id.rgid = static_cast<gid_t>(r);
+      id.fsgid = static_cast<gid_t>(fs);
+      ++found;
+    } else if (l.starts_with("Groups:")) {
+      for (unsigned long g; in >> g;) id.groups.push_back(static_cast<gid_t>(g));
+      ++found;
+    } else if (l.starts_with("CapPrm:")) {
+      std::string hex;
+      if (in >> hex) id.cap_permitted = parse_hex(hex), ++found;
+    } else if (l.starts_with("CapEff:")) {
+      std::string hex;
+      if (in >> hex) id.cap_effective = parse_hex(hex), ++found;
+    }
+  }
+  std::fclose(f);
+  if (found != 5) return std::nullopt;
+  return id;
+}
+
+GuestIdentity GuestIdentity::for_access() const {
+  GuestIdentity a = *this;
+  a.fsuid = ruid;
+  a.fsgid = rgid;
+  a.cap_effective = ruid == 0 ? cap_permitted : 0;
+  return a;
+}
+
+GuestIdentities GuestIdentities::for_this_broker(uint64_t kept_capabilities) {
+  Caps caps = get_caps();
+  GuestIdentity launch;
+  launch.ruid = ::getuid();
+  launch.rgid = ::getgid();
+  launch.fsuid = ::geteuid();
+  launch.fsgid = ::getegid();
+  launch.groups = current_creds().groups;
+  launch.cap_effective = launch.cap_permitted = kept_capabilities & caps.permitted;
+  bool privileged = ::geteuid() == 0 || caps.permitted != 0 || caps.effective != 0;
+  return GuestIdentities(privileged, std::move(launch));
+}
+
+std::optional<GuestIdentity> GuestIdentities::of(pid_t tid) const {
+  if (!changed_.load(std::memory_order_acquire)) return launch_;
+  return GuestIdentity::of_thread(tid);
+}
+
+ActingAs::ActingAs(const GuestIdentity& who)
+    : who_(who), guest_(creds_of(who)), broker_(current_creds()), outer_(t_acting) {
+  try {
+    apply(guest_);
+  } catch (...) {
+    try {
+      apply(broker_);
+    } catch (...) {
+      std::terminate();  // a thread stuck half-way between identities must not go on
+    }
+    throw;
+  }
+  t_acting = this;
+}
+
+ActingAs::~ActingAs() {
+  try {
+    apply(broker_);
+  } catch (...) {
+    std::terminate();
+  }
+  t_acting = outer_;
+}
+
+std::optional<GuestIdentity> ActingAs::current() {
+  if (!t_acting) return std::nullopt;
+  return t_acting->who_;
+}
+
+AsBroker::AsBroker() {
+  if (!t_acting) return;
+  apply(t_acting->broker_);
+  lifted_ = t_acting;
+  t_acting = nullptr;
+}
+
+AsBroker::~AsBroker() {
+  if (!lifted_) return;
+  try {
+    apply(lifted_->guest_);
+  } catch (...) {
+    std::terminate();
+  }
+  t_acting = lifted_;
+}
+
+}  // namespace wwjail
