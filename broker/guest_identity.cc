@@ -54,25 +54,54 @@ ThreadCredentials current_creds() {
   return c;
 }
 
-void apply(const ThreadCredentials& to) {
-  Caps caps = get_caps();
-  // With every permitted capability effective the ids can be set; the
-  // target's effective set comes last (setfsuid may have cleared some).
-  if (caps.effective != caps.permitted) {
-    caps.effective = caps.permitted;
-    set_caps(caps);
+// What this thread holds now, tracked so that a switch makes only the
+// syscalls that change something (the hot path: one capset each way).
+struct ThreadState {
+  bool known = false;
+  ThreadCredentials now;
+  Caps caps;  // permitted and inheritable never change here
+};
+thread_local ThreadState t_state;
+
+ThreadState& state() {
+  if (!t_state.known) {
+    t_state.now = current_creds();
+    t_state.caps = get_caps();
+    t_state.known = true;
   }
-  ThreadCredentials now = current_creds();
-  if (now.groups != to.groups &&
-      ::syscall(SYS_setgroups, to.groups.size(), to.groups.empty() ? nullptr : to.groups.data()) != 0)
-    throw_sys("setgroups (acting as the guest)");
-  if (now.fsgid != to.fsgid) ::setfsgid(to.fsgid);
-  if (now.fsuid != to.fsuid) ::setfsuid(to.fsuid);
-  if (static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) != to.fsuid ||
-      static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) != to.fsgid)
-    throw SysError("setfsuid/setfsgid (acting as the guest)", EPERM);
-  caps.effective = to.effective & caps.permitted;
-  set_caps(caps);
+  return t_state;
+}
+
+void apply(const ThreadCredentials& to) {
+  ThreadState& st = state();
+  bool ids = st.now.groups != to.groups || st.now.fsgid != to.fsgid || st.now.fsuid != to.fsuid;
+  Caps caps = st.caps;
+  if (ids) {
+    // With every permitted capability effective the ids can be set.
+    if (st.now.effective != caps.permitted) {
+      caps.effective = caps.permitted;
+      set_caps(caps);
+      st.now.effective = caps.permitted;
+    }
+    if (st.now.groups != to.groups &&
+        ::syscall(SYS_setgroups, to.groups.size(), to.groups.empty() ? nullptr : to.groups.data()) != 0)
+      throw_sys("setgroups (acting as the guest)");
+    st.now.groups = to.groups;
+    if (st.now.fsgid != to.fsgid) ::setfsgid(to.fsgid);
+    if (st.now.fsuid != to.fsuid) ::setfsuid(to.fsuid);
+    if (static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) != to.fsuid ||
+        static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) != to.fsgid)
+      throw SysError("setfsuid/setfsgid (acting as the guest)", EPERM);
+    st.now.fsuid = to.fsuid;
+    st.now.fsgid = to.fsgid;
+  }
+  // The effective set last: a changed fs uid may have cleared part of it.
+  uint64_t effective = to.effective & caps.permitted;
+  if (ids || st.now.effective != effective) {
+    caps.effective = effective;
+    set_caps(caps);
+    st.now.effective = effective;
+  }
 }
 
 ThreadCredentials creds_of(const GuestIdentity& who) { return {who.fsuid, who.fsgid, who.groups, who.cap_effective}; }
@@ -136,7 +165,7 @@ GuestIdentities GuestIdentities::for_this_broker(uint64_t kept_capabilities) {
   launch.rgid = ::getgid();
   launch.fsuid = ::geteuid();
   launch.fsgid = ::getegid();
-  launch.groups = current_creds().groups;
+  launch.groups = state().now.groups;
   launch.cap_effective = launch.cap_permitted = kept_capabilities & caps.permitted;
   bool privileged = ::geteuid() == 0 || caps.permitted != 0 || caps.effective != 0;
   return GuestIdentities(privileged, std::move(launch));
@@ -148,7 +177,7 @@ std::optional<GuestIdentity> GuestIdentities::of(pid_t tid) const {
 }
 
 ActingAs::ActingAs(const GuestIdentity& who)
-    : who_(who), guest_(creds_of(who)), broker_(current_creds()), outer_(t_acting) {
+    : who_(who), guest_(creds_of(who)), broker_(state().now), outer_(t_acting) {
   try {
     apply(guest_);
   } catch (...) {
