@@ -24,6 +24,15 @@ namespace {
 
 std::string self_fd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+// Device nodes are granted for their data (/dev/null, /dev/zero), never
+// for their inode: a root guest's chmod 000 /dev/null, chown, utimes or
+// trusted.* xattr would change the host's device for everyone.
+bool is_device(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
+}
+constexpr const char* kDeviceMeta = "metadata of a device node is never written, whatever the grant";
+
 constexpr size_t kXattrNameMax = 255;
 constexpr size_t kXattrSizeMax = 65536;
 
@@ -175,6 +184,7 @@ Verdict SyscallHandlers::on_chmod(const seccomp_notif& n, int dirfd, uint64_t pa
   if (!r.decision.allowed) return deny(n, r, Need::kWrite);
   UniqueFd target;
   if (int e = open_beneath(n, r, Need::kWrite, O_PATH, 0, 0, target)) return Verdict::error(e);
+  if (is_device(target.get())) return deny_text(n, r.path, kDeviceMeta, EPERM);
   if (!still_pending(n)) return Verdict::error(ENOENT);
   if (::chmod(self_fd(target.get()).c_str(), mode & 07777) != 0) return Verdict::error(errno);
   return Verdict::value_of(0);
@@ -200,6 +210,7 @@ Verdict SyscallHandlers::on_chown(const seccomp_notif& n, int dirfd, uint64_t pa
     if (int e = open_beneath(n, r, Need::kWrite, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, target))
       return Verdict::error(e);
   }
+  if (is_device(target.get())) return deny_text(n, "a device node", kDeviceMeta, EPERM);
   if (!still_pending(n)) return Verdict::error(ENOENT);
   if (::fchownat(target.get(), "", uid, gid, AT_EMPTY_PATH) != 0) return Verdict::error(errno);
   return Verdict::value_of(0);
@@ -214,6 +225,7 @@ Verdict SyscallHandlers::on_fd_meta(const seccomp_notif& n) {
   UniqueFd dup;
   std::string target;
   if (int err = dup_guest_fd(n, static_cast<int>(a[0]), dup, target)) return Verdict::error(err);
+  if (is_device(dup.get())) return deny_text(n, target, kDeviceMeta, EPERM);
   // Objects with no path (pipes, sockets, unlinked files, memfds) are
   // private to the guest; anything with a path needs a write grant.
   std::string path = decidable_path(dup.get(), target);
@@ -284,6 +296,7 @@ Verdict SyscallHandlers::on_utimes(const seccomp_notif& n, int dirfd, uint64_t p
     std::string path = decidable_path(target.get(), name);
     ResolvedPath r{path, true, decide(path, Need::kWrite)};
     if (!path.empty() && !r.decision.allowed) return deny(n, r, Need::kWrite);
+    if (is_device(target.get())) return deny_text(n, name, kDeviceMeta, EPERM);
     if (!still_pending(n)) return Verdict::error(ENOENT);
     return ::futimens(target.get(), times) == 0 ? Verdict::value_of(0) : Verdict::error(errno);
   }
@@ -293,6 +306,7 @@ Verdict SyscallHandlers::on_utimes(const seccomp_notif& n, int dirfd, uint64_t p
   if (!r.decision.allowed) return deny(n, r, Need::kWrite);
   if (int e = open_beneath(n, r, Need::kWrite, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, target))
     return Verdict::error(e);
+  if (is_device(target.get())) return deny_text(n, r.path, kDeviceMeta, EPERM);
   if (!still_pending(n)) return Verdict::error(ENOENT);
   int rc = follow ? ::utimensat(AT_FDCWD, self_fd(target.get()).c_str(), times, 0)
                   : ::utimensat(target.get(), "", times, AT_EMPTY_PATH);
@@ -322,6 +336,7 @@ Verdict SyscallHandlers::on_xattr(const seccomp_notif& n) {
   if (!r.decision.allowed) return deny(n, r, need);
   UniqueFd target;
   if (int e = open_beneath(n, r, need, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, target)) return Verdict::error(e);
+  if (writes && is_device(target.get())) return deny_text(n, r.path, kDeviceMeta, EPERM);
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // Through our own descriptor's /proc/self/fd link, which names exactly the
   // object we opened beneath the grant.

@@ -1022,6 +1022,30 @@ TEST_P(EscapeIdentity, PrivilegedPortNeedsTheCapability) {
 
 INSTANTIATE_TEST_SUITE_P(, EscapeIdentity, ::testing::Bool(), mode_name);
 
+TEST(EscapeProcess, DeviceMetadataRefused) {
+  // /dev/null and /dev/zero are granted read-write for their data. Their
+  // inodes are the host's: chmod, chown, utimes and xattrs are refused,
+  // whatever the grant (the calls below would change nothing if they went
+  // through, so a failure here cannot harm the host).
+  ScratchDir w;
+  std::string mine = w.file("mine.txt", "x\n");
+  ::chmod(mine.c_str(), 0644);
+  auto c = calls({"--write", w.path()},
+                 {{"chmod", "/dev/null", "666"},
+                  {"chown-same", "/dev/null"},
+                  {"touch", "/dev/zero"},
+                  {"setxattr", "/dev/null", "trusted.wwjail"},
+                  {"fchmod-rw", "/dev/null", "666"},
+                  // Positive controls: the same calls on a file in the write grant, and the device's data.
+                  {"chmod", mine, "644"},
+                  {"chown-same", mine},
+                  {"touch", mine},
+                  {"fchmod-rw", mine, "644"},
+                  {"write", "/dev/null"}});
+  for (int i : {0, 1, 2, 3, 4}) EXPECT_OUTCOME(c, i, "err EPERM");
+  for (int i : {5, 6, 7, 8, 9}) EXPECT_OUTCOME(c, i, "ok");
+}
+
 TEST(EscapeProcess, PtraceAndForeignMemoryRefused) {
   auto c = calls({}, {{"ptrace-attach-parent"},
                       {"ptrace-traceme"},
