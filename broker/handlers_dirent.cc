@@ -14,7 +14,7 @@
 
 namespace wwjail {
 
-std::optional<Verdict> SyscallHandlers::enter_parent(const seccomp_notif& n, int dirfd, uint64_t addr, Need need,
+std::optional<Verdict> SyscallHandlers::enter_parent(Call& n, int dirfd, uint64_t addr, Need need,
                                                      UniqueFd& parent, std::string& name) {
   ResolvedPath r;
   if (int err = locate_entry(n, dirfd, addr, need, r)) return Verdict::error(err);
@@ -27,7 +27,7 @@ std::optional<Verdict> SyscallHandlers::enter_parent(const seccomp_notif& n, int
   return std::nullopt;
 }
 
-Verdict SyscallHandlers::on_mkdir(const seccomp_notif& n, int dirfd, uint64_t path_addr, mode_t mode) {
+Verdict SyscallHandlers::on_mkdir(Call& n, int dirfd, uint64_t path_addr, mode_t mode) {
   UniqueFd parent;
   std::string name;
   if (auto answer = enter_parent(n, dirfd, path_addr, Need::kCreate, parent, name)) return std::move(*answer);
@@ -36,7 +36,7 @@ Verdict SyscallHandlers::on_mkdir(const seccomp_notif& n, int dirfd, uint64_t pa
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_mknod(const seccomp_notif& n, int dirfd, uint64_t path_addr, mode_t mode) {
+Verdict SyscallHandlers::on_mknod(Call& n, int dirfd, uint64_t path_addr, mode_t mode) {
   mode_t type = mode & S_IFMT;
   if (type == S_IFCHR || type == S_IFBLK) {
     std::string raw;
@@ -52,7 +52,7 @@ Verdict SyscallHandlers::on_mknod(const seccomp_notif& n, int dirfd, uint64_t pa
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_unlink(const seccomp_notif& n, int dirfd, uint64_t path_addr, int flags) {
+Verdict SyscallHandlers::on_unlink(Call& n, int dirfd, uint64_t path_addr, int flags) {
   if (flags & ~AT_REMOVEDIR) return Verdict::error(EINVAL);
   UniqueFd parent;
   std::string name;
@@ -61,7 +61,7 @@ Verdict SyscallHandlers::on_unlink(const seccomp_notif& n, int dirfd, uint64_t p
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_rename(const seccomp_notif& n, int olddirfd, uint64_t oldpath, int newdirfd,
+Verdict SyscallHandlers::on_rename(Call& n, int olddirfd, uint64_t oldpath, int newdirfd,
                                    uint64_t newpath, unsigned flags) {
   // Moving an entry removes it from one directory and creates it in another;
   // both must be writable, so a read-only file cannot be moved into a
@@ -83,7 +83,7 @@ Verdict SyscallHandlers::on_rename(const seccomp_notif& n, int olddirfd, uint64_
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_link(const seccomp_notif& n, int olddirfd, uint64_t oldpath, int newdirfd,
+Verdict SyscallHandlers::on_link(Call& n, int olddirfd, uint64_t oldpath, int newdirfd,
                                  uint64_t newpath, int flags) {
   if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return Verdict::error(EINVAL);
   pid_t pid = static_cast<pid_t>(n.pid);
@@ -112,12 +112,12 @@ Verdict SyscallHandlers::on_link(const seccomp_notif& n, int olddirfd, uint64_t 
     struct stat st;
     if (::fstat(source.get(), &st) == 0 && st.st_nlink == 0 && where.ends_with(" (deleted)"))
       where.resize(where.size() - 10);
-    ResolvedPath r{where, true, decide(where, Need::kWrite)};
+    ResolvedPath r{where, true, decide(n, where, Need::kWrite)};
     if (where.empty() || where.front() != '/' || !r.decision.allowed) return deny(n, r, Need::kWrite);
   } else {
     ResolvedPath from;
     bool follow = flags & AT_SYMLINK_FOLLOW;
-    if (int err = resolve_noted(pid, olddirfd, raw_old, follow, Need::kWrite, from)) return Verdict::error(err);
+    if (int err = resolve_noted(n, olddirfd, raw_old, follow, Need::kWrite, from)) return Verdict::error(err);
     if (!from.decision.allowed) return deny(n, from, Need::kWrite);
     if (int e = open_beneath(n, from, Need::kWrite, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, source))
       return Verdict::error(e);
@@ -134,7 +134,7 @@ Verdict SyscallHandlers::on_link(const seccomp_notif& n, int olddirfd, uint64_t 
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_symlink(const seccomp_notif& n, uint64_t target_addr, int newdirfd, uint64_t linkpath) {
+Verdict SyscallHandlers::on_symlink(Call& n, uint64_t target_addr, int newdirfd, uint64_t linkpath) {
   // The target is only text: whatever it points to is decided again when
   // the guest follows it.
   std::string target;

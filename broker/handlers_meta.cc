@@ -50,7 +50,7 @@ bool own_proc_link(const std::string& path, pid_t pid) {
 
 }  // namespace
 
-Verdict SyscallHandlers::on_stat(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t buf, int flags,
+Verdict SyscallHandlers::on_stat(Call& n, int dirfd, uint64_t path_addr, uint64_t buf, int flags,
                                  bool statx_call, unsigned statx_mask) {
   pid_t pid = static_cast<pid_t>(n.pid);
   std::string raw;
@@ -68,14 +68,14 @@ Verdict SyscallHandlers::on_stat(const seccomp_notif& n, int dirfd, uint64_t pat
     if ((::fcntl(target.get(), F_GETFL) & O_PATH) && guest_proc::fd_target(::getpid(), target.get(), name) == 0)
       path = decidable_path(target.get(), name);
     if (!path.empty()) {
-      ResolvedPath r{path, true, decide(path, Need::kStat)};
+      ResolvedPath r{path, true, decide(n, path, Need::kStat)};
       if (!r.decision.allowed) return deny(n, r, Need::kStat);
     }
   } else {
     if (raw.empty() && (flags & AT_EMPTY_PATH)) raw = ".";
     ResolvedPath r;
     bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
-    int err = resolve_noted(pid, dirfd, raw, follow, Need::kStat, r);
+    int err = resolve_noted(n, dirfd, raw, follow, Need::kStat, r);
     if (err) return Verdict::error(err);
     if (!r.decision.allowed) return deny(n, r, Need::kStat);
     if (int e = open_beneath(n, r, Need::kStat, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, target))
@@ -95,14 +95,14 @@ Verdict SyscallHandlers::on_stat(const seccomp_notif& n, int dirfd, uint64_t pat
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_access(const seccomp_notif& n, int dirfd, uint64_t path_addr, int mode, int flags) {
+Verdict SyscallHandlers::on_access(Call& n, int dirfd, uint64_t path_addr, int mode, int flags) {
   if (mode & ~(R_OK | W_OK | X_OK)) return Verdict::error(EINVAL);
   pid_t pid = static_cast<pid_t>(n.pid);
   std::string raw;
   if (int err = copy_path(n, path_addr, raw)) return Verdict::error(err);
   bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
   ResolvedPath r;
-  if (int err = resolve_noted(pid, dirfd, raw, follow, Need::kStat, r)) return Verdict::error(err);
+  if (int err = resolve_noted(n, dirfd, raw, follow, Need::kStat, r)) return Verdict::error(err);
   if (!r.decision.allowed) return deny(n, r, Need::kStat);
   UniqueFd target;
   if (int e = open_beneath(n, r, Need::kStat, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, target))
@@ -120,7 +120,7 @@ Verdict SyscallHandlers::on_access(const seccomp_notif& n, int dirfd, uint64_t p
     // followed (a lexically granted name) leads to the path that counts.
     std::string where;
     if (int err = guest_proc::fd_target(::getpid(), target.get(), where)) return Verdict::error(err);
-    Decision d = decide(where, need);
+    Decision d = decide(n, where, need);
     if (!d.allowed) {
       r.path = where;
       r.decision = std::move(d);
@@ -137,7 +137,7 @@ Verdict SyscallHandlers::on_access(const seccomp_notif& n, int dirfd, uint64_t p
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_readlink(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t buf,
+Verdict SyscallHandlers::on_readlink(Call& n, int dirfd, uint64_t path_addr, uint64_t buf,
                                      uint64_t size) {
   pid_t pid = static_cast<pid_t>(n.pid);
   if (static_cast<int64_t>(size) <= 0) return Verdict::error(EINVAL);
@@ -152,7 +152,7 @@ Verdict SyscallHandlers::on_readlink(const seccomp_notif& n, int dirfd, uint64_t
     len = ::readlink(own.c_str(), out, sizeof out);
   } else {
     ResolvedPath r;
-    if (int err = resolve_noted(pid, dirfd, raw, false, Need::kStat, r)) return Verdict::error(err);
+    if (int err = resolve_noted(n, dirfd, raw, false, Need::kStat, r)) return Verdict::error(err);
     if (!r.decision.allowed) return deny(n, r, Need::kStat);
     UniqueFd target;
     if (int e = open_beneath(n, r, Need::kStat, O_PATH | O_NOFOLLOW, 0, 0, target)) return Verdict::error(e);
@@ -165,7 +165,7 @@ Verdict SyscallHandlers::on_readlink(const seccomp_notif& n, int dirfd, uint64_t
   return Verdict::value_of(static_cast<int64_t>(copy));
 }
 
-Verdict SyscallHandlers::on_statfs(const seccomp_notif& n, uint64_t path_addr, uint64_t buf) {
+Verdict SyscallHandlers::on_statfs(Call& n, uint64_t path_addr, uint64_t buf) {
   ResolvedPath r;
   if (int err = locate(n, AT_FDCWD, path_addr, true, Need::kStat, r)) return Verdict::error(err);
   if (!r.decision.allowed) return deny(n, r, Need::kStat);
@@ -178,7 +178,7 @@ Verdict SyscallHandlers::on_statfs(const seccomp_notif& n, uint64_t path_addr, u
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_chmod(const seccomp_notif& n, int dirfd, uint64_t path_addr, mode_t mode) {
+Verdict SyscallHandlers::on_chmod(Call& n, int dirfd, uint64_t path_addr, mode_t mode) {
   ResolvedPath r;
   if (int err = locate(n, dirfd, path_addr, true, Need::kWrite, r)) return Verdict::error(err);
   if (!r.decision.allowed) return deny(n, r, Need::kWrite);
@@ -190,7 +190,7 @@ Verdict SyscallHandlers::on_chmod(const seccomp_notif& n, int dirfd, uint64_t pa
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_chown(const seccomp_notif& n, int dirfd, uint64_t path_addr, uid_t uid, gid_t gid,
+Verdict SyscallHandlers::on_chown(Call& n, int dirfd, uint64_t path_addr, uid_t uid, gid_t gid,
                                   int flags) {
   pid_t pid = static_cast<pid_t>(n.pid);
   std::string raw;
@@ -200,12 +200,12 @@ Verdict SyscallHandlers::on_chown(const seccomp_notif& n, int dirfd, uint64_t pa
     std::string name;
     if (int err = dup_guest_fd(n, dirfd, target, name)) return Verdict::error(err);
     std::string path = decidable_path(target.get(), name);
-    ResolvedPath r{path, true, decide(path, Need::kWrite)};
+    ResolvedPath r{path, true, decide(n, path, Need::kWrite)};
     if (!path.empty() && !r.decision.allowed) return deny(n, r, Need::kWrite);
   } else {
     bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
     ResolvedPath r;
-    if (int err = resolve_noted(pid, dirfd, raw, follow, Need::kWrite, r)) return Verdict::error(err);
+    if (int err = resolve_noted(n, dirfd, raw, follow, Need::kWrite, r)) return Verdict::error(err);
     if (!r.decision.allowed) return deny(n, r, Need::kWrite);
     if (int e = open_beneath(n, r, Need::kWrite, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, target))
       return Verdict::error(e);
@@ -216,7 +216,7 @@ Verdict SyscallHandlers::on_chown(const seccomp_notif& n, int dirfd, uint64_t pa
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_fd_meta(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_fd_meta(Call& n) {
   // fchmod, fchown, fsetxattr, fremovexattr on a descriptor the guest holds:
   // a read-only grant must not become a metadata write. Decided on, and
   // performed on, our own duplicate of the descriptor.
@@ -230,7 +230,7 @@ Verdict SyscallHandlers::on_fd_meta(const seccomp_notif& n) {
   // private to the guest; anything with a path needs a write grant.
   std::string path = decidable_path(dup.get(), target);
   if (!path.empty()) {
-    ResolvedPath r{path, true, decide(path, Need::kWrite)};
+    ResolvedPath r{path, true, decide(n, path, Need::kWrite)};
     if (!r.decision.allowed) return deny(n, r, Need::kWrite);
   }
   std::string name, value;
@@ -255,7 +255,7 @@ Verdict SyscallHandlers::on_fd_meta(const seccomp_notif& n) {
   return rc == 0 ? Verdict::value_of(0) : Verdict::error(errno);
 }
 
-Verdict SyscallHandlers::on_truncate(const seccomp_notif& n, uint64_t path_addr, off_t length) {
+Verdict SyscallHandlers::on_truncate(Call& n, uint64_t path_addr, off_t length) {
   if (length < 0) return Verdict::error(EINVAL);
   ResolvedPath r;
   if (int err = locate(n, AT_FDCWD, path_addr, true, Need::kWrite, r)) return Verdict::error(err);
@@ -267,7 +267,7 @@ Verdict SyscallHandlers::on_truncate(const seccomp_notif& n, uint64_t path_addr,
   return Verdict::value_of(0);
 }
 
-Verdict SyscallHandlers::on_utimes(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t times_addr,
+Verdict SyscallHandlers::on_utimes(Call& n, int dirfd, uint64_t path_addr, uint64_t times_addr,
                                    int flags, int kind) {
   // kind 0: utime(utimbuf), 1: utimes/futimesat(timeval[2]), 2: utimensat(timespec[2]).
   pid_t pid = static_cast<pid_t>(n.pid);
@@ -294,7 +294,7 @@ Verdict SyscallHandlers::on_utimes(const seccomp_notif& n, int dirfd, uint64_t p
     std::string name;
     if (int err = dup_guest_fd(n, dirfd, target, name)) return Verdict::error(err);
     std::string path = decidable_path(target.get(), name);
-    ResolvedPath r{path, true, decide(path, Need::kWrite)};
+    ResolvedPath r{path, true, decide(n, path, Need::kWrite)};
     if (!path.empty() && !r.decision.allowed) return deny(n, r, Need::kWrite);
     if (is_device(target.get())) return deny_text(n, name, kDeviceMeta, EPERM);
     if (!still_pending(n)) return Verdict::error(ENOENT);
@@ -313,7 +313,7 @@ Verdict SyscallHandlers::on_utimes(const seccomp_notif& n, int dirfd, uint64_t p
   return rc == 0 ? Verdict::value_of(0) : Verdict::error(errno);
 }
 
-Verdict SyscallHandlers::on_xattr(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_xattr(Call& n) {
   pid_t pid = static_cast<pid_t>(n.pid);
   const auto* a = n.data.args;
   int nr = n.data.nr;

@@ -56,7 +56,7 @@ bool nonblocking(int fd) { return (::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0; }
 
 }  // namespace
 
-int SyscallHandlers::dup_socket(const seccomp_notif& n, int fd, UniqueFd& dup, SocketKind& kind) {
+int SyscallHandlers::dup_socket(Call& n, int fd, UniqueFd& dup, SocketKind& kind) {
   if (int err = dup_guest_fd(n, fd, dup)) return err;
   int domain = 0, type = 0;
   socklen_t len = sizeof domain;
@@ -69,7 +69,7 @@ int SyscallHandlers::dup_socket(const seccomp_notif& n, int fd, UniqueFd& dup, S
   return 0;
 }
 
-int SyscallHandlers::copy_sockaddr(const seccomp_notif& n, uint64_t addr, uint64_t len, sockaddr_storage& out,
+int SyscallHandlers::copy_sockaddr(Call& n, uint64_t addr, uint64_t len, sockaddr_storage& out,
                                    socklen_t& out_len) {
   if (len > sizeof out) return EINVAL;
   if (len < sizeof(sa_family_t)) return EINVAL;
@@ -79,7 +79,7 @@ int SyscallHandlers::copy_sockaddr(const seccomp_notif& n, uint64_t addr, uint64
   return 0;
 }
 
-int SyscallHandlers::socket_target(const seccomp_notif& n, const SocketKind& kind, const sockaddr_storage& sa,
+int SyscallHandlers::socket_target(Call& n, const SocketKind& kind, const sockaddr_storage& sa,
                                    socklen_t len, bool binding, NetTarget& t) {
   if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6) {
     if (kind.domain != AF_INET && kind.domain != AF_INET6) return EAFNOSUPPORT;
@@ -151,7 +151,7 @@ int SyscallHandlers::pin_unix_peer(const NetTarget& t, sockaddr_storage& sa, soc
   return 0;
 }
 
-Verdict SyscallHandlers::deny_net(const seccomp_notif& n, const NetTarget& t, const NetDecision& d) {
+Verdict SyscallHandlers::deny_net(Call& n, const NetTarget& t, const NetDecision& d) {
   // glibc asks nscd before reading /etc/passwd and friends, on every
   // lookup: where no nscd runs, say so quietly, as the kernel would.
   if (t.transport == Transport::kUnix && !t.abstract && t.unresolved == ENOENT) {
@@ -169,7 +169,7 @@ Verdict SyscallHandlers::deny_net(const seccomp_notif& n, const NetTarget& t, co
                     .storage = false});
 }
 
-Verdict SyscallHandlers::on_bind(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_bind(Call& n) {
   const auto* a = n.data.args;
   UniqueFd sock;
   SocketKind kind;
@@ -186,7 +186,7 @@ Verdict SyscallHandlers::on_bind(const seccomp_notif& n) {
   }
   NetTarget t;
   if (int err = socket_target(n, kind, sa, len, true, t)) return Verdict::error(err);
-  NetDecision d = note_net(t, net_.decide_bind(t), true);
+  NetDecision d = note_net(n, t, net_.decide_bind(t), true);
   if (!d.allowed) return deny_net(n, t, d);
   if (t.unresolved) return Verdict::error(t.unresolved);
   if (!still_pending(n)) return Verdict::error(ENOENT);
@@ -221,7 +221,7 @@ Verdict SyscallHandlers::on_bind(const seccomp_notif& n) {
   return rc == 0 ? Verdict::value_of(0) : Verdict::error(err);
 }
 
-Verdict SyscallHandlers::on_connect(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_connect(Call& n) {
   const auto* a = n.data.args;
   auto sock = std::make_shared<UniqueFd>();
   SocketKind kind;
@@ -237,7 +237,7 @@ Verdict SyscallHandlers::on_connect(const seccomp_notif& n) {
   }
   NetTarget t;
   if (int err = socket_target(n, kind, sa, len, false, t)) return Verdict::error(err);
-  NetDecision d = note_net(t, net_.decide_connect(t), false);
+  NetDecision d = note_net(n, t, net_.decide_connect(t), false);
   if (!d.allowed) return deny_net(n, t, d);
   if (t.unresolved) return Verdict::error(t.unresolved);
 
@@ -268,7 +268,7 @@ Verdict SyscallHandlers::on_connect(const seccomp_notif& n) {
   return Verdict::deferred();
 }
 
-Verdict SyscallHandlers::on_listen(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_listen(Call& n) {
   const auto* a = n.data.args;
   UniqueFd sock;
   SocketKind kind;
@@ -288,7 +288,7 @@ Verdict SyscallHandlers::on_listen(const seccomp_notif& n) {
   return ::listen(sock.get(), static_cast<int>(a[1])) == 0 ? Verdict::value_of(0) : Verdict::error(errno);
 }
 
-Verdict SyscallHandlers::send_owned(const seccomp_notif& n, std::shared_ptr<UniqueFd> sock,
+Verdict SyscallHandlers::send_owned(Call& n, std::shared_ptr<UniqueFd> sock,
                                     std::shared_ptr<AsyncOps::OwnedMessage> m, int flags) {
   m->seal();
   if (!still_pending(n)) return Verdict::error(ENOENT);
@@ -306,7 +306,7 @@ Verdict SyscallHandlers::send_owned(const seccomp_notif& n, std::shared_ptr<Uniq
   return Verdict::deferred();
 }
 
-int SyscallHandlers::check_destination(const seccomp_notif& n, const SocketKind& kind, sockaddr_storage& sa,
+int SyscallHandlers::check_destination(Call& n, const SocketKind& kind, sockaddr_storage& sa,
                                        socklen_t& len, NetTarget& t, NetDecision& d, std::vector<UniqueFd>& held) {
   if (kind.domain == AF_NETLINK) {
     // Only the kernel (pid 0) is a reachable netlink peer.
@@ -317,7 +317,7 @@ int SyscallHandlers::check_destination(const seccomp_notif& n, const SocketKind&
     return 0;
   }
   if (int err = socket_target(n, kind, sa, len, false, t)) return err;
-  d = note_net(t, net_.decide_connect(t), false);
+  d = note_net(n, t, net_.decide_connect(t), false);
   if (!d.allowed) return 0;
   if (t.unresolved) return t.unresolved;
   if (t.transport == Transport::kUnix && !t.abstract) {
@@ -328,7 +328,7 @@ int SyscallHandlers::check_destination(const seccomp_notif& n, const SocketKind&
   return 0;
 }
 
-Verdict SyscallHandlers::on_sendto(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_sendto(Call& n) {
   const auto* a = n.data.args;
   int flags = static_cast<int>(a[3]);
   // TCP Fast Open connects from inside a send; refused rather than emulated.
@@ -352,7 +352,7 @@ Verdict SyscallHandlers::on_sendto(const seccomp_notif& n) {
   return send_owned(n, sock, m, flags);
 }
 
-int SyscallHandlers::copy_message(const seccomp_notif& n, uint64_t msg_addr, const SocketKind& kind,
+int SyscallHandlers::copy_message(Call& n, uint64_t msg_addr, const SocketKind& kind,
                                   AsyncOps::OwnedMessage& m, Verdict* denial) {
   pid_t pid = static_cast<pid_t>(n.pid);
   msghdr hdr{};
@@ -410,7 +410,7 @@ int SyscallHandlers::copy_message(const seccomp_notif& n, uint64_t msg_addr, con
   return 0;
 }
 
-Verdict SyscallHandlers::on_sendmsg(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_sendmsg(Call& n) {
   const auto* a = n.data.args;
   int flags = static_cast<int>(a[2]);
   if (flags & MSG_FASTOPEN) return deny_text(n, "sendmsg(MSG_FASTOPEN)", "TCP Fast Open is not supported", EOPNOTSUPP);
@@ -425,7 +425,7 @@ Verdict SyscallHandlers::on_sendmsg(const seccomp_notif& n) {
   return send_owned(n, sock, m, flags);
 }
 
-Verdict SyscallHandlers::on_sendmmsg(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_sendmmsg(Call& n) {
   // Each message is checked and sent in turn; msg_len is written back for
   // every message sent, and the count returned, as the kernel does. It
   // stops at the first message that fails (reporting the error only when

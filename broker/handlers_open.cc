@@ -27,7 +27,7 @@ Need open_need(uint64_t flags) {
 
 }  // namespace
 
-Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t path_addr, uint64_t flags, uint64_t mode,
+Verdict SyscallHandlers::on_open(Call& n, int dirfd, uint64_t path_addr, uint64_t flags, uint64_t mode,
                                  uint64_t resolve, bool may_continue) {
   pid_t pid = static_cast<pid_t>(n.pid);
   Need need = open_need(flags);
@@ -40,7 +40,7 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   bool file_grant_write = r.decision.grant && !r.decision.grant->directory && !r.decision.grant->audit_fallback &&
                           (r.decision.grant->rights & kWrite);
   if ((flags & O_CREAT) && need != Need::kCreate && r.decision.allowed && !file_grant_write) {
-    Decision create = decide(r.path, Need::kCreate);
+    Decision create = decide(n, r.path, Need::kCreate);
     if (!create.allowed) {
       r.decision = std::move(create);
       need = Need::kCreate;
@@ -105,7 +105,10 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
     if (errno != EAGAIN && errno != EXDEV) return Verdict::error(errno);
   }
   uint64_t id = n.id;
-  seccomp_notif copy = n;
+  // The completion's own record of this call. What was noted so far is
+  // logged by handle() as this call returns; the copy logs what it adds.
+  Call copy = n;
+  copy.noted.clear();
   async_.openat2(base, std::move(path), how,
                  [this, id, copy, r, need, open_flags, create_mode, resolve, cloexec,
                   who = ActingAs::current()](int result) mutable {
@@ -117,7 +120,9 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
                      if (who) acting.emplace(*who);
                      UniqueFd fd;
                      int e = open_beneath(copy, r, need, open_flags, create_mode, resolve, fd);
-                     deliver(channel_, id, e ? Verdict::error(e) : Verdict::inject(std::move(fd), cloexec));
+                     Verdict v = e ? Verdict::error(e) : Verdict::inject(std::move(fd), cloexec);
+                     if (!copy.noted.empty()) flush_notes(copy, v);
+                     deliver(channel_, id, std::move(v));
                      return;
                    }
                    if (result < 0) {
@@ -129,7 +134,7 @@ Verdict SyscallHandlers::on_open(const seccomp_notif& n, int dirfd, uint64_t pat
   return Verdict::deferred();
 }
 
-Verdict SyscallHandlers::emulate_opath(const seccomp_notif& n, ResolvedPath& r, uint64_t flags) {
+Verdict SyscallHandlers::emulate_opath(Call& n, ResolvedPath& r, uint64_t flags) {
   // The kernel's ADDFD cannot install O_PATH files (it takes them with
   // fget(), which skips them), and CONTINUE would let a racing thread swap
   // the path: Landlock does not check O_PATH opens. So the broker opens the
@@ -143,7 +148,7 @@ Verdict SyscallHandlers::emulate_opath(const seccomp_notif& n, ResolvedPath& r, 
   return reopen_held(n, path_fd, O_RDONLY, flags & O_CLOEXEC, /*opath=*/true);
 }
 
-Verdict SyscallHandlers::reopen_held(const seccomp_notif& n, const UniqueFd& held, uint64_t flags, bool cloexec,
+Verdict SyscallHandlers::reopen_held(Call& n, const UniqueFd& held, uint64_t flags, bool cloexec,
                                      bool opath) {
   struct stat st;
   if (::fstat(held.get(), &st) != 0) return Verdict::error(errno);
@@ -167,7 +172,7 @@ Verdict SyscallHandlers::reopen_held(const seccomp_notif& n, const UniqueFd& hel
   return Verdict::inject(std::move(fd), cloexec);
 }
 
-Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, const std::string& raw,
+Verdict SyscallHandlers::open_in_guest_root(Call& n, int dirfd, const std::string& raw,
                                             const open_how& guest_how) {
   // RESOLVE_BENEATH and RESOLVE_IN_ROOT confine the walk to the guest's
   // dirfd, symlinks included. The kernel does that walk here, on our
@@ -201,7 +206,7 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
     if (guest_proc::fd_target(::getpid(), root.get(), base) != 0) return Verdict::error(EACCES);
     std::string lexical = path_text::normalize(path_text::join(base, raw));
     if (!PathResolver::canonical_prefix(GuestThread(pid), lexical, where)) where = lexical;
-    ResolvedPath seen{where, true, decide(where, Need::kStat)};
+    ResolvedPath seen{where, true, decide(n, where, Need::kStat)};
     if (!seen.decision.allowed) return deny(n, seen, Need::kStat);
     return Verdict::error(err);
   };
@@ -214,7 +219,7 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
     // It exists. Say so only where the guest may look.
     std::string found;
     if (int err = guest_proc::fd_target(::getpid(), target.get(), found)) return Verdict::error(err);
-    ResolvedPath seen{found, true, decide(found, Need::kStat)};
+    ResolvedPath seen{found, true, decide(n, found, Need::kStat)};
     if (!seen.decision.allowed) return deny(n, seen, Need::kStat);
     return Verdict::error(EEXIST);
   }
@@ -235,12 +240,12 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
   if (!name.empty()) where = path_text::join(where, name);
   Need need = open_need(flags);
   if (!name.empty()) need = Need::kCreate;
-  ResolvedPath r{where, true, decide(where, need)};
+  ResolvedPath r{where, true, decide(n, where, need)};
   if (!r.decision.allowed) return deny(n, r, need);
   bool cloexec = flags & O_CLOEXEC;
   if (name.empty()) {
     if (flags & O_PATH) {
-      Decision readable = decide(where, Need::kRead);
+      Decision readable = decide(n, where, Need::kRead);
       if (!readable.allowed) return deny(n, r, Need::kRead);
       return reopen_held(n, target, O_RDONLY, cloexec, /*opath=*/true);
     }
@@ -255,7 +260,7 @@ Verdict SyscallHandlers::open_in_guest_root(const seccomp_notif& n, int dirfd, c
   return Verdict::inject(std::move(fd), cloexec);
 }
 
-Verdict SyscallHandlers::on_openat2(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_openat2(Call& n) {
   // struct open_how lives in guest memory, where a filter cannot see it: the
   // broker copies it once and always performs the open itself.
   const auto* a = n.data.args;
@@ -286,7 +291,7 @@ Verdict SyscallHandlers::on_openat2(const seccomp_notif& n) {
                  /*may_continue=*/false);
 }
 
-Verdict SyscallHandlers::on_memfd_create(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_memfd_create(Call& n) {
   // The filter lets through a memfd_create that already asks for
   // MFD_NOEXEC_SEAL; this one does not, or asks for MFD_EXEC. No exec grant
   // can name a memfd, so an executable one is refused and any other is made

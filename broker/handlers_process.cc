@@ -14,7 +14,7 @@
 
 namespace wwjail {
 
-Verdict SyscallHandlers::on_exec(const seccomp_notif& n, int dirfd, uint64_t path_addr, int flags) {
+Verdict SyscallHandlers::on_exec(Call& n, int dirfd, uint64_t path_addr, int flags) {
   pid_t pid = static_cast<pid_t>(n.pid);
   std::string raw;
   if (int err = copy_path(n, path_addr, raw)) return Verdict::error(err);
@@ -29,8 +29,8 @@ Verdict SyscallHandlers::on_exec(const seccomp_notif& n, int dirfd, uint64_t pat
     std::string target = decidable_path(dup.get(), name);
     if (target.empty())
       return deny_text(n, name, "exec of an object with no granted path (memfd, deleted file, socket)");
-    if (int err = resolve_absolute_noted(pid, target, true, Need::kExec, r)) return Verdict::error(err);
-  } else if (int err = resolve_noted(pid, dirfd, raw, !(flags & AT_SYMLINK_NOFOLLOW), Need::kExec, r)) {
+    if (int err = resolve_absolute_noted(n, target, true, Need::kExec, r)) return Verdict::error(err);
+  } else if (int err = resolve_noted(n, dirfd, raw, !(flags & AT_SYMLINK_NOFOLLOW), Need::kExec, r)) {
     return Verdict::error(err);
   }
   // Running the dynamic loader directly (ld.so ./file) would execute a file
@@ -47,13 +47,13 @@ Verdict SyscallHandlers::on_exec(const seccomp_notif& n, int dirfd, uint64_t pat
   return Verdict::cont();
 }
 
-Verdict SyscallHandlers::on_chdir(const seccomp_notif& n, bool by_fd) {
+Verdict SyscallHandlers::on_chdir(Call& n, bool by_fd) {
   pid_t pid = static_cast<pid_t>(n.pid);
   ResolvedPath r;
   if (by_fd) {
     std::string target;
     if (int err = guest_proc::dir_path(pid, static_cast<int>(n.data.args[0]), target)) return Verdict::error(err);
-    if (int err = resolve_absolute_noted(pid, target, true, Need::kStat, r)) return Verdict::error(err);
+    if (int err = resolve_absolute_noted(n, target, true, Need::kStat, r)) return Verdict::error(err);
   } else if (int err = locate(n, AT_FDCWD, n.data.args[0], true, Need::kStat, r)) {
     return Verdict::error(err);
   }
@@ -66,7 +66,7 @@ Verdict SyscallHandlers::on_chdir(const seccomp_notif& n, bool by_fd) {
   return Verdict::cont();
 }
 
-Verdict SyscallHandlers::on_inotify_add_watch(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_inotify_add_watch(Call& n) {
   const auto* a = n.data.args;
   uint32_t mask = static_cast<uint32_t>(a[2]);
   ResolvedPath r;
@@ -86,7 +86,7 @@ Verdict SyscallHandlers::on_inotify_add_watch(const seccomp_notif& n) {
   return wd >= 0 ? Verdict::value_of(wd) : Verdict::error(errno);
 }
 
-Verdict SyscallHandlers::on_pid_target(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_pid_target(Call& n) {
   // Signals and scheduling calls may only reach the guest's own tree. The
   // decision uses registers alone (the pid), so CONTINUE is allowed.
   const auto* a = n.data.args;
@@ -134,7 +134,7 @@ Verdict SyscallHandlers::on_pid_target(const seccomp_notif& n) {
   return Verdict::cont();
 }
 
-Verdict SyscallHandlers::on_credentials_change(const seccomp_notif& n) {
+Verdict SyscallHandlers::on_credentials_change(Call& n) {
   // The kernel decides whether the change is allowed (the guest holds no
   // capability it did not keep); the broker only stops assuming every guest
   // thread still has the identity it was started with. Noted before the

@@ -83,8 +83,8 @@ SyscallHandlers::SyscallHandlers(const StorageCaps& caps, const GrantRoots& root
       options_(options),
       resolver_(caps) {}
 
-Verdict SyscallHandlers::handle(const seccomp_notif& n) {
-  noted_.clear();
+Verdict SyscallHandlers::handle(const seccomp_notif& notification) {
+  Call n(notification);
   // Everything the broker performs for this call, it performs as the
   // calling thread (broker/guest_identity.h).
   std::optional<ActingAs> acting;
@@ -94,17 +94,17 @@ Verdict SyscallHandlers::handle(const seccomp_notif& n) {
     acting.emplace(*who);
   }
   Verdict v = dispatch(n);
-  if (!noted_.empty()) flush_notes(n, v);
+  if (!n.noted.empty()) flush_notes(n, v);
   return v;
 }
 
-Decision SyscallHandlers::decide(std::string_view path, Need need) {
+Decision SyscallHandlers::decide(Call& n, std::string_view path, Need need) {
   Decision d = caps_.decide(path, need);
-  note(path, need, d);
+  note(n, path, need, d);
   return d;
 }
 
-void SyscallHandlers::note(std::string_view path, Need need, const Decision& d) {
+void SyscallHandlers::note(Call& n, std::string_view path, Need need, const Decision& d) {
   if (!d.allowed || !decisions_.records_allowed()) return;
   if (d.audited) {
     // Probes the guest would be answered ENOENT for anyway are no denial.
@@ -113,23 +113,23 @@ void SyscallHandlers::note(std::string_view path, Need need, const Decision& d) 
     struct stat st;
     if (quiet && ::lstat(std::string(path).c_str(), &st) != 0 && errno == ENOENT) return;
   }
-  for (const auto& e : noted_) {
+  for (const auto& e : n.noted) {
     if (e.storage && e.need == need && e.target == path) return;
   }
-  noted_.push_back({std::string(path), need, true, false, d.audited ? DecisionKind::kAudit : DecisionKind::kAllow,
+  n.noted.push_back({std::string(path), need, true, false, d.audited ? DecisionKind::kAudit : DecisionKind::kAllow,
                     d.grant, nullptr, d.missing});
 }
 
-NetDecision SyscallHandlers::note_net(const NetTarget& t, NetDecision d, bool bind) {
+NetDecision SyscallHandlers::note_net(Call& n, const NetTarget& t, NetDecision d, bool bind) {
   if (d.allowed && decisions_.records_allowed())
-    noted_.push_back({t.text, Need::kStat, false, bind, d.audited ? DecisionKind::kAudit : DecisionKind::kAllow,
+    n.noted.push_back({t.text, Need::kStat, false, bind, d.audited ? DecisionKind::kAudit : DecisionKind::kAllow,
                       nullptr, d.grant, d.missing});
   return d;
 }
 
-void SyscallHandlers::flush_notes(const seccomp_notif& n, const Verdict& v) {
+void SyscallHandlers::flush_notes(Call& n, const Verdict& v) {
   int err = v.kind == Verdict::Kind::kError ? v.err : 0;
-  for (const auto& e : noted_) {
+  for (const auto& e : n.noted) {
     DecisionEvent ev{.target = e.target,
                      .need = e.storage ? need_name(e.need) : (e.bind ? "bind" : "connect"),
                      .kind = e.kind,
@@ -143,19 +143,19 @@ void SyscallHandlers::flush_notes(const seccomp_notif& n, const Verdict& v) {
   }
 }
 
-void SyscallHandlers::record(const seccomp_notif& n, DecisionEvent& ev) {
+void SyscallHandlers::record(Call& n, DecisionEvent& ev) {
   ev.pid = static_cast<pid_t>(n.pid);
   ev.syscall = syscall_name(n.data.nr);
   decisions_.record(ev);
 }
 
-Verdict SyscallHandlers::refuse(const seccomp_notif& n, DecisionEvent ev) {
+Verdict SyscallHandlers::refuse(Call& n, DecisionEvent ev) {
   ev.kind = DecisionKind::kDeny;
   record(n, ev);
   return Verdict::error(ev.err);
 }
 
-Verdict SyscallHandlers::dispatch(const seccomp_notif& n) {
+Verdict SyscallHandlers::dispatch(Call& n) {
   // Only the native arch reaches here (the filter kills others), but a
   // verdict must never rest on an assumption the filter was meant to enforce.
   if (n.data.arch != AUDIT_ARCH_X86_64) return Verdict::error(ENOSYS);
@@ -259,34 +259,35 @@ Verdict SyscallHandlers::dispatch(const seccomp_notif& n) {
   }
 }
 
-int SyscallHandlers::copy_path(const seccomp_notif& n, uint64_t addr, std::string& out) {
+int SyscallHandlers::copy_path(Call& n, uint64_t addr, std::string& out) {
   return memory_.read_string(static_cast<pid_t>(n.pid), addr, PATH_MAX, out);
 }
 
-int SyscallHandlers::locate(const seccomp_notif& n, int dirfd, uint64_t addr, bool follow_last, Need need,
+int SyscallHandlers::locate(Call& n, int dirfd, uint64_t addr, bool follow_last, Need need,
                             ResolvedPath& out) {
   std::string raw;
   if (int err = copy_path(n, addr, raw)) return err;
-  return resolve_noted(static_cast<pid_t>(n.pid), dirfd, raw, follow_last, need, out);
+  return resolve_noted(n, dirfd, raw, follow_last, need, out);
 }
 
-int SyscallHandlers::resolve_noted(pid_t pid, int dirfd, std::string_view raw, bool follow_last, Need need,
+int SyscallHandlers::resolve_noted(Call& n, int dirfd, std::string_view raw, bool follow_last, Need need,
                                    ResolvedPath& out) {
   out.decision = {};
-  int err = resolver_.resolve(pid, dirfd, raw, follow_last, need, out);
-  if (err == 0 || out.decision.audited) note(out.path, need, out.decision);
+  int err = resolver_.resolve(static_cast<pid_t>(n.pid), dirfd, raw, follow_last, need, out);
+  if (err == 0 || out.decision.audited) note(n, out.path, need, out.decision);
   return err;
 }
 
-int SyscallHandlers::resolve_absolute_noted(pid_t pid, std::string joined, bool follow_last, Need need,
+int SyscallHandlers::resolve_absolute_noted(Call& n, std::string joined, bool follow_last, Need need,
                                             ResolvedPath& out) {
   out.decision = {};
-  int err = resolver_.resolve_absolute(GuestThread(pid), std::move(joined), follow_last, need, out);
-  if (err == 0 || out.decision.audited) note(out.path, need, out.decision);
+  int err = resolver_.resolve_absolute(GuestThread(static_cast<pid_t>(n.pid)), std::move(joined), follow_last, need,
+                                       out);
+  if (err == 0 || out.decision.audited) note(n, out.path, need, out.decision);
   return err;
 }
 
-Verdict SyscallHandlers::deny(const seccomp_notif& n, const ResolvedPath& r, Need need) {
+Verdict SyscallHandlers::deny(Call& n, const ResolvedPath& r, Need need) {
   if (!r.refusal.empty()) return deny_text(n, r.path, r.refusal);
   bool quiet = caps_.named_absent(r.path);
   for (const auto& q : options_.quiet_absent_paths) quiet = quiet || r.path == q;
@@ -299,11 +300,11 @@ Verdict SyscallHandlers::deny(const seccomp_notif& n, const ResolvedPath& r, Nee
                     .storage_need = need});
 }
 
-Verdict SyscallHandlers::deny_text(const seccomp_notif& n, const std::string& what, const std::string& why, int err) {
+Verdict SyscallHandlers::deny_text(Call& n, const std::string& what, const std::string& why, int err) {
   return refuse(n, {.target = what, .need = "refused", .err = err, .reason = why, .storage = false});
 }
 
-int SyscallHandlers::open_beneath(const seccomp_notif& n, ResolvedPath& r, Need need, uint64_t flags, mode_t mode,
+int SyscallHandlers::open_beneath(Call& n, ResolvedPath& r, Need need, uint64_t flags, mode_t mode,
                                   uint64_t extra_resolve, UniqueFd& out) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     const Grant* g = r.decision.grant;
@@ -342,19 +343,19 @@ int SyscallHandlers::open_beneath(const seccomp_notif& n, ResolvedPath& r, Need 
   return EXDEV;
 }
 
-int SyscallHandlers::redecide_physical(const seccomp_notif& n, ResolvedPath& r, Need need, const std::string& dir,
+int SyscallHandlers::redecide_physical(Call& n, ResolvedPath& r, Need need, const std::string& dir,
                                        const std::string& name, bool follow_last) {
   std::string canonical;
   if (int err = PathResolver::physical(GuestThread(static_cast<pid_t>(n.pid)), dir, follow_last, canonical)) return err;
   r.path = name.empty() ? canonical : path_text::join(canonical, name);
   r.physical = true;
-  r.decision = decide(r.path, need);
+  r.decision = decide(n, r.path, need);
   if (r.decision.allowed) return 0;
   deny(n, r, need);
   return EACCES;
 }
 
-int SyscallHandlers::locate_entry(const seccomp_notif& n, int dirfd, uint64_t addr, Need need, ResolvedPath& out) {
+int SyscallHandlers::locate_entry(Call& n, int dirfd, uint64_t addr, Need need, ResolvedPath& out) {
   std::string raw;
   if (int err = copy_path(n, addr, raw)) return err;
   if (raw.empty()) return ENOENT;
@@ -377,14 +378,14 @@ int SyscallHandlers::locate_entry(const seccomp_notif& n, int dirfd, uint64_t ad
   return err;
 }
 
-int SyscallHandlers::open_parent(const seccomp_notif& n, ResolvedPath& r, Need need, UniqueFd& parent,
+int SyscallHandlers::open_parent(Call& n, ResolvedPath& r, Need need, UniqueFd& parent,
                                  std::string& name) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto split = path_text::split_last(r.path);
     if (split.name.empty()) return EBUSY;
     name = split.name;
     const Grant* g = r.decision.grant;
-    if (!g || !g->directory) return EACCES;  // decide() grants create/remove only in directory grants
+    if (!g || !g->directory) return EACCES;  // decide(n, ) grants create/remove only in directory grants
     open_how how{};
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
@@ -407,14 +408,14 @@ std::string SyscallHandlers::decidable_path(int dup, const std::string& name) {
   return name;
 }
 
-int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out, std::string& target) {
+int SyscallHandlers::dup_guest_fd(Call& n, int fd, UniqueFd& out, std::string& target) {
   if (int err = dup_guest_fd(n, fd, out)) return err;
   // The duplicate is the object we act on; it is named from our own table
   // so a dup2 in another guest thread cannot change what we decide about.
   return guest_proc::fd_target(::getpid(), out.get(), target);
 }
 
-int SyscallHandlers::dup_guest_fd(const seccomp_notif& n, int fd, UniqueFd& out) {
+int SyscallHandlers::dup_guest_fd(Call& n, int fd, UniqueFd& out) {
   if (fd < 0) return EBADF;
   AsBroker broker;  // pidfd_getfd checks ptrace access: the broker's, not the guest's
   // n.pid is a thread id: PIDFD_THREAD (O_EXCL, Linux 6.9) opens any

@@ -16,6 +16,7 @@
 #include <map>
 #include <sstream>
 
+#include "broker/decision_log.h"
 #include "broker/grant_roots.h"
 #include "sys/kernel_abi.h"
 
@@ -265,6 +266,60 @@ TEST_F(Handlers, DeliverNeverFallsBackToContinue) {
   EXPECT_EQ(ch.responses[0].flags, 0u);
   deliver(ch, 6, Verdict::cont());
   EXPECT_EQ(ch.responses[1].flags, static_cast<uint32_t>(SECCOMP_USER_NOTIF_FLAG_CONTINUE));
+}
+
+// A ring that completes later, when the test says so.
+class LaterOps : public SyncOps {
+ public:
+  void openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) override {
+    pending.push_back([=, path = std::move(path), done = std::move(done)] {
+      int fd = kernel::openat2(dirfd, path.c_str(), how);
+      done(fd >= 0 ? fd : -errno);
+    });
+  }
+  std::vector<std::function<void()>> pending;
+};
+
+TEST_F(Handlers, DecisionsOfADeferredCallAreLoggedForThatCall) {
+  // A call whose open completes later, on the ring, decides again there (a
+  // symlink in the grant leads to another grant: EXDEV). Another call is
+  // handled meanwhile. The later decision must be logged with its own call,
+  // not lost or pinned on the other one: per-call state lives in the call.
+  mkdir((root_ + "/other").c_str(), 0755);
+  write_file(root_ + "/other/f", "other");
+  ASSERT_EQ(symlink("../other/f", (root_ + "/granted/out").c_str()), 0);
+  caps_.add({root_ + "/other", kRead, true, "--read other"});
+  roots_ = std::make_unique<GrantRoots>(caps_);
+  std::ostringstream json;
+  auto sink = std::make_shared<spdlog::logger>("json", std::make_shared<spdlog::sinks::ostream_sink_st>(json));
+  sink->set_pattern("%v");
+  DecisionLog decisions(sink, /*json=*/true, /*log_allowed=*/true);
+  LaterOps later;
+  HandlerOptions o;
+  o.landlock_active = true;
+  o.landlock_abi = 7;
+  o.broker_performs_opens = true;
+  SyscallHandlers h(caps_, *roots_, channel_, memory_, later, *log_, o, nullptr, &decisions);
+
+  seccomp_notif a = open_of(root_ + "/granted/out", O_RDONLY);
+  a.id = 11;
+  ASSERT_EQ(h.handle(a).kind, Verdict::Kind::kDeferred);
+  seccomp_notif b = notif(SYS_newfstatat, {static_cast<uint64_t>(AT_FDCWD), memory_.put(root_ + "/granted/f"),
+                                          0x2000, 0});
+  b.id = 12;
+  h.handle(b);
+  ASSERT_EQ(later.pending.size(), 1u);
+  later.pending[0]();
+
+  int other_events = 0;
+  std::istringstream lines(json.str());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(root_ + "/other/f") == std::string::npos) continue;
+    ++other_events;
+    EXPECT_NE(line.find("\"syscall\":\"openat\""), std::string::npos) << line;
+  }
+  EXPECT_EQ(other_events, 1) << json.str();
+  EXPECT_EQ(channel_.injected.size(), 1u) << "the deferred open was answered with its descriptor";
 }
 
 }  // namespace
