@@ -327,6 +327,12 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
       } else if (!main_exited) {
         log.debug("forwarding signal {} to the guest", si.ssi_signo);
         ::syscall(SYS_pidfd_send_signal, guest.pidfd.get(), si.ssi_signo, nullptr, 0);
+        // A guest that stopped itself (SIGSTOP, SIGTSTP) would hold a
+        // termination request pending until someone continued it, and the
+        // run would never end: continue it, as service managers do.
+        int s = static_cast<int>(si.ssi_signo);
+        if (s == SIGTERM || s == SIGINT || s == SIGHUP || s == SIGQUIT)
+          ::syscall(SYS_pidfd_send_signal, guest.pidfd.get(), SIGCONT, nullptr, 0);
       }
     }
     return !tree_gone;

@@ -1283,6 +1283,34 @@ bool wait_gone(pid_t pid, unsigned long long start, std::chrono::milliseconds li
   return process_gone(pid, start);
 }
 
+TEST(EscapeLifetime, AGuestThatStopsItselfStillEndsOnSigterm) {
+  // kill -STOP of itself used to leave wwjail deaf to SIGTERM and SIGINT
+  // until someone sent SIGCONT.
+  for (int sig : {SIGTERM, SIGINT}) {
+    pid_t w = ::fork();
+    ASSERT_GE(w, 0);
+    if (w == 0) {
+      ::execl(wwjail_bin().c_str(), "wwjail", "--", "/bin/sh", "-c", "kill -STOP $$; echo resumed", (char*)nullptr);
+      ::_exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ::kill(w, sig);
+    int status = 0;
+    pid_t done = 0;
+    for (int i = 0; i < 100 && done == 0; ++i) {
+      done = ::waitpid(w, &status, WNOHANG);
+      if (done == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (done == 0) {
+      ::kill(w, SIGKILL);
+      ::waitpid(w, &status, 0);
+    }
+    ASSERT_EQ(done, w) << "wwjail did not end within 10 s of signal " << sig;
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << "the guest's death by the signal is the run's status";
+  }
+}
+
 TEST(EscapeLifetime, KillingTheBrokerKillsTheGuest) {
   Tree t;
   int out[2];
