@@ -1,10 +1,12 @@
 // What a guest (or whoever chose its command line) can make wwjail write:
-// a learned policy must grant what the run touched and nothing more, however
-// the arguments and file names are spelled.
+// a learned policy must grant what the run touched and nothing more, and a
+// log must say what happened and nothing more, however the arguments and
+// file names are spelled.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "jail_runner.h"
@@ -89,6 +91,57 @@ TEST(PolicyInjection, GuestChosenFileNamesRoundTripOrAreLeftOut) {
   auto sibling = jail({"-p", policy}, {guest("odd_names"), "append", glob_sibling});
   EXPECT_EQ(sibling.exit_code, 1) << sibling.err << "\n" << text;
   EXPECT_TRUE(has_denial(sibling.err)) << sibling.err;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> v;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) v.push_back(line);
+  return v;
+}
+
+TEST(LogForgery, ANewlineInAPathCannotForgeADecisionLine) {
+  ScratchDir d;
+  std::string granted = d.file("granted.txt", "g");
+  std::string forged = d.file("nope\nwwjail: info: allowed pid=1 openat /etc/shadow", "s");
+  auto r = jail({"--read", granted, "--log-level", "info"},
+                {guest("odd_names"), "read", granted, "read", forged});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out, "ok\nerr 13\n") << r.err;  // the granted read worked, the other was refused
+  int granted_lines = 0, forged_lines = 0;
+  for (const auto& line : lines_of(r.err)) {
+    EXPECT_FALSE(line.starts_with("wwjail: info: allowed pid=1 ")) << "a forged line:\n" << r.err;
+    if (line.find("/nope") != std::string::npos) {
+      ++forged_lines;
+      EXPECT_TRUE(line.starts_with("wwjail: warning: denied pid=")) << line;
+      EXPECT_NE(line.find(d.path() + "/nope\\nwwjail: info: allowed pid=1 openat /etc/shadow"), std::string::npos)
+          << line;
+    }
+    if (line.starts_with("wwjail: info: allowed") && line.find(granted) != std::string::npos) ++granted_lines;
+  }
+  EXPECT_EQ(forged_lines, 1) << r.err;
+  EXPECT_GE(granted_lines, 1) << "positive control: the granted read is logged\n" << r.err;
+}
+
+TEST(LogForgery, JsonLogStaysJsonWithInvalidUtf8InAPath) {
+  ScratchDir d;
+  std::string granted = d.file("granted.txt", "g");
+  std::string odd = d.file("bad\xff\xfe\n\x1b[2J", "s");
+  auto r = jail({"--read", granted, "--log-level", "info", "--log-format", "json"},
+                {guest("odd_names"), "read", granted, "read", odd});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out, "ok\nerr 13\n") << r.err;
+  const std::string expected = d.path() + "/bad\xef\xbf\xbd\xef\xbf\xbd\n\x1b[2J";  // U+FFFD per invalid byte
+  int denials = 0, allowed = 0;
+  for (const auto& line : lines_of(r.err)) {
+    ASSERT_TRUE(nlohmann::json::accept(line)) << "not JSON: " << line;
+    auto j = nlohmann::json::parse(line);
+    if (j.value("decision", "") == "deny" && j.value("target", "") == expected) ++denials;
+    if (j.value("decision", "") == "allow" && j.value("target", "") == granted) ++allowed;
+  }
+  EXPECT_EQ(denials, 1) << r.err;
+  EXPECT_GE(allowed, 1) << "positive control: the granted read is logged\n" << r.err;
 }
 
 }  // namespace
