@@ -424,6 +424,11 @@ std::string escape_visibly(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
+    size_t plain = i;  // printable ASCII other than the backslash, copied as a run
+    while (plain < s.size() && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '\\') ++plain;
+    out.append(s.substr(i, plain - i));
+    i = plain;
+    if (i == s.size()) break;
     char32_t cp = 0;
     size_t len = utf8_sequence(s, i, cp);
     if (len == 1 && cp == '\\') {
