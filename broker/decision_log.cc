@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/log_sinks.h"
+#include "policy/policy_learner.h"
 
 namespace wwjail {
 namespace {
@@ -92,7 +93,9 @@ std::string DecisionLog::text_line(const DecisionEvent& e) const {
   } else if (!e.reason.empty()) {
     line += " (" + std::string(e.reason) + ")";
   }
-  return line;
+  // Targets are guest-chosen and origins name policy paths: one line, every
+  // byte visible, so a newline in a path cannot forge another decision.
+  return escape_visibly(line);
 }
 
 std::string DecisionLog::json_line(const DecisionEvent& e) const {
@@ -136,7 +139,7 @@ void DecisionLog::summary(std::string_view mode, int guest_status_code) {
     j["audit"] = c.audit;
     j["deny"] = c.deny;
     j["exit"] = guest_status_code;
-    out_->log(spdlog::level::warn, "{}", j.dump());
+    out_->log(spdlog::level::warn, "{}", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     out_->log(spdlog::level::warn, "{}: {} allowed, {} would have been denied, {} denied; guest exit status {}",
               mode, c.allow, c.audit, c.deny, guest_status_code);

@@ -6,6 +6,11 @@
 // when someone wants them: --log-level info or lower, audit mode (for its
 // counts) or learn mode. Handlers ask records_allowed() first, so a quiet
 // run pays nothing for them.
+//
+// Whatever bytes a guest put in a path, a text line stays one line with
+// every control character, DEL and invalid UTF-8 byte escaped (\n, \x1b,
+// \xff; a backslash as \\), and a JSON line stays valid JSON (invalid
+// UTF-8 becomes U+FFFD; the event is never dropped).
 #pragma once
 
 #include <spdlog/logger.h>

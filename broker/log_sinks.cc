@@ -15,6 +15,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "policy/policy_learner.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
@@ -71,6 +72,24 @@ class JsonMessageFormatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonMessageFormatter>(); }
 };
 
+// %*: the message with every byte escaped visibly. Messages quote what a
+// guest chose (paths at debug level, errors), and a text log is one line
+// per event: no newline, terminal escape or invalid UTF-8 gets through.
+class VisibleMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string text = escape_visibly({msg.payload.data(), msg.payload.size()});
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<VisibleMessage>(); }
+};
+
+std::unique_ptr<spdlog::formatter> text_message_formatter() {
+  auto f = std::make_unique<spdlog::pattern_formatter>();
+  f->add_flag<VisibleMessage>('*').set_pattern("wwjail: %^%l%$: %*");
+  return f;
+}
+
 }  // namespace
 
 std::string utc_timestamp() {
@@ -113,7 +132,7 @@ LogSinks open_log_sinks(const LogRequest& request, const std::string& level) {
   if (elsewhere) {
     auto errors = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     errors->set_level(spdlog::level::err);
-    errors->set_pattern("wwjail: %^%l%$: %v");
+    errors->set_formatter(text_message_formatter());
     message_sinks.push_back(errors);
   }
   out.messages = std::make_shared<spdlog::logger>("wwjail", message_sinks.begin(), message_sinks.end());
@@ -122,8 +141,8 @@ LogSinks open_log_sinks(const LogRequest& request, const std::string& level) {
     message_sink->set_formatter(std::make_unique<JsonMessageFormatter>());
     decision_sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
   } else {
-    message_sink->set_pattern("wwjail: %^%l%$: %v");
-    decision_sink->set_pattern("wwjail: %^%l%$: %v");
+    message_sink->set_formatter(text_message_formatter());
+    decision_sink->set_pattern("wwjail: %^%l%$: %v");  // DecisionLog escapes its lines itself
   }
   out.messages->set_level(spdlog::level::from_str(level));
   // Denials are warnings and allowed decisions info (DecisionLog decides

@@ -6,6 +6,10 @@
 // pipeline reading --log-format json gets nothing but JSON lines.
 // Errors are also copied to stderr when the log goes elsewhere: a user who
 // sent the log to a file still sees why a run did not start.
+//
+// Messages quote what guests chose, so a text line escapes every control
+// character, DEL and invalid UTF-8 byte (escape_visibly, policy_learner.h)
+// and stays one line; a JSON line replaces invalid UTF-8 with U+FFFD.
 #pragma once
 
 #include <spdlog/logger.h>

@@ -29,22 +29,74 @@ bool never_fold_into(const std::string& dir) {
   return std::count(dir.begin(), dir.end(), '/') < 2;  // "/srv", "/opt", ...
 }
 
-// TOML basic string.
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
+// The length of the UTF-8 sequence at s[i], or 0 when the bytes there are
+// not one (truncated, overlong, a UTF-16 surrogate, above U+10FFFF).
+size_t utf8_sequence(std::string_view s, size_t i, char32_t& cp) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char b = byte(i);
+  size_t len;
+  char32_t min;
+  if (b < 0x80) {
+    cp = b;
+    return 1;
+  } else if ((b & 0xe0) == 0xc0) {
+    len = 2, min = 0x80, cp = b & 0x1f;
+  } else if ((b & 0xf0) == 0xe0) {
+    len = 3, min = 0x800, cp = b & 0x0f;
+  } else if ((b & 0xf8) == 0xf0) {
+    len = 4, min = 0x10000, cp = b & 0x07;
+  } else {
+    return 0;
   }
-  return out + "\"";
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return len;
+}
+
+// Code points that move a line or a terminal's reading order without being
+// C0 controls: C1 controls, the line and paragraph separators, the
+// bidirectional embeddings, overrides and isolates.
+bool invisible_control(char32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+         (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x061c;
+}
+
+void append_hex(std::string& out, unsigned char c, const char* prefix, int width) {
+  char buf[12];
+  std::snprintf(buf, sizeof buf, "%s%0*x", prefix, width, c);
+  out += buf;
+}
+
+// glob(3) reads a backslash as quoting the next character.
+std::string glob_quoted(const std::string& path) {
+  if (path.find_first_of("*?[") == std::string::npos) return path;  // the reader globs only these
+  std::string out;
+  for (char c : path) {
+    if (c == '*' || c == '?' || c == '[' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// The TOML string naming `path` exactly in a storage list ("?" first for an
+// absent path), or why it cannot be written.
+struct PathEntry {
+  std::optional<std::string> toml;
+  const char* why = nullptr;
+};
+PathEntry path_entry(const std::string& item) {
+  bool absent = item.starts_with("?");
+  std::string path = absent ? item.substr(1) : item;
+  if (path.find("::") != std::string::npos) return {std::nullopt, "it holds \"::\", read as HOST::GUEST"};
+  if (absent && path.find_first_of("*?[") != std::string::npos)
+    return {std::nullopt, "absent, and its glob characters could match other paths"};
+  auto toml = toml_string((absent ? "?" : "") + glob_quoted(path));
+  if (!toml) return {std::nullopt, "not UTF-8, which TOML cannot hold"};
+  return {toml, nullptr};
 }
 
 struct GrantSet {
@@ -274,20 +326,30 @@ LearnedPolicy PolicyLearner::render() const {
   std::ostringstream t;
   std::string cmd;
   for (const auto& a : command_) cmd += (cmd.empty() ? "" : " ") + a;
-  t << "# Learned by wwjail learn from: " << cmd << "\n"
+  t << "# Learned by wwjail learn from: " << escape_visibly(cmd) << "\n"
     << "# Review it before use: it grants what this one run touched, no more.\n"
     << "# Check it with: wwjail check FILE\n";
   if (!includes.empty()) {
     t << "include = [";
-    for (size_t i = 0; i < includes.size(); ++i) t << (i ? ", " : "") << quoted(includes[i]);
+    for (size_t i = 0; i < includes.size(); ++i) t << (i ? ", " : "") << *toml_string(includes[i]);
     t << "]\n";
   }
-  auto list = [&](const char* key, const std::vector<std::string>& items) {
-    if (items.empty()) return;
-    t << key << " = [\n";
-    for (const auto& i : items) t << "  " << quoted(i) << ",\n";
-    t << "]\n";
-    out.grants += items.size();
+  // A storage list names paths (glob-quoted); a network list names SPECs.
+  // What cannot be written exactly is named in a comment after the list.
+  auto list = [&](const char* key, const std::vector<std::string>& items, bool paths = true) {
+    std::vector<std::string> entries, left_out;
+    for (const auto& i : items) {
+      PathEntry e = paths ? path_entry(i) : PathEntry{toml_string(i), "not UTF-8, which TOML cannot hold"};
+      if (e.toml) entries.push_back(*e.toml);
+      else left_out.push_back("# Not written (" + std::string(e.why) + "): " + key + " " + escape_visibly(i) + "\n");
+    }
+    if (!entries.empty()) {
+      t << key << " = [\n";
+      for (const auto& e : entries) t << "  " << e << ",\n";
+      t << "]\n";
+    }
+    for (const auto& l : left_out) t << l;
+    out.grants += entries.size();
   };
   std::vector<std::string> reads(read.files.begin(), read.files.end());
   reads.insert(reads.end(), read.dirs.begin(), read.dirs.end());
@@ -323,15 +385,70 @@ LearnedPolicy PolicyLearner::render() const {
   list("exec", execs);
   if (!proc_paths.empty()) {
     t << "# Not granted (process-specific, differs each run; grant /proc if the program needs it):\n";
-    for (const auto& p : proc_paths) t << "#   " << p << "\n";
+    for (const auto& p : proc_paths) t << "#   " << escape_visibly(p) << "\n";
   }
   if (!binds.empty() || !connects.empty() || (dns && !tls_included)) {
     t << "\n[network]\n";
-    list("bind", binds);
-    list("connect", connects);
+    list("bind", binds, false);
+    list("connect", connects, false);
     if (dns && !tls_included) t << "dns = true\n";
   }
   out.text = t.str();
+  return out;
+}
+
+std::optional<std::string> toml_string(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    size_t len = utf8_sequence(s, i, cp);
+    if (len == 0) return std::nullopt;
+    switch (cp) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (cp < 0x20 || cp == 0x7f) append_hex(out, static_cast<unsigned char>(cp), "\\u", 4);
+        else out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  return out + "\"";
+}
+
+std::string escape_visibly(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    size_t plain = i;  // printable ASCII other than the backslash, copied as a run
+    while (plain < s.size() && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '\\') ++plain;
+    out.append(s.substr(i, plain - i));
+    i = plain;
+    if (i == s.size()) break;
+    char32_t cp = 0;
+    size_t len = utf8_sequence(s, i, cp);
+    if (len == 1 && cp == '\\') {
+      out += "\\\\";
+    } else if (len == 1 && cp == '\n') {
+      out += "\\n";
+    } else if (len == 1 && cp == '\r') {
+      out += "\\r";
+    } else if (len == 1 && cp == '\t') {
+      out += "\\t";
+    } else if (len == 0 || cp < 0x20 || cp == 0x7f || invisible_control(cp)) {
+      size_t n = len == 0 ? 1 : len;  // an invalid byte alone: what follows may be valid
+      for (size_t k = 0; k < n; ++k) append_hex(out, static_cast<unsigned char>(s[i + k]), "\\x", 2);
+      i += n;
+      continue;
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
   return out;
 }
 

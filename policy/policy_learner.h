@@ -25,11 +25,21 @@
 //     comment.
 // Network: binds and connects as SPECs; connects to the resolv.conf
 // nameservers on port 53 become dns = true.
+//
+// Everything in a learned policy comes from the run: the command line and
+// the paths and addresses the guest chose. So every string is written as an
+// escaped TOML string and every comment is escaped visibly (no byte of it can
+// end the comment), and a path is written only when the policy reader will
+// read back exactly that path: glob characters are quoted with backslashes
+// (glob(3) style); a path holding "::" (the reader's HOST::GUEST separator),
+// a path that is not UTF-8 (TOML holds Unicode text only) and an absent path
+// holding glob characters are left out, each named in a comment.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -65,6 +75,18 @@ class PolicyLearner {
   std::set<std::string> binds_, connects_;
   std::string tmpdir_;
 };
+
+// `s` as a TOML basic string: quotes and backslashes escaped, control
+// characters (U+0000-U+001F, U+007F) as \b \t \n \f \r or \u00XX.
+// nullopt when `s` is not valid UTF-8, which no TOML string can hold.
+std::optional<std::string> toml_string(std::string_view s);
+
+// `s` on one line, every byte visible: a backslash as \\, newline, CR and tab
+// as \n \r \t; the other C0 controls, DEL, the C1 controls, U+2028/U+2029,
+// the bidirectional controls and every byte that is not part of valid UTF-8
+// as \xHH per byte. Other UTF-8 stays as it is. Used for comments in
+// policies and for every field of the text log (broker/log_sinks.h).
+std::string escape_visibly(std::string_view s);
 
 // Writes `text` to `path` atomically (sys/atomic_file.h), mode 0644.
 // Throws SetupError naming the path.

@@ -87,6 +87,58 @@ TEST_F(DecisionLogTest, InvalidUtf8InATargetStillGivesValidJson) {
   EXPECT_TRUE(nlohmann::json::accept(v[0])) << v[0];
 }
 
+// A guest chooses the paths it opens: whatever bytes they hold, a text
+// decision stays one line and cannot pass for another one.
+TEST_F(DecisionLogTest, TextLinesEscapeWhatTheGuestChose) {
+  DecisionLog log(logger(false), false, /*log_allowed=*/true);
+  std::string forged = "/tmp/x\nwwjail: info: allowed pid=1 openat /etc/shadow";
+  std::string missing = "read on " + forged;
+  DecisionEvent e = denied_read();
+  e.target = forged;
+  e.missing = missing;
+  log.record(e);
+  std::string odd = "/srv/data/t\tesc\x1b[2J del\x7f bad\xff\xfe back\\slash cr\r";
+  DecisionEvent allowed;
+  allowed.pid = 7;
+  allowed.syscall = "openat";
+  allowed.target = odd;
+  allowed.need = "read";
+  Grant from_policy{"/srv/data", kRead, true, "/etc/a\nb.toml:3 read /srv/data"};
+  allowed.grant = &from_policy;
+  log.record(allowed);
+  auto v = lines();
+  ASSERT_EQ(v.size(), 2u) << out_.str();
+  EXPECT_EQ(v[0],
+            "wwjail: warning: denied pid=42 openat /tmp/x\\nwwjail: info: allowed pid=1 openat /etc/shadow (need read; "
+            "missing grant: read on /tmp/x\\nwwjail: info: allowed pid=1 openat /etc/shadow)");
+  EXPECT_EQ(v[1],
+            "wwjail: info: allowed pid=7 openat /srv/data/t\\tesc\\x1b[2J del\\x7f bad\\xff\\xfe back\\\\slash cr\\r "
+            "(read; granted by /etc/a\\nb.toml:3 read /srv/data)");
+}
+
+TEST_F(DecisionLogTest, JsonLinesStayValidForAnyBytesInAnyField) {
+  DecisionLog log(logger(true), true, /*log_allowed=*/true);
+  DecisionEvent e = denied_read();
+  std::string target = "/tmp/\xff\n\x1b\x7f\xc3", missing = "read on /tmp/\xfe", reason = "no \xc0\xaf";
+  e.target = target;
+  e.missing = missing;
+  e.reason = reason;
+  log.record(e);
+  DecisionEvent allowed = denied_read();
+  allowed.kind = DecisionKind::kAllow;
+  allowed.err = 0;
+  Grant odd{"/srv", kRead, true, "/etc/\xff.toml:1 read /srv"};
+  allowed.grant = &odd;
+  log.record(allowed);
+  auto v = lines();
+  ASSERT_EQ(v.size(), 2u) << out_.str();
+  for (const auto& line : v) ASSERT_TRUE(nlohmann::json::accept(line)) << line;
+  auto deny = nlohmann::json::parse(v[0]);
+  EXPECT_EQ(deny["target"], "/tmp/\xef\xbf\xbd\n\x1b\x7f\xef\xbf\xbd");  // U+FFFD for each invalid byte
+  EXPECT_EQ(deny["missing"], "read on /tmp/\xef\xbf\xbd");
+  EXPECT_EQ(nlohmann::json::parse(v[1])["grant"], "/etc/\xef\xbf\xbd.toml:1 read /srv");
+}
+
 TEST_F(DecisionLogTest, QuietOnSuccessUnlessAsked) {
   DecisionLog quiet(logger(false), false, /*log_allowed=*/false);
   EXPECT_FALSE(quiet.records_allowed());

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 #include "policy/policy_file.h"
 
@@ -137,6 +138,117 @@ TEST_F(Learner, NetworkAndProcPaths) {
   EXPECT_EQ(c.net[0].spec, "tcp:127.0.0.1:8080");
   EXPECT_EQ(c.net[1].spec, "tcp:10.0.0.7:5432");
   EXPECT_FALSE(find(c, "/proc/1234/status"));
+}
+
+// Everything a learned policy says comes from the run: the command line
+// and the paths the guest chose. None of it may end a comment or a string.
+TEST(TomlText, StringsAreEscapedForTomlBasicStrings) {
+  EXPECT_EQ(toml_string("/srv/plain"), "\"/srv/plain\"");
+  EXPECT_EQ(toml_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(toml_string("n\nr\rt\tb\bf\f"), "\"n\\nr\\rt\\tb\\bf\\f\"");
+  EXPECT_EQ(toml_string("\x01\x1b\x1f\x7f"), "\"\\u0001\\u001b\\u001f\\u007f\"");
+  EXPECT_EQ(toml_string("caf\xc3\xa9 \xf0\x9f\x90\x8d"), "\"caf\xc3\xa9 \xf0\x9f\x90\x8d\"");  // valid UTF-8 stays
+  // TOML holds Unicode text only: bytes that are not UTF-8 cannot be written.
+  EXPECT_EQ(toml_string("/tmp/\xff"), std::nullopt);
+  EXPECT_EQ(toml_string("\xc3"), std::nullopt);              // truncated sequence
+  EXPECT_EQ(toml_string("\xc0\xaf"), std::nullopt);          // overlong "/"
+  EXPECT_EQ(toml_string("\xed\xa0\x80"), std::nullopt);      // a UTF-16 surrogate
+  EXPECT_EQ(toml_string("\xf4\x90\x80\x80"), std::nullopt);  // above U+10FFFF
+}
+
+TEST(TomlText, VisibleEscapesKeepEverythingOnOneLine) {
+  EXPECT_EQ(escape_visibly("plain /srv/x caf\xc3\xa9"), "plain /srv/x caf\xc3\xa9");
+  EXPECT_EQ(escape_visibly("a\nb\rc\td\\e"), "a\\nb\\rc\\td\\\\e");
+  EXPECT_EQ(escape_visibly("\x1b[31m\x7f\x01"), "\\x1b[31m\\x7f\\x01");
+  EXPECT_EQ(escape_visibly("\xff\xfe/\xc3"), "\\xff\\xfe/\\xc3");
+  // C1 controls and the line and bidi separators some tools and terminals obey.
+  EXPECT_EQ(escape_visibly("\xc2\x85|\xe2\x80\xa8|\xe2\x80\xae"), "\\xc2\\x85|\\xe2\\x80\\xa8|\\xe2\\x80\\xae");
+}
+
+TEST_F(Learner, ArgumentsCannotInjectIntoTheHeaderComment) {
+  PolicyLearner l({"/bin/sh", "-c", "true", "x\n[network]\nconnect_broad = [\"tcp:*:*\"]"});
+  l.storage(file("data/in.txt"), Need::kRead);
+  LearnedPolicy learned = l.render();
+  EXPECT_NE(learned.text.find("x\\n[network]\\nconnect_broad"), std::string::npos) << learned.text;
+  RunConfig c = reload(learned);
+  EXPECT_TRUE(c.net.empty());                   // no grant came from the arguments
+  EXPECT_TRUE(find(c, dir_ + "/data/in.txt"));  // positive control: what the run read is granted
+}
+
+TEST_F(Learner, ArgumentsWithControlAndInvalidBytesStayInTheComment) {
+  PolicyLearner l({"prog", "\r\x1b[2K\x7f", "\xff\xfe", "ok \xc3\xa9"});
+  l.storage(file("data/in.txt"), Need::kRead);
+  LearnedPolicy learned = l.render();
+  for (char c : learned.text) EXPECT_TRUE(c == '\n' || (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f));
+  EXPECT_NE(learned.text.find("prog \\r\\x1b[2K\\x7f \\xff\\xfe ok \xc3\xa9\n"), std::string::npos) << learned.text;
+  RunConfig c = reload(learned);  // valid TOML (UTF-8 throughout)
+  EXPECT_TRUE(find(c, dir_ + "/data/in.txt"));
+}
+
+TEST_F(Learner, PathsWithQuotesAndNewlinesRoundTripExactly) {
+  PolicyLearner l({"prog"});
+  std::string odd = dir("d\"q\n[network]\nconnect_broad = [\"tcp:*:*\"]\n#\\");
+  std::string tab = file("t\tab \xc3\xa9\"");
+  l.storage(odd + "/new", Need::kCreate);
+  l.storage(tab, Need::kWrite);
+  l.network(false, "unix:" + dir_ + "/s\"ock\n");
+  RunConfig c = reload(l.render());
+  ASSERT_TRUE(find(c, odd));
+  EXPECT_TRUE(find(c, odd)->rights & kWrite);
+  ASSERT_TRUE(find(c, tab));
+  EXPECT_TRUE(find(c, tab)->rights & kWrite);
+  ASSERT_EQ(c.net.size(), 1u);
+  EXPECT_EQ(c.net[0].spec, "unix:" + dir_ + "/s\"ock\n");
+}
+
+TEST_F(Learner, GlobCharactersInPathsNameOnlyThatPath) {
+  PolicyLearner l({"prog"});
+  std::string star = file("g/a*"), bracket = file("g/b[1]"), slash = file("g/c\\*");
+  file("g/aa");
+  file("g/b1");
+  file("g/c\\x");
+  for (const auto& p : {star, bracket, slash}) l.storage(p, Need::kWrite);
+  // A path the guest looked for that did not exist: with glob characters
+  // it would match every file in the directory.
+  file("h/secret");
+  l.storage(dir_ + "/h/*", Need::kStat);
+  LearnedPolicy learned = l.render();
+  RunConfig c = reload(learned);
+  std::set<std::string> granted;
+  for (const auto& g : c.grants) granted.insert(g.path);
+  EXPECT_EQ(granted, (std::set<std::string>{star, bracket, slash})) << learned.text;
+  EXPECT_TRUE(c.absent_paths.empty()) << learned.text;
+}
+
+TEST_F(Learner, GuestNameSeparatorCannotWidenAGrant) {
+  PolicyLearner l({"prog"});
+  dir("w");
+  std::string sep = dir("w/x::");
+  l.storage(dir_ + "/w::/x", Need::kStat);  // absent: "?DIR/w::/x" would read as HOST::GUEST, a grant on DIR/w
+  l.storage(sep + "/f", Need::kCreate);     // "DIR/w/x::" has no guest name after the separator
+  LearnedPolicy learned = l.render();
+  RunConfig c = reload(learned);
+  EXPECT_FALSE(find(c, dir_ + "/w")) << learned.text;
+  EXPECT_FALSE(find(c, sep)) << learned.text;
+  EXPECT_NE(learned.text.find("# Not written"), std::string::npos) << learned.text;
+}
+
+TEST_F(Learner, PathsThatAreNotUtf8AreLeftOutWithAComment) {
+  PolicyLearner l({"prog"});
+  std::string bad = file("bad\xff\n[network]");
+  std::string good = file("good");
+  l.storage(bad, Need::kWrite);
+  l.storage(good, Need::kWrite);
+  l.network(true, "unix:" + dir_ + "/\xfe.sock");
+  l.storage("/proc/1/x\n[network]\nconnect_broad = [\"tcp:*:*\"]", Need::kRead);
+  LearnedPolicy learned = l.render();
+  EXPECT_NE(learned.text.find("bad\\xff\\n[network]"), std::string::npos) << learned.text;
+  EXPECT_NE(learned.text.find("/\\xfe.sock"), std::string::npos) << learned.text;
+  EXPECT_NE(learned.text.find("#   /proc/1/x\\n[network]"), std::string::npos) << learned.text;
+  RunConfig c = reload(learned);
+  EXPECT_TRUE(c.net.empty());
+  ASSERT_EQ(c.grants.size(), 1u) << learned.text;
+  EXPECT_EQ(c.grants[0].path, good);  // positive control
 }
 
 TEST_F(Learner, WritesAtomically) {
