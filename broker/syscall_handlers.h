@@ -112,6 +112,7 @@ class SyscallHandlers {
   // set*id, setgroups, capset: noted (identities are read from /proc from
   // then on) and left to the kernel.
   Verdict on_credentials_change(const seccomp_notif& n);
+  Verdict on_ioctl(const seccomp_notif& n);  // handlers_ioctl.cc: commands off the allow-list
   // Network (handlers_net.cc).
   struct SocketKind {
     int domain = 0;
