@@ -178,6 +178,27 @@ TEST_P(Filter, IoctlSweepLooksAtTheLow32BitsOnly) {
   }
 }
 
+TEST_P(Filter, HotSyscallsCostFewInstructions) {
+  // What the kernel runs for the calls every program makes: counted, never
+  // timed. The syscall number is found by binary search, then ioctl scans
+  // its allow-list (one comparison per command).
+  auto steps_for = [&](int nr, std::initializer_list<uint64_t> args) {
+    seccomp_data d{};
+    d.nr = nr;
+    d.arch = AUDIT_ARCH_X86_64;
+    int i = 0;
+    for (uint64_t a : args) d.args[i++] = a;
+    size_t steps = 0;
+    testing::run_bpf(filter_.program(), d, &steps);
+    return steps;
+  };
+  for (int nr : {SYS_read, SYS_write, SYS_futex, SYS_epoll_wait, SYS_openat, SYS_close, SYS_mmap})
+    EXPECT_LE(steps_for(nr, {}), 30u) << "nr " << nr;
+  for (uint32_t cmd : {kTcgets, kTiocgwinsz, kFionread, kFsIocSetflags})
+    EXPECT_LE(steps_for(SYS_ioctl, {1, cmd}), 100u) << std::hex << cmd;
+  EXPECT_LE(filter_.program().size(), 800u);
+}
+
 TEST_P(Filter, NoNestedListeners) {
   EXPECT_EQ(action(eval(SYS_seccomp, {SECCOMP_SET_MODE_FILTER, 0})), SECCOMP_RET_ALLOW);
   uint32_t r = eval(SYS_seccomp, {SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER});
