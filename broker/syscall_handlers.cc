@@ -253,6 +253,7 @@ Verdict SyscallHandlers::dispatch(Call& n) {
     case SYS_setfsgid:
     case SYS_setgroups:
     case SYS_capset: return on_credentials_change(n);
+    case SYS_ioctl: return on_ioctl(n);
     default:
       log_.error("pid={} {}: notified but no handler; refused", n.pid, syscall_name(n.data.nr));
       return Verdict::error(ENOSYS);

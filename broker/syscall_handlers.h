@@ -134,6 +134,7 @@ class SyscallHandlers {
   // set*id, setgroups, capset: noted (identities are read from /proc from
   // then on) and left to the kernel.
   Verdict on_credentials_change(Call& n);
+  Verdict on_ioctl(Call& n);  // handlers_ioctl.cc: commands off the allow-list
   // Network (handlers_net.cc).
   struct SocketKind {
     int domain = 0;

@@ -36,6 +36,11 @@ CompiledFilter compile_guest_filter(const std::vector<SyscallRule>& rules) {
   // A foreign audit arch (i386 int 0x80) ends the whole process.
   seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
   seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);  // the shim sets no_new_privs itself
+  // A binary search over syscall numbers instead of libseccomp's default
+  // linear chain (ordered by rule count, so ioctl came ~430 instructions in).
+  // libseccomp >= 2.5.0.
+  if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); rc != 0)
+    throw SetupError(std::string("libseccomp: cannot select the binary-tree layout: ") + std::strerror(-rc));
 
   for (const auto& rule : rules) {
     int nr = seccomp_syscall_resolve_name(rule.name.c_str());

@@ -2,11 +2,11 @@
 
 #include <linux/sched.h>
 #include <linux/netlink.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 
+#include "shim/ioctl_allowlist.h"
 #include "sys/kernel_abi.h"
 
 namespace wwjail {
@@ -115,34 +115,6 @@ const Refusal kRefused[] = {
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
                                      CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
 
-// Adds allow rules for every 32-bit value of argument `arg` except
-// `refused`, as masked equalities (one comparison each, as libseccomp 2.5
-// requires). They are the branches of a binary trie over the refused values
-// (bit 31 first) that no refused value takes: a subtree no refused value
-// lies in is allowed whole. At most 32 rules per refused value.
-void allow_all_but(std::vector<SyscallRule>& rules, const std::string& name, unsigned arg, uint32_t prefix, int bit,
-                   const std::vector<uint32_t>& refused) {
-  if (bit < 0) return;  // exactly a refused value
-  uint32_t b = 1u << bit;
-  uint32_t mask = (bit == 31 ? 0u : ~((b << 1) - 1)) | b;
-  for (uint32_t side : {0u, b}) {
-    std::vector<uint32_t> group;
-    for (uint32_t v : refused)
-      if ((v & b) == side) group.push_back(v);
-    if (group.empty()) {
-      scmp_arg_cmp cmp{arg, SCMP_CMP_MASKED_EQ, mask, prefix | side};
-      rules.push_back({name, -1, FilterAction::kAllow, 0, {cmp}});
-    } else {
-      allow_all_but(rules, name, arg, prefix | side, bit - 1, group);
-    }
-  }
-}
-
-void allow_all_but(std::vector<SyscallRule>& rules, const std::string& name, unsigned arg,
-                   const std::vector<uint32_t>& refused) {
-  allow_all_but(rules, name, arg, 0, 31, refused);
-}
-
 }  // namespace
 
 std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
@@ -172,18 +144,22 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
     if (kNamespaceFlags & bit) rules.push_back({"clone", -1, FilterAction::kErrno, EPERM, {SCMP_A0_64(SCMP_CMP_MASKED_EQ, bit, bit)}});
   }
 
-  // ioctl: TIOCSTI pushes keystrokes into the terminal the broker's user
-  // types into, TIOCLINUX can do the same on a VT. Everything else is fd-local.
-  // ioctl: TIOCSTI pushes keystrokes into the terminal the user types into,
-  // TIOCLINUX can do the same on a VT; everything else is fd-local.
-  // The kernel truncates the command to 32 bits, so both the refusals and
-  // the allowance must look at the low 32 bits only (libseccomp 2.5's "_32"
-  // range comparisons still compare 64 bits, and an unconditional allow
-  // would shadow the refusals): see allow_all_but.
-  const std::vector<uint32_t> refused_ioctls = {TIOCSTI, TIOCLINUX};
-  for (uint32_t cmd : refused_ioctls)
-    rules.push_back({"ioctl", -1, FilterAction::kErrno, EPERM, {SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}});
-  allow_all_but(rules, "ioctl", 1, refused_ioctls);
+  // ioctl: an allow-list of commands (shim/ioctl_allowlist.cc), compared on
+  // the low 32 bits (the kernel takes the command as unsigned int, so a
+  // command with garbage upper bits is that command). Every other command
+  // goes to the broker, which refuses it with EPERM and logs it: the
+  // filter cannot log a register decision itself.
+  // libseccomp 2.5 orders the comparisons on one argument by operator
+  // (MASKED_EQ/EQ/NE, then LT/LE, then GT/GE) and, within one operator, by
+  // datum, largest first; the first that holds decides. An unconditional
+  // rule (or a MASKED_EQ with mask 0, which libseccomp folds into one)
+  // would shadow the conditional ones, so the catch-all is "A1 >= 0":
+  // true for every value, and placed after every MASKED_EQ. Each listed
+  // command is one BPF comparison (the all-ones mask is dropped).
+  // tests/unit/seccomp_filter_test.cc sweeps commands and upper bits.
+  for (const auto& c : allowed_ioctls())
+    rules.push_back({"ioctl", -1, FilterAction::kAllow, 0, {SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, c.cmd)}});
+  rules.push_back({"ioctl", -1, FilterAction::kNotify, 0, {SCMP_A1_64(SCMP_CMP_GE, 0)}});
 
   // seccomp: a guest may add filters (they only restrict it further) but
   // not a listener of its own, which could answer for it.

@@ -12,11 +12,14 @@
 
 namespace wwjail::testing {
 
-inline uint32_t run_bpf(const std::vector<sock_filter>& prog, const seccomp_data& data) {
+// `steps`, when given, receives the number of instructions executed.
+inline uint32_t run_bpf(const std::vector<sock_filter>& prog, const seccomp_data& data, size_t* steps = nullptr) {
   uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {};
   const auto* bytes = reinterpret_cast<const unsigned char*>(&data);
+  if (steps) *steps = 0;
   for (size_t pc = 0; pc < prog.size(); ++pc) {
     const sock_filter& f = prog[pc];
+    if (steps) ++*steps;
     switch (BPF_CLASS(f.code)) {
       case BPF_LD:
         if (BPF_MODE(f.code) == BPF_ABS && BPF_SIZE(f.code) == BPF_W) {
