@@ -1,6 +1,8 @@
 #include "policy/policy_file.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glob.h>
 #include <sys/resource.h>
@@ -10,7 +12,6 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -21,11 +22,59 @@
 #include "policy/environment.h"
 #include "policy/limits.h"
 #include "sys/sys_error.h"
+#include "sys/unique_fd.h"
 
 namespace wwjail {
 namespace {
 
 constexpr int kMaxIncludeDepth = 16;
+
+const char* file_kind(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    default: return "not a regular file";
+  }
+}
+
+// Reads a whole policy file into `text`, or says in `why` why it is not one.
+// Opened with O_NONBLOCK, since opening a FIFO for reading otherwise waits
+// for a writer forever; then judged on the open descriptor (no race with a
+// rename): a directory reads as empty and a device such as /dev/zero never
+// ends, so only a regular file of at most kMaxPolicyBytes is a policy. The
+// read itself is bounded too, in case the file grows meanwhile.
+bool read_policy_text(const std::string& path, std::string& text, std::string& why) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  struct stat st{};
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
+    why = std::strerror(errno);
+    return false;
+  }
+  const std::string rule = "; a policy is a regular file of at most 1 MiB";
+  if (!S_ISREG(st.st_mode)) {
+    why = std::string("it is ") + file_kind(st.st_mode) + rule;
+    return false;
+  }
+  text.clear();
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      why = std::strerror(errno);
+      return false;
+    }
+    if (n == 0) return true;
+    if (text.size() + static_cast<size_t>(n) > kMaxPolicyBytes) {
+      why = "it is larger than 1 MiB" + rule;
+      return false;
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+}
 
 // Everything one load shares across the files it includes.
 struct LoadState {
@@ -131,11 +180,8 @@ class PolicyReader {
       name = real;
       auto slash = name.find_last_of('/');
       dir = slash == 0 ? "/" : name.substr(0, slash);
-      std::ifstream in(name);
-      std::stringstream buf;
-      buf << in.rdbuf();
-      if (!in) fail_at(n.source(), "included file '" + what + "' cannot be read");
-      text = buf.str();
+      std::string why;
+      if (!read_policy_text(name, text, why)) fail_at(n.source(), "included file '" + what + "' cannot be read: " + why);
     }
     for (const auto& open : state_.chain) {
       if (open == name) fail_at(n.source(), "'" + what + "' includes itself (through " + chain_text() + "); remove one include");
@@ -332,11 +378,8 @@ std::string join(const std::vector<std::string>& items) {
 }  // namespace
 
 void load_policy_file(const std::string& path, RunConfig& config) {
-  std::ifstream in(path);
-  if (!in) throw SetupError(path + ": cannot read the policy: " + std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw SetupError(path + ": cannot read the policy: " + std::strerror(errno));
+  std::string text, why;
+  if (!read_policy_text(path, text, why)) throw SetupError(path + ": cannot read the policy: " + why);
   char real[PATH_MAX];
   std::string canonical = ::realpath(path.c_str(), real) ? real : path;
   LoadState state{config, {canonical}};
@@ -344,8 +387,14 @@ void load_policy_file(const std::string& path, RunConfig& config) {
   // absolute here so every path the reader records is absolute.
   auto slash = canonical.find_last_of('/');
   std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : canonical.substr(0, slash);
-  PolicyReader(state, path, dir).read(text.str());
+  PolicyReader(state, path, dir).read(text);
   config.policy_files.push_back(path);
+}
+
+void load_policy_text(std::string_view text, const std::string& name, const std::string& dir, RunConfig& config) {
+  LoadState state{config, {name}};
+  PolicyReader(state, name, dir).read(text);
+  config.policy_files.push_back(name);
 }
 
 RunConfig load_base_profile(const std::string& name) {

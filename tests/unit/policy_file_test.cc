@@ -165,6 +165,30 @@ TEST_F(PolicyFile, IncludeErrorsNameTheSpot) {
   EXPECT_NE(err.find("policy.toml:1:11: 'include' must be an array of strings"), std::string::npos) << err;
 }
 
+// Only a regular file of bounded size is a policy: a directory used to read
+// as an empty, valid policy. (A FIFO and /dev/zero, which hang or never end
+// on a reader that does not check, are in the CLI tests, under a timeout.)
+TEST_F(PolicyFile, APolicyIsARegularFileOfBoundedSize) {
+  RunConfig c;
+  try {
+    load_policy_file(dir_ + "/data", c);
+    ADD_FAILURE() << "a directory was read as a policy";
+  } catch (const SetupError& e) {
+    EXPECT_EQ(std::string(e.what()), dir_ + "/data: cannot read the policy: it is a directory; a policy is a regular "
+                                            "file of at most 1 MiB");
+  }
+  std::string err = error_of("include = [\"data\"]\n");
+  EXPECT_NE(err.find("policy.toml:1:12: included file 'data' cannot be read: it is a directory"), std::string::npos)
+      << err;
+  // Positive control and the bound: a comment-padded file of exactly the
+  // limit loads; one byte more is refused.
+  std::string at_limit = "[storage]\nread = [\"/usr\"]\n#";
+  at_limit.resize(kMaxPolicyBytes, 'x');
+  EXPECT_EQ(error_of(at_limit), "");
+  err = error_of(at_limit + "x");
+  EXPECT_NE(err.find("cannot read the policy: it is larger than 1 MiB"), std::string::npos) << err;
+}
+
 TEST_F(PolicyFile, OptionalAndGlobPaths) {
   std::ofstream(dir_ + "/data/a.conf") << "a";
   std::ofstream(dir_ + "/data/b.conf") << "b";
