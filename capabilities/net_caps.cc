@@ -150,6 +150,7 @@ std::optional<NetEndpoint> parse_net_spec(std::string_view spec, std::string& er
       error = "bad unix socket '" + std::string(rest) + "': write an absolute path or @NAME for an abstract socket";
       return std::nullopt;
     }
+    if (!unix_name_fits(e.path, e.abstract, error)) return std::nullopt;
     return e;
   }
   if (kind == "tcp") {
@@ -168,6 +169,22 @@ std::optional<NetEndpoint> parse_net_spec(std::string_view spec, std::string& er
   if (!parse_addr(rest.substr(0, last), e, error) || !parse_ports(rest.substr(last + 1), e, error))
     return std::nullopt;
   return e;
+}
+
+bool unix_name_fits(std::string_view name, bool abstract, std::string& error) {
+  if (name.size() > kMaxUnixNameBytes) {
+    error = std::string("the unix socket ") + (abstract ? "name @" : "path ") + std::string(name) + " is " +
+            std::to_string(name.size()) + " bytes long; a socket address holds at most " +
+            std::to_string(kMaxUnixNameBytes) + "; use a shorter one";
+    return false;
+  }
+  // A path ends at its first NUL (the kernel's rule), so one holding a NUL
+  // names another, shorter path. An abstract name is bytes: NULs included.
+  if (!abstract && name.find('\0') != std::string_view::npos) {
+    error = "the unix socket path holds a NUL byte; write the path without it";
+    return false;
+  }
+  return true;
 }
 
 std::optional<NetTarget> inet_target(Transport transport, const sockaddr_storage& sa, socklen_t len) {

@@ -166,7 +166,11 @@ std::string canonical_socket_path(const std::string& path, const std::string& wh
   std::string real;
   if (name.empty() || !canonical(dir, real))
     throw SetupError(where + ": the directory " + dir + " must exist");
-  return (real == "/" ? "" : real) + "/" + name;
+  std::string out = (real == "/" ? "" : real) + "/" + name;
+  // The canonical directory may be longer than the one written.
+  std::string err;
+  if (!unix_name_fits(out, false, err)) throw SetupError(where + ": " + err);
+  return out;
 }
 
 }  // namespace

@@ -149,6 +149,39 @@ TEST(PolicyCli, NetworkErrorsFoundLaterStillNameThePolicyLine) {
       << u.err;
 }
 
+// check accepted unix paths too long for sun_path, which the run then
+// refused: both refuse them now, as written or once canonical.
+TEST(PolicyCli, CheckRefusesUnixPathsARunCannotUse) {
+  ScratchDir d;
+  std::string sock = d.path() + "/";
+  sock += std::string(108 - sock.size(), 's');  // 108 bytes: one too many
+  std::string longer = d.file("long.toml", "[network]\nbind = [\"unix:" + sock + "\"]\n");
+  auto r = run({wwjail_bin(), "check", longer});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_EQ(r.err, "wwjail: " + longer + ":2:9: the unix socket path " + sock +
+                       " is 108 bytes long; a socket address holds at most 107; use a shorter one\n");
+  auto ran = jail({"--listen", "unix:" + sock}, {"/bin/true"});
+  EXPECT_EQ(ran.exit_code, 125);
+  // Written short, canonical long: a symlink to a deep directory.
+  std::string deep = d.sub(std::string(100, 'd'));
+  ASSERT_EQ(::symlink(deep.c_str(), (d.path() + "/l").c_str()), 0);
+  std::string via = d.file("via.toml", "[network]\nlisten = [\"unix:l/app.sock\"]\n");
+  auto v = run({wwjail_bin(), "check", via});
+  EXPECT_EQ(v.exit_code, 125);
+  EXPECT_NE(v.err.find(via + ":2 listen unix:" + d.path() + "/l/app.sock: the unix socket path " + deep +
+                       "/app.sock is"),
+            std::string::npos)
+      << v.err;
+  // Positive control: 107 bytes is a socket a run can bind, listen on and use.
+  sock.pop_back();
+  std::string fits = d.file("fits.toml", "[network]\nlisten = [\"unix:" + sock + "\"]\n");
+  auto ok = run({wwjail_bin(), "check", fits});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  auto listened = jail({"-p", fits}, {"/bin/sh", "-c", "echo $LISTEN_FDS"});
+  EXPECT_EQ(listened.exit_code, 0) << listened.err;
+  EXPECT_EQ(listened.out, "1\n");
+}
+
 // A directory read as an empty valid policy, a FIFO hung forever in open,
 // /dev/zero was read without bound: each is now one line and exit 125,
 // quickly (the timeout only turns a hang on the old code into a failure).

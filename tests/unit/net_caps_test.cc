@@ -106,6 +106,21 @@ TEST(NetSpec, MalformedCidrBlocksAreRefused) {
   EXPECT_EQ(parse("tcp:1.2.3.4:0").port_lo, 0);
 }
 
+// A run cannot bind or listen on a unix path sun_path cannot hold, so the
+// parser (and with it `check`) refuses it.
+TEST(NetSpec, UnixNamesMustFitASocketAddress) {
+  std::string fits = "/" + std::string(kMaxUnixNameBytes - 1, 'x');
+  EXPECT_EQ(parse("unix:" + fits).path, fits);
+  std::string err = parse_error("unix:" + fits + "x");
+  EXPECT_NE(err.find("is 108 bytes long; a socket address holds at most 107"), std::string::npos) << err;
+  std::string name(kMaxUnixNameBytes, 'n');
+  EXPECT_EQ(parse("unix:@" + name).path, name);
+  EXPECT_NE(parse_error("unix:@" + name + "n").find("name @"), std::string::npos);
+  // A NUL ends a path: "/run/a.sock\0x" would name /run/a.sock.
+  EXPECT_NE(parse_error(std::string("unix:/run/a.sock\0x", 18)).find("NUL"), std::string::npos);
+  EXPECT_TRUE(parse(std::string("unix:@a\0b", 9)).abstract);  // abstract names are bytes
+}
+
 TEST(NetCaps, MatchesTransportAddressAndPort) {
   NetCaps caps;
   caps.add_connect({parse("tcp:127.0.0.1:5432"), "--connect tcp:127.0.0.1:5432"});
