@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -76,6 +77,98 @@ bool read_policy_text(const std::string& path, std::string& text, std::string& w
   }
 }
 
+// Debian's toml++ 3.3.0 asks whether a non-ASCII character is whitespace
+// through a generated table that reaches __builtin_unreachable (undefined
+// behaviour) for most of U+00A1..U+0499: a bare key followed by U+0344,
+// "[a\xcd\x84]", does (upstream marzer/tomlplusplus#190). The parser asks
+// that question of every character outside strings and comments, and in a
+// multi-line basic string of the character after a backslash (and after the
+// whitespace a line-ending backslash skips). So before any text reaches
+// the parser, a non-ASCII character is refused in those places; TOML 1.0
+// allows one nowhere else but in strings and comments. Returns
+// "LINE:COLUMN: what" (columns count characters, as the parser's do), or
+// nothing when the text is safe to parse.
+std::optional<std::string> unsafe_for_toml_parser(std::string_view text) {
+  enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } in = In::kCode;
+  size_t line = 1, column = 0;
+  auto at = [&](size_t i) -> char { return i < text.size() ? text[i] : '\0'; };
+  auto ascii = [](char c) { return static_cast<unsigned char>(c) < 0x80; };
+  auto quotes = [&](size_t i, char q) {  // the run of `q` starting at i
+    size_t n = 0;
+    while (at(i + n) == q) ++n;
+    return n;
+  };
+  size_t i = text.starts_with("\xef\xbb\xbf") ? 3 : 0;  // a UTF-8 byte order mark
+  // Moves past text[i], keeping LINE:COLUMN of the next character.
+  auto step = [&]() {
+    char c = text[i++];
+    if (c == '\n') {
+      ++line;
+      column = 0;
+    } else if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) {
+      ++column;
+    }
+  };
+  auto where = [&](const char* what) {
+    return std::to_string(line) + ":" + std::to_string(column + 1) + ": " + what;
+  };
+  while (i < text.size()) {
+    char c = text[i];
+    switch (in) {
+      case In::kCode:
+        if (!ascii(c))
+          return where("a non-ASCII character outside a quoted string or a comment; TOML 1.0 bare keys are "
+                       "A-Z, a-z, 0-9, '-' and '_': quote the key (\"...\")");
+        if (c == '#') in = In::kComment;
+        if (c == '"' || c == '\'') {
+          bool multi = quotes(i, c) >= 3;
+          in = c == '"' ? (multi ? In::kMultiBasic : In::kBasic) : (multi ? In::kMultiLiteral : In::kLiteral);
+          if (multi) {
+            step();
+            step();
+          }
+        }
+        step();
+        break;
+      case In::kComment:
+      case In::kBasic:
+      case In::kLiteral:
+        // A newline ends a comment, and a one-line string too (the parser
+        // then reports the unterminated string).
+        if (c == '\n' || (in == In::kBasic && c == '"') || (in == In::kLiteral && c == '\'')) in = In::kCode;
+        else if (in == In::kBasic && c == '\\') step();  // an escape: the next character is taken with it
+        step();
+        break;
+      case In::kMultiBasic:
+      case In::kMultiLiteral: {
+        char q = in == In::kMultiBasic ? '"' : '\'';
+        if (c == q) {
+          // Three quotes close the string; up to two more before them are
+          // the string's own.
+          size_t n = quotes(i, q);
+          if (n >= 3) in = In::kCode;
+          for (size_t k = 0; k < std::min<size_t>(n, 5); ++k) step();
+          break;
+        }
+        if (in == In::kMultiBasic && c == '\\') {
+          step();
+          // A line-ending backslash: the parser skips the whitespace and
+          // line breaks that follow, then reads on as usual.
+          size_t from = i;
+          while (at(i) != '\0' && std::strchr(" \t\r\n\v\f", at(i))) step();
+          if (i < text.size() && !ascii(text[i]))
+            return where("a non-ASCII character after a backslash in a multi-line string; write it as \\uXXXX");
+          if (i == from && i < text.size()) step();  // an escape (\" too): the next character is taken with it
+          break;
+        }
+        step();
+        break;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 // Everything one load shares across the files it includes.
 struct LoadState {
   RunConfig& config;
@@ -90,6 +183,7 @@ class PolicyReader {
       path_(std::move(name)), dir_(std::move(dir)) {}
 
   void read(std::string_view text) {
+    if (auto unsafe = unsafe_for_toml_parser(text)) throw SetupError(path_ + ":" + *unsafe);
     toml::table root;
     try {
       root = toml::parse(text, path_);

@@ -189,6 +189,33 @@ TEST_F(PolicyFile, APolicyIsARegularFileOfBoundedSize) {
   EXPECT_NE(err.find("cannot read the policy: it is larger than 1 MiB"), std::string::npos) << err;
 }
 
+// Debian's toml++ 3.3.0 reaches __builtin_unreachable on "[a\xcd\x84]"
+// (marzer/tomlplusplus#190, undefined behaviour): no such text reaches it.
+TEST_F(PolicyFile, TextTheTomlParserMishandlesIsRefusedFirst) {
+  EXPECT_EQ(error_of("[a\xcd\x84]\n"), dir_ + "/policy.toml:1:3: a non-ASCII character outside a quoted string or a "
+                                            "comment; TOML 1.0 bare keys are A-Z, a-z, 0-9, '-' and '_': quote the "
+                                            "key (\"...\")");
+  const std::string refused[] = {
+      "[storage]\nread\xc2\xa0= []\n",                      // a no-break space after a key
+      "[storage]\nread = [\"/usr\"]\xd0\x80\n",             // after a value
+      "\xc3\xa9 = 1\n",                                     // a bare key
+      "[env]\nset = { A = \"\"\"\\\xcd\x84\"\"\" }\n",      // after a backslash in a multi-line string
+      "[env]\nset = { A = \"\"\"x\\  \n  \xcd\x84\"\"\" }\n",  // after a line-ending backslash
+      "a = '''x''''\n\xcd\x84 = 1\n",                       // after a literal string ending in a quote
+  };
+  for (const auto& text : refused) {
+    std::string err = error_of(text);
+    EXPECT_NE(err.find("a non-ASCII character"), std::string::npos) << text << ": " << err;
+  }
+  std::string err = error_of("a = \"\"\"\n\\\n  \xcd\x84\"\"\"");
+  EXPECT_NE(err.find("policy.toml:3:3: a non-ASCII character after a backslash"), std::string::npos) << err;
+  // Positive controls: non-ASCII in strings (one-line, literal, multi-line,
+  // after an escaped backslash), in comments, and after a byte order mark.
+  EXPECT_EQ(error_of("\xef\xbb\xbf# caf\xc3\xa9 \xcd\x84\n[storage]\nread = [\"?/no/such/caf\xc3\xa9\", '?/no/\xcd\x84']\n"
+                     "[env]\nset = { A = \"\"\"\xcd\x84\\\\\xcd\x84\n\xcd\x84\"\"\", B = '''\\\xcd\x84''' }  # \xcd\x84\n"),
+            "");
+}
+
 TEST_F(PolicyFile, OptionalAndGlobPaths) {
   std::ofstream(dir_ + "/data/a.conf") << "a";
   std::ofstream(dir_ + "/data/b.conf") << "b";
