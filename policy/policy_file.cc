@@ -99,8 +99,10 @@ std::optional<std::string> unsafe_for_toml_parser(std::string_view text) {
     return n;
   };
   size_t i = text.starts_with("\xef\xbb\xbf") ? 3 : 0;  // a UTF-8 byte order mark
-  // Moves past text[i], keeping LINE:COLUMN of the next character.
+  // Moves past text[i] (if any: an escape may be the last byte), keeping
+  // LINE:COLUMN of the next character.
   auto step = [&]() {
+    if (i >= text.size()) return;
     char c = text[i++];
     if (c == '\n') {
       ++line;
@@ -112,6 +114,28 @@ std::optional<std::string> unsafe_for_toml_parser(std::string_view text) {
   auto where = [&](const char* what) {
     return std::to_string(line) + ":" + std::to_string(column + 1) + ": " + what;
   };
+  // The parser reads a string only where a key or a value begins: after
+  // = [ , { or a line break, or after the dot of a dotted key. Elsewhere a
+  // quote is code to it, and so is what follows: after a value, and inside
+  // a number or date, which it scans from the digit or sign it begins with
+  // up to a line break ] } , or # (so through spaces, = [ { and quotes).
+  // `prev` is the last code character other than a space or tab; `run` the
+  // first of the run of key or number characters that holds the current
+  // one (0 outside one).
+  auto one_of = [](char c, const char* set) { return c != '\0' && std::strchr(set, c) != nullptr; };
+  char prev = '\n', run = 0;
+  auto scanned = [&]() { return (run >= '0' && run <= '9') || run == '+' || run == '-'; };
+  auto opens_string = [&]() {
+    if (scanned()) return false;
+    if (one_of(prev, "=[,{\n")) return true;
+    // "a"."b" and a.b."c" are dotted keys.
+    bool key = (run >= 'a' && run <= 'z') || (run >= 'A' && run <= 'Z') || run == '_' || run == '"' || run == '\'';
+    return prev == '.' && key;
+  };
+  auto close = [&](char q) {  // a string ended: it is a run of its own
+    in = In::kCode;
+    prev = run = q;
+  };
   while (i < text.size()) {
     char c = text[i];
     switch (in) {
@@ -119,15 +143,21 @@ std::optional<std::string> unsafe_for_toml_parser(std::string_view text) {
         if (!ascii(c))
           return where("a non-ASCII character outside a quoted string or a comment; TOML 1.0 bare keys are "
                        "A-Z, a-z, 0-9, '-' and '_': quote the key (\"...\")");
-        if (c == '#') in = In::kComment;
-        if (c == '"' || c == '\'') {
+        if ((c == '"' || c == '\'') && opens_string()) {
           bool multi = quotes(i, c) >= 3;
           in = c == '"' ? (multi ? In::kMultiBasic : In::kBasic) : (multi ? In::kMultiLiteral : In::kLiteral);
-          if (multi) {
-            step();
-            step();
-          }
+          for (int k = multi ? 3 : 1; k > 0; --k) step();
+          break;
         }
+        if (c == '#') in = In::kComment;
+        if (scanned()) {
+          if (one_of(c, "\n]},#")) run = 0;
+        } else if (c == ' ' || c == '\t' || c == '\r' || one_of(c, "\n=[]{},#\"'")) {
+          run = 0;
+        } else if (!run) {
+          run = c;
+        }
+        if (c != ' ' && c != '\t' && c != '\r') prev = c;
         step();
         break;
       case In::kComment:
@@ -135,8 +165,15 @@ std::optional<std::string> unsafe_for_toml_parser(std::string_view text) {
       case In::kLiteral:
         // A newline ends a comment, and a one-line string too (the parser
         // then reports the unterminated string).
-        if (c == '\n' || (in == In::kBasic && c == '"') || (in == In::kLiteral && c == '\'')) in = In::kCode;
-        else if (in == In::kBasic && c == '\\') step();  // an escape: the next character is taken with it
+        if (c == '\n') {
+          in = In::kCode;
+          prev = '\n';
+          run = 0;
+        } else if ((in == In::kBasic && c == '"') || (in == In::kLiteral && c == '\'')) {
+          close(c);
+        } else if (in == In::kBasic && c == '\\') {
+          step();  // an escape: the next character is taken with it
+        }
         step();
         break;
       case In::kMultiBasic:
@@ -146,7 +183,7 @@ std::optional<std::string> unsafe_for_toml_parser(std::string_view text) {
           // Three quotes close the string; up to two more before them are
           // the string's own.
           size_t n = quotes(i, q);
-          if (n >= 3) in = In::kCode;
+          if (n >= 3) close(q);
           for (size_t k = 0; k < std::min<size_t>(n, 5); ++k) step();
           break;
         }

@@ -202,15 +202,27 @@ TEST_F(PolicyFile, TextTheTomlParserMishandlesIsRefusedFirst) {
       "[env]\nset = { A = \"\"\"\\\xcd\x84\"\"\" }\n",      // after a backslash in a multi-line string
       "[env]\nset = { A = \"\"\"x\\  \n  \xcd\x84\"\"\" }\n",  // after a line-ending backslash
       "a = '''x''''\n\xcd\x84 = 1\n",                       // after a literal string ending in a quote
+      // A quote inside a number or after a sign is no string to the parser,
+      // which scans on to a delimiter (found by the fuzzer).
+      "a = [1\"\xcd\x84\"]\n",
+      "a = 1.\"\xcd\x84\"\n",
+      "a = -\"\xcd\x84\"\n",
+      "a = 0[\"\xcd\x84\"]\n",     // ... through = [ { too
+      "a = 1={\"\xcd\x84\"}\n",
+      "a = 1979-05-27 \"\xcd\x84\"\n",
+      // An escape as the last byte (the scan read past the end; the fuzzer).
+      "a = \"\\",
   };
   for (const auto& text : refused) {
     std::string err = error_of(text);
-    EXPECT_NE(err.find("a non-ASCII character"), std::string::npos) << text << ": " << err;
+    if (text.back() == '\\') EXPECT_NE(err.find("must be valid TOML"), std::string::npos) << err;
+    else EXPECT_NE(err.find("a non-ASCII character"), std::string::npos) << text << ": " << err;
   }
   std::string err = error_of("a = \"\"\"\n\\\n  \xcd\x84\"\"\"");
   EXPECT_NE(err.find("policy.toml:3:3: a non-ASCII character after a backslash"), std::string::npos) << err;
   // Positive controls: non-ASCII in strings (one-line, literal, multi-line,
   // after an escaped backslash), in comments, and after a byte order mark.
+  EXPECT_EQ(error_of("[env]\nset.\"\xcd\x84\" = \"x\"\n"), "");  // a dotted key's quoted part
   EXPECT_EQ(error_of("\xef\xbb\xbf# caf\xc3\xa9 \xcd\x84\n[storage]\nread = [\"?/no/such/caf\xc3\xa9\", '?/no/\xcd\x84']\n"
                      "[env]\nset = { A = \"\"\"\xcd\x84\\\\\xcd\x84\n\xcd\x84\"\"\", B = '''\\\xcd\x84''' }  # \xcd\x84\n"),
             "");
