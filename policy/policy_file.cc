@@ -85,126 +85,146 @@ bool read_policy_text(const std::string& path, std::string& text, std::string& w
 // multi-line basic string of the character after a backslash (and after the
 // whitespace a line-ending backslash skips). So before any text reaches
 // the parser, a non-ASCII character is refused in those places; TOML 1.0
-// allows one nowhere else but in strings and comments. Returns
-// "LINE:COLUMN: what" (columns count characters, as the parser's do), or
-// nothing when the text is safe to parse.
-std::optional<std::string> unsafe_for_toml_parser(std::string_view text) {
-  enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } in = In::kCode;
-  size_t line = 1, column = 0;
-  auto at = [&](size_t i) -> char { return i < text.size() ? text[i] : '\0'; };
-  auto ascii = [](char c) { return static_cast<unsigned char>(c) < 0x80; };
-  auto quotes = [&](size_t i, char q) {  // the run of `q` starting at i
-    size_t n = 0;
-    while (at(i + n) == q) ++n;
-    return n;
-  };
-  size_t i = text.starts_with("\xef\xbb\xbf") ? 3 : 0;  // a UTF-8 byte order mark
-  // Moves past text[i] (if any: an escape may be the last byte), keeping
-  // LINE:COLUMN of the next character.
-  auto step = [&]() {
-    if (i >= text.size()) return;
-    char c = text[i++];
-    if (c == '\n') {
-      ++line;
-      column = 0;
-    } else if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) {
-      ++column;
+// allows one nowhere else but in strings and comments.
+class TomlPrescan {
+ public:
+  explicit TomlPrescan(std::string_view text) : text_(text) {
+    if (text_.starts_with("\xef\xbb\xbf")) i_ = 3;  // a UTF-8 byte order mark
+  }
+
+  // "LINE:COLUMN: what" (columns count characters, as the parser's do), or
+  // nothing when the text is safe to parse.
+  std::optional<std::string> run() {
+    while (i_ < text_.size() && problem_.empty()) {
+      switch (in_) {
+        case In::kCode: code(); break;
+        case In::kComment:
+        case In::kBasic:
+        case In::kLiteral: one_line(); break;
+        case In::kMultiBasic:
+        case In::kMultiLiteral: multi_line(); break;
+      }
     }
-  };
-  auto where = [&](const char* what) {
-    return std::to_string(line) + ":" + std::to_string(column + 1) + ": " + what;
-  };
+    if (problem_.empty()) return std::nullopt;
+    return problem_;
+  }
+
+ private:
+  enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
+
+  char at(size_t i) const { return i < text_.size() ? text_[i] : '\0'; }
+  static bool ascii(char c) { return static_cast<unsigned char>(c) < 0x80; }
+  static bool one_of(char c, const char* set) { return c != '\0' && std::strchr(set, c) != nullptr; }
+  size_t quotes(char q) const {  // the run of `q` starting here
+    size_t n = 0;
+    while (at(i_ + n) == q) ++n;
+    return n;
+  }
+  // Moves past the current byte (if any: an escape may be the last one),
+  // keeping LINE:COLUMN of the next character.
+  void step() {
+    if (i_ >= text_.size()) return;
+    char c = text_[i_++];
+    if (c == '\n') {
+      ++line_;
+      column_ = 0;
+    } else if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) {
+      ++column_;
+    }
+  }
+  void fail(const char* what) { problem_ = std::to_string(line_) + ":" + std::to_string(column_ + 1) + ": " + what; }
+
   // The parser reads a string only where a key or a value begins: after
   // = [ , { or a line break, or after the dot of a dotted key. Elsewhere a
   // quote is code to it, and so is what follows: after a value, and inside
   // a number or date, which it scans from the digit or sign it begins with
   // up to a line break ] } , or # (so through spaces, = [ { and quotes).
-  // `prev` is the last code character other than a space or tab; `run` the
-  // first of the run of key or number characters that holds the current
-  // one (0 outside one).
-  auto one_of = [](char c, const char* set) { return c != '\0' && std::strchr(set, c) != nullptr; };
-  char prev = '\n', run = 0;
-  auto scanned = [&]() { return (run >= '0' && run <= '9') || run == '+' || run == '-'; };
-  auto opens_string = [&]() {
+  bool scanned() const { return (run_ >= '0' && run_ <= '9') || run_ == '+' || run_ == '-'; }
+  bool opens_string() const {
     if (scanned()) return false;
-    if (one_of(prev, "=[,{\n")) return true;
+    if (one_of(prev_, "=[,{\n")) return true;
     // "a"."b" and a.b."c" are dotted keys.
-    bool key = (run >= 'a' && run <= 'z') || (run >= 'A' && run <= 'Z') || run == '_' || run == '"' || run == '\'';
-    return prev == '.' && key;
-  };
-  auto close = [&](char q) {  // a string ended: it is a run of its own
-    in = In::kCode;
-    prev = run = q;
-  };
-  while (i < text.size()) {
-    char c = text[i];
-    switch (in) {
-      case In::kCode:
-        if (!ascii(c))
-          return where("a non-ASCII character outside a quoted string or a comment; TOML 1.0 bare keys are "
-                       "A-Z, a-z, 0-9, '-' and '_': quote the key (\"...\")");
-        if ((c == '"' || c == '\'') && opens_string()) {
-          bool multi = quotes(i, c) >= 3;
-          in = c == '"' ? (multi ? In::kMultiBasic : In::kBasic) : (multi ? In::kMultiLiteral : In::kLiteral);
-          for (int k = multi ? 3 : 1; k > 0; --k) step();
-          break;
-        }
-        if (c == '#') in = In::kComment;
-        if (scanned()) {
-          if (one_of(c, "\n]},#")) run = 0;
-        } else if (c == ' ' || c == '\t' || c == '\r' || one_of(c, "\n=[]{},#\"'")) {
-          run = 0;
-        } else if (!run) {
-          run = c;
-        }
-        if (c != ' ' && c != '\t' && c != '\r') prev = c;
-        step();
-        break;
-      case In::kComment:
-      case In::kBasic:
-      case In::kLiteral:
-        // A newline ends a comment, and a one-line string too (the parser
-        // then reports the unterminated string).
-        if (c == '\n') {
-          in = In::kCode;
-          prev = '\n';
-          run = 0;
-        } else if ((in == In::kBasic && c == '"') || (in == In::kLiteral && c == '\'')) {
-          close(c);
-        } else if (in == In::kBasic && c == '\\') {
-          step();  // an escape: the next character is taken with it
-        }
-        step();
-        break;
-      case In::kMultiBasic:
-      case In::kMultiLiteral: {
-        char q = in == In::kMultiBasic ? '"' : '\'';
-        if (c == q) {
-          // Three quotes close the string; up to two more before them are
-          // the string's own.
-          size_t n = quotes(i, q);
-          if (n >= 3) close(q);
-          for (size_t k = 0; k < std::min<size_t>(n, 5); ++k) step();
-          break;
-        }
-        if (in == In::kMultiBasic && c == '\\') {
-          step();
-          // A line-ending backslash: the parser skips the whitespace and
-          // line breaks that follow, then reads on as usual.
-          size_t from = i;
-          while (at(i) != '\0' && std::strchr(" \t\r\n\v\f", at(i))) step();
-          if (i < text.size() && !ascii(text[i]))
-            return where("a non-ASCII character after a backslash in a multi-line string; write it as \\uXXXX");
-          if (i == from && i < text.size()) step();  // an escape (\" too): the next character is taken with it
-          break;
-        }
-        step();
-        break;
-      }
-    }
+    bool key = (run_ >= 'a' && run_ <= 'z') || (run_ >= 'A' && run_ <= 'Z') || run_ == '_' || run_ == '"' ||
+               run_ == '\'';
+    return prev_ == '.' && key;
   }
-  return std::nullopt;
-}
+
+  void code() {
+    char c = text_[i_];
+    if (!ascii(c))
+      return fail("a non-ASCII character outside a quoted string or a comment; TOML 1.0 bare keys are A-Z, a-z, "
+                  "0-9, '-' and '_': quote the key (\"...\")");
+    if ((c == '"' || c == '\'') && opens_string()) {
+      bool multi = quotes(c) >= 3;
+      in_ = c == '"' ? (multi ? In::kMultiBasic : In::kBasic) : (multi ? In::kMultiLiteral : In::kLiteral);
+      for (int k = multi ? 3 : 1; k > 0; --k) step();
+      return;
+    }
+    if (c == '#') in_ = In::kComment;
+    if (scanned()) {
+      if (one_of(c, "\n]},#")) run_ = 0;
+    } else if (c == ' ' || c == '\t' || c == '\r' || one_of(c, "\n=[]{},#\"'")) {
+      run_ = 0;
+    } else if (!run_) {
+      run_ = c;
+    }
+    if (c != ' ' && c != '\t' && c != '\r') prev_ = c;
+    step();
+  }
+
+  // A comment or a one-line string. A newline ends either (the parser then
+  // reports an unterminated string).
+  void one_line() {
+    char c = text_[i_];
+    if (c == '\n') {
+      in_ = In::kCode;
+      prev_ = '\n';
+      run_ = 0;
+    } else if ((in_ == In::kBasic && c == '"') || (in_ == In::kLiteral && c == '\'')) {
+      close(c);
+    } else if (in_ == In::kBasic && c == '\\') {
+      step();  // an escape: the next character is taken with it
+    }
+    step();
+  }
+
+  void multi_line() {
+    char q = in_ == In::kMultiBasic ? '"' : '\'';
+    char c = text_[i_];
+    if (c == q) {
+      // Three quotes close the string; up to two more before them are the
+      // string's own.
+      size_t n = quotes(q);
+      if (n >= 3) close(q);
+      for (size_t k = 0; k < std::min<size_t>(n, 5); ++k) step();
+      return;
+    }
+    step();
+    if (in_ != In::kMultiBasic || c != '\\') return;
+    // After a backslash: a line-ending one makes the parser skip the
+    // whitespace and line breaks that follow, then read on as usual.
+    size_t from = i_;
+    while (one_of(at(i_), " \t\r\n\v\f")) step();
+    if (i_ < text_.size() && !ascii(text_[i_]))
+      return fail("a non-ASCII character after a backslash in a multi-line string; write it as \\uXXXX");
+    if (i_ == from) step();  // an escape (\" too): the next character is taken with it
+  }
+
+  void close(char q) {  // a string ended: it counts as a run of its own
+    in_ = In::kCode;
+    prev_ = run_ = q;
+  }
+
+  std::string_view text_;
+  size_t i_ = 0;
+  size_t line_ = 1, column_ = 0;
+  In in_ = In::kCode;
+  // The last code character other than a space or tab, and the first of
+  // the run of key or number characters that holds the current one (0
+  // outside one).
+  char prev_ = '\n', run_ = 0;
+  std::string problem_;
+};
 
 // Everything one load shares across the files it includes.
 struct LoadState {
@@ -220,7 +240,7 @@ class PolicyReader {
       path_(std::move(name)), dir_(std::move(dir)) {}
 
   void read(std::string_view text) {
-    if (auto unsafe = unsafe_for_toml_parser(text)) throw SetupError(path_ + ":" + *unsafe);
+    if (auto unsafe = TomlPrescan(text).run()) throw SetupError(path_ + ":" + *unsafe);
     toml::table root;
     try {
       root = toml::parse(text, path_);
