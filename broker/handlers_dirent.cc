@@ -125,6 +125,9 @@ Verdict SyscallHandlers::on_link(Call& n, int olddirfd, uint64_t oldpath, int ne
   UniqueFd to_dir;
   std::string to_name;
   if (int err = open_parent(n, to, Need::kCreate, to_dir, to_name)) return Verdict::error(err);
+  // Kept, as in enter_parent: the kernel refuses to link a file under a
+  // name that asks for a directory ("b/": ENOENT).
+  if (to.trailing_slash) to_name += '/';
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // linkat(fd, "", AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc/self/fd
   // form with AT_SYMLINK_FOLLOW does the same for an unprivileged broker.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <climits>
@@ -161,7 +162,20 @@ void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
   app.add_flag("--broker-opens", config.broker_performs_opens,
                "perform every open in the broker (never CONTINUE, even where Landlock enforces the same rule)");
   app.add_option("--log", config.log.path, "write the log to FILE (appended) instead of stderr")->type_name("FILE");
-  app.add_option("--log-fd", config.log.fd, "write the log to descriptor N")->type_name("N");
+  // 0, 1 and 2 are the guest's stdio, which wwjail would take over (and
+  // close); a negative N is no descriptor at all and was silently ignored.
+  app.add_option("--log-fd", config.log.fd, "write the log to descriptor N (3 or more, opened by the caller)")
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& n) -> std::string {
+            long v = 0;
+            auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
+            if (ec != std::errc() || end != n.data() + n.size() || v > INT_MAX)
+              return "'" + n + "' is not a descriptor number";
+            if (v < 3) return "descriptor " + n + " cannot take the log: give 3 or more (0, 1 and 2 are the guest's stdio)";
+            return {};
+          },
+          "N >= 3"));
   app.add_option("--log-format", config.log.format, "text (default) or json: one JSON object per line")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--log-level", config.log_level,

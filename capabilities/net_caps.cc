@@ -9,10 +9,23 @@
 namespace wwjail {
 namespace {
 
-bool parse_port(std::string_view s, uint16_t& out) {
+// A decimal number as people write it: digits only, no sign, no leading
+// zero (so "080" and "+80" are refused, not read as 80), at most `max`.
+bool parse_decimal(std::string_view s, unsigned max, unsigned& out) {
+  if (s.empty() || s.size() > 5 || (s.size() > 1 && s.front() == '0')) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
   unsigned v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v > 65535 || s.empty()) return false;
+  if (ec != std::errc() || p != s.data() + s.size() || v > max) return false;
+  out = v;
+  return true;
+}
+
+bool parse_port(std::string_view s, uint16_t& out) {
+  unsigned v = 0;
+  if (!parse_decimal(s, 65535, v)) return false;
   out = static_cast<uint16_t>(v);
   return true;
 }
@@ -33,7 +46,9 @@ bool parse_ports(std::string_view s, NetEndpoint& e, std::string& error) {
 bool parse_addr(std::string_view s, NetEndpoint& e, std::string& error) {
   if (s == "*") return true;
   std::string text(s);
-  std::string prefix_text;
+  // Set when the address has a "/": then a prefix length must follow it
+  // ("10.0.0.0/" is a mistake, not /32).
+  std::optional<std::string> prefix_text;
   // [v6] or [v6/len] or [v6]/len
   bool bracketed = !text.empty() && text.front() == '[';
   if (bracketed) {
@@ -53,6 +68,10 @@ bool parse_addr(std::string_view s, NetEndpoint& e, std::string& error) {
     }
   }
   if (auto slash = text.find('/'); slash != std::string::npos) {
+    if (prefix_text) {
+      error = "two prefix lengths in address '" + std::string(s) + "': write one, e.g. [fd00::]/8";
+      return false;
+    }
     prefix_text = text.substr(slash + 1);
     text.resize(slash);
   }
@@ -78,12 +97,12 @@ bool parse_addr(std::string_view s, NetEndpoint& e, std::string& error) {
             "(10.0.0.0/8, [fd00::]/8) or *";
     return false;
   }
-  if (!prefix_text.empty()) {
+  if (prefix_text) {
     unsigned p = 0;
-    auto [end, ec] = std::from_chars(prefix_text.data(), prefix_text.data() + prefix_text.size(), p);
-    if (ec != std::errc() || end != prefix_text.data() + prefix_text.size() ||
-        p > static_cast<unsigned>(e.prefix)) {
-      error = "bad prefix length '/" + prefix_text + "' for " + text;
+    if (!parse_decimal(*prefix_text, static_cast<unsigned>(e.prefix), p)) {
+      error = "bad prefix length '/" + *prefix_text + "' for " + text + ": write a number from 0 to " +
+              std::to_string(e.prefix) + " after the '/', e.g. " +
+              (e.family == AF_INET ? "10.0.0.0/8" : "[fd00::]/8");
       return false;
     }
     e.prefix = static_cast<int>(p);
@@ -131,6 +150,7 @@ std::optional<NetEndpoint> parse_net_spec(std::string_view spec, std::string& er
       error = "bad unix socket '" + std::string(rest) + "': write an absolute path or @NAME for an abstract socket";
       return std::nullopt;
     }
+    if (!unix_name_fits(e.path, e.abstract, error)) return std::nullopt;
     return e;
   }
   if (kind == "tcp") {
@@ -149,6 +169,22 @@ std::optional<NetEndpoint> parse_net_spec(std::string_view spec, std::string& er
   if (!parse_addr(rest.substr(0, last), e, error) || !parse_ports(rest.substr(last + 1), e, error))
     return std::nullopt;
   return e;
+}
+
+bool unix_name_fits(std::string_view name, bool abstract, std::string& error) {
+  if (name.size() > kMaxUnixNameBytes) {
+    error = std::string("the unix socket ") + (abstract ? "name @" : "path ") + std::string(name) + " is " +
+            std::to_string(name.size()) + " bytes long; a socket address holds at most " +
+            std::to_string(kMaxUnixNameBytes) + "; use a shorter one";
+    return false;
+  }
+  // A path ends at its first NUL (the kernel's rule), so one holding a NUL
+  // names another, shorter path. An abstract name is bytes: NULs included.
+  if (!abstract && name.find('\0') != std::string_view::npos) {
+    error = "the unix socket path holds a NUL byte; write the path without it";
+    return false;
+  }
+  return true;
 }
 
 std::optional<NetTarget> inet_target(Transport transport, const sockaddr_storage& sa, socklen_t len) {

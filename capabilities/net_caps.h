@@ -12,6 +12,7 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <cstdint>
 #include <optional>
@@ -43,8 +44,18 @@ struct NetGrant {
 
 // Parses SPEC. Returns the endpoint, or nullopt with `error` saying what is
 // wrong and what to write instead. Unix paths are returned as written; the
-// caller canonicalises them.
+// caller canonicalises them (and checks the result again with
+// unix_name_fits). Whatever a run would refuse is refused here, so `check`
+// refuses it too.
 std::optional<NetEndpoint> parse_net_spec(std::string_view spec, std::string& error);
+
+// sun_path holds a path and its terminating NUL, or an abstract name after
+// its leading NUL: 107 bytes of name either way.
+inline constexpr size_t kMaxUnixNameBytes = sizeof(sockaddr_un::sun_path) - 1;
+
+// Whether a unix socket path (or abstract name) fits in a sockaddr_un and
+// means what it says (a path holds no NUL); else false with `error` set.
+bool unix_name_fits(std::string_view name, bool abstract, std::string& error);
 
 // A socket address the broker copied, in a form rules can be matched on.
 struct NetTarget {

@@ -1,6 +1,8 @@
 #include "policy/policy_file.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glob.h>
 #include <sys/resource.h>
@@ -10,7 +12,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -22,11 +24,208 @@
 #include "policy/capability_names.h"
 #include "policy/limits.h"
 #include "sys/sys_error.h"
+#include "sys/unique_fd.h"
 
 namespace wwjail {
 namespace {
 
 constexpr int kMaxIncludeDepth = 16;
+
+const char* file_kind(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    default: return "not a regular file";
+  }
+}
+
+// Reads a whole policy file into `text`, or says in `why` why it is not one.
+// Opened with O_NONBLOCK, since opening a FIFO for reading otherwise waits
+// for a writer forever; then judged on the open descriptor (no race with a
+// rename): a directory reads as empty and a device such as /dev/zero never
+// ends, so only a regular file of at most kMaxPolicyBytes is a policy. The
+// read itself is bounded too, in case the file grows meanwhile.
+bool read_policy_text(const std::string& path, std::string& text, std::string& why) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  struct stat st{};
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
+    why = std::strerror(errno);
+    return false;
+  }
+  const std::string rule = "; a policy is a regular file of at most 1 MiB";
+  if (!S_ISREG(st.st_mode)) {
+    why = std::string("it is ") + file_kind(st.st_mode) + rule;
+    return false;
+  }
+  text.clear();
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      why = std::strerror(errno);
+      return false;
+    }
+    if (n == 0) return true;
+    if (text.size() + static_cast<size_t>(n) > kMaxPolicyBytes) {
+      why = "it is larger than 1 MiB" + rule;
+      return false;
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// Debian's toml++ 3.3.0 asks whether a non-ASCII character is whitespace
+// through a generated table that reaches __builtin_unreachable (undefined
+// behaviour) for most of U+00A1..U+0499: a bare key followed by U+0344,
+// "[a\xcd\x84]", does (upstream marzer/tomlplusplus#190). The parser asks
+// that question of every character outside strings and comments, and in a
+// multi-line basic string of the character after a backslash (and after the
+// whitespace a line-ending backslash skips). So before any text reaches
+// the parser, a non-ASCII character is refused in those places; TOML 1.0
+// allows one nowhere else but in strings and comments.
+class TomlPrescan {
+ public:
+  explicit TomlPrescan(std::string_view text) : text_(text) {
+    if (text_.starts_with("\xef\xbb\xbf")) i_ = 3;  // a UTF-8 byte order mark
+  }
+
+  // "LINE:COLUMN: what" (columns count characters, as the parser's do), or
+  // nothing when the text is safe to parse.
+  std::optional<std::string> run() {
+    while (i_ < text_.size() && problem_.empty()) {
+      switch (in_) {
+        case In::kCode: code(); break;
+        case In::kComment:
+        case In::kBasic:
+        case In::kLiteral: one_line(); break;
+        case In::kMultiBasic:
+        case In::kMultiLiteral: multi_line(); break;
+      }
+    }
+    if (problem_.empty()) return std::nullopt;
+    return problem_;
+  }
+
+ private:
+  enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
+
+  char at(size_t i) const { return i < text_.size() ? text_[i] : '\0'; }
+  static bool ascii(char c) { return static_cast<unsigned char>(c) < 0x80; }
+  static bool one_of(char c, const char* set) { return c != '\0' && std::strchr(set, c) != nullptr; }
+  size_t quotes(char q) const {  // the run of `q` starting here
+    size_t n = 0;
+    while (at(i_ + n) == q) ++n;
+    return n;
+  }
+  // Moves past the current byte (if any: an escape may be the last one),
+  // keeping LINE:COLUMN of the next character.
+  void step() {
+    if (i_ >= text_.size()) return;
+    char c = text_[i_++];
+    if (c == '\n') {
+      ++line_;
+      column_ = 0;
+    } else if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) {
+      ++column_;
+    }
+  }
+  void fail(const char* what) { problem_ = std::to_string(line_) + ":" + std::to_string(column_ + 1) + ": " + what; }
+
+  // The parser reads a string only where a key or a value begins: after
+  // = [ , { or a line break, or after the dot of a dotted key. Elsewhere a
+  // quote is code to it, and so is what follows: after a value, and inside
+  // a number or date, which it scans from the digit or sign it begins with
+  // up to a line break ] } , or # (so through spaces, = [ { and quotes).
+  bool scanned() const { return (run_ >= '0' && run_ <= '9') || run_ == '+' || run_ == '-'; }
+  bool opens_string() const {
+    if (scanned()) return false;
+    if (one_of(prev_, "=[,{\n")) return true;
+    // "a"."b" and a.b."c" are dotted keys.
+    bool key = (run_ >= 'a' && run_ <= 'z') || (run_ >= 'A' && run_ <= 'Z') || run_ == '_' || run_ == '"' ||
+               run_ == '\'';
+    return prev_ == '.' && key;
+  }
+
+  void code() {
+    char c = text_[i_];
+    if (!ascii(c))
+      return fail("a non-ASCII character outside a quoted string or a comment; TOML 1.0 bare keys are A-Z, a-z, "
+                  "0-9, '-' and '_': quote the key (\"...\")");
+    if ((c == '"' || c == '\'') && opens_string()) {
+      bool multi = quotes(c) >= 3;
+      in_ = c == '"' ? (multi ? In::kMultiBasic : In::kBasic) : (multi ? In::kMultiLiteral : In::kLiteral);
+      for (int k = multi ? 3 : 1; k > 0; --k) step();
+      return;
+    }
+    if (c == '#') in_ = In::kComment;
+    if (scanned()) {
+      if (one_of(c, "\n]},#")) run_ = 0;
+    } else if (c == ' ' || c == '\t' || c == '\r' || one_of(c, "\n=[]{},#\"'")) {
+      run_ = 0;
+    } else if (!run_) {
+      run_ = c;
+    }
+    if (c != ' ' && c != '\t' && c != '\r') prev_ = c;
+    step();
+  }
+
+  // A comment or a one-line string. A newline ends either (the parser then
+  // reports an unterminated string).
+  void one_line() {
+    char c = text_[i_];
+    if (c == '\n') {
+      in_ = In::kCode;
+      prev_ = '\n';
+      run_ = 0;
+    } else if ((in_ == In::kBasic && c == '"') || (in_ == In::kLiteral && c == '\'')) {
+      close(c);
+    } else if (in_ == In::kBasic && c == '\\') {
+      step();  // an escape: the next character is taken with it
+    }
+    step();
+  }
+
+  void multi_line() {
+    char q = in_ == In::kMultiBasic ? '"' : '\'';
+    char c = text_[i_];
+    if (c == q) {
+      // Three quotes close the string; up to two more before them are the
+      // string's own.
+      size_t n = quotes(q);
+      if (n >= 3) close(q);
+      for (size_t k = 0; k < std::min<size_t>(n, 5); ++k) step();
+      return;
+    }
+    step();
+    if (in_ != In::kMultiBasic || c != '\\') return;
+    // After a backslash: a line-ending one makes the parser skip the
+    // whitespace and line breaks that follow, then read on as usual.
+    size_t from = i_;
+    while (one_of(at(i_), " \t\r\n\v\f")) step();
+    if (i_ < text_.size() && !ascii(text_[i_]))
+      return fail("a non-ASCII character after a backslash in a multi-line string; write it as \\uXXXX");
+    if (i_ == from) step();  // an escape (\" too): the next character is taken with it
+  }
+
+  void close(char q) {  // a string ended: it counts as a run of its own
+    in_ = In::kCode;
+    prev_ = run_ = q;
+  }
+
+  std::string_view text_;
+  size_t i_ = 0;
+  size_t line_ = 1, column_ = 0;
+  In in_ = In::kCode;
+  // The last code character other than a space or tab, and the first of
+  // the run of key or number characters that holds the current one (0
+  // outside one).
+  char prev_ = '\n', run_ = 0;
+  std::string problem_;
+};
 
 // Everything one load shares across the files it includes.
 struct LoadState {
@@ -42,6 +241,7 @@ class PolicyReader {
       path_(std::move(name)), dir_(std::move(dir)) {}
 
   void read(std::string_view text) {
+    if (auto unsafe = TomlPrescan(text).run()) throw SetupError(path_ + ":" + *unsafe);
     toml::table root;
     try {
       root = toml::parse(text, path_);
@@ -133,11 +333,8 @@ class PolicyReader {
       name = real;
       auto slash = name.find_last_of('/');
       dir = slash == 0 ? "/" : name.substr(0, slash);
-      std::ifstream in(name);
-      std::stringstream buf;
-      buf << in.rdbuf();
-      if (!in) fail_at(n.source(), "included file '" + what + "' cannot be read");
-      text = buf.str();
+      std::string why;
+      if (!read_policy_text(name, text, why)) fail_at(n.source(), "included file '" + what + "' cannot be read: " + why);
     }
     for (const auto& open : state_.chain) {
       if (open == name) fail_at(n.source(), "'" + what + "' includes itself (through " + chain_text() + "); remove one include");
@@ -345,11 +542,8 @@ std::string join(const std::vector<std::string>& items) {
 }  // namespace
 
 void load_policy_file(const std::string& path, RunConfig& config) {
-  std::ifstream in(path);
-  if (!in) throw SetupError(path + ": cannot read the policy: " + std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw SetupError(path + ": cannot read the policy: " + std::strerror(errno));
+  std::string text, why;
+  if (!read_policy_text(path, text, why)) throw SetupError(path + ": cannot read the policy: " + why);
   char real[PATH_MAX];
   std::string canonical = ::realpath(path.c_str(), real) ? real : path;
   LoadState state{config, {canonical}};
@@ -357,8 +551,14 @@ void load_policy_file(const std::string& path, RunConfig& config) {
   // absolute here so every path the reader records is absolute.
   auto slash = canonical.find_last_of('/');
   std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : canonical.substr(0, slash);
-  PolicyReader(state, path, dir).read(text.str());
+  PolicyReader(state, path, dir).read(text);
   config.policy_files.push_back(path);
+}
+
+void load_policy_text(std::string_view text, const std::string& name, const std::string& dir, RunConfig& config) {
+  LoadState state{config, {name}};
+  PolicyReader(state, name, dir).read(text);
+  config.policy_files.push_back(name);
 }
 
 RunConfig load_base_profile(const std::string& name) {

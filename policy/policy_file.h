@@ -22,16 +22,26 @@
 // FILE:LINE:COLUMN and what to write instead.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "policy/run_config.h"
 
 namespace wwjail {
 
+// A policy (and each file it includes) is a regular file of at most this
+// many bytes; a directory, a FIFO or a device is refused before it is read.
+inline constexpr size_t kMaxPolicyBytes = 1 << 20;
+
 // Adds the file's grants to `config` (which may already hold command-line
 // grants: both apply). Throws SetupError with one line per problem found
 // first, "FILE:LINE:COLUMN: what is wrong; what to write instead".
 void load_policy_file(const std::string& path, RunConfig& config);
+
+// The same for policy text already read: `name` is what errors call it and
+// `dir` the directory relative paths (and includes) are taken against. For
+// tests and fuzzers; load_policy_file reads the file and calls this.
+void load_policy_text(std::string_view text, const std::string& name, const std::string& dir, RunConfig& config);
 
 // A shipped base profile's grants (learn folds system files into them).
 // Throws SetupError for an unknown name.

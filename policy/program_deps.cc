@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <glob.h>
@@ -165,12 +164,22 @@ ProgramDeps find_program_deps(const std::string& program) {
   std::set<std::string> seen_libs;
   const auto lib_dirs = default_lib_dirs();
 
+  // The kind is where the path was found, never what its name looks like.
+  // A path named by a "#!" line is exec'd as itself, whatever else names it.
+  auto note = [&](const std::string& path, Interpreter::Kind kind) {
+    for (auto& known : deps.interpreters) {
+      if (known.path != path) continue;
+      if (kind == Interpreter::Kind::kScript) known.kind = kind;
+      return;
+    }
+    deps.interpreters.push_back({path, kind});
+  };
   std::vector<std::string> pending_exec{program};
   for (int hops = 0; !pending_exec.empty() && hops < 4; ++hops) {
     std::string exe = pending_exec.back();
     pending_exec.pop_back();
     if (std::string interp = shebang_interpreter(exe); !interp.empty()) {
-      deps.interpreters.push_back(interp);
+      note(interp, Interpreter::Kind::kScript);
       pending_exec.push_back(interp);
       continue;
     }
@@ -181,9 +190,7 @@ ProgramDeps find_program_deps(const std::string& program) {
       work.pop_back();
       ElfInfo info;
       if (!parse_elf(file, info)) continue;
-      if (!info.interp.empty() &&
-          std::find(deps.interpreters.begin(), deps.interpreters.end(), info.interp) == deps.interpreters.end())
-        deps.interpreters.push_back(info.interp);
+      if (!info.interp.empty()) note(info.interp, Interpreter::Kind::kElfLoader);
       std::vector<std::string> search = info.search;
       search.insert(search.end(), inherited.begin(), inherited.end());
       for (const auto& name : info.needed) {

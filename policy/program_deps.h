@@ -10,8 +10,19 @@
 
 namespace wwjail {
 
+// A file the kernel opens with open_exec to start the program, and how.
+struct Interpreter {
+  enum class Kind {
+    kElfLoader,  // an ELF's PT_INTERP (ld.so): the kernel maps it beside the
+                 // program; the guest never needs to exec it by name
+    kScript,     // a "#!" line's interpreter: the kernel execs it for the script
+  };
+  std::string path;
+  Kind kind = Kind::kElfLoader;
+};
+
 struct ProgramDeps {
-  std::vector<std::string> interpreters;  // need exec (kernel opens them with open_exec)
+  std::vector<Interpreter> interpreters;  // need exec (kernel opens them with open_exec)
   std::vector<std::string> libraries;     // need read
 };
 

@@ -175,7 +175,11 @@ std::string canonical_socket_path(const std::string& path, const std::string& wh
   std::string real;
   if (name.empty() || !canonical(dir, real))
     throw SetupError(where + ": the directory " + dir + " must exist");
-  return (real == "/" ? "" : real) + "/" + name;
+  std::string out = (real == "/" ? "" : real) + "/" + name;
+  // The canonical directory may be longer than the one written.
+  std::string err;
+  if (!unix_name_fits(out, false, err)) throw SetupError(where + ": " + err);
+  return out;
 }
 
 }  // namespace
@@ -240,12 +244,12 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
   ProgramDeps deps = find_program_deps(program);
   for (const auto& interp : deps.interpreters) {
     // A "#!" interpreter is exec'd by the kernel on the script's behalf; an
-    // ELF interpreter (ld.so) is executable only through granted programs.
-    bool elf_loader = interp.find("/ld-linux") != std::string::npos || interp.find("/ld.so") != std::string::npos ||
-                      interp.find("/ld64.so") != std::string::npos;
-    add_path(caps, interp, kExec, "interpreter of " + program, false,
+    // ELF interpreter (PT_INTERP, whatever its name: ld-linux, ld-musl, ...)
+    // is executable only through granted programs.
+    bool elf_loader = interp.kind == Interpreter::Kind::kElfLoader;
+    add_path(caps, interp.path, kExec, "interpreter of " + program, false,
              {.interpreter_only = elf_loader, .automatic = true});
-    log.debug("granted exec on interpreter {}", interp);
+    log.debug("granted exec on {} {}", elf_loader ? "ELF interpreter" : "script interpreter", interp.path);
   }
   for (const auto& lib : deps.libraries) add_path(caps, lib, kRead, "library of " + program, false, automatic);
   log.debug("granted read on {} libraries of {}", deps.libraries.size(), program);

@@ -46,6 +46,27 @@ TEST(Cli, BadFlagsAre125WithOneLine) {
   EXPECT_NE(r.err.find("no program given"), std::string::npos) << r.err;
 }
 
+// --log-fd -5 was silently ignored, and --log-fd 0|1|2 took the guest's
+// stdio for the log (and closed it): all are refused before the guest runs.
+TEST(Cli, LogFdMustBeADescriptorAboveStdio) {
+  for (const char* fd : {"-5", "0", "1", "2"}) {
+    auto r = jail({"--log-fd", fd}, {"/bin/echo", "ran"});
+    EXPECT_EQ(r.exit_code, 125) << fd;
+    EXPECT_EQ(r.out, "") << fd;
+    EXPECT_EQ(r.err, std::string("wwjail: --log-fd: descriptor ") + fd +
+                         " cannot take the log: give 3 or more (0, 1 and 2 are the guest's stdio) (see wwjail "
+                         "--help)\n");
+  }
+  auto word = jail({"--log-fd", "x"}, {"/bin/echo", "ran"});
+  EXPECT_EQ(word.exit_code, 125);
+  EXPECT_EQ(word.err, "wwjail: --log-fd: 'x' is not a descriptor number (see wwjail --help)\n");
+  // Positive control: a descriptor the caller opened takes the log, and the
+  // guest keeps its stdout.
+  auto ok = run({"/bin/sh", "-c", "exec \"$0\" --log-fd 3 -- /bin/echo ran 3>/dev/null", wwjail_bin()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "ran\n");
+}
+
 TEST(Cli, MissingGrantPathIs125AndNamesIt) {
   auto r = jail({"--read", "/no/such/path"}, {"/bin/true"});
   EXPECT_EQ(r.exit_code, 125);

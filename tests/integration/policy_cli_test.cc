@@ -1,5 +1,6 @@
 // Policy files through the CLI: wwjail check, and -p enforcing what it says.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
@@ -147,6 +148,74 @@ TEST(PolicyCli, NetworkErrorsFoundLaterStillNameThePolicyLine) {
   EXPECT_NE(u.err.find(sock + ":2 connect unix:/no/such/dir/x.sock: the directory /no/such/dir must exist"),
             std::string::npos)
       << u.err;
+}
+
+// check accepted unix paths too long for sun_path, which the run then
+// refused: both refuse them now, as written or once canonical.
+TEST(PolicyCli, CheckRefusesUnixPathsARunCannotUse) {
+  ScratchDir d;
+  std::string sock = d.path() + "/";
+  sock += std::string(108 - sock.size(), 's');  // 108 bytes: one too many
+  std::string longer = d.file("long.toml", "[network]\nbind = [\"unix:" + sock + "\"]\n");
+  auto r = run({wwjail_bin(), "check", longer});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_EQ(r.err, "wwjail: " + longer + ":2:9: the unix socket path " + sock +
+                       " is 108 bytes long; a socket address holds at most 107; use a shorter one\n");
+  auto ran = jail({"--listen", "unix:" + sock}, {"/bin/true"});
+  EXPECT_EQ(ran.exit_code, 125);
+  // Written short, canonical long: a symlink to a deep directory.
+  std::string deep = d.sub(std::string(100, 'd'));
+  ASSERT_EQ(::symlink(deep.c_str(), (d.path() + "/l").c_str()), 0);
+  std::string via = d.file("via.toml", "[network]\nlisten = [\"unix:l/app.sock\"]\n");
+  auto v = run({wwjail_bin(), "check", via});
+  EXPECT_EQ(v.exit_code, 125);
+  EXPECT_NE(v.err.find(via + ":2 listen unix:" + d.path() + "/l/app.sock: the unix socket path " + deep +
+                       "/app.sock is"),
+            std::string::npos)
+      << v.err;
+  // Positive control: 107 bytes is a socket a run can bind, listen on and use.
+  sock.pop_back();
+  std::string fits = d.file("fits.toml", "[network]\nlisten = [\"unix:" + sock + "\"]\n");
+  auto ok = run({wwjail_bin(), "check", fits});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  auto listened = jail({"-p", fits}, {"/bin/sh", "-c", "echo $LISTEN_FDS"});
+  EXPECT_EQ(listened.exit_code, 0) << listened.err;
+  EXPECT_EQ(listened.out, "1\n");
+}
+
+// A directory read as an empty valid policy, a FIFO hung forever in open,
+// /dev/zero was read without bound: each is now one line and exit 125,
+// quickly (the timeout only turns a hang on the old code into a failure).
+TEST(PolicyCli, OnlyARegularFileIsAPolicy) {
+  ScratchDir d;
+  std::string dir = d.sub("dir");
+  std::string fifo = d.path() + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string includes_fifo = d.file("inc.toml", "include = [\"fifo\"]\n");
+  const std::string rule = "; a policy is a regular file of at most 1 MiB\n";
+  struct Case {
+    std::string policy, err;
+  } cases[] = {
+      {dir, "wwjail: " + dir + ": cannot read the policy: it is a directory" + rule},
+      {fifo, "wwjail: " + fifo + ": cannot read the policy: it is a FIFO" + rule},
+      {"/dev/zero", "wwjail: /dev/zero: cannot read the policy: it is a character device" + rule},
+      {includes_fifo, "wwjail: " + d.path() + "/inc.toml:1:12: included file 'fifo' cannot be read: it is a FIFO" + rule},
+  };
+  for (const auto& c : cases) {
+    auto checked = run({wwjail_bin(), "check", c.policy}, "", 20);
+    EXPECT_EQ(checked.exit_code, 125) << c.policy;
+    EXPECT_EQ(checked.out, "") << c.policy;
+    EXPECT_EQ(checked.err, c.err);
+    auto ran = jail({"-p", c.policy}, {"/bin/true"}, 20);
+    EXPECT_EQ(ran.exit_code, 125) << c.policy;
+    EXPECT_EQ(ran.err, c.err);
+  }
+  // Positive control: the same include of a regular file is read.
+  d.file("ok.toml", "[storage]\nread = [\"/usr\"]\n");
+  std::string includes_file = d.file("inc2.toml", "include = [\"ok.toml\"]\n");
+  auto ok = run({wwjail_bin(), "check", includes_file}, "", 20);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(jail({"-p", includes_file}, {"/bin/true"}, 20).exit_code, 0);
 }
 
 }  // namespace

@@ -80,6 +80,47 @@ TEST(NetSpec, RejectsWithAnExplanation) {
   EXPECT_NE(parse_error("nonsense").find("tcp:ADDR:PORT"), std::string::npos);
 }
 
+// A "/" with no length after it used to be read as /32 or /128, a whole
+// block narrowed to one host (or, misplaced, silently accepted).
+TEST(NetSpec, MalformedCidrBlocksAreRefused) {
+  for (const char* spec : {"tcp:10.0.0.0/:80", "tcp:[::1]/:80", "tcp:[::1/]:81", "tcp:10.0.0.0/33:80",
+                           "tcp:[fd00::]/129:80", "tcp:10.0.0.0/-1:80", "tcp:10.0.0.0/+8:80", "tcp:10.0.0.0/08:80",
+                           "tcp:10.0.0.0/8/8:80", "tcp:[fd00::/8]/8:80", "tcp:10.0.0.0/ 8:80", "tcp:10.0.0.0/8x:80",
+                           "tcp:10.0.0.0/4294967304:80", "tcp:[::ffff:10.0.0.0]/104:80"}) {
+    std::string err = parse_error(spec);
+    EXPECT_TRUE(err.find("prefix length") != std::string::npos) << spec << ": " << err;
+  }
+  EXPECT_NE(parse_error("tcp:10.0.0.0/:80").find("write a number from 0 to 32 after the '/'"), std::string::npos);
+  EXPECT_NE(parse_error("tcp:[::1]/:80").find("write a number from 0 to 128 after the '/'"), std::string::npos);
+  // Positive controls: every length in range, in both spellings of IPv6.
+  EXPECT_EQ(parse("tcp:0.0.0.0/0:80").prefix, 0);
+  EXPECT_EQ(parse("tcp:10.0.0.0/8:80").prefix, 8);
+  EXPECT_EQ(parse("tcp:10.1.2.3/32:80").prefix, 32);
+  EXPECT_EQ(parse("tcp:[fd00::]/8:80").prefix, 8);
+  EXPECT_EQ(parse("tcp:[fd00::/8]:80").prefix, 8);
+  EXPECT_EQ(parse("tcp:[::1]/128:80").prefix, 128);
+  EXPECT_EQ(parse("tcp:[::]/0:80").prefix, 0);
+  // Ports are numbers written plainly too.
+  for (const char* spec : {"tcp:1.2.3.4:+80", "tcp:1.2.3.4:080", "tcp:1.2.3.4:-80", "tcp:1.2.3.4:80-", "tcp:1.2.3.4: 80"})
+    EXPECT_NE(parse_error(spec).find("bad port"), std::string::npos) << spec;
+  EXPECT_EQ(parse("tcp:1.2.3.4:0").port_lo, 0);
+}
+
+// A run cannot bind or listen on a unix path sun_path cannot hold, so the
+// parser (and with it `check`) refuses it.
+TEST(NetSpec, UnixNamesMustFitASocketAddress) {
+  std::string fits = "/" + std::string(kMaxUnixNameBytes - 1, 'x');
+  EXPECT_EQ(parse("unix:" + fits).path, fits);
+  std::string err = parse_error("unix:" + fits + "x");
+  EXPECT_NE(err.find("is 108 bytes long; a socket address holds at most 107"), std::string::npos) << err;
+  std::string name(kMaxUnixNameBytes, 'n');
+  EXPECT_EQ(parse("unix:@" + name).path, name);
+  EXPECT_NE(parse_error("unix:@" + name + "n").find("name @"), std::string::npos);
+  // A NUL ends a path: "/run/a.sock\0x" would name /run/a.sock.
+  EXPECT_NE(parse_error(std::string("unix:/run/a.sock\0x", 18)).find("NUL"), std::string::npos);
+  EXPECT_TRUE(parse(std::string("unix:@a\0b", 9)).abstract);  // abstract names are bytes
+}
+
 TEST(NetCaps, MatchesTransportAddressAndPort) {
   NetCaps caps;
   caps.add_connect({parse("tcp:127.0.0.1:5432"), "--connect tcp:127.0.0.1:5432"});

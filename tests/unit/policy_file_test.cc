@@ -165,6 +165,69 @@ TEST_F(PolicyFile, IncludeErrorsNameTheSpot) {
   EXPECT_NE(err.find("policy.toml:1:11: 'include' must be an array of strings"), std::string::npos) << err;
 }
 
+// Only a regular file of bounded size is a policy: a directory used to read
+// as an empty, valid policy. (A FIFO and /dev/zero, which hang or never end
+// on a reader that does not check, are in the CLI tests, under a timeout.)
+TEST_F(PolicyFile, APolicyIsARegularFileOfBoundedSize) {
+  RunConfig c;
+  try {
+    load_policy_file(dir_ + "/data", c);
+    ADD_FAILURE() << "a directory was read as a policy";
+  } catch (const SetupError& e) {
+    EXPECT_EQ(std::string(e.what()), dir_ + "/data: cannot read the policy: it is a directory; a policy is a regular "
+                                            "file of at most 1 MiB");
+  }
+  std::string err = error_of("include = [\"data\"]\n");
+  EXPECT_NE(err.find("policy.toml:1:12: included file 'data' cannot be read: it is a directory"), std::string::npos)
+      << err;
+  // Positive control and the bound: a comment-padded file of exactly the
+  // limit loads; one byte more is refused.
+  std::string at_limit = "[storage]\nread = [\"/usr\"]\n#";
+  at_limit.resize(kMaxPolicyBytes, 'x');
+  EXPECT_EQ(error_of(at_limit), "");
+  err = error_of(at_limit + "x");
+  EXPECT_NE(err.find("cannot read the policy: it is larger than 1 MiB"), std::string::npos) << err;
+}
+
+// Debian's toml++ 3.3.0 reaches __builtin_unreachable on "[a\xcd\x84]"
+// (marzer/tomlplusplus#190, undefined behaviour): no such text reaches it.
+TEST_F(PolicyFile, TextTheTomlParserMishandlesIsRefusedFirst) {
+  EXPECT_EQ(error_of("[a\xcd\x84]\n"), dir_ + "/policy.toml:1:3: a non-ASCII character outside a quoted string or a "
+                                            "comment; TOML 1.0 bare keys are A-Z, a-z, 0-9, '-' and '_': quote the "
+                                            "key (\"...\")");
+  const std::string refused[] = {
+      "[storage]\nread\xc2\xa0= []\n",                      // a no-break space after a key
+      "[storage]\nread = [\"/usr\"]\xd0\x80\n",             // after a value
+      "\xc3\xa9 = 1\n",                                     // a bare key
+      "[env]\nset = { A = \"\"\"\\\xcd\x84\"\"\" }\n",      // after a backslash in a multi-line string
+      "[env]\nset = { A = \"\"\"x\\  \n  \xcd\x84\"\"\" }\n",  // after a line-ending backslash
+      "a = '''x''''\n\xcd\x84 = 1\n",                       // after a literal string ending in a quote
+      // A quote inside a number or after a sign is no string to the parser,
+      // which scans on to a delimiter (found by the fuzzer).
+      "a = [1\"\xcd\x84\"]\n",
+      "a = 1.\"\xcd\x84\"\n",
+      "a = -\"\xcd\x84\"\n",
+      "a = 0[\"\xcd\x84\"]\n",     // ... through = [ { too
+      "a = 1={\"\xcd\x84\"}\n",
+      "a = 1979-05-27 \"\xcd\x84\"\n",
+      // An escape as the last byte (the scan read past the end; the fuzzer).
+      "a = \"\\",
+  };
+  for (const auto& text : refused) {
+    std::string err = error_of(text);
+    if (text.back() == '\\') EXPECT_NE(err.find("must be valid TOML"), std::string::npos) << err;
+    else EXPECT_NE(err.find("a non-ASCII character"), std::string::npos) << text << ": " << err;
+  }
+  std::string err = error_of("a = \"\"\"\n\\\n  \xcd\x84\"\"\"");
+  EXPECT_NE(err.find("policy.toml:3:3: a non-ASCII character after a backslash"), std::string::npos) << err;
+  // Positive controls: non-ASCII in strings (one-line, literal, multi-line,
+  // after an escaped backslash), in comments, and after a byte order mark.
+  EXPECT_EQ(error_of("[env]\nset.\"\xcd\x84\" = \"x\"\n"), "");  // a dotted key's quoted part
+  EXPECT_EQ(error_of("\xef\xbb\xbf# caf\xc3\xa9 \xcd\x84\n[storage]\nread = [\"?/no/such/caf\xc3\xa9\", '?/no/\xcd\x84']\n"
+                     "[env]\nset = { A = \"\"\"\xcd\x84\\\\\xcd\x84\n\xcd\x84\"\"\", B = '''\\\xcd\x84''' }  # \xcd\x84\n"),
+            "");
+}
+
 TEST_F(PolicyFile, OptionalAndGlobPaths) {
   std::ofstream(dir_ + "/data/a.conf") << "a";
   std::ofstream(dir_ + "/data/b.conf") << "b";

@@ -1,0 +1,108 @@
+// Program dependencies: the interpreter's kind comes from where it was found
+// (an ELF's PT_INTERP, a script's "#!" line), never from its name.
+#include "policy/program_deps.h"
+
+#include <elf.h>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "policy/run_config.h"
+
+namespace wwjail {
+namespace {
+
+class ProgramDepsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/wwjail-deps.XXXXXX";
+    ASSERT_TRUE(mkdtemp(tmpl));
+    dir_ = tmpl;
+  }
+  void TearDown() override { (void)!std::system(("rm -rf '" + dir_ + "'").c_str()); }
+
+  // A minimal 64-bit ELF whose only program header is PT_INTERP naming `interp`.
+  std::string elf(const std::string& name, const std::string& interp) {
+    Elf64_Ehdr eh{};
+    std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    eh.e_type = ET_EXEC;
+    eh.e_machine = EM_X86_64;
+    eh.e_version = EV_CURRENT;
+    eh.e_phoff = sizeof eh;
+    eh.e_ehsize = sizeof eh;
+    eh.e_phentsize = sizeof(Elf64_Phdr);
+    eh.e_phnum = 1;
+    Elf64_Phdr ph{};
+    ph.p_type = PT_INTERP;
+    ph.p_offset = sizeof eh + sizeof ph;
+    ph.p_filesz = interp.size() + 1;
+    std::string bytes(reinterpret_cast<const char*>(&eh), sizeof eh);
+    bytes.append(reinterpret_cast<const char*>(&ph), sizeof ph);
+    bytes.append(interp.c_str(), interp.size() + 1);
+    return file(name, bytes);
+  }
+  std::string file(const std::string& name, const std::string& content) {
+    std::string p = dir_ + "/" + name;
+    std::ofstream(p, std::ios::binary) << content;
+    ::chmod(p.c_str(), 0755);
+    return p;
+  }
+  std::string dir_;
+};
+
+// Guessed by substring, /lib/ld-musl-x86_64.so.1 was no "ld-linux" and
+// became executable by name (ld-musl ./read-only-file ran it).
+TEST_F(ProgramDepsTest, ALoaderIsALoaderWhateverItsName) {
+  std::string musl = file("ld-musl-x86_64.so.1", "");
+  std::string prog = elf("prog", musl);
+  ProgramDeps deps = find_program_deps(prog);
+  ASSERT_EQ(deps.interpreters.size(), 1u);
+  EXPECT_EQ(deps.interpreters[0].path, musl);
+  EXPECT_EQ(deps.interpreters[0].kind, Interpreter::Kind::kElfLoader);
+
+  // The grant wwjail adds for it allows loading, not exec by name.
+  RunConfig config;
+  auto log = std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>());
+  StorageCaps caps = build_storage_caps(config, prog, "", *log, prog);
+  Decision d = caps.decide(musl, Need::kExec);
+  ASSERT_TRUE(d.allowed && d.grant);
+  EXPECT_TRUE(d.grant->interpreter_only) << musl << " may be exec'd by name";
+  // Positive control: the program itself is directly executable.
+  d = caps.decide(prog, Need::kExec);
+  ASSERT_TRUE(d.allowed && d.grant);
+  EXPECT_FALSE(d.grant->interpreter_only);
+}
+
+// A script's interpreter is exec'd for it by the kernel, so it is directly
+// executable, even when its name looks like a loader's.
+TEST_F(ProgramDepsTest, AScriptInterpreterIsExecutableWhateverItsName) {
+  std::string loader = file("ld-musl-x86_64.so.1", "");
+  std::string shell = elf("ld.so-shell", loader);
+  std::string script = file("script", "#!" + shell + " -e\necho hi\n");
+  ProgramDeps deps = find_program_deps(script);
+  ASSERT_EQ(deps.interpreters.size(), 2u);
+  EXPECT_EQ(deps.interpreters[0].path, shell);
+  EXPECT_EQ(deps.interpreters[0].kind, Interpreter::Kind::kScript);
+  EXPECT_EQ(deps.interpreters[1].path, loader);
+  EXPECT_EQ(deps.interpreters[1].kind, Interpreter::Kind::kElfLoader);
+
+  RunConfig config;
+  auto log = std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>());
+  StorageCaps caps = build_storage_caps(config, script, "", *log, script);
+  Decision d = caps.decide(shell, Need::kExec);
+  ASSERT_TRUE(d.allowed && d.grant);
+  EXPECT_FALSE(d.grant->interpreter_only);
+  d = caps.decide(loader, Need::kExec);
+  ASSERT_TRUE(d.allowed && d.grant);
+  EXPECT_TRUE(d.grant->interpreter_only);
+}
+
+}  // namespace
+}  // namespace wwjail
