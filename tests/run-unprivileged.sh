@@ -10,13 +10,27 @@ if [[ $(id -u) -ne 0 ]] || ! command -v runuser >/dev/null; then
   echo "run-unprivileged: needs root and runuser to switch users; skipped"
   exit 77
 fi
-user=wwjail-test
-id "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
+# A system user of this run's own, removed again at the end: the machine is
+# left as it was found, and two runs at once never share (or delete) a user.
+user=wwjail-test-$$
+useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
+stage=
+cleanup() {
+  [[ -n $stage ]] && rm -rf "$stage"
+  # userdel refuses while a process of the user lives; the tests end every
+  # guest, so this waits only for the last ones to be reaped.
+  local i
+  for i in 1 2 3 4 5; do
+    userdel "$user" 2>/dev/null && return
+    sleep 1
+  done
+  echo "run-unprivileged: could not remove the user $user" >&2
+}
+trap cleanup EXIT
 
 # Copy what the tests run to a place the user can reach, whatever the
 # permissions of the checkout's parent directories.
 stage=$(mktemp -d /tmp/wwjail-unpriv.XXXXXX)
-trap 'rm -rf "$stage"' EXIT
 cp "$build/wwjail" "$build/wwjail-wasm-run" "$build/tests/wwjail_integration_tests" "$stage/"
 cp -r "$build/guests" "$stage/guests"
 [[ -d $build/wasm-guests ]] && cp -r "$build/wasm-guests" "$stage/wasm-guests"

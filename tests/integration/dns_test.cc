@@ -86,6 +86,16 @@ class StubResolver {
 TEST(NetworkDns, ConnectDnsReachesTheResolverAndNothingElse) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root for a mount namespace and port 53";
   if (::access("/usr/bin/unshare", X_OK) != 0) GTEST_SKIP() << "no unshare(1)";
+  // Root is not enough: inside a container without CAP_SYS_ADMIN, or under a
+  // seccomp profile that refuses unshare/mount, no mount namespace can be
+  // made. Try exactly what the test does, on a file of its own.
+  ScratchDir probe;
+  std::string probe_file = probe.file("probe", "");
+  auto can_bind = run({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                       "mount --bind /dev/null \"$1\"", "sh", probe_file});
+  if (can_bind.exit_code != 0)
+    GTEST_SKIP() << "cannot make a private mount namespace with a bind mount here (exit "
+                 << can_bind.exit_code << "): " << can_bind.err;
   StubResolver stub;
   if (!stub.start()) GTEST_SKIP() << "127.0.0.1:53 is taken";
   ScratchDir dir;

@@ -19,7 +19,9 @@ TEST(NetworkFdPassing, DescriptorsArriveAsTheSameOpenFiles) {
       "os.lseek(fd, 7, os.SEEK_SET)\n"  // the offset lives in the open file, so it must travel too
       "socket.send_fds(a, [b'x'], [fd, 1])\n"
       "msg, fds, flags, addr = socket.recv_fds(b, 16, 4)\n"
-      "print(msg, len(fds), os.read(fds[0], 100))\n"
+      // flush: on a pipe print() is block-buffered and os.write is not, so
+      // without it the second line would come out first.
+      "print(msg, len(fds), os.read(fds[0], 100), flush=True)\n"
       "os.write(fds[1], b'via passed stdout\\n')\n";
   auto r = jail({"--read", "/usr", "--read", file}, {"/usr/bin/python3", "-S", "-c", script});
   EXPECT_EQ(r.exit_code, 0) << r.err;

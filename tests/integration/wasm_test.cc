@@ -27,8 +27,8 @@ bool wasm_available() { return ::access(wasm_guest("wasi_probe").c_str(), R_OK) 
 
 // Every test compiles into its own cache unless it shares this one.
 std::string shared_cache() {
-  static ScratchDir* dir = new ScratchDir;  // lives for the test binary's run
-  return dir->path();
+  static ScratchDir dir;  // lives for the test binary's run, removed at its exit
+  return dir.path();
 }
 
 class Probe : public ::testing::TestWithParam<bool> {
