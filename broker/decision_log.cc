@@ -121,7 +121,7 @@ std::string DecisionLog::json_line(const DecisionEvent& e) const {
     std::string where = policy_location(*origin);
     if (!where.empty()) j["policy"] = where;
   }
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
 }
 
 DecisionLog::Counts DecisionLog::counts() const {
@@ -139,7 +139,7 @@ void DecisionLog::summary(std::string_view mode, int guest_status_code) {
     j["audit"] = c.audit;
     j["deny"] = c.deny;
     j["exit"] = guest_status_code;
-    out_->log(spdlog::level::warn, "{}", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    out_->log(spdlog::level::warn, "{}", j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace));
   } else {
     out_->log(spdlog::level::warn, "{}: {} allowed, {} would have been denied, {} denied; guest exit status {}",
               mode, c.allow, c.audit, c.deny, guest_status_code);

@@ -171,6 +171,13 @@ uint64_t kept_capabilities(const std::vector<CapRequest>& kept) {
   return mask;
 }
 
+bool holds_capability(int cap) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
 int last_capability() {
   std::ifstream in("/proc/sys/kernel/cap_last_cap");
   int last = 63;
@@ -259,6 +266,9 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   plan.listen_pid_width = ExecArrays::kPidWidth;
   plan.keep_caps = kept_capabilities(config.cap_keep);
   plan.cap_last = last_capability();
+  plan.own_ipc_namespace = holds_capability(CAP_SYS_ADMIN);
+  log.debug("System V IPC: {}", plan.own_ipc_namespace ? "a namespace of the guest's own"
+                                                       : "shared (wwjail lacks CAP_SYS_ADMIN to make a namespace)");
   plan.limits = limits.data();
   plan.limit_count = static_cast<int>(limits.size());
   LaunchedGuest guest = launch_guest(plan);

@@ -395,6 +395,12 @@ int SyscallHandlers::copy_message(Call& n, uint64_t msg_addr, const SocketKind& 
     view.msg_controllen = m.control.size();
     for (cmsghdr* c = CMSG_FIRSTHDR(&view); c; c = CMSG_NXTHDR(&view, c)) {
       if (c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > m.control.size()) return EINVAL;
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+        // The kernel checks claimed credentials against the sender, which
+        // is the broker here: the guest could claim wwjail's pid and ids.
+        *denial = deny_text(n, "SCM_CREDENTIALS", "credentials cannot be sent through the broker", EPERM);
+        return EACCES;
+      }
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
       size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
       auto* fds = reinterpret_cast<int*>(CMSG_DATA(c));

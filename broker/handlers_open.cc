@@ -88,7 +88,7 @@ Verdict SyscallHandlers::on_open(Call& n, int dirfd, uint64_t path_addr, uint64_
     base = AT_FDCWD;
     path = "/proc/self/fd/" + std::to_string(roots_.fd_for(*g));
   } else {
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve | beneath_resolve(*g);
     base = roots_.fd_for(*g);
     path = path_text::relative_to(r.path, g->path);
   }
@@ -98,6 +98,7 @@ Verdict SyscallHandlers::on_open(Call& n, int dirfd, uint64_t path_addr, uint64_
     quick.flags |= O_NONBLOCK;
     if (g->directory) quick.resolve |= RESOLVE_CACHED;  // /proc/self/fd links are never cached lookups
     UniqueFd fd(kernel::openat2(base, path.c_str(), quick));
+    if (fd.valid() && foreign_proc_object(fd.get(), static_cast<pid_t>(n.pid))) return refuse_foreign_proc(n, r.path);
     if (fd.valid()) {
       if (!(open_flags & O_NONBLOCK)) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
       return Verdict::inject(std::move(fd), cloexec);
@@ -129,7 +130,12 @@ Verdict SyscallHandlers::on_open(Call& n, int dirfd, uint64_t path_addr, uint64_
                      deliver(channel_, id, Verdict::error(-result));
                      return;
                    }
-                   deliver(channel_, id, Verdict::inject(UniqueFd(result), cloexec));
+                   UniqueFd opened(result);
+                   if (foreign_proc_object(opened.get(), static_cast<pid_t>(copy.pid))) {
+                     Verdict v = refuse_foreign_proc(copy, r.path);
+                     return deliver(channel_, id, std::move(v));
+                   }
+                   deliver(channel_, id, Verdict::inject(std::move(opened), cloexec));
                  });
   return Verdict::deferred();
 }
@@ -237,6 +243,9 @@ Verdict SyscallHandlers::open_in_guest_root(Call& n, int dirfd, const std::strin
   }
   std::string where;
   if (int err = guest_proc::fd_target(::getpid(), target.get(), where)) return Verdict::error(err);
+  // The kernel walked as the broker: beneath a /proc dirfd, "self" was the
+  // broker's own entry.
+  if (foreign_proc_object(target.get(), pid)) return refuse_foreign_proc(n, where);
   if (!name.empty()) where = path_text::join(where, name);
   Need need = open_need(flags);
   if (!name.empty()) need = Need::kCreate;

@@ -1,7 +1,9 @@
 #include "broker/syscall_handlers.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -327,12 +329,17 @@ int SyscallHandlers::open_beneath(Call& n, ResolvedPath& r, Need need, uint64_t 
       std::string self = "/proc/self/fd/" + std::to_string(roots_.fd_for(*g));
       fd = kernel::openat2(AT_FDCWD, self.c_str(), how);
     } else {
-      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | extra_resolve;
+      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | extra_resolve | beneath_resolve(*g);
       std::string rel = path_text::relative_to(r.path, g->path);
       fd = kernel::openat2(roots_.fd_for(*g), rel.c_str(), how);
     }
     if (fd >= 0) {
       out.reset(fd);
+      if (foreign_proc_object(fd, static_cast<pid_t>(n.pid))) {
+        out.reset();
+        refuse_foreign_proc(n, r.path);
+        return EACCES;
+      }
       return 0;
     }
     int err = errno;
@@ -389,7 +396,7 @@ int SyscallHandlers::open_parent(Call& n, ResolvedPath& r, Need need, UniqueFd& 
     if (!g || !g->directory) return EACCES;  // decide(n, ) grants create/remove only in directory grants
     open_how how{};
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | beneath_resolve(*g);
     std::string rel = path_text::relative_to(split.parent, g->path);
     parent.reset(kernel::openat2(roots_.fd_for(*g), rel.c_str(), how));
     if (parent.valid()) return 0;
@@ -400,6 +407,28 @@ int SyscallHandlers::open_parent(Call& n, ResolvedPath& r, Need need, UniqueFd& 
     if (int e = redecide_physical(n, r, need, split.parent, split.name, true)) return e;
   }
   return EXDEV;
+}
+
+bool SyscallHandlers::foreign_proc_object(int fd, pid_t tid) {
+  struct statfs sfs;
+  if (::fstatfs(fd, &sfs) != 0 || sfs.f_type != PROC_SUPER_MAGIC) return false;
+  std::string path;
+  if (guest_proc::fd_target(::getpid(), fd, path) != 0) return true;  // unnamed: on doubt, foreign
+  if (!path.starts_with("/proc/")) return true;
+  std::string_view rest = std::string_view(path).substr(6);
+  std::string_view pid = rest.substr(0, rest.find('/'));
+  if (pid.empty() || pid.find_first_not_of("0123456789") != std::string_view::npos) return false;  // /proc/cpuinfo, /proc/sys/...
+  pid_t p = static_cast<pid_t>(std::stol(std::string(pid)));
+  GuestThread who(tid);
+  return p != who.tgid() && guest_proc::tgid_of(p) != who.tgid();
+}
+
+Verdict SyscallHandlers::refuse_foreign_proc(Call& n, const std::string& what) {
+  return deny_text(n, what, "another process's /proc entry is never opened by the broker for a guest");
+}
+
+uint64_t SyscallHandlers::beneath_resolve(const Grant& g) {
+  return path_text::is_within("/proc", g.path) ? RESOLVE_NO_SYMLINKS : 0;
 }
 
 std::string SyscallHandlers::decidable_path(int dup, const std::string& name) {

@@ -224,6 +224,19 @@ class SyscallHandlers {
   // read from the descriptor (st_nlink), never from the " (deleted)" the
   // kernel appends to the name: a file may really be called "x (deleted)".
   static std::string decidable_path(int dup, const std::string& name);
+  // True when `fd` (opened by the broker) is a /proc entry of a process
+  // outside the calling guest's thread group. The broker never opens those
+  // for a guest: its own credentials would stand in for the kernel's
+  // process-access checks (another process's environ, mem, fds; the
+  // broker's own entries above all), which a CONTINUEd open meets in full.
+  static bool foreign_proc_object(int fd, pid_t tid);
+  // The refusal for one (EACCES, logged).
+  Verdict refuse_foreign_proc(Call& n, const std::string& what);
+  // Resolve flags added beneath grant `g`: a grant that holds /proc (that
+  // is, /) is walked with no symlink at all, since the walk the decision
+  // rests on already resolved them and /proc/self beneath it would mean
+  // the broker.
+  static uint64_t beneath_resolve(const Grant& g);
 
   const StorageCaps& caps_;
   const NetCaps& net_;

@@ -23,6 +23,7 @@
 #include "policy/environment.h"
 #include "policy/capability_names.h"
 #include "policy/limits.h"
+#include "policy/policy_learner.h"
 #include "sys/sys_error.h"
 #include "sys/unique_fd.h"
 
@@ -634,7 +635,12 @@ std::string describe_capabilities(const RunConfig& config) {
     std::vector<std::string> included(config.policy_files.begin(), config.policy_files.end() - 1);
     out << "included:  " << join(included) << "\n";
   }
-  return out.str();
+  // Paths and origins may hold any byte (a learned policy names what a
+  // guest created): each line is shown escaped, so none can fake another
+  // line or drive the terminal.
+  std::string shown, line;
+  for (std::istringstream lines(out.str()); std::getline(lines, line);) shown += escape_visibly(line) + "\n";
+  return shown;
 }
 
 }  // namespace wwjail

@@ -65,7 +65,7 @@ bool invisible_control(char32_t cp) {
          (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x061c;
 }
 
-void append_hex(std::string& out, unsigned char c, const char* prefix, int width) {
+void append_hex(std::string& out, unsigned c, const char* prefix, int width) {
   char buf[12];
   std::snprintf(buf, sizeof buf, "%s%0*x", prefix, width, c);
   out += buf;
@@ -412,7 +412,9 @@ std::optional<std::string> toml_string(std::string_view s) {
       case '\f': out += "\\f"; break;
       case '\r': out += "\\r"; break;
       default:
-        if (cp < 0x20 || cp == 0x7f) append_hex(out, static_cast<unsigned char>(cp), "\\u", 4);
+        // Controls, and the invisible ones a reviewer cannot see (bidi
+        // overrides, line separators), are written as \\uXXXX.
+        if (cp < 0x20 || cp == 0x7f || invisible_control(cp)) append_hex(out, static_cast<unsigned>(cp), "\\u", 4);
         else out.append(s.substr(i, len));
     }
     i += len;

@@ -84,7 +84,10 @@ bool parse_elf(const std::string& path, ElfInfo& info) {
   };
   const Elf64_Phdr* dyn = nullptr;
   for (int i = 0; i < eh->e_phnum; ++i) {
-    if (ph[i].p_type == PT_INTERP && ph[i].p_offset < n && ph[i].p_filesz <= n - ph[i].p_offset) {
+    // The kernel takes the first PT_INTERP and ignores any other: so do we,
+    // or a second one would name a file to grant that nothing ever loads.
+    if (ph[i].p_type == PT_INTERP && info.interp.empty() && ph[i].p_offset < n &&
+        ph[i].p_filesz <= n - ph[i].p_offset) {
       info.interp.assign(reinterpret_cast<const char*>(d + ph[i].p_offset),
                          strnlen(reinterpret_cast<const char*>(d + ph[i].p_offset), ph[i].p_filesz));
     }
@@ -145,6 +148,35 @@ bool is_regular(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// The program may be hostile, and everything below is read out of it: its
+// headers can name any path. A name becomes a grant only when the file is
+// what the loader or the kernel would really use it as, so that no header
+// can turn a secret (/etc/shadow, another user's file) into a grant.
+std::string file_head(const std::string& p, size_t len) {
+  std::ifstream in(p, std::ios::binary);
+  std::string head(len, '\0');
+  if (!in.read(head.data(), static_cast<std::streamsize>(len))) return {};
+  return head;
+}
+
+// A shared object or a PIE (ET_DYN): what ld.so loads and PT_INTERP names.
+bool is_elf_shared_object(const std::string& p) {
+  if (!is_regular(p)) return false;
+  std::string h = file_head(p, sizeof(Elf64_Ehdr));
+  if (h.size() != sizeof(Elf64_Ehdr) || std::memcmp(h.data(), ELFMAG, SELFMAG) != 0) return false;
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, h.data(), sizeof eh);
+  return eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_type == ET_DYN;
+}
+
+// What the kernel would exec for a "#!" line: an executable ELF or script.
+bool is_executable_program(const std::string& p) {
+  struct stat st{};
+  if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) return false;
+  std::string h = file_head(p, SELFMAG);
+  return h.size() == SELFMAG && (std::memcmp(h.data(), ELFMAG, SELFMAG) == 0 || h.starts_with("#!"));
+}
+
 std::string shebang_interpreter(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char head[2]{};
@@ -179,6 +211,7 @@ ProgramDeps find_program_deps(const std::string& program) {
     std::string exe = pending_exec.back();
     pending_exec.pop_back();
     if (std::string interp = shebang_interpreter(exe); !interp.empty()) {
+      if (!is_executable_program(interp)) continue;
       note(interp, Interpreter::Kind::kScript);
       pending_exec.push_back(interp);
       continue;
@@ -190,7 +223,7 @@ ProgramDeps find_program_deps(const std::string& program) {
       work.pop_back();
       ElfInfo info;
       if (!parse_elf(file, info)) continue;
-      if (!info.interp.empty()) note(info.interp, Interpreter::Kind::kElfLoader);
+      if (!info.interp.empty() && is_elf_shared_object(info.interp)) note(info.interp, Interpreter::Kind::kElfLoader);
       std::vector<std::string> search = info.search;
       search.insert(search.end(), inherited.begin(), inherited.end());
       for (const auto& name : info.needed) {
@@ -203,7 +236,7 @@ ProgramDeps find_program_deps(const std::string& program) {
           for (const auto& dir : lib_dirs) candidates.push_back(dir + "/" + name);
         }
         for (const auto& c : candidates) {
-          if (!is_regular(c)) continue;
+          if (!is_elf_shared_object(c)) continue;
           if (seen_libs.insert(c).second) {
             deps.libraries.push_back(c);
             work.push_back({c, info.search});

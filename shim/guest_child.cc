@@ -3,6 +3,7 @@
 // parent. Every failure is reported to the parent as a ChildFailure.
 #include <linux/capability.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -127,6 +128,7 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
       fail(control_fd, ChildFailure::kLimits, errno);
   }
 
+  if (plan.own_ipc_namespace && ::unshare(CLONE_NEWIPC) != 0) fail(control_fd, ChildFailure::kSetup, errno);
   if (int err = drop_capabilities(plan.keep_caps, plan.cap_last)) fail(control_fd, ChildFailure::kCapabilities, err);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(control_fd, ChildFailure::kSetup, errno);
   if (landlock_fd >= 0 && kernel::landlock_restrict_self(landlock_fd, 0) != 0)

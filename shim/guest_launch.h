@@ -61,6 +61,10 @@ struct LaunchPlan {
   // capability (/proc/sys/kernel/cap_last_cap, read before fork).
   uint64_t keep_caps = 0;
   int cap_last = 63;
+  // A System V IPC namespace of its own (shared memory, message queues and
+  // semaphores are reached by guessable ids, and no Landlock right covers
+  // them). Needs CAP_SYS_ADMIN, which the parent checks it has.
+  bool own_ipc_namespace = false;
 };
 
 // What the child reports: the listener's fd number (stage kNone, in err),

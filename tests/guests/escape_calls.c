@@ -39,6 +39,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -300,6 +301,12 @@ static const struct op kOps[] = {
     // Metadata writes that change nothing (same mode, same owner): refused
     // on device nodes all the same.
     {"chown-same", 1}, {"touch", 1}, {"setxattr", 2}, {"fchmod-rw", 2},
+    // System V IPC: a host segment by its id; one of the guest's own.
+    {"shmat-id", 1}, {"shm-own", 0},
+    // The broker's /proc entries, by a way the broker performs: MODE is
+    // opath, openat2, plain, or beneath-self (openat2 of "self/environ"
+    // beneath a /proc dirfd).
+    {"proc-broker", 1},
 };
 
 static void run_op(const char* name, char** a) {
@@ -580,6 +587,58 @@ static void run_op(const char* name, char** a) {
     return out_ok(NULL);
   }
   if (!strcmp(name, "chmod")) return out_rc(chmod(a[0], (mode_t)strtol(a[1], NULL, 8)));
+  if (!strcmp(name, "proc-broker")) {
+    // The broker is the parent of our parent (the reaper).
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)ppid);
+    FILE* f = fopen(p, "re");
+    if (!f) return out_err(errno);
+    int broker = -1;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+      if (sscanf(line, "PPid: %d", &broker) == 1) break;
+    fclose(f);
+    snprintf(p, sizeof p, "/proc/%d/environ", broker);
+    int fd;
+    if (!strcmp(a[0], "opath")) {
+      fd = open(p, O_PATH);
+    } else if (!strcmp(a[0], "openat2") || !strcmp(a[0], "beneath-self")) {
+      struct open_how how;
+      memset(&how, 0, sizeof how);
+      how.flags = O_RDONLY;
+      int dir = AT_FDCWD;
+      const char* path = p;
+      if (a[0][0] == 'b') {
+        dir = open("/proc", O_PATH | O_DIRECTORY);
+        if (dir < 0) return out_err(errno);
+        how.resolve = RESOLVE_BENEATH;
+        path = "self/environ";
+      }
+      fd = (int)syscall(SYS_openat2, dir, path, &how, sizeof how);
+    } else {
+      fd = open(p, O_RDONLY);
+    }
+    if (fd < 0) return out_err(errno);
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0) return out_err(errno);
+    for (ssize_t k = 0; k < n; ++k)
+      if (buf[k] == 0 || buf[k] == '\n') buf[k] = ' ';
+    buf[n] = 0;
+    return out_ok(buf);
+  }
+  if (!strcmp(name, "shmat-id") || !strcmp(name, "shm-own")) {
+    int id = name[4] == 'o' ? shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600) : atoi(a[0]);
+    if (id < 0) return out_err(errno);
+    void* p = shmat(id, NULL, SHM_RDONLY);
+    if (name[4] == 'o') shmctl(id, IPC_RMID, NULL);
+    if (p == (void*)-1) return out_err(errno);
+    char msg[64];
+    snprintf(msg, sizeof msg, "%.40s", (const char*)p);
+    shmdt(p);
+    return out_ok(name[4] == 'o' ? NULL : msg);
+  }
   if (!strcmp(name, "chown-same")) {
     struct stat st;
     if (stat(a[0], &st) != 0) return out_err(errno);

@@ -11,10 +11,12 @@
 //
 // Tests that expose a bug wwjail still has are marked "KNOWN BUG" and are
 // skipped unless WWJAIL_RUN_KNOWN_BUGS=1 is set in the environment.
+#include <elf.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -538,6 +541,22 @@ TEST(EscapeProcMagicLinksGrants, ProcSelfGrantIsRefusedNotRewrittenToTheBroker) 
   EXPECT_EQ(ok.exit_code, 0) << "positive control: another /proc grant\n" << describe(ok);
 }
 
+TEST_P(EscapeProcMagicLinks, BrokerNeverOpensAnotherProcessesProcEntries) {
+  // With /proc granted, opens the broker performs (O_PATH, openat2, all of
+  // them under --broker-opens) would skip the kernel's process checks: the
+  // broker's own environ, mem and fds, or those of any process of its user.
+  ::setenv("WWJAIL_BROKER_ONLY", "broker-env-77d1", 1);
+  auto c = calls(args({"--read", "/proc", "--unset-env", "WWJAIL_BROKER_ONLY"}),
+                 {{"proc-broker", "opath"}, {"proc-broker", "openat2"}, {"proc-broker", "plain"},
+                  {"proc-broker", "beneath-self"},
+                  // Positive control: a /proc file that is nobody's.
+                  {"read", "/proc/sys/kernel/ostype"}});
+  ::unsetenv("WWJAIL_BROKER_ONLY");
+  EXPECT_EQ(c.run.out.find("broker-env-77d1"), std::string::npos) << "the broker's environment\n" << describe(c.run);
+  for (int i : {0, 1, 2}) EXPECT_NE(c[i].rfind("ok", 0), 0u) << "op " << i << "\n" << describe(c.run);
+  EXPECT_OUTCOME(c, 4, "ok Linux");
+}
+
 TEST(EscapeProcMagicLinksControl, AttacksWorkOutsideTheJail) {
   // The same operations unjailed: the memfd runs, so the refusals above are real.
   ScratchDir w;
@@ -1044,6 +1063,71 @@ TEST(EscapeProcess, DeviceMetadataRefused) {
                   {"write", "/dev/null"}});
   for (int i : {0, 1, 2, 3, 4}) EXPECT_OUTCOME(c, i, "err EPERM");
   for (int i : {5, 6, 7, 8, 9}) EXPECT_OUTCOME(c, i, "ok");
+}
+
+// The program's own headers name what it needs to start, and wwjail grants
+// that. A hostile program can write any path there: a second PT_INTERP
+// (the kernel uses only the first) or one naming a file that is no loader.
+// Neither may become a grant.
+std::string copy_with_second_interp(const std::string& from, const std::string& to, const std::string& named) {
+  std::ifstream in(from, std::ios::binary);
+  std::string elf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, elf.data(), sizeof eh);
+  size_t at = elf.size();
+  elf += named + std::string(1, '\0');
+  for (int i = eh.e_phnum - 1; i >= 0; --i) {  // the last PT_NOTE becomes a PT_INTERP
+    Elf64_Phdr ph;
+    size_t off = eh.e_phoff + static_cast<size_t>(i) * sizeof ph;
+    std::memcpy(&ph, elf.data() + off, sizeof ph);
+    if (ph.p_type != PT_NOTE) continue;
+    ph.p_type = PT_INTERP;
+    ph.p_offset = at;
+    ph.p_filesz = ph.p_memsz = named.size() + 1;
+    std::memcpy(elf.data() + off, &ph, sizeof ph);
+    std::ofstream out(to, std::ios::binary);
+    out << elf;
+    out.close();
+    ::chmod(to.c_str(), 0755);
+    return to;
+  }
+  return "";
+}
+
+TEST(EscapeProcess, ProgramHeadersCannotGrantFiles) {
+  Tree t;
+  std::string patched = copy_with_second_interp(guest("escape_calls"), t.dir.path() + "/needy", t.secret);
+  ASSERT_FALSE(patched.empty());
+  auto c = calls({"--read", t.granted}, {{"read", t.inside}});  // positive control, unpatched
+  EXPECT_OUTCOME(c, 0, ok_inside());
+  auto r = jail({"--read", t.granted}, {patched, "read", t.secret, "read", t.inside});
+  EXPECT_EQ(r.out, std::string("read err EACCES\nread ") + ok_inside() + "\n") << describe(r);
+  expect_no_secret(r);
+  // A "#!" line naming a file that is no program grants nothing either.
+  std::string script = t.dir.file("granted/s.sh", "#!" + t.secret + "\n");
+  ::chmod(script.c_str(), 0755);
+  auto s = jail({"--read", t.granted, "--log-level", "debug"}, {script});
+  EXPECT_NE(s.exit_code, 0) << describe(s);
+  EXPECT_EQ(s.err.find("granted exec on script interpreter " + t.secret), std::string::npos) << describe(s);
+}
+
+TEST(EscapeProcess, HostSysVSharedMemoryIsOutOfReach) {
+  // SysV segments are reached by small, guessable ids, and Landlock has no
+  // right for them: as root, the guest gets an IPC namespace of its own.
+  if (::geteuid() != 0) GTEST_SKIP() << "an unprivileged wwjail cannot make an IPC namespace (documented)";
+  int id = ::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+  ASSERT_GE(id, 0);
+  void* p = ::shmat(id, nullptr, 0);
+  ASSERT_NE(p, (void*)-1);
+  std::strcpy(static_cast<char*>(p), kSecret);
+  auto c = calls({}, {{"shmat-id", std::to_string(id)}, {"shm-own"}});
+  auto outside = calls({}, {{"shmat-id", std::to_string(id)}}, /*jailed=*/false);
+  ::shmdt(p);
+  ::shmctl(id, IPC_RMID, nullptr);
+  EXPECT_NE(c[0].rfind("ok", 0), 0u) << describe(c.run);
+  EXPECT_OUTCOME(c, 1, "ok");  // positive control: its own segment
+  expect_no_secret(c.run);
+  EXPECT_OUTCOME(outside, 0, std::string("ok ") + kSecret);  // the attack is real unjailed
 }
 
 TEST(EscapeProcess, PtraceAndForeignMemoryRefused) {

@@ -26,13 +26,13 @@ class ProgramDepsTest : public ::testing::Test {
   void TearDown() override { (void)!std::system(("rm -rf '" + dir_ + "'").c_str()); }
 
   // A minimal 64-bit ELF whose only program header is PT_INTERP naming `interp`.
-  std::string elf(const std::string& name, const std::string& interp) {
+  std::string elf(const std::string& name, const std::string& interp, uint16_t type = ET_EXEC) {
     Elf64_Ehdr eh{};
     std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
     eh.e_ident[EI_CLASS] = ELFCLASS64;
     eh.e_ident[EI_DATA] = ELFDATA2LSB;
     eh.e_ident[EI_VERSION] = EV_CURRENT;
-    eh.e_type = ET_EXEC;
+    eh.e_type = type;
     eh.e_machine = EM_X86_64;
     eh.e_version = EV_CURRENT;
     eh.e_phoff = sizeof eh;
@@ -48,6 +48,8 @@ class ProgramDepsTest : public ::testing::Test {
     bytes.append(interp.c_str(), interp.size() + 1);
     return file(name, bytes);
   }
+  // A loader: what PT_INTERP may name (a shared object; no interpreter itself).
+  std::string loader(const std::string& name) { return elf(name, "", ET_DYN); }
   std::string file(const std::string& name, const std::string& content) {
     std::string p = dir_ + "/" + name;
     std::ofstream(p, std::ios::binary) << content;
@@ -60,7 +62,7 @@ class ProgramDepsTest : public ::testing::Test {
 // Guessed by substring, /lib/ld-musl-x86_64.so.1 was no "ld-linux" and
 // became executable by name (ld-musl ./read-only-file ran it).
 TEST_F(ProgramDepsTest, ALoaderIsALoaderWhateverItsName) {
-  std::string musl = file("ld-musl-x86_64.so.1", "");
+  std::string musl = loader("ld-musl-x86_64.so.1");
   std::string prog = elf("prog", musl);
   ProgramDeps deps = find_program_deps(prog);
   ASSERT_EQ(deps.interpreters.size(), 1u);
@@ -83,14 +85,14 @@ TEST_F(ProgramDepsTest, ALoaderIsALoaderWhateverItsName) {
 // A script's interpreter is exec'd for it by the kernel, so it is directly
 // executable, even when its name looks like a loader's.
 TEST_F(ProgramDepsTest, AScriptInterpreterIsExecutableWhateverItsName) {
-  std::string loader = file("ld-musl-x86_64.so.1", "");
-  std::string shell = elf("ld.so-shell", loader);
+  std::string ld = loader("ld-musl-x86_64.so.1");
+  std::string shell = elf("ld.so-shell", ld);
   std::string script = file("script", "#!" + shell + " -e\necho hi\n");
   ProgramDeps deps = find_program_deps(script);
   ASSERT_EQ(deps.interpreters.size(), 2u);
   EXPECT_EQ(deps.interpreters[0].path, shell);
   EXPECT_EQ(deps.interpreters[0].kind, Interpreter::Kind::kScript);
-  EXPECT_EQ(deps.interpreters[1].path, loader);
+  EXPECT_EQ(deps.interpreters[1].path, ld);
   EXPECT_EQ(deps.interpreters[1].kind, Interpreter::Kind::kElfLoader);
 
   RunConfig config;
@@ -99,9 +101,22 @@ TEST_F(ProgramDepsTest, AScriptInterpreterIsExecutableWhateverItsName) {
   Decision d = caps.decide(shell, Need::kExec);
   ASSERT_TRUE(d.allowed && d.grant);
   EXPECT_FALSE(d.grant->interpreter_only);
-  d = caps.decide(loader, Need::kExec);
+  d = caps.decide(ld, Need::kExec);
   ASSERT_TRUE(d.allowed && d.grant);
   EXPECT_TRUE(d.grant->interpreter_only);
+}
+
+// The program may be hostile and its headers name any path: only a file
+// that is what the header says (a shared object for PT_INTERP and
+// DT_NEEDED, an executable program for "#!") becomes a grant.
+TEST_F(ProgramDepsTest, HeadersNamingSecretsGrantNothing) {
+  std::string secret = file("secret", "TOPSECRET\n");
+  ::chmod(secret.c_str(), 0600);
+  EXPECT_TRUE(find_program_deps(elf("via-interp", secret)).interpreters.empty());
+  std::string script = file("s", "#!" + secret + "\n");
+  EXPECT_TRUE(find_program_deps(script).interpreters.empty());
+  // Positive control: a real loader is found.
+  EXPECT_EQ(find_program_deps(elf("ok", loader("ld.so"))).interpreters.size(), 1u);
 }
 
 }  // namespace
