@@ -167,6 +167,7 @@ GuestIdentities GuestIdentities::for_this_broker(uint64_t kept_capabilities) {
   launch.fsgid = ::getegid();
   launch.groups = state().now.groups;
   launch.cap_effective = launch.cap_permitted = kept_capabilities & caps.permitted;
+  launch.at_launch = true;
   bool privileged = ::geteuid() == 0 || caps.permitted != 0 || caps.effective != 0;
   return GuestIdentities(privileged, std::move(launch));
 }
@@ -206,7 +207,7 @@ std::optional<GuestIdentity> ActingAs::current() {
 }
 
 AsBroker::AsBroker() {
-  if (!t_acting) return;
+  if (!t_acting || t_acting->who_.at_launch) return;
   apply(t_acting->broker_);
   lifted_ = t_acting;
   t_acting = nullptr;

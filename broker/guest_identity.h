@@ -22,7 +22,8 @@
 //
 // What the broker needs for itself (reading guest memory, /proc/PID of the
 // guest, pidfd_getfd) is done as the broker: `AsBroker` lifts the guest's
-// identity for a scope. A step that forgets it fails (EACCES, EPERM): it
+// identity for a scope (a no-op while the identity is the launch one, which
+// passes those checks as it is). A step that forgets it fails (EACCES, EPERM): it
 // never gains anything, which is why the guest's identity is the default
 // for the whole handling of a notification.
 #pragma once
@@ -43,6 +44,12 @@ struct GuestIdentity {
   std::vector<gid_t> groups;
   uint64_t cap_effective = 0;
   uint64_t cap_permitted = 0;
+  // The identity every guest thread starts with: the broker's own ids, and
+  // permitted == effective == the kept capabilities. Acting as it, the
+  // broker passes every ptrace-access check on the guest (same real and fs
+  // ids, and the guest's permitted set within the acting effective one), so
+  // AsBroker need not switch back for introspection.
+  bool at_launch = false;
 
   // Thread `tid`'s credentials from /proc/TID/status; nullopt when gone.
   static std::optional<GuestIdentity> of_thread(pid_t tid);
