@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -27,6 +28,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   char tmpl[] = "/tmp/wwjail-fuzz.XXXXXX";
   if (!::mkdtemp(tmpl)) ::abort();
   policy_dir = tmpl;
+  std::atexit([] { (void)!std::system(("rm -rf '" + policy_dir + "'").c_str()); });
   ::mkdir((policy_dir + "/data").c_str(), 0755);
   ::mkdir((policy_dir + "/run").c_str(), 0755);
   std::ofstream(policy_dir + "/data/f.txt") << "f\n";
