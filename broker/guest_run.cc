@@ -111,7 +111,8 @@ std::vector<std::unique_ptr<ListenSocket>> open_listen_sockets(const std::vector
       auto* un = reinterpret_cast<sockaddr_un*>(&sa);
       un->sun_family = AF_UNIX;
       size_t at = e.abstract ? 1 : 0;
-      if (e.path.size() + at >= sizeof un->sun_path) throw SetupError("--listen unix: the path is too long for a socket");
+      // A path needs its NUL; an abstract name its leading NUL: 107 bytes either way.
+      if (e.path.size() > kMaxUnixNameBytes) throw SetupError("--listen unix: the path is too long for a socket");
       std::memcpy(un->sun_path + at, e.path.data(), e.path.size());
       len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + at + e.path.size() + (e.abstract ? 0 : 1));
       where = std::string("unix:") + (e.abstract ? "@" : "") + e.path;

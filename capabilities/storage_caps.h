@@ -40,7 +40,7 @@ struct Grant {
   bool directory = false;  // a subtree grant; otherwise exactly this file
   std::string origin;  // where it came from, for logs: "--read /usr", "program", ...
   // An ELF interpreter added only so the kernel can load granted programs:
-  // executable through them, never by name (see SECURITY.md, indirect exec).
+  // executable through them, never by name (see docs/SECURITY.md, indirect exec).
   bool interpreter_only = false;
   // Audit mode's catch-all (/ with every right): it allows what the real
   // grants would deny, and decide() marks such decisions `audited`.

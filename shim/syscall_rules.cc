@@ -83,7 +83,7 @@ struct Refusal {
   int err;
 };
 
-// Escape classes from SECURITY.md, refused outright.
+// Escape classes from docs/SECURITY.md, refused outright.
 const Refusal kRefused[] = {
     {"ptrace", EPERM}, {"process_vm_readv", EPERM}, {"process_vm_writev", EPERM},
     {"kcmp", EPERM}, {"pidfd_getfd", EPERM}, {"process_madvise", EPERM},

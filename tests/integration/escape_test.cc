@@ -1,5 +1,5 @@
 // Adversarial tests: guests that really attempt the escapes listed in
-// SECURITY.md (pointer TOCTOU, symlinks and "..", /proc magic links, dirfd
+// docs/SECURITY.md (pointer TOCTOU, symlinks and "..", /proc magic links, dirfd
 // and cwd tricks, openat2, foreign syscall ABIs, io_uring, file handles,
 // fileless exec, namespaces and other refused calls, bad pointers, load,
 // broker death, daemonised grandchildren) and report what happened.
