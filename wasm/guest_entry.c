@@ -11,6 +11,19 @@
 
 #define WWJAIL_EXPORT __attribute__((visibility("default")))
 
+/* The module's parts the runner binds, with the types it uses them by.
+ * wwjail checks the exports' kinds before compiling (wasm/module_shape.h);
+ * should one slip past, the module does not build: wasm2c gives a table or
+ * a global exported as "memory" an accessor of its own type. */
+#define WWJAIL_HAS_TYPE(expr, type) __builtin_types_compatible_p(__typeof__(expr), type)
+_Static_assert(WWJAIL_HAS_TYPE(&Z_guestZ_memory, wasm_rt_memory_t* (*)(Z_guest_instance_t*)),
+               "the export \"memory\" must be a memory");
+_Static_assert(WWJAIL_HAS_TYPE(&Z_guestZ__start, void (*)(Z_guest_instance_t*)),
+               "the export \"_start\" must be a function with no parameters and no results");
+_Static_assert(WWJAIL_HAS_TYPE(&Z_guest_instantiate,
+                               void (*)(Z_guest_instance_t*, struct Z_wasi_snapshot_preview1_instance_t*)),
+               "the module must import from wasi_snapshot_preview1 only");
+
 /* Marks the shared object as a wwjail WebAssembly artifact, and which
  * runner ABI it was built for. */
 WWJAIL_EXPORT const char wwjail_guest_abi[] __attribute__((section(".wwjail_wasm"), used)) = WWJAIL_WASM_ABI;

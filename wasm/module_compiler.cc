@@ -25,6 +25,7 @@
 #include "sys/sys_error.h"
 #include "wasm/embedded_sources.h"
 #include "wasm/module_names.h"
+#include "wasm/module_shape.h"
 #include "wasm/wasi_import_list.h"
 #include "wasm/wasm_abi_version.h"
 
@@ -40,7 +41,12 @@ namespace {
 constexpr const char* kWasm2cFlags = "";
 // -fno-inline-functions-called-once: a trap then names the function it
 // happened in, not the caller it would have been folded into.
-constexpr const char* kCcFlags = "-O2 -fno-inline-functions-called-once -fPIC -shared -fvisibility=hidden";
+// -Werror=...: an export of another kind than guest_entry.c expects (a
+// table's accessor where the memory's should be, say) or an undeclared one
+// must not build; gcc 12 only warns about these by default.
+constexpr const char* kCcFlags =
+    "-O2 -fno-inline-functions-called-once -fPIC -shared -fvisibility=hidden -Werror=incompatible-pointer-types "
+    "-Werror=int-conversion -Werror=implicit-function-declaration";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -297,6 +303,8 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   const std::string original = read_file(module);
   ModuleNames names = check_module_names(original);
   if (!names.ok) throw SetupError(module + " cannot be compiled: " + names.problem);
+  if (std::string problem = check_module_shape(names.bytes); !problem.empty())
+    throw SetupError(module + " cannot be compiled: " + problem);
   Digest key;
   key.add(original);
   key.add(identity(wasm2c));

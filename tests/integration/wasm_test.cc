@@ -293,6 +293,34 @@ TEST_F(Wasm, NamesThatWouldBeCodeAreRefusedOrDropped) {
       << odd.err;
 }
 
+TEST_F(Wasm, ExportsTheRunnerBindsMustBeOfTheirKind) {
+  // Each would have handed the runner something else than it takes the
+  // export for (a table's header read as a memory is arbitrary reads and
+  // writes of the runner): refused before anything is compiled.
+  struct Case {
+    const char* module;
+    const char* says;
+  } cases[] = {
+      {"export_table_as_memory", "its export \"memory\" is a table, not a memory"},
+      {"export_global_as_memory", "its export \"memory\" is a global, not a memory"},
+      {"export_func_as_memory", "its export \"memory\" is a function, not a memory"},
+      {"start_is_a_global", "its export \"_start\" is a global, not a function"},
+      {"start_with_params", "its export \"_start\" takes 1 parameters and returns 0 results"},
+      {"import_memory", "it imports wasi_snapshot_preview1.memory as a memory; wwjail provides only WASI's functions"},
+  };
+  ScratchDir d;
+  for (const auto& c : cases) {
+    auto r = jail({"--cache", d.path()}, {wasm_guest(c.module)});
+    EXPECT_EQ(r.exit_code, 125) << c.module << ": " << r.err;
+    EXPECT_NE(r.err.find(wasm_guest(c.module) + " cannot be compiled: " + c.says), std::string::npos)
+        << c.module << ": " << r.err;
+  }
+  auto compiled = run({"/usr/bin/find", d.path(), "-name", "*.so"});
+  EXPECT_EQ(compiled.out, "") << "nothing was to be compiled";
+  // Positive control: a module binding both as they should be runs.
+  EXPECT_EQ(jail({"--cache", d.path()}, {wasm_guest("grow_at_start")}).exit_code, 9);
+}
+
 TEST_F(Wasm, MemoryLimitHoldsFromTheStartFunctionOn) {
   ScratchDir d;
   EXPECT_EQ(jail({"--cache", d.path()}, {wasm_guest("grow_at_start")}).exit_code, 9);  // positive control

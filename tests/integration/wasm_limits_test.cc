@@ -1,0 +1,94 @@
+// What a WebAssembly module may cost: modules that declare more than any
+// engine compiles are refused before translating, and the compile steps
+// themselves run under limits that name themselves when hit. Modules are
+// written here byte by byte, as no toolchain would emit them.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+
+#include "jail_runner.h"
+
+namespace wwjail::testing {
+namespace {
+
+std::string wasm_dir() {
+  const char* dir = std::getenv("WWJAIL_TEST_WASM_DIR");
+  return dir && *dir ? dir : WASM_GUEST_DIR;
+}
+bool wasm_available() { return ::access((wasm_dir() + "/wasi_probe.wasm").c_str(), R_OK) == 0; }
+
+// The WebAssembly binary format, as much as these modules need.
+std::string leb(uint64_t n) {
+  std::string out;
+  do {
+    uint8_t b = n & 0x7f;
+    n >>= 7;
+    out += static_cast<char>(n ? b | 0x80 : b);
+  } while (n);
+  return out;
+}
+std::string section(uint8_t id, const std::string& content) {
+  return std::string(1, static_cast<char>(id)) + leb(content.size()) + content;
+}
+std::string name(const std::string& s) { return leb(s.size()) + s; }
+
+// A WASI command whose _start (function 1) declares `locals` i32 locals and
+// runs `nops` nop instructions, then exits with status 0.
+std::string command_module(uint64_t locals, size_t nops = 0) {
+  std::string m("\0asm\1\0\0\0", 8);
+  m += section(1, leb(2) + std::string("\x60\x01\x7f\x00", 4) + std::string("\x60\x00\x00", 3));
+  m += section(2, leb(1) + name("wasi_snapshot_preview1") + name("proc_exit") + std::string("\0\0", 2));
+  m += section(3, leb(1) + std::string("\x01"));
+  m += section(5, leb(1) + std::string("\x00\x01", 2));
+  m += section(7, leb(2) + name("memory") + std::string("\x02\x00", 2) + name("_start") + std::string("\x00\x01", 2));
+  std::string body = locals ? leb(1) + leb(locals) + "\x7f" : leb(0);
+  body += std::string(nops, '\x01');
+  body += std::string("\x41\x00\x10\x00\x0b", 5);  // i32.const 0; call $proc_exit; end
+  m += section(10, leb(1) + leb(body.size()) + body);
+  return m;
+}
+
+class WasmLimits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!wasm_available()) GTEST_SKIP() << "clang-14/wasi-libc missing: no wasm guests were built";
+  }
+  ScratchDir d;
+  RunResult run_module(const std::string& file, const std::string& bytes) {
+    return jail({"--cache", d.path() + "/cache"}, {d.file(file, bytes)}, 120);
+  }
+};
+
+TEST_F(WasmLimits, HugeLocalCountsAreRefusedBeforeTranslating) {
+  // 101 bytes declaring 20 million locals: wasm2c and cc took 170 s and
+  // 9 GiB on it. Refused by the count alone.
+  std::string huge = command_module(20000000);
+  ASSERT_LT(huge.size(), 110u);
+  auto r = run_module("huge.wasm", huge);
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_NE(r.err.find("huge.wasm cannot be compiled: function 1 declares 20000000 locals or more, more than the "
+                       "50000 wwjail compiles"),
+            std::string::npos)
+      << r.err;
+  // One over the limit, and the most a function may declare (positive
+  // control: the limit is where engines put it, not lower).
+  EXPECT_EQ(run_module("over.wasm", command_module(50001)).exit_code, 125);
+  auto most = run_module("most.wasm", command_module(50000));
+  EXPECT_EQ(most.exit_code, 0) << most.err;
+}
+
+TEST_F(WasmLimits, FunctionBodiesOverTheEngineLimitAreRefused) {
+  auto r = run_module("long.wasm", command_module(0, 7654321));
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_NE(r.err.find("long.wasm cannot be compiled: function 1's body is 7654327 bytes, more than the 7654321 "
+                       "wwjail compiles"),
+            std::string::npos)
+      << r.err;
+  auto fine = run_module("short.wasm", command_module(0, 1000));
+  EXPECT_EQ(fine.exit_code, 0) << fine.err;
+}
+
+}  // namespace
+}  // namespace wwjail::testing
