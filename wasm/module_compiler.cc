@@ -3,12 +3,16 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +24,7 @@
 #include <sstream>
 #include <vector>
 
+#include "policy/limits.h"
 #include "policy/run_config.h"
 #include "sys/remove_tree.h"
 #include "sys/sys_error.h"
@@ -94,13 +99,54 @@ struct StepResult {
   int status = -1;
   std::string err;
   long peak_rss_kib = 0;
+  double cpu_seconds = 0;  // the step's processes together
+  bool timed_out = false;  // stopped at the wall-clock limit
 };
 
-// Runs wwjail itself on one tool: `grants` then `--` and the command. The
-// tool's stderr is kept for the error message.
+// A compile limit as --limit takes it: never above wwjail's own hard
+// limit, which an unprivileged user could not grant.
+std::string limit_text(int resource, uint64_t v) {
+  struct rlimit own{};
+  if (::getrlimit(resource, &own) == 0 && own.rlim_max != RLIM_INFINITY) v = std::min<uint64_t>(v, own.rlim_max);
+  return v == RLIM_INFINITY ? "unlimited" : std::to_string(v);
+}
+
+// Waits for `pid` until the step's wall-clock limit, then ends it: SIGTERM
+// first (wwjail forwards it to the tool and removes what it made), SIGKILL
+// if that is not enough. True when the limit stopped it.
+bool wait_until_limit(pid_t pid, uint64_t wall_seconds) {
+  if (wall_seconds == RLIM_INFINITY) return false;
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) throw SetupError(std::string("watching the compile: pidfd_open: ") + std::strerror(errno));
+  auto readable_within = [&](std::chrono::milliseconds ms) {
+    auto until = std::chrono::steady_clock::now() + ms;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      struct pollfd p{pidfd, POLLIN, 0};
+      int rc = ::poll(&p, 1, static_cast<int>(std::clamp<int64_t>(left.count(), 0, INT32_MAX)));
+      if (rc > 0) return true;
+      if (rc == 0) return false;
+      if (errno != EINTR) throw SetupError(std::string("watching the compile: poll: ") + std::strerror(errno));
+    }
+  };
+  bool exited = readable_within(std::chrono::seconds(std::min<uint64_t>(wall_seconds, 1u << 30)) );
+  if (!exited) {
+    ::kill(pid, SIGTERM);
+    if (!readable_within(std::chrono::seconds(5))) ::kill(pid, SIGKILL);
+  }
+  ::close(pidfd);
+  return !exited;
+}
+
+// Runs wwjail itself on one tool, under the compile limits: `grants` then
+// `--` and the command. The tool's stderr is kept for the error message.
 StepResult run_jailed(const std::string& self, const std::vector<std::string>& grants,
-                      const std::vector<std::string>& command, const std::string& err_path) {
-  std::vector<std::string> args = {self, "--log-level", "error"};
+                      const std::vector<std::string>& command, const std::string& err_path,
+                      const CompileLimits& limits) {
+  std::vector<std::string> args = {self, "--log-level", "error",
+                                   "--limit", "memory=" + limit_text(RLIMIT_AS, limits.memory),
+                                   "--limit", "cpu=" + limit_text(RLIMIT_CPU, limits.cpu_seconds),
+                                   "--limit", "fsize=" + limit_text(RLIMIT_FSIZE, limits.output)};
   args.insert(args.end(), grants.begin(), grants.end());
   args.push_back("--");
   args.insert(args.end(), command.begin(), command.end());
@@ -117,6 +163,13 @@ StepResult run_jailed(const std::string& self, const std::vector<std::string>& g
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw SetupError("starting " + self + " to compile: " + std::strerror(rc));
   StepResult r;
+  try {
+    r.timed_out = wait_until_limit(pid, limits.wall_seconds);
+  } catch (...) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    throw;
+  }
   int status;
   struct rusage ru{};
   while (::wait4(pid, &status, 0, &ru) < 0) {
@@ -124,10 +177,29 @@ StepResult run_jailed(const std::string& self, const std::vector<std::string>& g
   }
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.err = read_file(err_path);
-  struct rusage children{};
-  ::getrusage(RUSAGE_CHILDREN, &children);
-  r.peak_rss_kib = children.ru_maxrss;
+  r.peak_rss_kib = ru.ru_maxrss;
+  r.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   return r;
+}
+
+// Which compile limit a failed step ran into, in words; "" for none. The
+// kernel does not say why a process failed: the signs are the tools' own
+// (std::bad_alloc from wasm2c, "virtual memory exhausted" from cc1), the
+// signal RLIMIT_FSIZE sends, and the CPU time used.
+std::string limit_hit(const StepResult& r, const CompileLimits& l) {
+  auto mib = [](uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; };
+  if (r.timed_out) return "the wall-clock limit of " + std::to_string(l.wall_seconds) + " s";
+  if (r.status == 0) return "";
+  if (r.status == 128 + SIGXFSZ || r.err.find("File too large") != std::string::npos)
+    return "the output size limit of " + mib(l.output);
+  if (l.cpu_seconds != RLIM_INFINITY &&
+      (r.cpu_seconds + 0.5 >= static_cast<double>(l.cpu_seconds) || r.status == 128 + SIGXCPU))
+    return "the CPU time limit of " + std::to_string(l.cpu_seconds) + " s per process";
+  for (const char* sign : {"bad_alloc", "out of memory", "memory exhausted", "Cannot allocate memory"}) {
+    if (r.err.find(sign) != std::string::npos) return "the memory limit of " + mib(l.memory) + " per process";
+  }
+  return "";
 }
 
 // The first lines of a tool's complaint, for a one-line error.
@@ -277,8 +349,37 @@ void check_private(const std::string& path, bool directory) {
 
 }  // namespace
 
+CompileLimits compile_limits_from(const char* text) {
+  CompileLimits limits;
+  const std::string var = "WWJAIL_WASM_COMPILE_LIMITS";
+  std::istringstream in(text ? text : "");
+  for (std::string item; std::getline(in, item, ',');) {
+    auto eq = item.find('=');
+    std::string name = item.substr(0, eq);
+    struct Field {
+      const char* name;
+      const char* as;  // parsed as this --limit is
+      uint64_t* value;
+    } fields[] = {{"memory", "memory", &limits.memory},
+                  {"cpu", "cpu", &limits.cpu_seconds},
+                  {"output", "fsize", &limits.output},
+                  {"wall", "cpu", &limits.wall_seconds}};
+    Field* field = nullptr;
+    for (auto& f : fields) field = name == f.name ? &f : field;
+    if (!field || eq == std::string::npos)
+      throw SetupError(var + ": '" + item + "': write NAME=VALUE[,...], NAME one of memory, cpu, output, wall");
+    std::string error;
+    auto v = parse_limit_value(*find_limit(field->as), item.substr(eq + 1), error);
+    if (!v) throw SetupError(var + ": " + name + error.substr(error.find(' ')));
+    *field->value = *v;
+  }
+  return limits;
+}
+
 CompileResult compile_module(const CompileRequest& request, spdlog::logger& log) {
   const std::string& module = request.module;
+  const CompileLimits limits =
+      request.limits ? *request.limits : compile_limits_from(std::getenv("WWJAIL_WASM_COMPILE_LIMITS"));
   std::string wasm2c = find_tool("wasm2c"), cc = find_tool("cc");
   if (wasm2c.empty() || cc.empty()) {
     throw SetupError("running " + module + " needs wasm2c (Debian package wabt) and a C compiler (gcc) to compile "
@@ -300,6 +401,10 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
     throw SetupError("no cache directory for compiled modules: HOME and XDG_CACHE_HOME are unset; give --cache DIR");
   // Read once: the bytes checked, hashed and compiled are the same bytes,
   // whatever happens to the file meanwhile.
+  struct stat module_st{};
+  if (::stat(module.c_str(), &module_st) == 0 && static_cast<uint64_t>(module_st.st_size) > wasm_limits::kModuleBytes)
+    throw SetupError(module + " cannot be compiled: it is " + std::to_string(module_st.st_size) +
+                     " bytes, more than the " + std::to_string(wasm_limits::kModuleBytes) + " wwjail compiles");
   const std::string original = read_file(module);
   ModuleNames names = check_module_names(original);
   if (!names.ok) throw SetupError(module + " cannot be compiled: " + names.problem);
@@ -368,8 +473,16 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   const std::string checked = work + "/module.wasm";
   write_file(checked, names.bytes);
   auto start = std::chrono::steady_clock::now();
+  // A step stopped by a limit is refused as such, before anything else is
+  // made of its failure.
+  auto refuse_at_limit = [&](const StepResult& r, const char* tool) {
+    if (std::string hit = limit_hit(r, limits); !hit.empty())
+      throw SetupError(module + " cannot be compiled: " + tool + " hit " + hit +
+                       " (WWJAIL_WASM_COMPILE_LIMITS sets the compile limits)");
+  };
   StepResult t = run_jailed(request.self_exe, {"--write", work, "--no-tmpdir"},
-                            {wasm2c, "-n", "guest", checked, "-o", work + "/guest.c"}, err_log);
+                            {wasm2c, "-n", "guest", checked, "-o", work + "/guest.c"}, err_log, limits);
+  refuse_at_limit(t, "wasm2c");
   if (t.status != 0) {
     // wasm2c says which byte it could not read, not why: find the proposal
     // that makes the module valid, so the message names the feature.
@@ -378,7 +491,7 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
       std::vector<std::string> cmd = {validate};
       if (!flag.empty()) cmd.push_back(flag);
       cmd.push_back(checked);
-      return run_jailed(request.self_exe, {"--read", work, "--no-tmpdir"}, cmd, err_log).status == 0;
+      return run_jailed(request.self_exe, {"--read", work, "--no-tmpdir"}, cmd, err_log, limits).status == 0;
     };
     if (!validate.empty()) {
       if (!valid_with("")) {
@@ -412,7 +525,8 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
                              "--read", "?/usr/local/include", "--read", "?/usr/x86_64-linux-gnu",
                              "--read", "?/usr/lib64", "--exec", "/usr/lib/gcc", "--exec", "?/usr/libexec/gcc",
                              "--exec", "/usr/bin/as", "--exec", "/usr/bin/ld", "--exec", "?/usr/bin/ld.bfd"},
-                            cc_cmd, err_log);
+                            cc_cmd, err_log, limits);
+  refuse_at_limit(c, "the C compiler");
   if (c.status != 0) throw SetupError(module + ": compiling wasm2c's output failed: " + first_lines(c.err, 4));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.peak_rss_kib = std::max(t.peak_rss_kib, c.peak_rss_kib);

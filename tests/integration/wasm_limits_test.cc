@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -50,6 +51,27 @@ std::string command_module(uint64_t locals, size_t nops = 0) {
   return m;
 }
 
+// A WASI command whose _start is one long straight run of arithmetic on
+// two locals: small to translate, slow to optimise (cc -O2 takes several
+// CPU seconds on 100000 rounds), so it reaches each compile limit.
+std::string slow_to_compile_module(int rounds) {
+  std::string m("\0asm\1\0\0\0", 8);
+  m += section(1, leb(2) + std::string("\x60\x01\x7f\x00", 4) + std::string("\x60\x00\x00", 3));
+  m += section(2, leb(1) + name("wasi_snapshot_preview1") + name("proc_exit") + std::string("\0\0", 2));
+  m += section(3, leb(1) + std::string("\x01"));
+  m += section(5, leb(1) + std::string("\x00\x01", 2));
+  m += section(7, leb(2) + name("memory") + std::string("\x02\x00", 2) + name("_start") + std::string("\x00\x01", 2));
+  std::string body = leb(1) + leb(2) + "\x7f";
+  for (int k = 0; k < rounds; ++k) {
+    // l1 = (l0 * l1) ^ k; l0 = rotl(l1, 7)
+    body += std::string("\x20\x00\x20\x01\x6c\x41", 6) + leb(k % 64) + std::string("\x73\x21\x01", 3);
+    body += std::string("\x20\x01\x41\x07\x77\x21\x00", 7);
+  }
+  body += std::string("\x41\x00\x10\x00\x0b", 5);
+  m += section(10, leb(1) + leb(body.size()) + body);
+  return m;
+}
+
 class WasmLimits : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -87,6 +109,40 @@ TEST_F(WasmLimits, FunctionBodiesOverTheEngineLimitAreRefused) {
             std::string::npos)
       << r.err;
   auto fine = run_module("short.wasm", command_module(0, 1000));
+  EXPECT_EQ(fine.exit_code, 0) << fine.err;
+}
+
+TEST_F(WasmLimits, CompileStepsStopAtTheirLimitsAndSayWhich) {
+  std::string module = d.file("slow.wasm", slow_to_compile_module(100000));
+  auto compile = [&](const std::string& limits) {
+    return run({"/usr/bin/env", "WWJAIL_WASM_COMPILE_LIMITS=" + limits, wwjail_bin(), "--cache", d.path() + "/cache",
+                "--", module},
+               "", 300);
+  };
+  struct Case {
+    const char* limits;
+    const char* says;
+  } cases[] = {
+      {"memory=100M", "wasm2c hit the memory limit of 100 MiB per process"},
+      {"output=1M", "wasm2c hit the output size limit of 1 MiB"},
+      {"cpu=1", "the C compiler hit the CPU time limit of 1 s per process"},
+      {"wall=2,cpu=600", "the C compiler hit the wall-clock limit of 2 s"},
+  };
+  for (const auto& c : cases) {
+    auto r = compile(c.limits);
+    EXPECT_EQ(r.exit_code, 125) << c.limits << ": " << r.err;
+    EXPECT_NE(r.err.find("slow.wasm cannot be compiled: " + std::string(c.says)), std::string::npos)
+        << c.limits << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+  }
+  auto bad = compile("speed=3");
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_NE(bad.err.find("WWJAIL_WASM_COMPILE_LIMITS: 'speed=3': write NAME=VALUE"), std::string::npos) << bad.err;
+  // Nothing half-made is left behind, and with room enough the same
+  // module compiles and runs (positive control).
+  auto left = run({"/usr/bin/find", d.path() + "/cache", "-mindepth", "2"});
+  EXPECT_EQ(left.out, "") << left.out;
+  auto fine = compile("memory=4G,cpu=600,wall=600");
   EXPECT_EQ(fine.exit_code, 0) << fine.err;
 }
 
