@@ -518,7 +518,12 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   for (std::string f; flags >> f;) cc_cmd.push_back(f);
   cc_cmd.insert(cc_cmd.end(), {std::string("-DWWJAIL_WASM_ABI=\"") + WWJAIL_WASM_ABI + "\"",
                                "-Dwasm_rt_trap=wwjail_guest_trap",
-                               "-Dwasm_rt_allocate_memory=wwjail_guest_allocate_memory", "-I", work, "-o",
+                               "-Dwasm_rt_allocate_memory=wwjail_guest_allocate_memory",
+                               "-Dwasm_rt_grow_memory=wwjail_guest_grow_memory",
+                               "-Dwasm_rt_allocate_funcref_table=wwjail_guest_allocate_funcref_table",
+                               "-Dwasm_rt_grow_funcref_table=wwjail_guest_grow_funcref_table",
+                               "-Dwasm_rt_allocate_externref_table=wwjail_guest_allocate_externref_table",
+                               "-Dwasm_rt_grow_externref_table=wwjail_guest_grow_externref_table", "-I", work, "-o",
                                work + "/guest.so", work + "/guest.c", work + "/guest_entry.c"});
   StepResult c = run_jailed(request.self_exe,
                             {"--write", work, "--read", "/usr/include", "--read", "/usr/lib",

@@ -118,10 +118,11 @@ int main(int argc, char** argv) {
   auto guest_memory = reinterpret_cast<wasm_rt_memory_t* (*)(void*)>(::dlsym(so, "wwjail_guest_memory"));
   auto guest_start = reinterpret_cast<void (*)(void*)>(::dlsym(so, "wwjail_guest_start"));
   auto guest_trap_pc = reinterpret_cast<void* (*)()>(::dlsym(so, "wwjail_guest_trap_pc"));
-  auto guest_limit_memory = reinterpret_cast<void (*)(uint32_t)>(::dlsym(so, "wwjail_guest_limit_memory"));
+  auto guest_limit_memory = reinterpret_cast<void (*)(uint64_t)>(::dlsym(so, "wwjail_guest_limit_memory"));
   if (!guest_new || !guest_memory || !guest_start || !guest_trap_pc || !guest_limit_memory)
     die(module + " lacks wwjail's entry points");
-  if (max_memory) guest_limit_memory(static_cast<uint32_t>(std::min<uint64_t>(max_memory / 65536, 65536)));
+  // Linear memory and tables together (guest_entry.c).
+  if (max_memory) guest_limit_memory(max_memory);
   static auto trap_pc = guest_trap_pc;
 
   try {

@@ -223,9 +223,11 @@ bool WasiHost::iovecs(uint32_t iovs, uint32_t count, std::vector<struct iovec>& 
 
 Errno WasiHost::path_arg(uint32_t ptr, uint32_t len, std::string& out) const {
   if (!in_bounds(ptr, len)) return kFault;
+  // Checked before anything is copied: a guest's 1 GiB "path" would be a
+  // second gigabyte here, outside --max-memory.
+  if (len >= PATH_MAX) return kNameTooLong;
+  if (std::memchr(at(ptr), '\0', len)) return kInval;
   out.assign(reinterpret_cast<const char*>(at(ptr)), len);
-  if (out.find('\0') != std::string::npos) return kInval;
-  if (out.size() >= PATH_MAX) return kNameTooLong;
   return kSuccess;
 }
 

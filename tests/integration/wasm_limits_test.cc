@@ -18,6 +18,7 @@ std::string wasm_dir() {
   const char* dir = std::getenv("WWJAIL_TEST_WASM_DIR");
   return dir && *dir ? dir : WASM_GUEST_DIR;
 }
+std::string wasm_guest(const std::string& name) { return wasm_dir() + "/" + name + ".wasm"; }
 bool wasm_available() { return ::access((wasm_dir() + "/wasi_probe.wasm").c_str(), R_OK) == 0; }
 
 // The WebAssembly binary format, as much as these modules need.
@@ -144,6 +145,40 @@ TEST_F(WasmLimits, CompileStepsStopAtTheirLimitsAndSayWhich) {
   EXPECT_EQ(left.out, "") << left.out;
   auto fine = compile("memory=4G,cpu=600,wall=600");
   EXPECT_EQ(fine.exit_code, 0) << fine.err;
+}
+
+TEST_F(WasmLimits, TablesCountTowardMaxMemory) {
+  auto grow = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--cache", d.path() + "/cache"});
+    return jail(args, {wasm_guest("table_grow")}, 120);
+  };
+  // Exit status: a bit per grow granted (1: 1000 entries, 2 and 4: 150
+  // million). 150 million entries is past the engines' table limit, budget
+  // or not; it took 3.5 GiB per table.
+  EXPECT_EQ(grow({}).exit_code, 1);
+  EXPECT_EQ(grow({"--max-memory", "100000"}).exit_code, 1);  // positive control: room for 1000 entries
+  EXPECT_EQ(grow({"--max-memory", "70000"}).exit_code, 0);   // the memory's page took most of it
+  auto none = grow({"--max-memory", "65536"});
+  EXPECT_EQ(none.exit_code, 125);
+  EXPECT_NE(none.err.find("the module needs 24 bytes of tables to start, more than the 0 allowed"), std::string::npos)
+      << none.err;
+  // A table declared large is allocated before the module's code runs.
+  EXPECT_EQ(jail({"--cache", d.path() + "/cache"}, {wasm_guest("table_at_start")}).exit_code, 3);
+  auto big = jail({"--cache", d.path() + "/cache", "--max-memory", "16M"}, {wasm_guest("table_at_start")});
+  EXPECT_EQ(big.exit_code, 125);
+  EXPECT_NE(big.err.find("the module needs 120000000 bytes of tables to start"), std::string::npos) << big.err;
+}
+
+TEST_F(WasmLimits, PathLengthsAreCheckedBeforeAnythingIsCopied) {
+  // The runner's address space holds the linear memory's 8 GiB reservation
+  // and half a gigabyte more: the guest may fill its own memory (positive
+  // control), but a copy of a 1 GiB path argument in the host would not
+  // fit (it ended the runner with std::bad_alloc).
+  std::vector<std::string> args = {"--cache", d.path() + "/cache", "--limit", "memory=8704M"};
+  auto alloc = jail(args, {wasm_guest("wasi_probe"), "alloc", "1024"}, 120);
+  EXPECT_EQ(alloc.out, "ok allocated\n") << alloc.err;
+  auto path = jail(args, {wasm_guest("wasi_probe"), "huge-path", "1024"}, 120);
+  EXPECT_EQ(path.out, "err ENAMETOOLONG\n") << path.err;
 }
 
 }  // namespace

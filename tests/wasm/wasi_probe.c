@@ -16,6 +16,7 @@
  *   renumber A B       fd_renumber (dup2 natively) of A's descriptor onto B's, then reads B's
  *   raise SIG          raise(SIG) natively, proc_raise(SIG) in WASI (the same numbers for
  *                      HUP..TERM)
+ *   huge-path MIB      (WASI only) path_open of a MIB-mebibyte path, its length given
  *   trap-unreachable | trap-oob | trap-div0 | trap-stack
  */
 #include <dirent.h>
@@ -39,6 +40,10 @@ __attribute__((import_module("wasi_snapshot_preview1"), import_name("proc_raise"
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("fd_renumber"))) int wasi_fd_renumber(int from, int to);
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("fd_fdstat_set_rights")))
 int wasi_fd_fdstat_set_rights(int fd, unsigned long long base, unsigned long long inheriting);
+/* path_open with the length given, not taken with strlen. */
+__attribute__((import_module("wasi_snapshot_preview1"), import_name("path_open")))
+int wasi_path_open(int fd, int dirflags, const char* path, unsigned long len, int oflags, unsigned long long rights,
+                   unsigned long long inheriting, int fdflags, int* out);
 #endif
 
 static const char* errname(int e) {
@@ -54,6 +59,8 @@ static const char* errname(int e) {
     case EINVAL: return "EINVAL";
     case ELOOP: return "ELOOP";
     case EXDEV: return "EXDEV";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOTSUP: return "ENOTSUP";
 #ifdef ENOTCAPABLE
     case ENOTCAPABLE: return "ENOTCAPABLE";
 #endif
@@ -350,6 +357,25 @@ int main(int argc, char** argv) {
     raise(atoi(a));
 #endif
     return ok("survived");
+  }
+  if (!strcmp(op, "huge-path")) {
+    NEED(1);
+#ifdef __wasi__
+    /* A path of MIB mebibytes (untouched zero pages) passed to path_open
+     * beneath the first preopen. */
+    unsigned long len = strtoul(a, NULL, 10) << 20;
+    char* path = malloc(len);
+    if (!path) return ok("no memory");
+    int fd = -1;
+    int e = wasi_path_open(3, 0, path, len, 0, 0, 0, 0, &fd);
+    if (e) {
+      errno = e;
+      return fail();
+    }
+    return ok("opened");
+#else
+    return 2;
+#endif
   }
   if (!strcmp(op, "trap-unreachable")) __builtin_trap();
   if (!strcmp(op, "trap-oob")) { volatile char* p = (volatile char*)0xfffffff0u; return *p; }
