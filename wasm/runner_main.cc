@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
     static wwjail::WasiHost host(config);
     static Z_wasi_snapshot_preview1_instance_t wasi{&host};
     wasm_rt_init();
-    wwjail::watch_fault_signals();
+    wwjail::watch_fault_signals(reinterpret_cast<const void*>(guest_start));
     if (int trap = sigsetjmp(wasm_rt_jmp_buf, 1)) {
       // Traps the runtime raises from a signal (bounds, stack) stopped at
       // the faulting instruction; the others came through the module's hook.

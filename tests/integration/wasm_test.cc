@@ -3,6 +3,7 @@
 // should match, one parameterized test checks both; WASI's own rules
 // (preopens, ENOTCAPABLE, traps, an empty environment) have their own.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -195,6 +196,23 @@ TEST_F(Wasm, TrapsEndWith134AndNameTheTrap) {
   }
   // Positive control: the same module without a trap exits 0.
   EXPECT_EQ(run_wasm({}, {"exit", "0"}).exit_code, 0);
+}
+
+TEST_F(Wasm, OnlyFaultsInTheModulesCodeAreTraps) {
+  // A SIGSEGV or SIGBUS that no instruction of the module raised (here one
+  // the host raises for the guest, as it would be for a fault in the WASI
+  // host or libc) ends the runner as the crash it is: reported as a trap,
+  // it hid host memory corruption behind "call stack exhausted".
+  auto segv = run_wasm({}, {"raise", "11"});
+  EXPECT_EQ(segv.exit_code, 128 + SIGSEGV) << segv.err;
+  EXPECT_EQ(segv.err.find("wasm trap"), std::string::npos) << segv.err;
+  auto bus = run_wasm({}, {"raise", "7"});
+  EXPECT_EQ(bus.exit_code, 128 + SIGBUS) << bus.err;
+  EXPECT_EQ(bus.err.find("wasm trap"), std::string::npos) << bus.err;
+  // Positive control: a fault in the module's own code is still its trap.
+  auto oob = run_wasm({}, {"trap-oob"});
+  EXPECT_EQ(oob.exit_code, 134);
+  EXPECT_EQ(oob.err, "wwjail: wasm trap: out-of-bounds memory access in function main\n");
 }
 
 TEST_F(Wasm, MaxMemoryBoundsLinearMemory) {
