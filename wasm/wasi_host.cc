@@ -354,7 +354,12 @@ uint32_t WasiHost::proc_raise(uint32_t sig) {
                                  SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN,   SIGTTOU,   SIGURG,  SIGXCPU,
                                  SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGPOLL, SIGPWR, SIGSYS};
   if (sig == 0 || sig >= sizeof kSignals / sizeof kSignals[0]) return kInval;
-  return ::raise(kSignals[sig]) == 0 ? kSuccess : last_error();
+  // A stopped runner is a stopped run: wwjail waits for it and forwards
+  // SIGTERM and SIGINT, which a stopped process does not act on until
+  // someone sends SIGCONT. A guest does not stop itself.
+  int native = kSignals[sig];
+  if (native == SIGSTOP || native == SIGTSTP || native == SIGTTIN || native == SIGTTOU) return kNotSup;
+  return ::raise(native) == 0 ? kSuccess : last_error();
 }
 
 // --- descriptors ----------------------------------------------------------

@@ -215,6 +215,19 @@ TEST_F(Wasm, OnlyFaultsInTheModulesCodeAreTraps) {
   EXPECT_EQ(oob.err, "wwjail: wasm trap: out-of-bounds memory access in function main\n");
 }
 
+TEST_F(Wasm, AGuestCannotStopItself) {
+  // proc_raise(SIGSTOP) stopped the runner, and wwjail then ignored SIGTERM
+  // and SIGINT until someone sent SIGCONT. Stop signals are refused (WASI
+  // numbers: 18 STOP, 19 TSTP, 20 TTIN, 21 TTOU).
+  for (const char* sig : {"18", "19", "20", "21"}) {
+    auto r = jail({"--cache", shared_cache()}, {wasm_guest("wasi_probe"), "raise", sig}, 30);
+    EXPECT_EQ(r.out, "err ENOTSUP\n") << sig << ": " << r.err;
+    EXPECT_EQ(r.exit_code, 1) << sig;
+  }
+  // Positive control: other signals are raised (SIGCONT is harmless).
+  EXPECT_EQ(run_wasm({}, {"raise", "17"}).out, "ok survived\n");
+}
+
 TEST_F(Wasm, MaxMemoryBoundsLinearMemory) {
   EXPECT_EQ(run_wasm({}, {"alloc", "32"}).out, "ok allocated\n");
   EXPECT_EQ(run_wasm({"--max-memory", "16M"}, {"alloc", "32"}).out, "ok failed\n");

@@ -352,7 +352,11 @@ int main(int argc, char** argv) {
 #ifdef __wasi__
     /* wasi-libc's raise() emulates signals inside the module; the host
      * call is proc_raise. */
-    wasi_proc_raise(atoi(a));
+    int e = wasi_proc_raise(atoi(a));
+    if (e) {
+      errno = e;
+      return fail();
+    }
 #else
     raise(atoi(a));
 #endif
