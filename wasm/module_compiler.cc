@@ -28,6 +28,8 @@
 #include "policy/run_config.h"
 #include "sys/remove_tree.h"
 #include "sys/sys_error.h"
+#include "sys/unique_fd.h"
+#include "wasm/compile_cache.h"
 #include "wasm/embedded_sources.h"
 #include "wasm/module_names.h"
 #include "wasm/module_shape.h"
@@ -304,25 +306,8 @@ bool is_wasm_module(const std::string& path) {
 }
 
 bool is_wasm_artifact(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  Elf64_Ehdr eh{};
-  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh)) return false;
-  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN ||
-      eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum || eh.e_shnum > 4096)
-    return false;
-  std::vector<Elf64_Shdr> sections(eh.e_shnum);
-  in.seekg(static_cast<std::streamoff>(eh.e_shoff));
-  if (!in.read(reinterpret_cast<char*>(sections.data()), static_cast<std::streamsize>(sections.size() * sizeof(Elf64_Shdr))))
-    return false;
-  const Elf64_Shdr& names = sections[eh.e_shstrndx];
-  if (names.sh_size > (1u << 20)) return false;
-  std::string strtab(names.sh_size, '\0');
-  in.seekg(static_cast<std::streamoff>(names.sh_offset));
-  if (!in.read(strtab.data(), static_cast<std::streamsize>(strtab.size()))) return false;
-  for (const auto& s : sections) {
-    if (s.sh_name < strtab.size() && std::strcmp(strtab.c_str() + s.sh_name, ".wwjail_wasm") == 0) return true;
-  }
-  return false;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  return fd.valid() && is_wasm_artifact_fd(fd.get());
 }
 
 std::string default_cache_dir() {
@@ -332,22 +317,6 @@ std::string default_cache_dir() {
   if (home && *home == '/') return std::string(home) + "/.cache/wwjail";
   return "";  // never a shared place: compile_module asks for --cache
 }
-
-namespace {
-
-// Compiled modules are native code: only a cache that is the user's own and
-// that nobody else may write is trusted.
-void check_private(const std::string& path, bool directory) {
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) != 0) throw SetupError("the wasm cache " + path + ": " + std::strerror(errno));
-  bool right_type = directory ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
-  if (!right_type || st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
-    throw SetupError("the wasm cache " + path + " is not private (it must be a " +
-                     (directory ? "directory" : "file") + " owned by you that no one else may write); choose "
-                     "another with --cache DIR");
-}
-
-}  // namespace
 
 CompileLimits compile_limits_from(const char* text) {
   CompileLimits limits;
@@ -419,38 +388,25 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   key.add(WWJAIL_WASM_ABI);
   key.add(kGuestEntrySource);
   key.add(kWasiImportsHeader);
-  std::string dir = request.cache_dir + "/wasm";
-  std::string artifact = dir + "/" + key.hex() + ".so";
+  const CacheDir cache = open_cache_dir(request.cache_dir);
+  const std::string& dir = cache.path;
+  const std::string name = key.hex() + ".so";
   CompileResult result;
-  result.artifact = artifact;
-  struct stat existing{};
-  if (::lstat(artifact.c_str(), &existing) == 0) {
-    check_private(request.cache_dir, true);
-    check_private(dir, true);
-    check_private(artifact, false);
-    if (is_wasm_artifact(artifact)) {
-      result.cached = true;
-      return result;
-    }
+  if (auto cached = open_cached_artifact(cache, name)) {
+    result.artifact = cached->path;
+    result.identity = cached->identity;
+    result.cached = true;
+    return result;
   }
-
-  // Like mkdir -p, private to the user: $HOME/.cache may not exist yet.
-  std::string made;
-  for (const auto& part : std::filesystem::path(dir)) {
-    made = (std::filesystem::path(made) / part).string();
-    if (made == "/" || ::mkdir(made.c_str(), 0700) == 0 || errno == EEXIST) continue;
-    throw SetupError("the wasm cache " + made + ": " + std::strerror(errno) + " (choose another with --cache DIR)");
-  }
-  check_private(request.cache_dir, true);
-  check_private(dir, true);
   // Work dirs a compile killed by a signal left behind, an hour on.
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
+    std::string entry = e.path().filename().string();
     struct stat st{};
-    if (name.rfind("work.", 0) == 0 && ::lstat(e.path().c_str(), &st) == 0 && st.st_mtime + 3600 < ::time(nullptr)) {
-      if (S_ISDIR(st.st_mode)) remove_tree_at(AT_FDCWD, e.path().c_str());
-      else ::unlink(e.path().c_str());
+    if (entry.rfind("work.", 0) == 0 && ::fstatat(cache.fd.get(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        st.st_mtime + 3600 < ::time(nullptr)) {
+      if (S_ISDIR(st.st_mode)) remove_tree_at(cache.fd.get(), entry.c_str());
+      else ::unlinkat(cache.fd.get(), entry.c_str(), 0);
     }
   }
   std::string work_tmpl = dir + "/work.XXXXXX";
@@ -535,10 +491,15 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   if (c.status != 0) throw SetupError(module + ": compiling wasm2c's output failed: " + first_lines(c.err, 4));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.peak_rss_kib = std::max(t.peak_rss_kib, c.peak_rss_kib);
-  if (::rename((work + "/guest.so").c_str(), artifact.c_str()) != 0)
+  std::string work_name = work.substr(dir.size() + 1);
+  if (::renameat(cache.fd.get(), (work_name + "/guest.so").c_str(), cache.fd.get(), name.c_str()) != 0)
     throw SetupError("storing the compiled module in " + dir + ": " + std::strerror(errno));
+  auto stored = open_cached_artifact(cache, name);
+  if (!stored) throw SetupError(dir + "/" + name + ": the compiled module is not a wwjail artifact");
+  result.artifact = stored->path;
+  result.identity = stored->identity;
   log.info("compiled {} in {:.2f} s (peak RSS of a compile step {} MiB), cached as {}", module, result.seconds,
-           result.peak_rss_kib / 1024, artifact);
+           result.peak_rss_kib / 1024, result.artifact);
   return result;
 }
 

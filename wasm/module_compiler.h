@@ -57,6 +57,7 @@ struct CompileRequest {
 
 struct CompileResult {
   std::string artifact;  // the shared object to run
+  std::string identity;  // "DEV:INO" of the artifact as checked (wasm/compile_cache.h)
   bool cached = false;   // found in the cache, nothing compiled
   double seconds = 0;    // compile time (wasm2c + cc), 0 when cached
   long peak_rss_kib = 0; // the largest resident size of any compile step

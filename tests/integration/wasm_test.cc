@@ -377,6 +377,59 @@ TEST_F(Wasm, OnlyAPrivateCacheIsTrusted) {
   EXPECT_NE(tampered.err.find("is not private"), std::string::npos) << tampered.err;
 }
 
+TEST_F(Wasm, TheCachesAncestorsAreCheckedToo) {
+  ScratchDir d;
+  // A directory above the cache that others may write: they could rename
+  // the cache away and put their own in its place.
+  std::string open = d.sub("open");
+  ASSERT_EQ(::chmod(open.c_str(), 0777), 0);
+  auto r = jail({"--cache", open + "/cache"}, {wasm_guest("wasi_probe"), "exit", "0"});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("the wasm cache is beneath " + open + ", which someone other than you and root may write"),
+            std::string::npos)
+      << r.err;
+  // Positive controls: a sticky one (as /tmp) cannot be used so, and a
+  // symlink the user wrote in --cache is resolved once, then not followed.
+  std::string sticky = d.sub("sticky");
+  ASSERT_EQ(::chmod(sticky.c_str(), 01777), 0);
+  EXPECT_EQ(jail({"--cache", sticky + "/cache"}, {wasm_guest("wasi_probe"), "exit", "0"}).exit_code, 0);
+  ASSERT_EQ(::symlink(sticky.c_str(), (d.path() + "/link").c_str()), 0);
+  EXPECT_EQ(jail({"--cache", d.path() + "/link/cache"}, {wasm_guest("wasi_probe"), "exit", "0"}).exit_code, 0);
+  // Inside the cache no symlink is followed.
+  std::string elsewhere = d.sub("elsewhere");
+  ASSERT_EQ(::mkdir((d.path() + "/linked").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink(elsewhere.c_str(), (d.path() + "/linked/wasm").c_str()), 0);
+  auto linked = jail({"--cache", d.path() + "/linked"}, {wasm_guest("wasi_probe"), "exit", "0"});
+  EXPECT_EQ(linked.exit_code, 125);
+  EXPECT_NE(linked.err.find("symbolic links are not followed here"), std::string::npos) << linked.err;
+}
+
+TEST_F(Wasm, TheRunnerLoadsOnlyTheFileThatWasChecked) {
+  // The runner is told the device and inode of the artifact wwjail checked
+  // and loads it through a descriptor matched against them: a file put in
+  // its place meanwhile is refused.
+  ScratchDir d;
+  std::string artifact = d.path() + "/probe.so";
+  auto compiled = run({wwjail_bin(), "compile", wasm_guest("wasi_probe"), "-o", artifact, "--cache", shared_cache()});
+  ASSERT_EQ(compiled.exit_code, 0) << compiled.err;
+  struct stat st{};
+  ASSERT_EQ(::stat(artifact.c_str(), &st), 0);
+  std::string runner = wwjail_bin().substr(0, wwjail_bin().rfind('/')) + "/wwjail-wasm-run";
+  auto runner_with = [&](const std::string& id) {
+    return run({runner, "--module", artifact, "--module-id", id, "--", "probe", "args", "x"});
+  };
+  EXPECT_EQ(runner_with(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)).out, "ok x\n");  // control
+  auto other = runner_with(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1));
+  EXPECT_EQ(other.exit_code, 125);
+  EXPECT_NE(other.err.find("is not the compiled module wwjail checked"), std::string::npos) << other.err;
+  // A symlink in the artifact's place is not followed.
+  std::string link = d.path() + "/link.so";
+  ASSERT_EQ(::symlink(artifact.c_str(), link.c_str()), 0);
+  auto via_link = run({runner, "--module", link, "--module-id", std::to_string(st.st_dev) + ":" +
+                       std::to_string(st.st_ino), "--", "probe", "exit", "0"});
+  EXPECT_EQ(via_link.exit_code, 125) << via_link.err;
+}
+
 TEST_F(Wasm, FeaturesTheTierLacksAreNamed) {
   ScratchDir d;
   auto tail = jail({"--cache", d.path()}, {wasm_guest("tail_call")});
