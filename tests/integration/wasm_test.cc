@@ -156,6 +156,29 @@ TEST_F(Wasm, PathsNeverLeaveAPreopen) {
             "ok secret\n");
 }
 
+TEST_F(Wasm, DirectoriesAreNotSeekableAndRightsAreNotPromised) {
+  ScratchDir d;
+  std::string w = d.sub("w");
+  d.file("w/f", "data");
+  // Linux seeks a directory; WASI says EBADF, and a directory's rights say
+  // neither seek nor truncation (tests skip what an fdstat does not offer).
+  EXPECT_EQ(run_wasm({"--write", w}, {"dir-seek", w}).out, "err EBADF\n");
+  EXPECT_EQ(run_wasm({"--write", w}, {"rights", w}).out,
+            "ok seek=0 tell=0 set_size=0 path_set_size=0 narrow=ENOTSUP\n");
+  // Positive control: a file has the seek rights (not truncation: the probe
+  // opens it read-only). Rights cannot be narrowed (they
+  // grant nothing; the broker decides), so narrowing is refused, never a
+  // success that changes nothing.
+  EXPECT_EQ(run_wasm({"--write", w}, {"rights", w + "/f"}).out,
+            "ok seek=1 tell=1 set_size=0 path_set_size=1 narrow=ENOTSUP\n");
+  // A symlink with an absolute target could only ever fail beneath a
+  // preopen: refused when made, as other runtimes do; a relative one is made.
+  EXPECT_EQ(run_wasm({"--write", w}, {"symlink", "/etc/passwd", w + "/abs"}).out, "err EPERM\n");
+  EXPECT_EQ(run_wasm({"--write", w}, {"symlink", "f", w + "/rel"}).out, "ok\n");
+  struct stat st{};
+  EXPECT_NE(::lstat((w + "/abs").c_str(), &st), 0);
+}
+
 TEST_F(Wasm, GuestNamesAndTheTempDir) {
   ScratchDir d;
   std::string data = d.sub("data");
