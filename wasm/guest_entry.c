@@ -22,7 +22,7 @@ _Static_assert(WWJAIL_HAS_TYPE(&Z_guestZ__start, void (*)(Z_guest_instance_t*)),
                "the export \"_start\" must be a function with no parameters and no results");
 _Static_assert(WWJAIL_HAS_TYPE(&Z_guest_instantiate,
                                void (*)(Z_guest_instance_t*, struct Z_wasi_snapshot_preview1_instance_t*)),
-               "the module must import from wasi_snapshot_preview1 only");
+               "the module must import from wasi_snapshot_preview1, and only from it");
 
 /* Marks the shared object as a wwjail WebAssembly artifact, and which
  * runner ABI it was built for. */
