@@ -3,12 +3,16 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,11 +24,15 @@
 #include <sstream>
 #include <vector>
 
+#include "policy/limits.h"
 #include "policy/run_config.h"
 #include "sys/remove_tree.h"
 #include "sys/sys_error.h"
+#include "sys/unique_fd.h"
+#include "wasm/compile_cache.h"
 #include "wasm/embedded_sources.h"
 #include "wasm/module_names.h"
+#include "wasm/module_shape.h"
 #include "wasm/wasi_import_list.h"
 #include "wasm/wasm_abi_version.h"
 
@@ -40,7 +48,12 @@ namespace {
 constexpr const char* kWasm2cFlags = "";
 // -fno-inline-functions-called-once: a trap then names the function it
 // happened in, not the caller it would have been folded into.
-constexpr const char* kCcFlags = "-O2 -fno-inline-functions-called-once -fPIC -shared -fvisibility=hidden";
+// -Werror=...: an export of another kind than guest_entry.c expects (a
+// table's accessor where the memory's should be, say) or an undeclared one
+// must not build; gcc 12 only warns about these by default.
+constexpr const char* kCcFlags =
+    "-O2 -fno-inline-functions-called-once -fPIC -shared -fvisibility=hidden -Werror=incompatible-pointer-types "
+    "-Werror=int-conversion -Werror=implicit-function-declaration";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -88,13 +101,54 @@ struct StepResult {
   int status = -1;
   std::string err;
   long peak_rss_kib = 0;
+  double cpu_seconds = 0;  // the step's processes together
+  bool timed_out = false;  // stopped at the wall-clock limit
 };
 
-// Runs wwjail itself on one tool: `grants` then `--` and the command. The
-// tool's stderr is kept for the error message.
+// A compile limit as --limit takes it: never above wwjail's own hard
+// limit, which an unprivileged user could not grant.
+std::string limit_text(int resource, uint64_t v) {
+  struct rlimit own{};
+  if (::getrlimit(resource, &own) == 0 && own.rlim_max != RLIM_INFINITY) v = std::min<uint64_t>(v, own.rlim_max);
+  return v == RLIM_INFINITY ? "unlimited" : std::to_string(v);
+}
+
+// Waits for `pid` until the step's wall-clock limit, then ends it: SIGTERM
+// first (wwjail forwards it to the tool and removes what it made), SIGKILL
+// if that is not enough. True when the limit stopped it.
+bool wait_until_limit(pid_t pid, uint64_t wall_seconds) {
+  if (wall_seconds == RLIM_INFINITY) return false;
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) throw SetupError(std::string("watching the compile: pidfd_open: ") + std::strerror(errno));
+  auto readable_within = [&](std::chrono::milliseconds ms) {
+    auto until = std::chrono::steady_clock::now() + ms;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      struct pollfd p{pidfd, POLLIN, 0};
+      int rc = ::poll(&p, 1, static_cast<int>(std::clamp<int64_t>(left.count(), 0, INT32_MAX)));
+      if (rc > 0) return true;
+      if (rc == 0) return false;
+      if (errno != EINTR) throw SetupError(std::string("watching the compile: poll: ") + std::strerror(errno));
+    }
+  };
+  bool exited = readable_within(std::chrono::seconds(std::min<uint64_t>(wall_seconds, 1u << 30)) );
+  if (!exited) {
+    ::kill(pid, SIGTERM);
+    if (!readable_within(std::chrono::seconds(5))) ::kill(pid, SIGKILL);
+  }
+  ::close(pidfd);
+  return !exited;
+}
+
+// Runs wwjail itself on one tool, under the compile limits: `grants` then
+// `--` and the command. The tool's stderr is kept for the error message.
 StepResult run_jailed(const std::string& self, const std::vector<std::string>& grants,
-                      const std::vector<std::string>& command, const std::string& err_path) {
-  std::vector<std::string> args = {self, "--log-level", "error"};
+                      const std::vector<std::string>& command, const std::string& err_path,
+                      const CompileLimits& limits) {
+  std::vector<std::string> args = {self, "--log-level", "error",
+                                   "--limit", "memory=" + limit_text(RLIMIT_AS, limits.memory),
+                                   "--limit", "cpu=" + limit_text(RLIMIT_CPU, limits.cpu_seconds),
+                                   "--limit", "fsize=" + limit_text(RLIMIT_FSIZE, limits.output)};
   args.insert(args.end(), grants.begin(), grants.end());
   args.push_back("--");
   args.insert(args.end(), command.begin(), command.end());
@@ -111,6 +165,13 @@ StepResult run_jailed(const std::string& self, const std::vector<std::string>& g
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw SetupError("starting " + self + " to compile: " + std::strerror(rc));
   StepResult r;
+  try {
+    r.timed_out = wait_until_limit(pid, limits.wall_seconds);
+  } catch (...) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    throw;
+  }
   int status;
   struct rusage ru{};
   while (::wait4(pid, &status, 0, &ru) < 0) {
@@ -118,10 +179,29 @@ StepResult run_jailed(const std::string& self, const std::vector<std::string>& g
   }
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.err = read_file(err_path);
-  struct rusage children{};
-  ::getrusage(RUSAGE_CHILDREN, &children);
-  r.peak_rss_kib = children.ru_maxrss;
+  r.peak_rss_kib = ru.ru_maxrss;
+  r.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   return r;
+}
+
+// Which compile limit a failed step ran into, in words; "" for none. The
+// kernel does not say why a process failed: the signs are the tools' own
+// (std::bad_alloc from wasm2c, "virtual memory exhausted" from cc1), the
+// signal RLIMIT_FSIZE sends, and the CPU time used.
+std::string limit_hit(const StepResult& r, const CompileLimits& l) {
+  auto mib = [](uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; };
+  if (r.timed_out) return "the wall-clock limit of " + std::to_string(l.wall_seconds) + " s";
+  if (r.status == 0) return "";
+  if (r.status == 128 + SIGXFSZ || r.err.find("File too large") != std::string::npos)
+    return "the output size limit of " + mib(l.output);
+  if (l.cpu_seconds != RLIM_INFINITY &&
+      (r.cpu_seconds + 0.5 >= static_cast<double>(l.cpu_seconds) || r.status == 128 + SIGXCPU))
+    return "the CPU time limit of " + std::to_string(l.cpu_seconds) + " s per process";
+  for (const char* sign : {"bad_alloc", "out of memory", "memory exhausted", "Cannot allocate memory"}) {
+    if (r.err.find(sign) != std::string::npos) return "the memory limit of " + mib(l.memory) + " per process";
+  }
+  return "";
 }
 
 // The first lines of a tool's complaint, for a one-line error.
@@ -226,25 +306,8 @@ bool is_wasm_module(const std::string& path) {
 }
 
 bool is_wasm_artifact(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  Elf64_Ehdr eh{};
-  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh)) return false;
-  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN ||
-      eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum || eh.e_shnum > 4096)
-    return false;
-  std::vector<Elf64_Shdr> sections(eh.e_shnum);
-  in.seekg(static_cast<std::streamoff>(eh.e_shoff));
-  if (!in.read(reinterpret_cast<char*>(sections.data()), static_cast<std::streamsize>(sections.size() * sizeof(Elf64_Shdr))))
-    return false;
-  const Elf64_Shdr& names = sections[eh.e_shstrndx];
-  if (names.sh_size > (1u << 20)) return false;
-  std::string strtab(names.sh_size, '\0');
-  in.seekg(static_cast<std::streamoff>(names.sh_offset));
-  if (!in.read(strtab.data(), static_cast<std::streamsize>(strtab.size()))) return false;
-  for (const auto& s : sections) {
-    if (s.sh_name < strtab.size() && std::strcmp(strtab.c_str() + s.sh_name, ".wwjail_wasm") == 0) return true;
-  }
-  return false;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  return fd.valid() && is_wasm_artifact_fd(fd.get());
 }
 
 std::string default_cache_dir() {
@@ -255,24 +318,37 @@ std::string default_cache_dir() {
   return "";  // never a shared place: compile_module asks for --cache
 }
 
-namespace {
-
-// Compiled modules are native code: only a cache that is the user's own and
-// that nobody else may write is trusted.
-void check_private(const std::string& path, bool directory) {
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) != 0) throw SetupError("the wasm cache " + path + ": " + std::strerror(errno));
-  bool right_type = directory ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
-  if (!right_type || st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
-    throw SetupError("the wasm cache " + path + " is not private (it must be a " +
-                     (directory ? "directory" : "file") + " owned by you that no one else may write); choose "
-                     "another with --cache DIR");
+CompileLimits compile_limits_from(const char* text) {
+  CompileLimits limits;
+  const std::string var = "WWJAIL_WASM_COMPILE_LIMITS";
+  std::istringstream in(text ? text : "");
+  for (std::string item; std::getline(in, item, ',');) {
+    auto eq = item.find('=');
+    std::string name = item.substr(0, eq);
+    struct Field {
+      const char* name;
+      const char* as;  // parsed as this --limit is
+      uint64_t* value;
+    } fields[] = {{"memory", "memory", &limits.memory},
+                  {"cpu", "cpu", &limits.cpu_seconds},
+                  {"output", "fsize", &limits.output},
+                  {"wall", "cpu", &limits.wall_seconds}};
+    Field* field = nullptr;
+    for (auto& f : fields) field = name == f.name ? &f : field;
+    if (!field || eq == std::string::npos)
+      throw SetupError(var + ": '" + item + "': write NAME=VALUE[,...], NAME one of memory, cpu, output, wall");
+    std::string error;
+    auto v = parse_limit_value(*find_limit(field->as), item.substr(eq + 1), error);
+    if (!v) throw SetupError(var + ": " + name + error.substr(error.find(' ')));
+    *field->value = *v;
+  }
+  return limits;
 }
-
-}  // namespace
 
 CompileResult compile_module(const CompileRequest& request, spdlog::logger& log) {
   const std::string& module = request.module;
+  const CompileLimits limits =
+      request.limits ? *request.limits : compile_limits_from(std::getenv("WWJAIL_WASM_COMPILE_LIMITS"));
   std::string wasm2c = find_tool("wasm2c"), cc = find_tool("cc");
   if (wasm2c.empty() || cc.empty()) {
     throw SetupError("running " + module + " needs wasm2c (Debian package wabt) and a C compiler (gcc) to compile "
@@ -294,9 +370,15 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
     throw SetupError("no cache directory for compiled modules: HOME and XDG_CACHE_HOME are unset; give --cache DIR");
   // Read once: the bytes checked, hashed and compiled are the same bytes,
   // whatever happens to the file meanwhile.
+  struct stat module_st{};
+  if (::stat(module.c_str(), &module_st) == 0 && static_cast<uint64_t>(module_st.st_size) > wasm_limits::kModuleBytes)
+    throw SetupError(module + " cannot be compiled: it is " + std::to_string(module_st.st_size) +
+                     " bytes, more than the " + std::to_string(wasm_limits::kModuleBytes) + " wwjail compiles");
   const std::string original = read_file(module);
   ModuleNames names = check_module_names(original);
   if (!names.ok) throw SetupError(module + " cannot be compiled: " + names.problem);
+  if (std::string problem = check_module_shape(names.bytes); !problem.empty())
+    throw SetupError(module + " cannot be compiled: " + problem);
   Digest key;
   key.add(original);
   key.add(identity(wasm2c));
@@ -306,38 +388,25 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   key.add(WWJAIL_WASM_ABI);
   key.add(kGuestEntrySource);
   key.add(kWasiImportsHeader);
-  std::string dir = request.cache_dir + "/wasm";
-  std::string artifact = dir + "/" + key.hex() + ".so";
+  const CacheDir cache = open_cache_dir(request.cache_dir);
+  const std::string& dir = cache.path;
+  const std::string name = key.hex() + ".so";
   CompileResult result;
-  result.artifact = artifact;
-  struct stat existing{};
-  if (::lstat(artifact.c_str(), &existing) == 0) {
-    check_private(request.cache_dir, true);
-    check_private(dir, true);
-    check_private(artifact, false);
-    if (is_wasm_artifact(artifact)) {
-      result.cached = true;
-      return result;
-    }
+  if (auto cached = open_cached_artifact(cache, name)) {
+    result.artifact = cached->path;
+    result.identity = cached->identity;
+    result.cached = true;
+    return result;
   }
-
-  // Like mkdir -p, private to the user: $HOME/.cache may not exist yet.
-  std::string made;
-  for (const auto& part : std::filesystem::path(dir)) {
-    made = (std::filesystem::path(made) / part).string();
-    if (made == "/" || ::mkdir(made.c_str(), 0700) == 0 || errno == EEXIST) continue;
-    throw SetupError("the wasm cache " + made + ": " + std::strerror(errno) + " (choose another with --cache DIR)");
-  }
-  check_private(request.cache_dir, true);
-  check_private(dir, true);
   // Work dirs a compile killed by a signal left behind, an hour on.
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
+    std::string entry = e.path().filename().string();
     struct stat st{};
-    if (name.rfind("work.", 0) == 0 && ::lstat(e.path().c_str(), &st) == 0 && st.st_mtime + 3600 < ::time(nullptr)) {
-      if (S_ISDIR(st.st_mode)) remove_tree_at(AT_FDCWD, e.path().c_str());
-      else ::unlink(e.path().c_str());
+    if (entry.rfind("work.", 0) == 0 && ::fstatat(cache.fd.get(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        st.st_mtime + 3600 < ::time(nullptr)) {
+      if (S_ISDIR(st.st_mode)) remove_tree_at(cache.fd.get(), entry.c_str());
+      else ::unlinkat(cache.fd.get(), entry.c_str(), 0);
     }
   }
   std::string work_tmpl = dir + "/work.XXXXXX";
@@ -360,8 +429,16 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   const std::string checked = work + "/module.wasm";
   write_file(checked, names.bytes);
   auto start = std::chrono::steady_clock::now();
+  // A step stopped by a limit is refused as such, before anything else is
+  // made of its failure.
+  auto refuse_at_limit = [&](const StepResult& r, const char* tool) {
+    if (std::string hit = limit_hit(r, limits); !hit.empty())
+      throw SetupError(module + " cannot be compiled: " + tool + " hit " + hit +
+                       " (WWJAIL_WASM_COMPILE_LIMITS sets the compile limits)");
+  };
   StepResult t = run_jailed(request.self_exe, {"--write", work, "--no-tmpdir"},
-                            {wasm2c, "-n", "guest", checked, "-o", work + "/guest.c"}, err_log);
+                            {wasm2c, "-n", "guest", checked, "-o", work + "/guest.c"}, err_log, limits);
+  refuse_at_limit(t, "wasm2c");
   if (t.status != 0) {
     // wasm2c says which byte it could not read, not why: find the proposal
     // that makes the module valid, so the message names the feature.
@@ -370,7 +447,7 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
       std::vector<std::string> cmd = {validate};
       if (!flag.empty()) cmd.push_back(flag);
       cmd.push_back(checked);
-      return run_jailed(request.self_exe, {"--read", work, "--no-tmpdir"}, cmd, err_log).status == 0;
+      return run_jailed(request.self_exe, {"--read", work, "--no-tmpdir"}, cmd, err_log, limits).status == 0;
     };
     if (!validate.empty()) {
       if (!valid_with("")) {
@@ -397,21 +474,32 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
   for (std::string f; flags >> f;) cc_cmd.push_back(f);
   cc_cmd.insert(cc_cmd.end(), {std::string("-DWWJAIL_WASM_ABI=\"") + WWJAIL_WASM_ABI + "\"",
                                "-Dwasm_rt_trap=wwjail_guest_trap",
-                               "-Dwasm_rt_allocate_memory=wwjail_guest_allocate_memory", "-I", work, "-o",
+                               "-Dwasm_rt_allocate_memory=wwjail_guest_allocate_memory",
+                               "-Dwasm_rt_grow_memory=wwjail_guest_grow_memory",
+                               "-Dwasm_rt_allocate_funcref_table=wwjail_guest_allocate_funcref_table",
+                               "-Dwasm_rt_grow_funcref_table=wwjail_guest_grow_funcref_table",
+                               "-Dwasm_rt_allocate_externref_table=wwjail_guest_allocate_externref_table",
+                               "-Dwasm_rt_grow_externref_table=wwjail_guest_grow_externref_table", "-I", work, "-o",
                                work + "/guest.so", work + "/guest.c", work + "/guest_entry.c"});
   StepResult c = run_jailed(request.self_exe,
                             {"--write", work, "--read", "/usr/include", "--read", "/usr/lib",
                              "--read", "?/usr/local/include", "--read", "?/usr/x86_64-linux-gnu",
                              "--read", "?/usr/lib64", "--exec", "/usr/lib/gcc", "--exec", "?/usr/libexec/gcc",
                              "--exec", "/usr/bin/as", "--exec", "/usr/bin/ld", "--exec", "?/usr/bin/ld.bfd"},
-                            cc_cmd, err_log);
+                            cc_cmd, err_log, limits);
+  refuse_at_limit(c, "the C compiler");
   if (c.status != 0) throw SetupError(module + ": compiling wasm2c's output failed: " + first_lines(c.err, 4));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.peak_rss_kib = std::max(t.peak_rss_kib, c.peak_rss_kib);
-  if (::rename((work + "/guest.so").c_str(), artifact.c_str()) != 0)
+  std::string work_name = work.substr(dir.size() + 1);
+  if (::renameat(cache.fd.get(), (work_name + "/guest.so").c_str(), cache.fd.get(), name.c_str()) != 0)
     throw SetupError("storing the compiled module in " + dir + ": " + std::strerror(errno));
+  auto stored = open_cached_artifact(cache, name);
+  if (!stored) throw SetupError(dir + "/" + name + ": the compiled module is not a wwjail artifact");
+  result.artifact = stored->path;
+  result.identity = stored->identity;
   log.info("compiled {} in {:.2f} s (peak RSS of a compile step {} MiB), cached as {}", module, result.seconds,
-           result.peak_rss_kib / 1024, artifact);
+           result.peak_rss_kib / 1024, result.artifact);
   return result;
 }
 

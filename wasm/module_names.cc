@@ -1,46 +1,15 @@
 #include "wasm/module_names.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
+
+#include "wasm/wasm_reader.h"
 
 namespace wwjail {
 namespace {
 
-// A bounds-checked reader over the module's bytes.
-class Reader {
- public:
-  explicit Reader(std::string_view b) : b_(b) {}
-  bool done() const { return at_ >= b_.size(); }
-  size_t at() const { return at_; }
-  std::optional<uint8_t> byte() {
-    if (at_ >= b_.size()) return std::nullopt;
-    return static_cast<uint8_t>(b_[at_++]);
-  }
-  std::optional<uint32_t> u32() {  // unsigned LEB128, at most 5 bytes
-    uint32_t v = 0;
-    for (int shift = 0; shift < 35; shift += 7) {
-      auto b = byte();
-      if (!b) return std::nullopt;
-      v |= static_cast<uint32_t>(*b & 0x7f) << shift;
-      if (!(*b & 0x80)) return v;
-    }
-    return std::nullopt;
-  }
-  std::optional<std::string_view> bytes(uint32_t n) {
-    if (n > b_.size() - at_) return std::nullopt;
-    std::string_view v = b_.substr(at_, n);
-    at_ += n;
-    return v;
-  }
-  std::optional<std::string_view> name() {
-    auto n = u32();
-    return n ? bytes(*n) : std::nullopt;
-  }
-
- private:
-  std::string_view b_;
-  size_t at_ = 0;
-};
+using wasm_binary::Reader;
 
 // Safe to appear inside a C comment wasm2c writes.
 bool plain(std::string_view name) {

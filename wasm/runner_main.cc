@@ -2,7 +2,7 @@
 // it as an ordinary guest (same seccomp filter, same Landlock ruleset, same
 // broker), so a bug here meets the same walls as any native program.
 //
-//   wwjail-wasm-run --module GUEST.so [--dir HOST::GUEST]... [--env NAME=VALUE]...
+//   wwjail-wasm-run --module GUEST.so --module-id DEV:INO [--dir HOST::GUEST]... [--env NAME=VALUE]...
 //                   [--max-memory BYTES] -- ARGV0 [ARGS...]
 //
 // Listening sockets wwjail bound (--listen) arrive as fds 3.. with
@@ -62,11 +62,28 @@ const char* trap_name(int trap) {
   }
 }
 
+// The compiled module, loaded through one descriptor: the file at PATH,
+// opened without following a symlink, must be the one wwjail checked
+// (device and inode: ID); the loader is then given that descriptor
+// (/proc/self/fd/N), so what it maps is exactly the file matched, whatever
+// PATH names by then. The descriptor stays open: trap reports read the
+// module's symbols through it.
+void* load_module(const std::string& path, const std::string& id) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st{};
+  if (fd < 0 || ::fstat(fd, &st) != 0) die("cannot open the compiled module " + path + ": " + std::strerror(errno));
+  if (id != std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino))
+    die(path + " is not the compiled module wwjail checked (it was replaced since); run it again");
+  void* so = ::dlopen(("/proc/self/fd/" + std::to_string(fd)).c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!so) die(std::string("cannot load the compiled module: ") + ::dlerror());
+  return so;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (int fd = ::fcntl(2, F_DUPFD_CLOEXEC, 64); fd >= 0) report_fd = fd;
-  std::string module;
+  std::string module, module_id;
   static uint64_t max_memory = 0;  // static: read after sigsetjmp
   wwjail::WasiConfig config;
   int i = 1;
@@ -81,6 +98,8 @@ int main(int argc, char** argv) {
       break;
     } else if (a == "--module") {
       module = value();
+    } else if (a == "--module-id") {
+      module_id = value();
     } else if (a == "--dir") {
       std::string d = value();
       auto sep = d.find("::");
@@ -93,7 +112,8 @@ int main(int argc, char** argv) {
       die("wwjail-wasm-run: unknown option " + a);
     }
   }
-  if (module.empty() || i >= argc) die("wwjail-wasm-run: usage: --module GUEST.so ... -- ARGV0 [ARGS...]");
+  if (module.empty() || module_id.empty() || i >= argc)
+    die("wwjail-wasm-run: usage: --module GUEST.so --module-id DEV:INO ... -- ARGV0 [ARGS...]");
   for (; i < argc; ++i) config.args.emplace_back(argv[i]);
   // wwjail's private temp dir is the guest's /tmp.
   if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp == '/') config.preopens.push_back({tmp, "/tmp"});
@@ -108,8 +128,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  void* so = ::dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!so) die(std::string("cannot load the compiled module: ") + ::dlerror());
+  void* so = load_module(module, module_id);
   auto abi = static_cast<const char*>(::dlsym(so, "wwjail_guest_abi"));
   if (!abi || std::strcmp(abi, WWJAIL_WASM_ABI) != 0)
     die(module + " was compiled for another wwjail runner (" + (abi ? abi : "none") + ", this one is " +
@@ -118,17 +137,18 @@ int main(int argc, char** argv) {
   auto guest_memory = reinterpret_cast<wasm_rt_memory_t* (*)(void*)>(::dlsym(so, "wwjail_guest_memory"));
   auto guest_start = reinterpret_cast<void (*)(void*)>(::dlsym(so, "wwjail_guest_start"));
   auto guest_trap_pc = reinterpret_cast<void* (*)()>(::dlsym(so, "wwjail_guest_trap_pc"));
-  auto guest_limit_memory = reinterpret_cast<void (*)(uint32_t)>(::dlsym(so, "wwjail_guest_limit_memory"));
+  auto guest_limit_memory = reinterpret_cast<void (*)(uint64_t)>(::dlsym(so, "wwjail_guest_limit_memory"));
   if (!guest_new || !guest_memory || !guest_start || !guest_trap_pc || !guest_limit_memory)
     die(module + " lacks wwjail's entry points");
-  if (max_memory) guest_limit_memory(static_cast<uint32_t>(std::min<uint64_t>(max_memory / 65536, 65536)));
+  // Linear memory and tables together (guest_entry.c).
+  if (max_memory) guest_limit_memory(max_memory);
   static auto trap_pc = guest_trap_pc;
 
   try {
     static wwjail::WasiHost host(config);
     static Z_wasi_snapshot_preview1_instance_t wasi{&host};
     wasm_rt_init();
-    wwjail::watch_fault_signals();
+    wwjail::watch_fault_signals(reinterpret_cast<const void*>(guest_start));
     if (int trap = sigsetjmp(wasm_rt_jmp_buf, 1)) {
       // Traps the runtime raises from a signal (bounds, stack) stopped at
       // the faulting instruction; the others came through the module's hook.

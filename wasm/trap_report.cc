@@ -2,10 +2,14 @@
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <link.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <ucontext.h>
 
+#include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <fstream>
 #include <vector>
 
@@ -15,9 +19,48 @@ namespace {
 struct sigaction previous_segv, previous_bus;
 const void* volatile fault_pc = nullptr;
 
+// The module's executable segments, found once before any fault; read by
+// the handler only.
+struct Range {
+  uintptr_t start, end;
+};
+Range module_code[8];
+size_t module_code_count = 0;
+
+// Where a stack overflow of the main thread faults: below the lowest
+// address the stack may grow to (RLIMIT_STACK under its top). The top is
+// known only roughly (main's frame lies below the arguments and the
+// environment, at most a quarter of the limit), so the window is that wide;
+// a fault counts as an overflow only if it is also next to the stack
+// pointer it interrupted.
+uintptr_t overflow_low = 0, overflow_high = 0;
+constexpr uintptr_t kNearStackPointer = 64 << 10;
+
+bool in_module_code(uintptr_t pc) {
+  for (size_t i = 0; i < module_code_count; ++i) {
+    if (pc >= module_code[i].start && pc < module_code[i].end) return true;
+  }
+  return false;
+}
+
+bool stack_overflow(uintptr_t addr, uintptr_t sp) {
+  bool near_sp = addr < sp + kNearStackPointer && addr + kNearStackPointer > sp;
+  return near_sp && addr >= overflow_low && addr < overflow_high;
+}
+
 void on_fault(int sig, siginfo_t* info, void* context) {
   auto* uc = static_cast<ucontext_t*>(context);
-  fault_pc = reinterpret_cast<const void*>(uc->uc_mcontext.gregs[REG_RIP]);
+  auto pc = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  auto sp = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RSP]);
+  auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  // si_code > 0: raised by the kernel for this instruction; <= 0: sent.
+  bool trap = info->si_code > 0 && (in_module_code(pc) || (sig == SIGSEGV && stack_overflow(addr, sp)));
+  if (!trap) {
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);  // not blocked (SA_NODEFER): the default action, now
+    return;        // a fault raised again by returning, should raise() not end it
+  }
+  fault_pc = reinterpret_cast<const void*>(pc);
   const struct sigaction& prev = sig == SIGSEGV ? previous_segv : previous_bus;
   if (prev.sa_flags & SA_SIGINFO) {
     prev.sa_sigaction(sig, info, context);
@@ -26,6 +69,17 @@ void on_fault(int sig, siginfo_t* info, void* context) {
   } else {
     ::signal(sig, SIG_DFL);  // returning re-raises it, to the default action
   }
+}
+
+int note_module_segments(struct dl_phdr_info* info, size_t, void* data) {
+  auto base = *static_cast<uintptr_t*>(data);
+  if (info->dlpi_addr != base) return 0;
+  for (int i = 0; i < info->dlpi_phnum && module_code_count < std::size(module_code); ++i) {
+    const auto& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+    module_code[module_code_count++] = {base + ph.p_vaddr, base + ph.p_vaddr + ph.p_memsz};
+  }
+  return 1;
 }
 
 // The module's name for a C symbol of the compiled module: w2c_NAME for its
@@ -40,7 +94,21 @@ std::string wasm_name(std::string symbol) {
 
 }  // namespace
 
-void watch_fault_signals() {
+void watch_fault_signals(const void* module_symbol) {
+  Dl_info where{};
+  if (::dladdr(module_symbol, &where) && where.dli_fbase) {
+    auto base = reinterpret_cast<uintptr_t>(where.dli_fbase);
+    ::dl_iterate_phdr(note_module_segments, &base);
+  }
+  struct rlimit stack{};
+  if (::getrlimit(RLIMIT_STACK, &stack) == 0 && stack.rlim_cur != RLIM_INFINITY) {
+    auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    uintptr_t limit = stack.rlim_cur;
+    if (limit < here) {
+      overflow_low = here - limit > (1u << 20) ? here - limit - (1u << 20) : 0;
+      overflow_high = here - limit + limit / 4 + kNearStackPointer;
+    }
+  }
   struct sigaction sa{};
   sa.sa_sigaction = on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;

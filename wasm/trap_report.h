@@ -13,8 +13,15 @@
 namespace wwjail {
 
 // Installs SIGSEGV/SIGBUS handlers in front of the runtime's (call after
-// wasm_rt_init): they record the faulting instruction, then hand over.
-void watch_fault_signals();
+// wasm_rt_init, from main). Only a fault the kernel raised for an
+// instruction of the module's own code (the shared object holding
+// `module_symbol`), or a stack overflow, is handed to the runtime, which
+// turns it into a trap; the faulting instruction is recorded. Any other
+// SIGSEGV or SIGBUS (a fault in the runner, libc or the WASI host, or one
+// sent with kill or raise) is not the guest's trap but a crash: the
+// default action is restored and the signal raised again, so the runner
+// dies of it and host memory corruption is never reported as a trap.
+void watch_fault_signals(const void* module_symbol);
 // The instruction the last fault signal stopped at, or nullptr.
 const void* last_fault_pc();
 

@@ -48,7 +48,7 @@ constexpr uint16_t kAtim = 1, kAtimNow = 2, kMtim = 4, kMtimNow = 8;
 // fd_fdstat_get reports of a descriptor.
 constexpr uint64_t kRightFdRead = 1ull << 1, kRightFdSeek = 1ull << 2, kRightFdTell = 1ull << 5,
                    kRightFdWrite = 1ull << 6, kRightFdReaddir = 1ull << 14, kRightFdAllocate = 1ull << 8,
-                   kRightFdFilestatSetSize = 1ull << 22;
+                   kRightPathFilestatSetSize = 1ull << 19, kRightFdFilestatSetSize = 1ull << 22;
 constexpr uint64_t kAllRights = (1ull << 30) - 1;
 // eventtype (u8), subclockflags (u16), eventrwflags (u16)
 constexpr uint8_t kEventClock = 0, kEventFdRead = 1, kEventFdWrite = 2;

@@ -161,14 +161,21 @@ struct Closer {
 }  // namespace
 
 WasiHost::WasiHost(const WasiConfig& config) : args_(config.args), env_(config.env) {
-  for (int stdio = 0; stdio < 3; ++stdio) fds_.push_back(Fd{stdio, false, ""});
+  for (int stdio = 0; stdio < 3; ++stdio) fds_.push_back(make_fd(stdio));
   for (const auto& p : config.preopens) {
     int fd = ::open(p.host.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) throw std::runtime_error("preopen " + p.host + ": " + std::strerror(errno));
-    fds_.push_back(Fd{fd, true, p.guest});
+    fds_.push_back(make_fd(fd, true, p.guest));
   }
   first_socket_ = static_cast<uint32_t>(fds_.size());
-  for (int s : config.sockets) fds_.push_back(Fd{s, false, ""});
+  for (int s : config.sockets) fds_.push_back(make_fd(s));
+}
+
+WasiHost::Fd WasiHost::make_fd(int host, bool preopen, std::string name) {
+  struct stat st{};
+  Fd f{host, preopen, std::move(name)};
+  f.directory = ::fstat(host, &st) == 0 && S_ISDIR(st.st_mode);
+  return f;
 }
 
 WasiHost::Fd* WasiHost::lookup(uint32_t fd) {
@@ -179,11 +186,11 @@ WasiHost::Fd* WasiHost::lookup(uint32_t fd) {
 uint32_t WasiHost::add_fd(int host) {
   for (uint32_t i = 3; i < fds_.size(); ++i) {
     if (!fds_[i]) {
-      fds_[i] = Fd{host, false, ""};
+      fds_[i] = make_fd(host);
       return i;
     }
   }
-  fds_.push_back(Fd{host, false, ""});
+  fds_.push_back(make_fd(host));
   return static_cast<uint32_t>(fds_.size() - 1);
 }
 
@@ -223,9 +230,11 @@ bool WasiHost::iovecs(uint32_t iovs, uint32_t count, std::vector<struct iovec>& 
 
 Errno WasiHost::path_arg(uint32_t ptr, uint32_t len, std::string& out) const {
   if (!in_bounds(ptr, len)) return kFault;
+  // Checked before anything is copied: a guest's 1 GiB "path" would be a
+  // second gigabyte here, outside --max-memory.
+  if (len >= PATH_MAX) return kNameTooLong;
+  if (std::memchr(at(ptr), '\0', len)) return kInval;
   out.assign(reinterpret_cast<const char*>(at(ptr)), len);
-  if (out.find('\0') != std::string::npos) return kInval;
-  if (out.size() >= PATH_MAX) return kNameTooLong;
   return kSuccess;
 }
 
@@ -352,7 +361,12 @@ uint32_t WasiHost::proc_raise(uint32_t sig) {
                                  SIGCHLD, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN,   SIGTTOU,   SIGURG,  SIGXCPU,
                                  SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGPOLL, SIGPWR, SIGSYS};
   if (sig == 0 || sig >= sizeof kSignals / sizeof kSignals[0]) return kInval;
-  return ::raise(kSignals[sig]) == 0 ? kSuccess : last_error();
+  // A stopped runner is a stopped run: wwjail waits for it and forwards
+  // SIGTERM and SIGINT, which a stopped process does not act on until
+  // someone sends SIGCONT. A guest does not stop itself.
+  int native = kSignals[sig];
+  if (native == SIGSTOP || native == SIGTSTP || native == SIGTTIN || native == SIGTTOU) return kNotSup;
+  return ::raise(native) == 0 ? kSuccess : last_error();
 }
 
 // --- descriptors ----------------------------------------------------------
@@ -413,6 +427,10 @@ uint32_t WasiHost::fd_fdstat_get(uint32_t fd, uint32_t out) {
   if (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) rights &= ~(kRightFdWrite | kRightFdAllocate | kRightFdFilestatSetSize);
   if (fl >= 0 && (fl & O_ACCMODE) == O_WRONLY) rights &= ~(kRightFdRead | kRightFdReaddir);
   if (S_ISCHR(st.st_mode) && ::isatty(f->host)) rights &= ~(kRightFdSeek | kRightFdTell);
+  // A directory is neither seeked nor truncated, nor are files truncated
+  // through it by path (preview 1 has no call for it).
+  if (S_ISDIR(st.st_mode))
+    rights &= ~(kRightFdSeek | kRightFdTell | kRightFdFilestatSetSize | kRightPathFilestatSetSize);
   std::memset(at(out), 0, layout::kFdstat);
   store<uint8_t>(out, filetype_of(st, f->host));
   store<uint16_t>(out + 2, flags);
@@ -434,9 +452,10 @@ uint32_t WasiHost::fd_fdstat_set_flags(uint32_t fd, uint32_t flags) {
 }
 
 uint32_t WasiHost::fd_fdstat_set_rights(uint32_t fd, uint64_t, uint64_t) {
-  // Rights are reported whole and never narrowed here: what a guest may do
-  // is decided by the broker on every call, whatever rights it holds.
-  return lookup(fd) ? kSuccess : kBadf;
+  // Rights describe a descriptor and grant nothing (the broker decides
+  // every call), so they cannot be narrowed either: saying yes would be a
+  // promise not kept. ENOTSUP, as wasmtime answers.
+  return lookup(fd) ? kNotSup : kBadf;
 }
 
 uint32_t WasiHost::fd_filestat_get(uint32_t fd, uint32_t out) {
@@ -590,7 +609,9 @@ uint32_t WasiHost::fd_renumber(uint32_t from, uint32_t to) {
 
 uint32_t WasiHost::fd_seek(uint32_t fd, uint64_t offset, uint32_t whence, uint32_t out) {
   Fd* f = lookup(fd);
-  if (!f) return kBadf;
+  // Linux seeks a directory (it rewinds readdir); WASI's fd_readdir has
+  // cookies for that, and a directory is not seekable (nor tellable).
+  if (!f || f->directory) return kBadf;
   int w = whence == kSet ? SEEK_SET : whence == kCur ? SEEK_CUR : whence == kEnd ? SEEK_END : -1;
   if (w < 0) return kInval;
   if (!in_bounds(out, 8)) return kFault;
@@ -764,11 +785,13 @@ uint32_t WasiHost::path_symlink(uint32_t old_path, uint32_t old_len, uint32_t fd
   std::string target, np, name;
   if (Errno e = path_arg(old_path, old_len, target)) return e;
   if (Errno e = path_arg(new_path, new_len, np)) return e;
+  // Every later lookup through a link stays beneath its directory, so an
+  // absolute target could only ever fail; it is refused when made, as other
+  // runtimes do.
+  if (!target.empty() && target.front() == '/') return kPerm;
   int parent;
   if (Errno e = parent_of(fd, np, parent, name)) return e;
   Closer c{parent};
-  // The target is only text; every later lookup through the link stays
-  // beneath its directory (an absolute one fails with ENOTCAPABLE).
   return ::symlinkat(target.c_str(), parent, name.c_str()) == 0 ? kSuccess : last_error();
 }
 

@@ -109,6 +109,7 @@ class WasiHost {
     int host = -1;
     bool preopen = false;
     std::string name;  // a preopen's guest name
+    bool directory = false;  // found when the descriptor was made: no seeking it
     // fd_readdir's snapshot of the directory, taken when a listing starts
     // (cookie 0, as rewinddir does); later cookies index into it.
     std::shared_ptr<std::vector<Dirent>> listing;
@@ -116,6 +117,7 @@ class WasiHost {
   // The guest's fd, or nullptr (EBADF).
   Fd* lookup(uint32_t fd);
   uint32_t add_fd(int host);
+  static Fd make_fd(int host, bool preopen = false, std::string name = "");
 
   // Linear memory, bounds-checked: false when [ptr, ptr+len) is outside.
   bool in_bounds(uint32_t ptr, uint64_t len) const;

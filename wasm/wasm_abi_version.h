@@ -3,4 +3,4 @@
 // cached and shipped artifacts of another version are refused, not run.
 #pragma once
 
-#define WWJAIL_WASM_ABI "wwjail-wasm-3"
+#define WWJAIL_WASM_ABI "wwjail-wasm-4"

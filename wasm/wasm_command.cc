@@ -9,6 +9,7 @@
 
 #include "capabilities/path_text.h"
 #include "sys/sys_error.h"
+#include "wasm/compile_cache.h"
 #include "wasm/module_compiler.h"
 
 extern char** environ;
@@ -42,15 +43,19 @@ bool prepare_wasm_guest(RunConfig& config, const std::string& self_exe, spdlog::
     }
     return false;  // a native program (run_guest reports one it cannot find)
   }
-  std::string compiled = program.path;
+  // The runner loads exactly the file checked here (compile_cache.h).
+  CheckedArtifact compiled;
   if (module) {
     CompileRequest req{program.path, config.wasm_cache.empty() ? default_cache_dir() : config.wasm_cache, self_exe};
     CompileResult r = compile_module(req, log);
-    compiled = r.artifact;
-    log.debug("{} {}", r.cached ? "cached module:" : "compiled module:", compiled);
+    compiled = {r.artifact, r.identity};
+    log.debug("{} {}", r.cached ? "cached module:" : "compiled module:", compiled.path);
+  } else {
+    compiled = check_artifact(program.path);
   }
 
-  std::vector<std::string> cmd = {find_wasm_runner(self_exe), "--module", compiled};
+  std::vector<std::string> cmd = {find_wasm_runner(self_exe), "--module", compiled.path, "--module-id",
+                                  compiled.identity};
   for (const auto& g : config.grants) {
     if (!(g.rights & (kRead | kWrite)) || g.list_only) continue;
     struct stat st{};
@@ -80,7 +85,7 @@ bool prepare_wasm_guest(RunConfig& config, const std::string& self_exe, spdlog::
   cmd.push_back("--");
   cmd.insert(cmd.end(), config.command.begin(), config.command.end());
   config.command = std::move(cmd);
-  config.grants.push_back({compiled, kRead, "the compiled module"});
+  config.grants.push_back({compiled.path, kRead, "the compiled module"});
   return true;
 }
 

@@ -3,6 +3,7 @@
 // should match, one parameterized test checks both; WASI's own rules
 // (preopens, ENOTCAPABLE, traps, an empty environment) have their own.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -155,6 +156,29 @@ TEST_F(Wasm, PathsNeverLeaveAPreopen) {
             "ok secret\n");
 }
 
+TEST_F(Wasm, DirectoriesAreNotSeekableAndRightsAreNotPromised) {
+  ScratchDir d;
+  std::string w = d.sub("w");
+  d.file("w/f", "data");
+  // Linux seeks a directory; WASI says EBADF, and a directory's rights say
+  // neither seek nor truncation (tests skip what an fdstat does not offer).
+  EXPECT_EQ(run_wasm({"--write", w}, {"dir-seek", w}).out, "err EBADF\n");
+  EXPECT_EQ(run_wasm({"--write", w}, {"rights", w}).out,
+            "ok seek=0 tell=0 set_size=0 path_set_size=0 narrow=ENOTSUP\n");
+  // Positive control: a file has the seek rights (not truncation: the probe
+  // opens it read-only). Rights cannot be narrowed (they
+  // grant nothing; the broker decides), so narrowing is refused, never a
+  // success that changes nothing.
+  EXPECT_EQ(run_wasm({"--write", w}, {"rights", w + "/f"}).out,
+            "ok seek=1 tell=1 set_size=0 path_set_size=1 narrow=ENOTSUP\n");
+  // A symlink with an absolute target could only ever fail beneath a
+  // preopen: refused when made, as other runtimes do; a relative one is made.
+  EXPECT_EQ(run_wasm({"--write", w}, {"symlink", "/etc/passwd", w + "/abs"}).out, "err EPERM\n");
+  EXPECT_EQ(run_wasm({"--write", w}, {"symlink", "f", w + "/rel"}).out, "ok\n");
+  struct stat st{};
+  EXPECT_NE(::lstat((w + "/abs").c_str(), &st), 0);
+}
+
 TEST_F(Wasm, GuestNamesAndTheTempDir) {
   ScratchDir d;
   std::string data = d.sub("data");
@@ -197,6 +221,36 @@ TEST_F(Wasm, TrapsEndWith134AndNameTheTrap) {
   EXPECT_EQ(run_wasm({}, {"exit", "0"}).exit_code, 0);
 }
 
+TEST_F(Wasm, OnlyFaultsInTheModulesCodeAreTraps) {
+  // A SIGSEGV or SIGBUS that no instruction of the module raised (here one
+  // the host raises for the guest, as it would be for a fault in the WASI
+  // host or libc) ends the runner as the crash it is: reported as a trap,
+  // it hid host memory corruption behind "call stack exhausted".
+  auto segv = run_wasm({}, {"raise", "11"});
+  EXPECT_EQ(segv.exit_code, 128 + SIGSEGV) << segv.err;
+  EXPECT_EQ(segv.err.find("wasm trap"), std::string::npos) << segv.err;
+  auto bus = run_wasm({}, {"raise", "7"});
+  EXPECT_EQ(bus.exit_code, 128 + SIGBUS) << bus.err;
+  EXPECT_EQ(bus.err.find("wasm trap"), std::string::npos) << bus.err;
+  // Positive control: a fault in the module's own code is still its trap.
+  auto oob = run_wasm({}, {"trap-oob"});
+  EXPECT_EQ(oob.exit_code, 134);
+  EXPECT_EQ(oob.err, "wwjail: wasm trap: out-of-bounds memory access in function main\n");
+}
+
+TEST_F(Wasm, AGuestCannotStopItself) {
+  // proc_raise(SIGSTOP) stopped the runner, and wwjail then ignored SIGTERM
+  // and SIGINT until someone sent SIGCONT. Stop signals are refused (WASI
+  // numbers: 18 STOP, 19 TSTP, 20 TTIN, 21 TTOU).
+  for (const char* sig : {"18", "19", "20", "21"}) {
+    auto r = jail({"--cache", shared_cache()}, {wasm_guest("wasi_probe"), "raise", sig}, 30);
+    EXPECT_EQ(r.out, "err ENOTSUP\n") << sig << ": " << r.err;
+    EXPECT_EQ(r.exit_code, 1) << sig;
+  }
+  // Positive control: other signals are raised (SIGCONT is harmless).
+  EXPECT_EQ(run_wasm({}, {"raise", "17"}).out, "ok survived\n");
+}
+
 TEST_F(Wasm, MaxMemoryBoundsLinearMemory) {
   EXPECT_EQ(run_wasm({}, {"alloc", "32"}).out, "ok allocated\n");
   EXPECT_EQ(run_wasm({"--max-memory", "16M"}, {"alloc", "32"}).out, "ok failed\n");
@@ -225,6 +279,9 @@ TEST_F(Wasm, ListenSocketsArriveAfterThePreopens) {
     ::close(s);
   }
   std::string spec = "tcp:127.0.0.1:" + std::to_string(probe_port);
+  // Compiled first: the client below gives up after a few seconds, and a
+  // compile on a loaded machine can take longer.
+  ASSERT_EQ(run_wasm({}, {"exit", "0"}).exit_code, 0);
   std::string reply;
   std::thread client([&] {
     for (int attempt = 0; attempt < 200 && reply.empty(); ++attempt) {
@@ -293,6 +350,34 @@ TEST_F(Wasm, NamesThatWouldBeCodeAreRefusedOrDropped) {
       << odd.err;
 }
 
+TEST_F(Wasm, ExportsTheRunnerBindsMustBeOfTheirKind) {
+  // Each would have handed the runner something else than it takes the
+  // export for (a table's header read as a memory is arbitrary reads and
+  // writes of the runner): refused before anything is compiled.
+  struct Case {
+    const char* module;
+    const char* says;
+  } cases[] = {
+      {"export_table_as_memory", "its export \"memory\" is a table, not a memory"},
+      {"export_global_as_memory", "its export \"memory\" is a global, not a memory"},
+      {"export_func_as_memory", "its export \"memory\" is a function, not a memory"},
+      {"start_is_a_global", "its export \"_start\" is a global, not a function"},
+      {"start_with_params", "its export \"_start\" takes 1 parameters and returns 0 results"},
+      {"import_memory", "it imports wasi_snapshot_preview1.memory as a memory; wwjail provides only WASI's functions"},
+  };
+  ScratchDir d;
+  for (const auto& c : cases) {
+    auto r = jail({"--cache", d.path()}, {wasm_guest(c.module)});
+    EXPECT_EQ(r.exit_code, 125) << c.module << ": " << r.err;
+    EXPECT_NE(r.err.find(wasm_guest(c.module) + " cannot be compiled: " + c.says), std::string::npos)
+        << c.module << ": " << r.err;
+  }
+  auto compiled = run({"/usr/bin/find", d.path(), "-name", "*.so"});
+  EXPECT_EQ(compiled.out, "") << "nothing was to be compiled";
+  // Positive control: a module binding both as they should be runs.
+  EXPECT_EQ(jail({"--cache", d.path()}, {wasm_guest("grow_at_start")}).exit_code, 9);
+}
+
 TEST_F(Wasm, MemoryLimitHoldsFromTheStartFunctionOn) {
   ScratchDir d;
   EXPECT_EQ(jail({"--cache", d.path()}, {wasm_guest("grow_at_start")}).exit_code, 9);  // positive control
@@ -316,6 +401,59 @@ TEST_F(Wasm, OnlyAPrivateCacheIsTrusted) {
   auto tampered = jail({"--cache", mine}, {wasm_guest("wasi_probe"), "exit", "0"});
   EXPECT_EQ(tampered.exit_code, 125);
   EXPECT_NE(tampered.err.find("is not private"), std::string::npos) << tampered.err;
+}
+
+TEST_F(Wasm, TheCachesAncestorsAreCheckedToo) {
+  ScratchDir d;
+  // A directory above the cache that others may write: they could rename
+  // the cache away and put their own in its place.
+  std::string open = d.sub("open");
+  ASSERT_EQ(::chmod(open.c_str(), 0777), 0);
+  auto r = jail({"--cache", open + "/cache"}, {wasm_guest("wasi_probe"), "exit", "0"});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("the wasm cache is beneath " + open + ", which someone other than you and root may write"),
+            std::string::npos)
+      << r.err;
+  // Positive controls: a sticky one (as /tmp) cannot be used so, and a
+  // symlink the user wrote in --cache is resolved once, then not followed.
+  std::string sticky = d.sub("sticky");
+  ASSERT_EQ(::chmod(sticky.c_str(), 01777), 0);
+  EXPECT_EQ(jail({"--cache", sticky + "/cache"}, {wasm_guest("wasi_probe"), "exit", "0"}).exit_code, 0);
+  ASSERT_EQ(::symlink(sticky.c_str(), (d.path() + "/link").c_str()), 0);
+  EXPECT_EQ(jail({"--cache", d.path() + "/link/cache"}, {wasm_guest("wasi_probe"), "exit", "0"}).exit_code, 0);
+  // Inside the cache no symlink is followed.
+  std::string elsewhere = d.sub("elsewhere");
+  ASSERT_EQ(::mkdir((d.path() + "/linked").c_str(), 0700), 0);
+  ASSERT_EQ(::symlink(elsewhere.c_str(), (d.path() + "/linked/wasm").c_str()), 0);
+  auto linked = jail({"--cache", d.path() + "/linked"}, {wasm_guest("wasi_probe"), "exit", "0"});
+  EXPECT_EQ(linked.exit_code, 125);
+  EXPECT_NE(linked.err.find("symbolic links are not followed here"), std::string::npos) << linked.err;
+}
+
+TEST_F(Wasm, TheRunnerLoadsOnlyTheFileThatWasChecked) {
+  // The runner is told the device and inode of the artifact wwjail checked
+  // and loads it through a descriptor matched against them: a file put in
+  // its place meanwhile is refused.
+  ScratchDir d;
+  std::string artifact = d.path() + "/probe.so";
+  auto compiled = run({wwjail_bin(), "compile", wasm_guest("wasi_probe"), "-o", artifact, "--cache", shared_cache()});
+  ASSERT_EQ(compiled.exit_code, 0) << compiled.err;
+  struct stat st{};
+  ASSERT_EQ(::stat(artifact.c_str(), &st), 0);
+  std::string runner = wwjail_bin().substr(0, wwjail_bin().rfind('/')) + "/wwjail-wasm-run";
+  auto runner_with = [&](const std::string& id) {
+    return run({runner, "--module", artifact, "--module-id", id, "--", "probe", "args", "x"});
+  };
+  EXPECT_EQ(runner_with(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)).out, "ok x\n");  // control
+  auto other = runner_with(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1));
+  EXPECT_EQ(other.exit_code, 125);
+  EXPECT_NE(other.err.find("is not the compiled module wwjail checked"), std::string::npos) << other.err;
+  // A symlink in the artifact's place is not followed.
+  std::string link = d.path() + "/link.so";
+  ASSERT_EQ(::symlink(artifact.c_str(), link.c_str()), 0);
+  auto via_link = run({runner, "--module", link, "--module-id", std::to_string(st.st_dev) + ":" +
+                       std::to_string(st.st_ino), "--", "probe", "exit", "0"});
+  EXPECT_EQ(via_link.exit_code, 125) << via_link.err;
 }
 
 TEST_F(Wasm, FeaturesTheTierLacksAreNamed) {

@@ -16,6 +16,10 @@
  *   renumber A B       fd_renumber (dup2 natively) of A's descriptor onto B's, then reads B's
  *   raise SIG          raise(SIG) natively, proc_raise(SIG) in WASI (the same numbers for
  *                      HUP..TERM)
+ *   dir-seek DIR       lseek(SEEK_CUR), then SEEK_SET, of an open directory
+ *   rights PATH        (WASI only) fdstat rights of PATH about seeking and sizes, and
+ *                      whether fd_fdstat_set_rights narrows them
+ *   huge-path MIB      (WASI only) path_open of a MIB-mebibyte path, its length given
  *   trap-unreachable | trap-oob | trap-div0 | trap-stack
  */
 #include <dirent.h>
@@ -32,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __wasi__
+#include <wasi/api.h>
 /* Deprecated in preview 1 and gone from wasi-libc's headers, but still a
  * host call every runtime must answer. */
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("proc_raise"))) int wasi_proc_raise(int sig);
@@ -39,6 +44,10 @@ __attribute__((import_module("wasi_snapshot_preview1"), import_name("proc_raise"
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("fd_renumber"))) int wasi_fd_renumber(int from, int to);
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("fd_fdstat_set_rights")))
 int wasi_fd_fdstat_set_rights(int fd, unsigned long long base, unsigned long long inheriting);
+/* path_open with the length given, not taken with strlen. */
+__attribute__((import_module("wasi_snapshot_preview1"), import_name("path_open")))
+int wasi_path_open(int fd, int dirflags, const char* path, unsigned long len, int oflags, unsigned long long rights,
+                   unsigned long long inheriting, int fdflags, int* out);
 #endif
 
 static const char* errname(int e) {
@@ -54,6 +63,8 @@ static const char* errname(int e) {
     case EINVAL: return "EINVAL";
     case ELOOP: return "ELOOP";
     case EXDEV: return "EXDEV";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOTSUP: return "ENOTSUP";
 #ifdef ENOTCAPABLE
     case ENOTCAPABLE: return "ENOTCAPABLE";
 #endif
@@ -327,7 +338,7 @@ int main(int argc, char** argv) {
 #ifdef __wasi__
     int e = wasi_fd_renumber(fa, fb);
     if (e) { printf("err wasi-%d\n", e); return 1; }
-    if (wasi_fd_fdstat_set_rights(fb, ~0ull, ~0ull)) { printf("err set_rights\n"); return 1; }
+    if (wasi_fd_fdstat_set_rights(fb, ~0ull, ~0ull) == 8) { printf("err set_rights: EBADF\n"); return 1; }
     if (wasi_fd_renumber(fa, fb) != 8) { printf("err renumbered a closed fd\n"); return 1; }  /* EBADF */
 #else
     if (dup2(fa, fb) < 0) return fail();
@@ -345,11 +356,62 @@ int main(int argc, char** argv) {
 #ifdef __wasi__
     /* wasi-libc's raise() emulates signals inside the module; the host
      * call is proc_raise. */
-    wasi_proc_raise(atoi(a));
+    int e = wasi_proc_raise(atoi(a));
+    if (e) {
+      errno = e;
+      return fail();
+    }
 #else
     raise(atoi(a));
 #endif
     return ok("survived");
+  }
+  if (!strcmp(op, "dir-seek")) {
+    /* lseek and tell (SEEK_CUR) of an open directory. */
+    NEED(1);
+    int fd = open(a, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return fail();
+    return lseek(fd, 0, SEEK_CUR) < 0 || lseek(fd, 0, SEEK_SET) < 0 ? fail() : ok("seeked");
+  }
+  if (!strcmp(op, "rights")) {
+    /* The rights fd_fdstat_get reports of PATH (a file or a directory) that
+     * concern seeking and sizes, then whether fd_fdstat_set_rights can
+     * narrow them. */
+    NEED(1);
+#ifdef __wasi__
+    int fd = open(a, O_RDONLY);
+    if (fd < 0) return fail();
+    __wasi_fdstat_t st;
+    if (__wasi_fd_fdstat_get(fd, &st)) return fail();
+    char out[160];
+    __wasi_rights_t r = st.fs_rights_base;
+    int e = wasi_fd_fdstat_set_rights(fd, r & ~__WASI_RIGHTS_FD_SEEK, st.fs_rights_inheriting);
+    snprintf(out, sizeof out, "seek=%d tell=%d set_size=%d path_set_size=%d narrow=%s",
+             !!(r & __WASI_RIGHTS_FD_SEEK), !!(r & __WASI_RIGHTS_FD_TELL), !!(r & __WASI_RIGHTS_FD_FILESTAT_SET_SIZE),
+             !!(r & __WASI_RIGHTS_PATH_FILESTAT_SET_SIZE), e == 0 ? "ok" : e == __WASI_ERRNO_NOTSUP ? "ENOTSUP" : "other");
+    return ok(out);
+#else
+    return 2;
+#endif
+  }
+  if (!strcmp(op, "huge-path")) {
+    NEED(1);
+#ifdef __wasi__
+    /* A path of MIB mebibytes (untouched zero pages) passed to path_open
+     * beneath the first preopen. */
+    unsigned long len = strtoul(a, NULL, 10) << 20;
+    char* path = malloc(len);
+    if (!path) return ok("no memory");
+    int fd = -1;
+    int e = wasi_path_open(3, 0, path, len, 0, 0, 0, 0, &fd);
+    if (e) {
+      errno = e;
+      return fail();
+    }
+    return ok("opened");
+#else
+    return 2;
+#endif
   }
   if (!strcmp(op, "trap-unreachable")) __builtin_trap();
   if (!strcmp(op, "trap-oob")) { volatile char* p = (volatile char*)0xfffffff0u; return *p; }
