@@ -21,11 +21,13 @@ AsyncHandoff::AsyncHandoff(RingLoop& ring) : ring_(ring) {
   });
 }
 
-void AsyncHandoff::hand_over(std::function<void()> submit) {
+void AsyncHandoff::hand_over(std::function<void()> submit, bool peer_ids) {
   // The ring's thread submits as the guest this thread acts for, if any.
-  auto as_guest = [who = ActingAs::current(), submit = std::move(submit)] {
+  auto as_guest = [who = ActingAs::current(), peer_ids, submit = std::move(submit)] {
     std::optional<ActingAs> acting;
+    std::optional<PeerIdsAsGuest> peer;
     if (who) acting.emplace(*who);
+    if (who && peer_ids) peer.emplace();
     submit();
   };
   {
@@ -46,14 +48,14 @@ void AsyncHandoff::connect(int fd, sockaddr_storage addr, socklen_t len, std::sh
                            std::function<void(int)> done) {
   hand_over([this, fd, addr, len, keep = std::move(keep), done = std::move(done)]() mutable {
     ring_.connect(fd, addr, len, std::move(keep), std::move(done));
-  });
+  }, /*peer_ids=*/true);
 }
 
 void AsyncHandoff::sendmsg(int fd, std::shared_ptr<OwnedMessage> message, int flags, std::shared_ptr<void> keep,
                            std::function<void(int)> done) {
   hand_over([this, fd, message = std::move(message), flags, keep = std::move(keep), done = std::move(done)]() mutable {
     ring_.sendmsg(fd, std::move(message), flags, std::move(keep), std::move(done));
-  });
+  }, /*peer_ids=*/true);
 }
 
 void AsyncHandoff::drain() {

@@ -24,8 +24,9 @@ class AsyncHandoff final : public AsyncOps {
                std::function<void(int)> done) override;
 
  private:
-  // Runs `submit` on the ring's thread.
-  void hand_over(std::function<void()> submit);
+  // Runs `submit` on the ring's thread, as the guest this thread acts for;
+  // `peer_ids`: with its effective and real ids too (socket operations).
+  void hand_over(std::function<void()> submit, bool peer_ids = false);
   void drain();  // ring thread
 
   RingLoop& ring_;

@@ -128,10 +128,12 @@ std::optional<GuestIdentity> GuestIdentity::of_thread(pid_t tid) {
     unsigned long r, e, s, fs;
     if (l.starts_with("Uid:") && (in >> r >> e >> s >> fs)) {
       id.ruid = static_cast<uid_t>(r);
+      id.euid = static_cast<uid_t>(e);
       id.fsuid = static_cast<uid_t>(fs);
       ++found;
     } else if (l.starts_with("Gid:") && (in >> r >> e >> s >> fs)) {
       id.rgid = static_cast<gid_t>(r);
+      id.egid = static_cast<gid_t>(e);
       id.fsgid = static_cast<gid_t>(fs);
       ++found;
     } else if (l.starts_with("Groups:")) {
@@ -163,8 +165,8 @@ GuestIdentities GuestIdentities::for_this_broker(uint64_t kept_capabilities) {
   GuestIdentity launch;
   launch.ruid = ::getuid();
   launch.rgid = ::getgid();
-  launch.fsuid = ::geteuid();
-  launch.fsgid = ::getegid();
+  launch.fsuid = launch.euid = ::geteuid();
+  launch.fsgid = launch.egid = ::getegid();
   launch.groups = state().now.groups;
   launch.cap_effective = launch.cap_permitted = kept_capabilities & caps.permitted;
   launch.at_launch = true;
@@ -204,6 +206,50 @@ ActingAs::~ActingAs() {
 std::optional<GuestIdentity> ActingAs::current() {
   if (!t_acting) return std::nullopt;
   return t_acting->who_;
+}
+
+PeerIdsAsGuest::PeerIdsAsGuest() {
+  if (!t_acting || ::getuid() != 0 || ::geteuid() != 0) return;
+  const GuestIdentity& who = t_acting->who_;
+  if (who.ruid == 0 && who.euid == 0 && who.rgid == ::getgid() && who.egid == ::getegid()) return;
+  // Per thread (raw syscalls; glibc's would change every thread). The saved
+  // ids stay root's, so the way back is open, and so does the permitted
+  // capability set. Changing the effective uid also sets the fs uid and
+  // clears effective capabilities: the tracked state is re-read afterwards.
+  // The real ids matter too: the kernel attaches them to unix messages as
+  // SCM_CREDENTIALS for receivers that ask (SO_PASSCRED).
+  // Changing ids needs CAP_SETUID and CAP_SETGID effective: the permitted
+  // set first (acting as the guest, the effective set is the guest's).
+  Caps caps = get_caps();
+  caps.effective = caps.permitted;
+  set_caps(caps);
+  t_state.known = false;
+  if (::syscall(SYS_setresgid, who.rgid, who.egid, static_cast<gid_t>(-1)) != 0) throw_sys("setresgid (peer ids)");
+  if (::syscall(SYS_setresuid, who.ruid, who.euid, static_cast<uid_t>(-1)) != 0) {
+    if (::syscall(SYS_setresgid, 0, 0, static_cast<gid_t>(-1)) != 0) std::terminate();
+    try {
+      apply(t_acting->guest_);
+    } catch (...) {
+      std::terminate();
+    }
+    throw_sys("setresuid (peer ids)");
+  }
+  switched_ = true;
+}
+
+PeerIdsAsGuest::~PeerIdsAsGuest() {
+  if (!switched_) return;
+  // Back to root's ids (the permitted capabilities become effective again
+  // with them), then to the guest's fs ids and effective capabilities.
+  if (::syscall(SYS_setresuid, 0, 0, static_cast<uid_t>(-1)) != 0 ||
+      ::syscall(SYS_setresgid, 0, 0, static_cast<gid_t>(-1)) != 0)
+    std::terminate();
+  t_state.known = false;
+  try {
+    apply(t_acting->guest_);
+  } catch (...) {
+    std::terminate();
+  }
 }
 
 AsBroker::AsBroker() {

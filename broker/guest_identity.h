@@ -39,8 +39,8 @@ namespace wwjail {
 
 // The credentials the kernel checks file and socket operations against.
 struct GuestIdentity {
-  uid_t ruid = 0, fsuid = 0;
-  gid_t rgid = 0, fsgid = 0;
+  uid_t ruid = 0, euid = 0, fsuid = 0;
+  gid_t rgid = 0, egid = 0, fsgid = 0;
   std::vector<gid_t> groups;
   uint64_t cap_effective = 0;
   uint64_t cap_permitted = 0;
@@ -110,9 +110,28 @@ class ActingAs {
 
  private:
   friend class AsBroker;
+  friend class PeerIdsAsGuest;
   GuestIdentity who_;
   ThreadCredentials guest_, broker_;
   ActingAs* outer_ = nullptr;
+};
+
+// For its lifetime, the calling thread (acting as a guest) also takes the
+// guest's effective uid and gid, which is what a unix-socket peer learns of
+// whoever connects or sends (SO_PEERCRED; SCM_CREDENTIALS the kernel adds).
+// File access goes by the fs ids and needs no such switch; this scope is
+// for connect and send on unix sockets only. The peer still sees the
+// broker's pid (docs/SECURITY.md). A no-op when the ids already match or
+// the broker cannot switch back (it is not root).
+class PeerIdsAsGuest {
+ public:
+  PeerIdsAsGuest();
+  ~PeerIdsAsGuest();
+  PeerIdsAsGuest(const PeerIdsAsGuest&) = delete;
+  PeerIdsAsGuest& operator=(const PeerIdsAsGuest&) = delete;
+
+ private:
+  bool switched_ = false;
 };
 
 // For its lifetime, the calling thread acts as the broker again (no-op when

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 
 #include "broker/guest_proc.h"
 #include "broker/syscall_handlers.h"
@@ -31,6 +32,12 @@ namespace {
 // links, rules) and is refused whatever capabilities are involved: the
 // broker sends with its own socket duplicate, and the kernel's capability
 // check on that path is not the guest's alone.
+int socket_domain(int fd) {
+  int domain = -1;
+  socklen_t len = sizeof domain;
+  return ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 ? domain : -1;
+}
+
 bool netlink_queries_only(const std::vector<char>& payload) {
   size_t at = 0;
   while (at + sizeof(nlmsghdr) <= payload.size()) {
@@ -251,6 +258,8 @@ Verdict SyscallHandlers::on_connect(Call& n) {
   // listener whose backlog is full waits until it accepts), so it goes
   // through the ring and answers when it completes.
   if (nonblocking(sock->get()) || kind.transport == Transport::kUdp) {
+    std::optional<PeerIdsAsGuest> peer;
+    if (kind.domain == AF_UNIX) peer.emplace();  // what the listener learns of its client
     int rc = ::connect(sock->get(), reinterpret_cast<sockaddr*>(&sa), len);
     return rc == 0 ? Verdict::value_of(0) : Verdict::error(errno);
   }
@@ -285,6 +294,9 @@ Verdict SyscallHandlers::on_listen(Call& n) {
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // Performed on our duplicate: the guest may swap another socket in at
   // that fd number meanwhile.
+  // A unix listener's credentials are what its clients see (SO_PEERCRED).
+  std::optional<PeerIdsAsGuest> peer;
+  if (kind.domain == AF_UNIX) peer.emplace();
   return ::listen(sock.get(), static_cast<int>(a[1])) == 0 ? Verdict::value_of(0) : Verdict::error(errno);
 }
 
@@ -294,6 +306,8 @@ Verdict SyscallHandlers::send_owned(Call& n, std::shared_ptr<UniqueFd> sock,
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // The broker never takes SIGPIPE for a guest (it ignores it); the guest
   // sees EPIPE.
+  std::optional<PeerIdsAsGuest> peer;
+  if (socket_domain(sock->get()) == AF_UNIX) peer.emplace();  // the credentials a receiver may ask for
   ssize_t sent = ::sendmsg(sock->get(), &m->msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
   if (sent >= 0) return Verdict::value_of(sent);
   if ((errno != EAGAIN && errno != EWOULDBLOCK) || (flags & MSG_DONTWAIT) || nonblocking(sock->get()))
@@ -458,6 +472,8 @@ Verdict SyscallHandlers::on_sendmmsg(Call& n) {
     if (!err) {
       m->seal();
       if (!still_pending(n)) return Verdict::error(ENOENT);
+      std::optional<PeerIdsAsGuest> peer;
+      if (kind.domain == AF_UNIX) peer.emplace();
       ssize_t r = ::sendmsg(sock->get(), &m->msg, flags | MSG_NOSIGNAL | MSG_DONTWAIT);
       if (r >= 0) {
         unsigned len = static_cast<unsigned>(r);

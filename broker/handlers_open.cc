@@ -57,6 +57,9 @@ Verdict SyscallHandlers::on_open(Call& n, int dirfd, uint64_t path_addr, uint64_
   // O_PATH and O_TMPFILE opens are not checked by Landlock: the broker opens.
   bool landlock_covers = options_.landlock_active && !(flags & O_PATH) && (flags & O_TMPFILE) != O_TMPFILE &&
                          (!(flags & O_TRUNC) || options_.landlock_abi >= 3) && resolve == 0;
+  // A --list grant's directory is opened here: Landlock's rule for it also
+  // covers every directory below, where a swapped path would then land.
+  if (r.decision.grant && r.decision.grant->list_only) landlock_covers = false;
   if (landlock_covers && may_continue && !options_.broker_performs_opens) return Verdict::cont();
 
   mode_t create_mode = 0;

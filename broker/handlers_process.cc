@@ -15,7 +15,6 @@
 namespace wwjail {
 
 Verdict SyscallHandlers::on_exec(Call& n, int dirfd, uint64_t path_addr, int flags) {
-  pid_t pid = static_cast<pid_t>(n.pid);
   std::string raw;
   if (int err = copy_path(n, path_addr, raw)) return Verdict::error(err);
   ResolvedPath r;

@@ -28,6 +28,7 @@ void StorageCaps::add(Grant grant) {
       g.rights |= grant.rights;
       g.interpreter_only = (g.rights & kExec) && !direct_exec;
       g.automatic = g.automatic && grant.automatic;  // asked for once is asked for
+      g.list_only = g.list_only && grant.list_only;  // a read of the directory itself is more than its list
       return;
     }
   }

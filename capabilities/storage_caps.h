@@ -53,6 +53,10 @@ struct Grant {
   // Added by wwjail to every run (the program, its loader and libraries,
   // locale data, the harmless devices, the private temp dir), not asked for.
   bool automatic = false;
+  // A directory's entries, nothing below it (--list). Landlock can only
+  // grant reading a directory together with everything beneath it, so the
+  // kernel's word is no backstop here: such opens are never CONTINUEd.
+  bool list_only = false;
 };
 
 struct Decision {

@@ -533,10 +533,13 @@ class PolicyReader {
   std::string dir_;
 };
 
+// Items may hold any byte (a learned policy names what a guest created):
+// each is shown escaped, so none can fake another line or drive the
+// terminal; the line breaks between items are the only ones.
 std::string join(const std::vector<std::string>& items) {
   if (items.empty()) return "nothing";
   std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : "\n           ") + i;
+  for (const auto& i : items) out += (out.empty() ? "" : "\n           ") + escape_visibly(i);
   return out;
 }
 
@@ -615,7 +618,7 @@ std::string describe_capabilities(const RunConfig& config) {
   }
   if (!config.env.set.empty()) {
     env += "; sets";
-    for (const auto& [k, v] : config.env.set) env += " " + k + "=" + v;
+    for (const auto& [k, v] : config.env.set) env += " " + k + "=" + escape_visibly(v);
   }
   out << "env:       " << env << "\n";
   std::vector<std::string> limits;
@@ -635,12 +638,7 @@ std::string describe_capabilities(const RunConfig& config) {
     std::vector<std::string> included(config.policy_files.begin(), config.policy_files.end() - 1);
     out << "included:  " << join(included) << "\n";
   }
-  // Paths and origins may hold any byte (a learned policy names what a
-  // guest created): each line is shown escaped, so none can fake another
-  // line or drive the terminal.
-  std::string shown, line;
-  for (std::istringstream lines(out.str()); std::getline(lines, line);) shown += escape_visibly(line) + "\n";
-  return shown;
+  return out.str();
 }
 
 }  // namespace wwjail

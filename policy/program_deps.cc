@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <glob.h>
@@ -169,6 +171,25 @@ bool is_elf_shared_object(const std::string& p) {
   return eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_type == ET_DYN;
 }
 
+// Where start-up grants may point. The headers are the program's, and the
+// program may be hostile; a file it names is granted only where only root
+// can change it, so that no name can be swapped between this check and the
+// grant (a symlink repointed at /, a file replaced by a hard link), and never
+// through /proc (/proc/PID/root/... is another mount namespace's file, whose
+// path text names a host file). Returns the canonical path, or "".
+std::string in_trusted_tree(const std::string& p, const std::vector<std::string>& trees) {
+  char real[PATH_MAX];
+  if (!::realpath(p.c_str(), real)) return {};
+  std::string canonical = real;
+  for (const auto& tree : trees) {
+    char t[PATH_MAX];
+    std::string root = ::realpath(tree.c_str(), t) ? std::string(t) : tree;
+    if (canonical.size() > root.size() && canonical.compare(0, root.size(), root) == 0 && canonical[root.size()] == '/')
+      return canonical;
+  }
+  return {};
+}
+
 // What the kernel would exec for a "#!" line: an executable ELF or script.
 bool is_executable_program(const std::string& p) {
   struct stat st{};
@@ -191,7 +212,16 @@ std::string shebang_interpreter(const std::string& path) {
 
 }  // namespace
 
-ProgramDeps find_program_deps(const std::string& program) {
+DepsTrust DepsTrust::system() {
+  DepsTrust t;
+  t.libraries = default_lib_dirs();
+  t.libraries.insert(t.libraries.end(), {"/usr/local/lib", "/usr/libexec"});
+  t.programs = {"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/lib", "/usr/libexec", "/usr/local/bin",
+                "/usr/local/sbin", "/usr/local/lib", "/lib", "/lib64", "/usr/lib64"};
+  return t;
+}
+
+ProgramDeps find_program_deps(const std::string& program, const DepsTrust& trust) {
   ProgramDeps deps;
   std::set<std::string> seen_libs;
   const auto lib_dirs = default_lib_dirs();
@@ -210,8 +240,9 @@ ProgramDeps find_program_deps(const std::string& program) {
   for (int hops = 0; !pending_exec.empty() && hops < 4; ++hops) {
     std::string exe = pending_exec.back();
     pending_exec.pop_back();
-    if (std::string interp = shebang_interpreter(exe); !interp.empty()) {
-      if (!is_executable_program(interp)) continue;
+    if (std::string named = shebang_interpreter(exe); !named.empty()) {
+      std::string interp = in_trusted_tree(named, trust.programs);
+      if (interp.empty() || !is_executable_program(interp)) continue;
       note(interp, Interpreter::Kind::kScript);
       pending_exec.push_back(interp);
       continue;
@@ -223,7 +254,10 @@ ProgramDeps find_program_deps(const std::string& program) {
       work.pop_back();
       ElfInfo info;
       if (!parse_elf(file, info)) continue;
-      if (!info.interp.empty() && is_elf_shared_object(info.interp)) note(info.interp, Interpreter::Kind::kElfLoader);
+      if (!info.interp.empty()) {
+        std::string loader = in_trusted_tree(info.interp, trust.libraries);
+        if (!loader.empty() && is_elf_shared_object(loader)) note(loader, Interpreter::Kind::kElfLoader);
+      }
       std::vector<std::string> search = info.search;
       search.insert(search.end(), inherited.begin(), inherited.end());
       for (const auto& name : info.needed) {
@@ -235,8 +269,9 @@ ProgramDeps find_program_deps(const std::string& program) {
           for (const auto& dir : search) candidates.push_back(dir + "/" + name);
           for (const auto& dir : lib_dirs) candidates.push_back(dir + "/" + name);
         }
-        for (const auto& c : candidates) {
-          if (!is_elf_shared_object(c)) continue;
+        for (const auto& named : candidates) {
+          std::string c = in_trusted_tree(named, trust.libraries);
+          if (c.empty() || !is_elf_shared_object(c)) continue;
           if (seen_libs.insert(c).second) {
             deps.libraries.push_back(c);
             work.push_back({c, info.search});

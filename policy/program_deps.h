@@ -26,8 +26,19 @@ struct ProgramDeps {
   std::vector<std::string> libraries;     // need read
 };
 
+// Where the files the program's headers name may be granted from: trees
+// only root can change (the program may be hostile, and a name checked here
+// must still name the same file when it is granted).
+struct DepsTrust {
+  std::vector<std::string> libraries;  // loaders and shared libraries
+  std::vector<std::string> programs;   // "#!" interpreters
+  static DepsTrust system();           // the ld.so.conf directories and the FHS program and library trees
+};
+
 // `program` must be an absolute path. Unreadable or non-ELF files yield
 // what could be found; the guest's own exec then reports the real error.
-ProgramDeps find_program_deps(const std::string& program);
+// Only files that are what their header says (a shared object for PT_INTERP
+// and DT_NEEDED, an executable program for "#!") inside `trust` are listed.
+ProgramDeps find_program_deps(const std::string& program, const DepsTrust& trust = DepsTrust::system());
 
 }  // namespace wwjail

@@ -78,6 +78,7 @@ void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const 
   if (list_only && !S_ISDIR(st.st_mode)) throw SetupError(origin + ": " + real + " is not a directory; list takes directories");
   Grant g{real, rights, S_ISDIR(st.st_mode) && !list_only, origin, opts.interpreter_only};
   g.automatic = opts.automatic;
+  g.list_only = list_only;
   caps.add(std::move(g));
   if (!path.empty() && real != path) add_links(caps, path, origin, opts.automatic);
 }
@@ -224,7 +225,7 @@ NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vecto
 }
 
 StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,
-                               spdlog::logger& log, const std::string& invoked) {
+                               spdlog::logger& log, const std::string& invoked, const DepsTrust& trust) {
   StorageCaps caps;
   for (const auto& g : config.grants) {
     struct stat st{};
@@ -241,7 +242,7 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
   const AddOptions automatic{.automatic = true};
   add_path(caps, program, kExec, "the program", true, automatic);
   if (!invoked.empty() && invoked != program) add_links(caps, invoked, "the program", true);
-  ProgramDeps deps = find_program_deps(program);
+  ProgramDeps deps = find_program_deps(program, trust);
   for (const auto& interp : deps.interpreters) {
     // A "#!" interpreter is exec'd by the kernel on the script's behalf; an
     // ELF interpreter (PT_INTERP, whatever its name: ld-linux, ld-musl, ...)

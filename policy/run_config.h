@@ -10,6 +10,7 @@
 
 #include "capabilities/net_caps.h"
 #include "capabilities/storage_caps.h"
+#include "policy/program_deps.h"
 
 namespace wwjail {
 
@@ -143,6 +144,7 @@ inline constexpr std::string_view kTmpdirOrigin = "private temp dir";
 // `invoked`: the program's path before symlinks were resolved (its links
 // are granted as themselves, so it may readlink its own name).
 StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,
-                               spdlog::logger& log, const std::string& invoked = "");
+                               spdlog::logger& log, const std::string& invoked = "",
+                               const DepsTrust& trust = DepsTrust::system());
 
 }  // namespace wwjail

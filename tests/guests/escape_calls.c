@@ -41,6 +41,7 @@
 #include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -297,7 +298,7 @@ static const struct op kOps[] = {
     // What a root guest keeps.
     {"cap-sets", 0},
     // Identity: the broker must act with the guest's credentials.
-    {"drop-to", 1}, {"chmod", 2}, {"stat", 1}, {"bind-tcp", 1},
+    {"drop-to", 1}, {"chmod", 2}, {"stat", 1}, {"bind-tcp", 1}, {"unix-connect", 1},
     // Metadata writes that change nothing (same mode, same owner): refused
     // on device nodes all the same.
     {"chown-same", 1}, {"touch", 1}, {"setxattr", 2}, {"fchmod-rw", 2},
@@ -661,6 +662,23 @@ static void run_op(const char* name, char** a) {
     char msg[64];
     snprintf(msg, sizeof msg, "size=%lld", (long long)st.st_size);
     return out_ok(msg);
+  }
+  if (!strcmp(name, "unix-connect")) {
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s < 0) return out_err(errno);
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", a[0]);
+    int rc = connect(s, (struct sockaddr*)&sun, sizeof sun);
+    int saved = errno;
+    if (rc == 0) {
+      char c;
+      (void)!read(s, &c, 1);  // until the server has looked at us
+    }
+    close(s);
+    errno = saved;
+    return out_rc(rc);
   }
   if (!strcmp(name, "bind-tcp")) {
     int s = socket(AF_INET, SOCK_STREAM, 0);

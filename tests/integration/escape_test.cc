@@ -17,7 +17,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -305,6 +307,24 @@ TEST_P(EscapeTocTou, FlippedPathBufferOpathThenHardLink) {
 // files, and Landlock does not check them, so CONTINUE would let a second
 // thread swap the path after the decision). A racing swap must never yield
 // a descriptor for a non-granted file, nor tell whether such a file exists.
+TEST_P(EscapeTocTou, FlippedPathBufferListGrant) {
+  // --list DIR grants DIR's entries, nothing below. Landlock can only grant
+  // a directory's listing with its whole subtree, so an open the kernel
+  // continued would list DIR/s once the path is flipped after the decision.
+  ScratchDir d;
+  std::string dir = d.sub("l");
+  d.sub("l/s");
+  d.file("l/s/secret-entry-5e1", "x");
+  auto r = jail(args({"--list", dir}), {guest("race_list"), dir, "s", "secret-entry-5e1", "20000", "10"}, 60);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  long listed = -1, leaks = -1, denied = -1, iterations = -1;
+  ASSERT_EQ(std::sscanf(r.out.c_str(), "listed=%ld leaks=%ld denied=%ld iterations=%ld", &listed, &leaks, &denied,
+                        &iterations), 4) << describe(r);
+  EXPECT_EQ(leaks, 0) << "a listing below the --list grant\n" << describe(r);
+  EXPECT_GE(listed, 100) << "positive control: the listed directory itself\n" << describe(r);
+  EXPECT_GT(denied, 0) << "the flipped path must have been tried\n" << describe(r);
+}
+
 TEST_P(EscapeTocTou, OpathOpenNeverNamesAnUngrantedFile) {
   ScratchDir dir;
   dir.sub("gdir");
@@ -1037,6 +1057,44 @@ TEST_P(EscapeIdentity, PrivilegedPortNeedsTheCapability) {
   EXPECT_OUTCOME(c, 0, "err EACCES");
   auto kept = calls(args({"--bind", "tcp:127.0.0.1:1023", "--cap-keep", "CAP_NET_BIND_SERVICE"}), {{"bind-tcp", "1023"}});
   EXPECT_OUTCOME(kept, 0, "ok");
+}
+
+TEST_P(EscapeIdentity, UnixPeerSeesTheGuestsIds) {
+  // The broker connects for the guest; the listener learns the connecting
+  // thread's ids (SO_PEERCRED). A guest that dropped to 65534 must not
+  // reach a unix server as root.
+  ScratchDir d;
+  std::string path = d.path() + "/s";
+  int srv = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(srv, 0);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(srv, reinterpret_cast<sockaddr*>(&sun), sizeof sun), 0);
+  ::chmod(path.c_str(), 0777);
+  ASSERT_EQ(::listen(srv, 4), 0);
+  std::vector<long> uids;
+  std::thread server([&] {
+    for (int i = 0; i < 2; ++i) {
+      pollfd p{srv, POLLIN, 0};
+      if (::poll(&p, 1, 20000) != 1) return;
+      int c = ::accept(srv, nullptr, nullptr);
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      ::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+      uids.push_back(static_cast<long>(cred.uid));
+      ::close(c);
+    }
+  });
+  auto c = calls(args({"--connect", "unix:" + path, "--cap-keep", "CAP_SETUID", "--cap-keep", "CAP_SETGID"}),
+                 {{"unix-connect", path}, {"drop-to", "65534"}, {"unix-connect", path}});
+  server.join();
+  ::close(srv);
+  EXPECT_OUTCOME(c, 0, "ok");
+  EXPECT_OUTCOME(c, 2, "ok");
+  ASSERT_EQ(uids.size(), 2u) << describe(c.run);
+  EXPECT_EQ(uids[0], 0) << "positive control: root before the drop";
+  EXPECT_EQ(uids[1], 65534) << "the server saw the broker's uid, not the guest's";
 }
 
 INSTANTIATE_TEST_SUITE_P(, EscapeIdentity, ::testing::Bool(), mode_name);

@@ -35,11 +35,15 @@ TEST(LoaderKind, ALoaderNamedLikeNoGlibcLoaderStillCannotRunByName) {
   if (::access(glibc_loader.c_str(), X_OK) != 0 || at == std::string::npos)
     GTEST_SKIP() << "the probe is not loaded by " << glibc_loader;
   // A copy of the loader under a name with no "ld-linux" or "ld.so" in it,
-  // short enough to take the place of the probe's PT_INTERP string.
-  char tmpl[] = "/tmp/q.XXXXXX";
+  // short enough to take the place of the probe's PT_INTERP string. It must
+  // sit where only root can change it: wwjail grants a program's loader only
+  // from such trees (a name in a writable place could be swapped).
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to place a loader in /lib";
+  char tmpl[] = "/lib/q.XXXXXX";
   ASSERT_TRUE(::mkdtemp(tmpl));
+  ::chmod(tmpl, 0755);
   const std::string dir = tmpl;
-  const std::string loader = dir + "/ld-musl.so.1";
+  const std::string loader = dir + "/musl1";
   ASSERT_LE(loader.size(), glibc_loader.size());
   spit(loader, slurp(glibc_loader));
   probe.replace(at, interp.size(), loader + std::string(interp.size() - loader.size(), '\0'));

@@ -56,6 +56,8 @@ class ProgramDepsTest : public ::testing::Test {
     ::chmod(p.c_str(), 0755);
     return p;
   }
+  // The scratch dir stands in for the trees only root can change.
+  DepsTrust trust() const { return {{dir_}, {dir_}}; }
   std::string dir_;
 };
 
@@ -64,7 +66,7 @@ class ProgramDepsTest : public ::testing::Test {
 TEST_F(ProgramDepsTest, ALoaderIsALoaderWhateverItsName) {
   std::string musl = loader("ld-musl-x86_64.so.1");
   std::string prog = elf("prog", musl);
-  ProgramDeps deps = find_program_deps(prog);
+  ProgramDeps deps = find_program_deps(prog, trust());
   ASSERT_EQ(deps.interpreters.size(), 1u);
   EXPECT_EQ(deps.interpreters[0].path, musl);
   EXPECT_EQ(deps.interpreters[0].kind, Interpreter::Kind::kElfLoader);
@@ -72,7 +74,7 @@ TEST_F(ProgramDepsTest, ALoaderIsALoaderWhateverItsName) {
   // The grant wwjail adds for it allows loading, not exec by name.
   RunConfig config;
   auto log = std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>());
-  StorageCaps caps = build_storage_caps(config, prog, "", *log, prog);
+  StorageCaps caps = build_storage_caps(config, prog, "", *log, prog, trust());
   Decision d = caps.decide(musl, Need::kExec);
   ASSERT_TRUE(d.allowed && d.grant);
   EXPECT_TRUE(d.grant->interpreter_only) << musl << " may be exec'd by name";
@@ -88,7 +90,7 @@ TEST_F(ProgramDepsTest, AScriptInterpreterIsExecutableWhateverItsName) {
   std::string ld = loader("ld-musl-x86_64.so.1");
   std::string shell = elf("ld.so-shell", ld);
   std::string script = file("script", "#!" + shell + " -e\necho hi\n");
-  ProgramDeps deps = find_program_deps(script);
+  ProgramDeps deps = find_program_deps(script, trust());
   ASSERT_EQ(deps.interpreters.size(), 2u);
   EXPECT_EQ(deps.interpreters[0].path, shell);
   EXPECT_EQ(deps.interpreters[0].kind, Interpreter::Kind::kScript);
@@ -97,7 +99,7 @@ TEST_F(ProgramDepsTest, AScriptInterpreterIsExecutableWhateverItsName) {
 
   RunConfig config;
   auto log = std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>());
-  StorageCaps caps = build_storage_caps(config, script, "", *log, script);
+  StorageCaps caps = build_storage_caps(config, script, "", *log, script, trust());
   Decision d = caps.decide(shell, Need::kExec);
   ASSERT_TRUE(d.allowed && d.grant);
   EXPECT_FALSE(d.grant->interpreter_only);
@@ -112,11 +114,25 @@ TEST_F(ProgramDepsTest, AScriptInterpreterIsExecutableWhateverItsName) {
 TEST_F(ProgramDepsTest, HeadersNamingSecretsGrantNothing) {
   std::string secret = file("secret", "TOPSECRET\n");
   ::chmod(secret.c_str(), 0600);
-  EXPECT_TRUE(find_program_deps(elf("via-interp", secret)).interpreters.empty());
+  EXPECT_TRUE(find_program_deps(elf("via-interp", secret), trust()).interpreters.empty());
   std::string script = file("s", "#!" + secret + "\n");
-  EXPECT_TRUE(find_program_deps(script).interpreters.empty());
+  EXPECT_TRUE(find_program_deps(script, trust()).interpreters.empty());
   // Positive control: a real loader is found.
-  EXPECT_EQ(find_program_deps(elf("ok", loader("ld.so"))).interpreters.size(), 1u);
+  EXPECT_EQ(find_program_deps(elf("ok", loader("ld.so")), trust()).interpreters.size(), 1u);
+}
+
+// Outside the trees only root can change, a named file could be swapped
+// between this check and the grant (a symlink repointed at /), and a path
+// through /proc/PID/root names another mount namespace's file by a host
+// path's text: neither becomes a grant.
+TEST_F(ProgramDepsTest, OnlyTrustedTreesGiveStartUpGrants) {
+  std::string ld = loader("ld-linux-x86-64.so.2");
+  EXPECT_TRUE(find_program_deps(elf("untrusted", ld), DepsTrust::system()).interpreters.empty());
+  std::string via_proc = "/proc/self/root" + ld;
+  EXPECT_TRUE(find_program_deps(elf("via-proc", via_proc), DepsTrust{{"/usr/lib"}, {"/usr/bin"}}).interpreters.empty());
+  // Positive controls: the same loader in a trusted tree, and a real program's loader.
+  EXPECT_EQ(find_program_deps(elf("trusted", ld), trust()).interpreters.size(), 1u);
+  EXPECT_FALSE(find_program_deps("/bin/ls").interpreters.empty());
 }
 
 }  // namespace
