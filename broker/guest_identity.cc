@@ -211,7 +211,9 @@ std::optional<GuestIdentity> ActingAs::current() {
 PeerIdsAsGuest::PeerIdsAsGuest() {
   if (!t_acting || ::getuid() != 0 || ::geteuid() != 0) return;
   const GuestIdentity& who = t_acting->who_;
-  if (who.ruid == 0 && who.euid == 0 && who.rgid == ::getgid() && who.egid == ::getegid()) return;
+  rgid_ = ::getgid();
+  egid_ = ::getegid();
+  if (who.ruid == 0 && who.euid == 0 && who.rgid == rgid_ && who.egid == egid_) return;
   // Per thread (raw syscalls; glibc's would change every thread). The saved
   // ids stay root's, so the way back is open, and so does the permitted
   // capability set. Changing the effective uid also sets the fs uid and
@@ -226,7 +228,7 @@ PeerIdsAsGuest::PeerIdsAsGuest() {
   t_state.known = false;
   if (::syscall(SYS_setresgid, who.rgid, who.egid, static_cast<gid_t>(-1)) != 0) throw_sys("setresgid (peer ids)");
   if (::syscall(SYS_setresuid, who.ruid, who.euid, static_cast<uid_t>(-1)) != 0) {
-    if (::syscall(SYS_setresgid, 0, 0, static_cast<gid_t>(-1)) != 0) std::terminate();
+    if (::syscall(SYS_setresgid, rgid_, egid_, static_cast<gid_t>(-1)) != 0) std::terminate();
     try {
       apply(t_acting->guest_);
     } catch (...) {
@@ -242,7 +244,7 @@ PeerIdsAsGuest::~PeerIdsAsGuest() {
   // Back to root's ids (the permitted capabilities become effective again
   // with them), then to the guest's fs ids and effective capabilities.
   if (::syscall(SYS_setresuid, 0, 0, static_cast<uid_t>(-1)) != 0 ||
-      ::syscall(SYS_setresgid, 0, 0, static_cast<gid_t>(-1)) != 0)
+      ::syscall(SYS_setresgid, rgid_, egid_, static_cast<gid_t>(-1)) != 0)
     std::terminate();
   t_state.known = false;
   try {

@@ -132,6 +132,7 @@ class PeerIdsAsGuest {
 
  private:
   bool switched_ = false;
+  gid_t rgid_ = 0, egid_ = 0;  // the broker's, restored with its uid 0
 };
 
 // For its lifetime, the calling thread acts as the broker again (no-op when
