@@ -26,6 +26,21 @@ int read_link(const std::string& link, std::string& out) {
   return 0;
 }
 
+// One numeric field of /proc/PID/status, scanned with `format` (one
+// conversion into `out`). False when the process or the field is not there.
+bool status_field(pid_t pid, const char* format, unsigned& out) {
+  AsBroker broker;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", pid);
+  FILE* f = std::fopen(path, "re");
+  if (!f) return false;
+  char line[256];
+  bool found = false;
+  while (!found && std::fgets(line, sizeof line, f)) found = std::sscanf(line, format, &out) == 1;
+  std::fclose(f);
+  return found;
+}
+
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -58,41 +73,13 @@ int dir_path(pid_t pid, int dirfd, std::string& out) {
 }
 
 pid_t tgid_of(pid_t tid) {
-  AsBroker broker;
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/status", tid);
-  FILE* f = std::fopen(path, "re");
-  if (!f) return -1;
-  char line[256];
-  pid_t tgid = -1;
-  while (std::fgets(line, sizeof line, f)) {
-    int v;
-    if (std::sscanf(line, "Tgid: %d", &v) == 1) {
-      tgid = v;
-      break;
-    }
-  }
-  std::fclose(f);
-  return tgid;
+  unsigned v;
+  return status_field(tid, "Tgid: %u", v) ? static_cast<pid_t>(v) : -1;
 }
 
 mode_t umask_of(pid_t pid) {
-  AsBroker broker;
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/status", pid);
-  FILE* f = std::fopen(path, "re");
-  if (!f) return 077;  // unknown: the safe guess is private
-  char line[256];
-  mode_t mask = 077;
-  while (std::fgets(line, sizeof line, f)) {
-    unsigned m;
-    if (std::sscanf(line, "Umask: %o", &m) == 1) {
-      mask = static_cast<mode_t>(m);
-      break;
-    }
-  }
-  std::fclose(f);
-  return mask;
+  unsigned m;
+  return status_field(pid, "Umask: %o", m) ? static_cast<mode_t>(m) : 077;  // unknown: the safe guess is private
 }
 
 bool in_tree(pid_t pid, pid_t root) {
