@@ -15,13 +15,8 @@
 #include "sys/sys_error.h"
 
 namespace wwjail {
-namespace {
 
-struct Caps {
-  uint64_t effective = 0, permitted = 0, inheritable = 0;
-};
-
-Caps get_caps() {
+CapabilitySets thread_capabilities() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   if (::syscall(SYS_capget, &header, data) != 0) throw_sys("capget");
@@ -30,7 +25,9 @@ Caps get_caps() {
           join(data[0].inheritable, data[1].inheritable)};
 }
 
-void set_caps(const Caps& c) {
+namespace {
+
+void set_caps(const CapabilitySets& c) {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};  // pid 0: this thread
   __user_cap_data_struct data[2]{};
   for (int i = 0; i < 2; ++i) {
@@ -50,7 +47,7 @@ ThreadCredentials current_creds() {
   if (n < 0) throw_sys("getgroups");
   c.groups.resize(static_cast<size_t>(n));
   if (n > 0 && ::getgroups(n, c.groups.data()) < 0) throw_sys("getgroups");
-  c.effective = get_caps().effective;
+  c.effective = thread_capabilities().effective;
   return c;
 }
 
@@ -59,14 +56,14 @@ ThreadCredentials current_creds() {
 struct ThreadState {
   bool known = false;
   ThreadCredentials now;
-  Caps caps;  // permitted and inheritable never change here
+  CapabilitySets caps;  // permitted and inheritable never change here
 };
 thread_local ThreadState t_state;
 
 ThreadState& state() {
   if (!t_state.known) {
     t_state.now = current_creds();
-    t_state.caps = get_caps();
+    t_state.caps = thread_capabilities();
     t_state.known = true;
   }
   return t_state;
@@ -75,7 +72,7 @@ ThreadState& state() {
 void apply(const ThreadCredentials& to) {
   ThreadState& st = state();
   bool ids = st.now.groups != to.groups || st.now.fsgid != to.fsgid || st.now.fsuid != to.fsuid;
-  Caps caps = st.caps;
+  CapabilitySets caps = st.caps;
   if (ids) {
     // With every permitted capability effective the ids can be set.
     if (st.now.effective != caps.permitted) {
@@ -161,7 +158,7 @@ GuestIdentity GuestIdentity::for_access() const {
 }
 
 GuestIdentities GuestIdentities::for_this_broker(uint64_t kept_capabilities) {
-  Caps caps = get_caps();
+  CapabilitySets caps = thread_capabilities();
   GuestIdentity launch;
   launch.ruid = ::getuid();
   launch.rgid = ::getgid();
@@ -222,7 +219,7 @@ PeerIdsAsGuest::PeerIdsAsGuest() {
   // SCM_CREDENTIALS for receivers that ask (SO_PASSCRED).
   // Changing ids needs CAP_SETUID and CAP_SETGID effective: the permitted
   // set first (acting as the guest, the effective set is the guest's).
-  Caps caps = get_caps();
+  CapabilitySets caps = thread_capabilities();
   caps.effective = caps.permitted;
   set_caps(caps);
   t_state.known = false;

@@ -37,6 +37,13 @@
 
 namespace wwjail {
 
+// The calling thread's capability sets, as bit masks (capget). Throws
+// SysError.
+struct CapabilitySets {
+  uint64_t effective = 0, permitted = 0, inheritable = 0;
+};
+CapabilitySets thread_capabilities();
+
 // The credentials the kernel checks file and socket operations against.
 struct GuestIdentity {
   uid_t ruid = 0, euid = 0, fsuid = 0;

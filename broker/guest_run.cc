@@ -157,10 +157,7 @@ int status_to_exit(int status) {
 // The capabilities the guest keeps, as a mask. One wwjail itself does not
 // hold cannot be kept: said before the guest starts, not silently dropped.
 uint64_t kept_capabilities(const std::vector<CapRequest>& kept) {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (::syscall(SYS_capget, &header, data) != 0) throw_sys("capget");
-  uint64_t held = data[0].permitted | (uint64_t{data[1].permitted} << 32);
+  uint64_t held = thread_capabilities().permitted;
   uint64_t mask = 0;
   for (const auto& c : kept) {
     uint64_t bit = uint64_t{1} << c.cap;
@@ -172,12 +169,7 @@ uint64_t kept_capabilities(const std::vector<CapRequest>& kept) {
   return mask;
 }
 
-bool holds_capability(int cap) {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (::syscall(SYS_capget, &header, data) != 0) return false;
-  return (data[cap / 32].effective >> (cap % 32)) & 1;
-}
+bool holds_capability(int cap) { return (thread_capabilities().effective >> cap) & 1; }
 
 int last_capability() {
   std::ifstream in("/proc/sys/kernel/cap_last_cap");
