@@ -97,7 +97,6 @@ Verdict SyscallHandlers::on_stat(Call& n, int dirfd, uint64_t path_addr, uint64_
 
 Verdict SyscallHandlers::on_access(Call& n, int dirfd, uint64_t path_addr, int mode, int flags) {
   if (mode & ~(R_OK | W_OK | X_OK)) return Verdict::error(EINVAL);
-  pid_t pid = static_cast<pid_t>(n.pid);
   std::string raw;
   if (int err = copy_path(n, path_addr, raw)) return Verdict::error(err);
   bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
@@ -192,7 +191,6 @@ Verdict SyscallHandlers::on_chmod(Call& n, int dirfd, uint64_t path_addr, mode_t
 
 Verdict SyscallHandlers::on_chown(Call& n, int dirfd, uint64_t path_addr, uid_t uid, gid_t gid,
                                   int flags) {
-  pid_t pid = static_cast<pid_t>(n.pid);
   std::string raw;
   if (int err = copy_path(n, path_addr, raw)) return Verdict::error(err);
   UniqueFd target;
