@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "capabilities/path_text.h"
 #include "sys/unique_fd.h"
 
 namespace wwjail {
@@ -177,17 +178,25 @@ bool is_elf_shared_object(const std::string& p) {
 // grant (a symlink repointed at /, a file replaced by a hard link), and never
 // through /proc (/proc/PID/root/... is another mount namespace's file, whose
 // path text names a host file). Returns the canonical path, or "".
+// `trees` must be canonical (see canonical_trees).
 std::string in_trusted_tree(const std::string& p, const std::vector<std::string>& trees) {
   char real[PATH_MAX];
   if (!::realpath(p.c_str(), real)) return {};
-  std::string canonical = real;
   for (const auto& tree : trees) {
-    char t[PATH_MAX];
-    std::string root = ::realpath(tree.c_str(), t) ? std::string(t) : tree;
-    if (canonical.size() > root.size() && canonical.compare(0, root.size(), root) == 0 && canonical[root.size()] == '/')
-      return canonical;
+    if (path_text::is_within(real, tree)) return real;
   }
   return {};
+}
+
+// The trees as the kernel names them (/lib is /usr/lib on a merged /usr),
+// resolved once per program rather than once per candidate file.
+std::vector<std::string> canonical_trees(const std::vector<std::string>& trees) {
+  std::vector<std::string> out;
+  for (const auto& tree : trees) {
+    char real[PATH_MAX];
+    out.emplace_back(::realpath(tree.c_str(), real) ? std::string(real) : path_text::normalize(tree));
+  }
+  return out;
 }
 
 // What the kernel would exec for a "#!" line: an executable ELF or script.
@@ -221,7 +230,8 @@ DepsTrust DepsTrust::system() {
   return t;
 }
 
-ProgramDeps find_program_deps(const std::string& program, const DepsTrust& trust) {
+ProgramDeps find_program_deps(const std::string& program, const DepsTrust& given) {
+  const DepsTrust trust{canonical_trees(given.libraries), canonical_trees(given.programs)};
   ProgramDeps deps;
   std::set<std::string> seen_libs;
   const auto lib_dirs = default_lib_dirs();
