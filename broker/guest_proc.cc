@@ -94,6 +94,18 @@ bool in_tree(pid_t pid, pid_t root) {
   return false;
 }
 
+std::optional<ProcPidPath> split_proc_pid(std::string_view path) {
+  if (!path.starts_with("/proc/")) return std::nullopt;
+  std::string_view rest = path.substr(6);
+  size_t slash = rest.find('/');
+  std::string_view digits = rest.substr(0, slash);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  ProcPidPath out;
+  out.rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  if (digits.size() <= 9) out.pid = static_cast<pid_t>(std::stol(std::string(digits)));
+  return out;
+}
+
 int own_fd_link(const std::string& path, pid_t pid) {
   std::string prefix = "/proc/" + std::to_string(pid) + "/fd/";
   if (path.compare(0, prefix.size(), prefix) != 0 || path.size() == prefix.size() || path.size() > prefix.size() + 9)

@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace wwjail::guest_proc {
 
@@ -26,6 +28,16 @@ mode_t umask_of(pid_t pid);
 // True when `pid` descends from `root` (the reaper; every guest does, as
 // orphans re-parent to it) and is not `root` itself.
 bool in_tree(pid_t pid, pid_t root);
+
+// A path below a /proc/PID directory, as the kernel names it
+// ("/proc/123/fd/4"): the pid (-1 when the digits are too many to be one)
+// and what follows it ("fd/4", or "" for the directory itself). nullopt
+// for /proc itself, /proc/cpuinfo, /proc/sys/..., and paths outside /proc.
+struct ProcPidPath {
+  pid_t pid = -1;
+  std::string_view rest;
+};
+std::optional<ProcPidPath> split_proc_pid(std::string_view path);
 
 // If `path` (after rewrite_proc_self) is /proc/PID/fd/N of this guest
 // process, returns N; otherwise -1.

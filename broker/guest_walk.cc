@@ -74,14 +74,9 @@ bool all_digits(std::string_view s) { return !s.empty() && s.find_first_not_of("
 // its text: /proc/P/{cwd,root,exe}, /proc/P/fd/N, and the same below
 // /proc/P/task/T, where P is the guest's thread group or the thread itself.
 bool own_followable_link(const GuestThread& who, std::string_view dir_text, std::string_view name) {
-  if (!dir_text.starts_with("/proc/")) return false;
-  std::string_view rest = dir_text.substr(6);
-  size_t slash = rest.find('/');
-  std::string_view pid = rest.substr(0, slash);
-  rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-  if (!all_digits(pid)) return false;
-  std::string own_group = std::to_string(who.tgid());
-  if (pid != own_group && pid != std::to_string(who.tid())) return false;
+  auto entry = guest_proc::split_proc_pid(dir_text);
+  if (!entry || (entry->pid != who.tgid() && entry->pid != who.tid())) return false;
+  std::string_view rest = entry->rest;
   if (rest.starts_with("task/")) {
     std::string_view t = rest.substr(5);
     size_t s = t.find('/');

@@ -415,12 +415,10 @@ bool SyscallHandlers::foreign_proc_object(int fd, pid_t tid) {
   std::string path;
   if (guest_proc::fd_target(::getpid(), fd, path) != 0) return true;  // unnamed: on doubt, foreign
   if (!path.starts_with("/proc/")) return true;
-  std::string_view rest = std::string_view(path).substr(6);
-  std::string_view pid = rest.substr(0, rest.find('/'));
-  if (pid.empty() || pid.find_first_not_of("0123456789") != std::string_view::npos) return false;  // /proc/cpuinfo, /proc/sys/...
-  pid_t p = static_cast<pid_t>(std::stol(std::string(pid)));
+  auto entry = guest_proc::split_proc_pid(path);
+  if (!entry) return false;  // /proc/cpuinfo, /proc/sys/...: nobody's
   GuestThread who(tid);
-  return p != who.tgid() && guest_proc::tgid_of(p) != who.tgid();
+  return entry->pid != who.tgid() && guest_proc::tgid_of(entry->pid) != who.tgid();
 }
 
 Verdict SyscallHandlers::refuse_foreign_proc(Call& n, const std::string& what) {
