@@ -340,6 +340,24 @@ else
   fi
 fi
 
+# The README's first example, run exactly as written (the first fenced
+# block of README.md), with this build's wwjail first on PATH.
+readme_example() {
+  local dir=$work/readme-first log=$work/readme-first.log out
+  mkdir -p "$dir/bin"
+  ln -s "$wwjail" "$dir/bin/wwjail"
+  awk '/^```/{n++; next} n==1' "$top/README.md" >"$dir/example.sh"
+  if ! out=$(cd "$dir" && PATH=$dir/bin:/usr/bin:/bin bash -e example.sh 2>"$log"); then
+    fail "README: the first example failed"
+    show "$log"
+  elif [[ $out != *PRETTY_NAME=* ]]; then
+    fail "README: the first example printed: $out"
+  else
+    pass "README: the first example runs as written"
+  fi
+}
+readme_example
+
 cd /
 if ((failures)); then
   echo "examples_test: $failures check(s) failed"
