@@ -107,6 +107,26 @@ TEST(Cli, ShellPipelinesWithExecGrants) {
   EXPECT_NE(r.exit_code, 0);
 }
 
+// wwjail(1) says: an option takes exactly one value (the next word or
+// after "="), the first other word is PROGRAM, and every word after it goes
+// to the guest, dashes included; "--" is optional.
+TEST(Cli, OptionsTakeOneValueAndTheRestIsTheGuests) {
+  auto attached = run({wwjail_bin(), "--read=/usr", "/usr/bin/python3", "-S", "-c", "print('ran')"});
+  EXPECT_EQ(attached.exit_code, 0) << attached.err;
+  EXPECT_EQ(attached.out, "ran\n");
+  auto spaced = run({wwjail_bin(), "--read", "/usr", "/usr/bin/python3", "-S", "-c", "print('ran')"});
+  EXPECT_EQ(spaced.exit_code, 0) << spaced.err;
+  EXPECT_EQ(spaced.out, "ran\n");
+  // --read after PROGRAM is the guest's argument, not a grant.
+  auto after = run({wwjail_bin(), "/bin/echo", "--read", "/etc"});
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(after.out, "--read /etc\n");
+  // A second word after a path option is PROGRAM, not another path.
+  auto second = run({wwjail_bin(), "--read", "/usr", "/etc", "x"});
+  EXPECT_EQ(second.exit_code, 126) << second.err;
+  EXPECT_NE(second.err.find("cannot execute /etc"), std::string::npos) << second.err;
+}
+
 TEST(Cli, ForwardsSigtermToTheGuest) {
   // The guest sleeps; wwjail gets SIGTERM; the guest dies of it.
   pid_t pid = fork();
