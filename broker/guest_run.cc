@@ -294,10 +294,10 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
 
   bool main_exited = false, tree_gone = false;
   int main_status = 0;
-  ChildFailure exec_failure;
+  ChildReport exec_failure;
 
   ring.watch_readable(guest.control.get(), [&](uint32_t) {
-    ChildFailure f;
+    ChildReport f;
     ssize_t got = ::read(guest.control.get(), &f, sizeof f);
     if (got == static_cast<ssize_t>(sizeof f)) exec_failure = f;
     return false;  // EOF (exec succeeded) or the one failure report
@@ -366,12 +366,12 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   if (foreground) ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
   if (tmpdir_owner && config.keep_tmpdir) log.warn("kept the private temp dir at {}", tmpdir_path);
 
-  if (exec_failure.stage == ChildFailure::kExec) {
-    log.error("cannot execute {}: {}", program.path, std::strerror(exec_failure.err));
-    return exec_failure.err == ENOENT ? exit_code::kNotFound : exit_code::kNotExecutable;
+  if (exec_failure.stage == ChildReport::kExec) {
+    log.error("cannot execute {}: {}", program.path, std::strerror(exec_failure.value));
+    return exec_failure.value == ENOENT ? exit_code::kNotFound : exit_code::kNotExecutable;
   }
-  if (exec_failure.stage != ChildFailure::kNone) {
-    log.error("cannot start the guest: {} failed: {}", stage_name(exec_failure.stage), std::strerror(exec_failure.err));
+  if (exec_failure.failed()) {
+    log.error("cannot start the guest: {} failed: {}", stage_name(exec_failure.stage), std::strerror(exec_failure.value));
     return exit_code::kSetupFailed;
   }
   if (!main_exited) {

@@ -1,6 +1,6 @@
 // Network capabilities: where a guest may bind (and listen) and where it may
 // connect or send, as data. Parsing a SPEC is here too, so the command line
-// and (later) policy files share one grammar:
+// and policy files share one grammar:
 //
 //   SPEC = tcp:ADDR:PORT | udp:ADDR:PORT | unix:PATH | unix:@ABSTRACT
 //   ADDR = IPv4 literal | [IPv6 literal] | CIDR block (10.0.0.0/8, [fd00::]/8) | *

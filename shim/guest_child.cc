@@ -1,6 +1,6 @@
 // The post-fork child path. Rules for this file: no allocation, no locks, no
 // exceptions, no logging, no libseccomp: raw syscalls on data prepared by the
-// parent. Every failure is reported to the parent as a ChildFailure.
+// parent. Every failure is reported to the parent as a ChildReport.
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -27,8 +27,8 @@
 namespace wwjail {
 namespace {
 
-[[noreturn]] void fail(int control_fd, ChildFailure::Stage stage, int err) {
-  ChildFailure f{stage, err};
+[[noreturn]] void fail(int control_fd, ChildReport::Stage stage, int err) {
+  ChildReport f{stage, err};
   (void)!::write(control_fd, &f, sizeof f);
   ::_exit(127);
 }
@@ -69,7 +69,7 @@ int drop_capabilities(uint64_t keep, int cap_last) {
 void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
   // If the broker dies, the guest dies with it. Checked against the race
   // where the parent died before prctl took effect.
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(control_fd, ChildFailure::kSetup, errno);
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(control_fd, ChildReport::kSetup, errno);
   if (::getppid() != parent) ::_exit(127);
 
   // Own process group, so kill(0, ...) in the guest reaches only the guest.
@@ -97,15 +97,15 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
     int moved[LaunchPlan::kMaxListen];
     for (int i = 0; i < n_listen; ++i) {
       moved[i] = ::fcntl(plan.listen_fds[i], F_DUPFD_CLOEXEC, kPark);
-      if (moved[i] < 0) fail(control_fd, ChildFailure::kSetup, errno);
+      if (moved[i] < 0) fail(control_fd, ChildReport::kSetup, errno);
     }
     int c = ::fcntl(control_fd, F_DUPFD_CLOEXEC, kPark);
-    if (c < 0) fail(control_fd, ChildFailure::kSetup, errno);
+    if (c < 0) fail(control_fd, ChildReport::kSetup, errno);
     control_fd = c;
     if (landlock_fd >= 0 && (landlock_fd = ::fcntl(landlock_fd, F_DUPFD_CLOEXEC, kPark)) < 0)
-      fail(control_fd, ChildFailure::kSetup, errno);
+      fail(control_fd, ChildReport::kSetup, errno);
     for (int i = 0; i < n_listen; ++i) {
-      if (::dup2(moved[i], 3 + i) < 0) fail(control_fd, ChildFailure::kSetup, errno);
+      if (::dup2(moved[i], 3 + i) < 0) fail(control_fd, ChildReport::kSetup, errno);
     }
     // LISTEN_PID is this process's pid, known only now.
     if (plan.listen_pid_digits) {
@@ -120,19 +120,19 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
 
   // Only stdin, stdout and stderr (and listening sockets) cross into the guest.
   if (::syscall(SYS_close_range, 3U + n_listen, UINT_MAX, CLOSE_RANGE_CLOEXEC) != 0)
-    fail(control_fd, ChildFailure::kSetup, errno);
+    fail(control_fd, ChildReport::kSetup, errno);
 
   for (int i = 0; i < plan.limit_count; ++i) {
     rlimit64 lim{plan.limits[i].value, plan.limits[i].value};
     if (::prlimit64(0, static_cast<__rlimit_resource>(plan.limits[i].resource), &lim, nullptr) != 0)
-      fail(control_fd, ChildFailure::kLimits, errno);
+      fail(control_fd, ChildReport::kLimits, errno);
   }
 
-  if (plan.own_ipc_namespace && ::unshare(CLONE_NEWIPC) != 0) fail(control_fd, ChildFailure::kSetup, errno);
-  if (int err = drop_capabilities(plan.keep_caps, plan.cap_last)) fail(control_fd, ChildFailure::kCapabilities, err);
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(control_fd, ChildFailure::kSetup, errno);
+  if (plan.own_ipc_namespace && ::unshare(CLONE_NEWIPC) != 0) fail(control_fd, ChildReport::kSetup, errno);
+  if (int err = drop_capabilities(plan.keep_caps, plan.cap_last)) fail(control_fd, ChildReport::kCapabilities, err);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(control_fd, ChildReport::kSetup, errno);
   if (landlock_fd >= 0 && kernel::landlock_restrict_self(landlock_fd, 0) != 0)
-    fail(control_fd, ChildFailure::kLandlock, errno);
+    fail(control_fd, ChildReport::kLandlock, errno);
 
   // WAIT_KILLABLE_RECV (Linux 5.19): once the broker has received a
   // notification, only a fatal signal interrupts the guest's wait, so a
@@ -143,12 +143,12 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
     flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
     listener = kernel::seccomp(SECCOMP_SET_MODE_FILTER, flags, const_cast<sock_fprog*>(plan.filter));
   }
-  if (listener < 0) fail(control_fd, ChildFailure::kSeccomp, errno);
+  if (listener < 0) fail(control_fd, ChildReport::kSeccomp, errno);
   // From here on every notified syscall waits for the broker, which has no
   // listener yet: so no sendmsg(SCM_RIGHTS). The child only reports the
   // listener's number with write() (never notified) and the broker takes
   // the descriptor itself with pidfd_getfd, before sending the go byte.
-  ChildFailure report{ChildFailure::kNone, listener};
+  ChildReport report{ChildReport::kListenerReady, listener};
   ssize_t n;
   do n = ::write(control_fd, &report, sizeof report); while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(sizeof report)) ::_exit(127);
@@ -159,7 +159,7 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
   ::close(listener);
 
   ::execve(plan.program, plan.argv, plan.envp);
-  fail(control_fd, ChildFailure::kExec, errno);
+  fail(control_fd, ChildReport::kExec, errno);
 }
 
 }  // namespace wwjail

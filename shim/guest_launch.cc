@@ -15,36 +15,36 @@
 namespace wwjail {
 namespace {
 
-// Reads the child's report: the number of its listener fd (stage kNone),
+// Reads the child's report: the number of its listener fd (kListenerReady),
 // taken here with pidfd_getfd, or the step that failed.
-int receive_listener(int sock, int guest_pidfd, ChildFailure& failure) {
-  ChildFailure report;
+int receive_listener(int sock, int guest_pidfd, ChildReport& failure) {
+  ChildReport report;
   ssize_t n = retry_eintr([&] { return ::read(sock, &report, sizeof report); });
   if (n != static_cast<ssize_t>(sizeof report)) {
-    failure = {ChildFailure::kSetup, n == 0 ? ECHILD : (n < 0 ? errno : EPROTO)};
+    failure = {ChildReport::kSetup, n == 0 ? ECHILD : (n < 0 ? errno : EPROTO)};
     return -1;
   }
-  if (report.stage != ChildFailure::kNone) {
+  if (report.failed()) {
     failure = report;
     return -1;
   }
-  int fd = kernel::pidfd_getfd(guest_pidfd, report.err);
-  if (fd < 0) failure = {ChildFailure::kSendListener, errno};
+  int fd = kernel::pidfd_getfd(guest_pidfd, report.value);
+  if (fd < 0) failure = {ChildReport::kSendListener, errno};
   return fd;
 }
 
 }  // namespace
 
-const char* stage_name(ChildFailure::Stage stage) {
+const char* stage_name(ChildReport::Stage stage) {
   switch (stage) {
-    case ChildFailure::kNone: return "none";
-    case ChildFailure::kSetup: return "preparing the guest process";
-    case ChildFailure::kLimits: return "setting the resource limits";
-    case ChildFailure::kCapabilities: return "dropping capabilities";
-    case ChildFailure::kLandlock: return "applying the Landlock ruleset";
-    case ChildFailure::kSeccomp: return "installing the seccomp filter";
-    case ChildFailure::kSendListener: return "taking the notify listener from the guest (pidfd_getfd)";
-    case ChildFailure::kExec: return "executing the program";
+    case ChildReport::kListenerReady: return "reporting the listener";
+    case ChildReport::kSetup: return "preparing the guest process";
+    case ChildReport::kLimits: return "setting the resource limits";
+    case ChildReport::kCapabilities: return "dropping capabilities";
+    case ChildReport::kLandlock: return "applying the Landlock ruleset";
+    case ChildReport::kSeccomp: return "installing the seccomp filter";
+    case ChildReport::kSendListener: return "taking the notify listener from the guest (pidfd_getfd)";
+    case ChildReport::kExec: return "executing the program";
   }
   return "?";
 }
@@ -72,23 +72,23 @@ LaunchedGuest launch_guest(const LaunchPlan& plan) {
   guest.reaper_pid = reaper;
   pid_t pid = -1;
   bool got_pid = retry_eintr([&] { return ::read(status_read.get(), &pid, sizeof pid); }) == sizeof pid && pid > 0;
-  ChildFailure failure;
+  ChildReport failure;
   if (got_pid) {
     guest.pid = pid;
     guest.pidfd.reset(kernel::pidfd_open(pid));
     if (guest.pidfd.valid()) guest.notify_fd.reset(receive_listener(parent_end.get(), guest.pidfd.get(), failure));
-    else failure = {ChildFailure::kSetup, errno};
+    else failure = {ChildReport::kSetup, errno};
   } else {
-    failure = {ChildFailure::kSetup, EAGAIN};
+    failure = {ChildReport::kSetup, EAGAIN};
   }
   if (!guest.notify_fd.valid()) {
     int status;
     retry_eintr([&] { return ::waitpid(reaper, &status, 0); });
     std::string msg = std::string("cannot start the guest: ") + stage_name(failure.stage) + " failed: " +
-                      std::strerror(failure.err);
-    if (failure.stage == ChildFailure::kSeccomp && failure.err == EBUSY)
+                      std::strerror(failure.value);
+    if (failure.stage == ChildReport::kSeccomp && failure.value == EBUSY)
       msg += " (wwjail is already running under another seccomp supervisor; nesting listeners is not possible)";
-    if (failure.stage == ChildFailure::kLandlock) msg += " (the kernel refused the Landlock ruleset)";
+    if (failure.stage == ChildReport::kLandlock) msg += " (the kernel refused the Landlock ruleset)";
     throw SetupError(msg);
   }
   if (!guest.pidfd.valid()) throw_sys("pidfd_open");

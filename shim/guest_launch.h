@@ -1,6 +1,9 @@
 // Starting the guest. Everything the child needs is prepared in LaunchPlan
-// before fork; the child path (guest_child.cc) makes syscalls only, so it is
-// safe even if the broker process had other threads.
+// before fork; the guest child (guest_child.cc) makes syscalls only and
+// touches no allocator. The reaper (reaper.cc) does allocate (it lists the
+// guest tree into vectors): that is safe because the broker forks it before
+// it starts any thread (the notify thread starts after launch_guest returns),
+// so no lock can be held by a thread that does not exist in the child.
 //
 // Process tree:  wwjail (broker) -- reaper -- guest
 // The reaper (shim/reaper.cc) is a child subreaper that is not confined: it
@@ -17,7 +20,7 @@
 //            pidfd_getfd       <-----------  report the listener's fd number (write)
 //            (broker ready) go ------------>  execve(program)   [notified too]
 //            EOF on the socket <-----------  exec succeeded (socket is cloexec)
-//            or a ChildFailure  <-----------  exec or setup failed
+//            or a ChildReport <-----------  exec or setup failed
 #pragma once
 
 #include <linux/filter.h>
@@ -67,14 +70,18 @@ struct LaunchPlan {
   bool own_ipc_namespace = false;
 };
 
-// What the child reports: the listener's fd number (stage kNone, in err),
-// or the step that failed and its errno.
-struct ChildFailure {
-  enum Stage : int { kNone = 0, kSetup, kLimits, kCapabilities, kLandlock, kSeccomp, kSendListener, kExec } stage = kNone;
-  int err = 0;
+// What the child writes to the launch socket, twice at most: first
+// kListenerReady with the number of its notify listener fd in `value`, later
+// (only if exec fails) kExec; or, instead of either, the setup step that
+// failed. For every stage but kListenerReady, `value` is an errno.
+struct ChildReport {
+  enum Stage : int { kListenerReady = 0, kSetup, kLimits, kCapabilities, kLandlock, kSeccomp, kSendListener, kExec };
+  Stage stage = kListenerReady;
+  int value = 0;
+  bool failed() const { return stage != kListenerReady; }
 };
 
-const char* stage_name(ChildFailure::Stage stage);
+const char* stage_name(ChildReport::Stage stage);
 
 struct LaunchedGuest {
   pid_t pid = -1;         // the main guest

@@ -131,7 +131,7 @@ void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t bro
   pid_t self = ::getpid();
   pid_t guest = ::fork();
   if (guest < 0) {
-    ChildFailure f{ChildFailure::kSetup, errno};
+    ChildReport f{ChildReport::kSetup, errno};
     (void)!::write(control_fd, &f, sizeof f);
     ::_exit(125);
   }
