@@ -64,76 +64,93 @@ int drop_capabilities(uint64_t keep, int cap_last) {
   return 0;
 }
 
-}  // namespace
-
-void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
-  // If the broker dies, the guest dies with it. Checked against the race
-  // where the parent died before prctl took effect.
+// If the broker dies, the guest dies with it. Checked against the race
+// where the parent died before prctl took effect.
+void tie_to_parent(int control_fd, pid_t parent) {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(control_fd, ChildReport::kSetup, errno);
   if (::getppid() != parent) ::_exit(127);
+}
 
-  // Own process group, so kill(0, ...) in the guest reaches only the guest.
+// Own process group, so kill(0, ...) in the guest reaches only the guest;
+// default dispositions and an empty mask (the parent blocks signals for its
+// signalfd; the guest starts clean).
+void reset_signals(bool make_foreground) {
   ::setpgid(0, 0);
-  if (plan.make_foreground) {
+  if (make_foreground) {
     ::signal(SIGTTOU, SIG_IGN);
     ::tcsetpgrp(STDIN_FILENO, ::getpid());
   }
-  // The parent blocks signals for its signalfd; the guest starts clean.
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
   }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
 
-  // Listening sockets become fds 3, 4, ...: first moved out of the way
-  // (the control socket and the ruleset may sit on those numbers), then
-  // placed, without close-on-exec. Parked just above the target range:
-  // a high fixed number could exceed an ordinary user's RLIMIT_NOFILE.
+// LISTEN_PID is this process's pid, known only now: written into the
+// digits the parent reserved in envp.
+void write_listen_pid(const LaunchPlan& plan) {
+  if (!plan.listen_pid_digits) return;
+  unsigned long pid = static_cast<unsigned long>(::getpid());
+  char digits[24];
+  size_t len = 0;
+  do digits[len++] = static_cast<char>('0' + pid % 10); while ((pid /= 10) && len < sizeof digits);
+  for (size_t i = 0; i < plan.listen_pid_width; ++i) plan.listen_pid_digits[i] = i < len ? digits[len - 1 - i] : '\0';
+}
+
+// The descriptors the child still needs after its listening sockets took
+// fds 3, 4, ...
+struct ChildFds {
+  int control;
+  int landlock;
+  int listen_count;
+};
+
+// Listening sockets become fds 3, 4, ...: first moved out of the way (the
+// control socket and the ruleset may sit on those numbers), then placed,
+// without close-on-exec. Parked just above the target range: a high fixed
+// number could exceed an ordinary user's RLIMIT_NOFILE.
+ChildFds place_listen_fds(const LaunchPlan& plan, int control_fd) {
   constexpr int kPark = 3 + LaunchPlan::kMaxListen;
-  int landlock_fd = plan.landlock_fd;
-  int n_listen = plan.listen_count < LaunchPlan::kMaxListen ? plan.listen_count : LaunchPlan::kMaxListen;
-  if (n_listen > 0) {
-    int moved[LaunchPlan::kMaxListen];
-    for (int i = 0; i < n_listen; ++i) {
-      moved[i] = ::fcntl(plan.listen_fds[i], F_DUPFD_CLOEXEC, kPark);
-      if (moved[i] < 0) fail(control_fd, ChildReport::kSetup, errno);
-    }
-    int c = ::fcntl(control_fd, F_DUPFD_CLOEXEC, kPark);
-    if (c < 0) fail(control_fd, ChildReport::kSetup, errno);
-    control_fd = c;
-    if (landlock_fd >= 0 && (landlock_fd = ::fcntl(landlock_fd, F_DUPFD_CLOEXEC, kPark)) < 0)
-      fail(control_fd, ChildReport::kSetup, errno);
-    for (int i = 0; i < n_listen; ++i) {
-      if (::dup2(moved[i], 3 + i) < 0) fail(control_fd, ChildReport::kSetup, errno);
-    }
-    // LISTEN_PID is this process's pid, known only now.
-    if (plan.listen_pid_digits) {
-      unsigned long pid = static_cast<unsigned long>(::getpid());
-      size_t w = plan.listen_pid_width;
-      char digits[24];
-      size_t len = 0;
-      do digits[len++] = static_cast<char>('0' + pid % 10); while ((pid /= 10) && len < sizeof digits);
-      for (size_t i = 0; i < w; ++i) plan.listen_pid_digits[i] = i < len ? digits[len - 1 - i] : '\0';
-    }
+  ChildFds fds{control_fd, plan.landlock_fd,
+               plan.listen_count < LaunchPlan::kMaxListen ? plan.listen_count : LaunchPlan::kMaxListen};
+  if (fds.listen_count <= 0) return fds;
+  int moved[LaunchPlan::kMaxListen];
+  for (int i = 0; i < fds.listen_count; ++i) {
+    moved[i] = ::fcntl(plan.listen_fds[i], F_DUPFD_CLOEXEC, kPark);
+    if (moved[i] < 0) fail(fds.control, ChildReport::kSetup, errno);
   }
+  int c = ::fcntl(fds.control, F_DUPFD_CLOEXEC, kPark);
+  if (c < 0) fail(fds.control, ChildReport::kSetup, errno);
+  fds.control = c;
+  if (fds.landlock >= 0 && (fds.landlock = ::fcntl(fds.landlock, F_DUPFD_CLOEXEC, kPark)) < 0)
+    fail(fds.control, ChildReport::kSetup, errno);
+  for (int i = 0; i < fds.listen_count; ++i) {
+    if (::dup2(moved[i], 3 + i) < 0) fail(fds.control, ChildReport::kSetup, errno);
+  }
+  write_listen_pid(plan);
+  return fds;
+}
 
-  // Only stdin, stdout and stderr (and listening sockets) cross into the guest.
-  if (::syscall(SYS_close_range, 3U + n_listen, UINT_MAX, CLOSE_RANGE_CLOEXEC) != 0)
-    fail(control_fd, ChildReport::kSetup, errno);
-
+// Limits, the IPC namespace, capabilities, no_new_privs and Landlock, in
+// that order: each step needs the privileges the next one takes away.
+void confine(const LaunchPlan& plan, const ChildFds& fds) {
   for (int i = 0; i < plan.limit_count; ++i) {
     rlimit64 lim{plan.limits[i].value, plan.limits[i].value};
     if (::prlimit64(0, static_cast<__rlimit_resource>(plan.limits[i].resource), &lim, nullptr) != 0)
-      fail(control_fd, ChildReport::kLimits, errno);
+      fail(fds.control, ChildReport::kLimits, errno);
   }
+  if (plan.own_ipc_namespace && ::unshare(CLONE_NEWIPC) != 0) fail(fds.control, ChildReport::kSetup, errno);
+  if (int err = drop_capabilities(plan.keep_caps, plan.cap_last)) fail(fds.control, ChildReport::kCapabilities, err);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(fds.control, ChildReport::kSetup, errno);
+  if (fds.landlock >= 0 && kernel::landlock_restrict_self(fds.landlock, 0) != 0)
+    fail(fds.control, ChildReport::kLandlock, errno);
+}
 
-  if (plan.own_ipc_namespace && ::unshare(CLONE_NEWIPC) != 0) fail(control_fd, ChildReport::kSetup, errno);
-  if (int err = drop_capabilities(plan.keep_caps, plan.cap_last)) fail(control_fd, ChildReport::kCapabilities, err);
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(control_fd, ChildReport::kSetup, errno);
-  if (landlock_fd >= 0 && kernel::landlock_restrict_self(landlock_fd, 0) != 0)
-    fail(control_fd, ChildReport::kLandlock, errno);
-
+// Installs the filter, reports the listener's number and waits for the
+// broker's go. Returns the listener's fd, still open.
+int install_filter(const LaunchPlan& plan, int control_fd) {
   // WAIT_KILLABLE_RECV (Linux 5.19): once the broker has received a
   // notification, only a fatal signal interrupts the guest's wait, so a
   // guest cannot abort and restart a call the broker is half-way through.
@@ -156,10 +173,22 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
   char go = 0;
   do n = ::read(control_fd, &go, 1); while (n < 0 && errno == EINTR);
   if (n != 1) ::_exit(127);  // the broker went away before releasing us
-  ::close(listener);
+  return listener;
+}
 
+}  // namespace
+
+void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
+  tie_to_parent(control_fd, parent);
+  reset_signals(plan.make_foreground);
+  ChildFds fds = place_listen_fds(plan, control_fd);
+  // Only stdin, stdout and stderr (and listening sockets) cross into the guest.
+  if (::syscall(SYS_close_range, 3U + fds.listen_count, UINT_MAX, CLOSE_RANGE_CLOEXEC) != 0)
+    fail(fds.control, ChildReport::kSetup, errno);
+  confine(plan, fds);
+  ::close(install_filter(plan, fds.control));
   ::execve(plan.program, plan.argv, plan.envp);
-  fail(control_fd, ChildReport::kExec, errno);
+  fail(fds.control, ChildReport::kExec, errno);
 }
 
 }  // namespace wwjail
