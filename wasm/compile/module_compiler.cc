@@ -1,4 +1,4 @@
-#include "wasm/module_compiler.h"
+#include "wasm/compile/module_compiler.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -29,12 +29,12 @@
 #include "sys/remove_tree.h"
 #include "sys/sys_error.h"
 #include "sys/unique_fd.h"
-#include "wasm/compile_cache.h"
-#include "wasm/embedded_sources.h"
-#include "wasm/module_names.h"
-#include "wasm/module_shape.h"
-#include "wasm/wasi_import_list.h"
-#include "wasm/wasm_abi_version.h"
+#include "wasm/compile/compile_cache.h"
+#include "wasm/compile/embedded_sources.h"
+#include "wasm/compile/module_names.h"
+#include "wasm/compile/module_shape.h"
+#include "wasm/abi/wasi_import_list.h"
+#include "wasm/abi/abi_version.h"
 
 extern char** environ;
 

@@ -1,4 +1,4 @@
-#include "wasm/wasm_command.h"
+#include "wasm/compile/wasm_command.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,8 +9,8 @@
 
 #include "capabilities/path_text.h"
 #include "sys/sys_error.h"
-#include "wasm/compile_cache.h"
-#include "wasm/module_compiler.h"
+#include "wasm/compile/compile_cache.h"
+#include "wasm/compile/module_compiler.h"
 
 extern char** environ;
 

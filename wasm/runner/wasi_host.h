@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "wasm/wasi_abi.h"
+#include "wasm/runner/wasi_abi.h"
 
 #include <sys/stat.h>
 #include <sys/uio.h>

@@ -23,9 +23,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "wasm/trap_report.h"
-#include "wasm/wasi_host.h"
-#include "wasm/wasm_abi_version.h"
+#include "wasm/runner/trap_report.h"
+#include "wasm/runner/wasi_host.h"
+#include "wasm/abi/abi_version.h"
 
 // The trap target of libwasm-rt-impl (wasm-rt-impl.h is not installed).
 extern "C" sigjmp_buf wasm_rt_jmp_buf;

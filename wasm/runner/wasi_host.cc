@@ -1,4 +1,4 @@
-#include "wasm/wasi_host.h"
+#include "wasm/runner/wasi_host.h"
 
 #include <dirent.h>
 #include <fcntl.h>
