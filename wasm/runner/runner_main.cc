@@ -25,14 +25,11 @@
 
 #include "wasm/runner/trap_report.h"
 #include "wasm/runner/wasi_host.h"
+#include "wasm/runner/wasi_instance.h"
 #include "wasm/abi/abi_version.h"
 
 // The trap target of libwasm-rt-impl (wasm-rt-impl.h is not installed).
 extern "C" sigjmp_buf wasm_rt_jmp_buf;
-
-struct Z_wasi_snapshot_preview1_instance_t {
-  wwjail::WasiHost* host;
-};
 
 namespace {
 

@@ -2,12 +2,7 @@
 // wasi_snapshot_preview1 imports: each forwards to the run's WasiHost.
 #include "wasm/abi/wasi_imports.h"
 
-#include "wasm/runner/wasi_host.h"
-
-// What a compiled module holds for its WASI import: ours, with the host.
-struct Z_wasi_snapshot_preview1_instance_t {
-  wwjail::WasiHost* host;
-};
+#include "wasm/runner/wasi_instance.h"
 
 extern "C" {
 
