@@ -2,31 +2,31 @@
 // it as an ordinary guest (same seccomp filter, same Landlock ruleset, same
 // broker), so a bug here meets the same walls as any native program.
 //
-//   wwjail-wasm-run --module GUEST.so --module-id DEV:INO [--dir HOST::GUEST]... [--env NAME=VALUE]...
-//                   [--max-memory BYTES] -- ARGV0 [ARGS...]
-//
-// Listening sockets wwjail bound (--listen) arrive as fds 3.. with
-// LISTEN_FDS, as for a native guest; the guest sees them after its
-// preopened directories. Exit status: the guest's (proc_exit), 134 after a
-// trap, 125 when the module cannot be loaded.
+// Its command line is RunnerArgs (wasm/abi/runner_args.h). Listening sockets
+// wwjail bound (--listen) arrive as fds 3.. with LISTEN_FDS, as for a native
+// guest; the guest sees them after its preopened directories. Exit status:
+// the guest's (proc_exit), 134 after a trap, 125 when the module cannot be
+// loaded.
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <setjmp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <wasm-rt.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "sys/unique_fd.h"
+#include "wasm/abi/abi_version.h"
+#include "wasm/abi/runner_args.h"
 #include "wasm/runner/trap_report.h"
 #include "wasm/runner/wasi_host.h"
 #include "wasm/runner/wasi_instance.h"
-#include "wasm/abi/abi_version.h"
 
 // The trap target of libwasm-rt-impl (wasm-rt-impl.h is not installed).
 extern "C" sigjmp_buf wasm_rt_jmp_buf;
@@ -66,56 +66,57 @@ const char* trap_name(int trap) {
 // PATH names by then. The descriptor stays open: trap reports read the
 // module's symbols through it.
 void* load_module(const std::string& path, const std::string& id) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  wwjail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   struct stat st{};
-  if (fd < 0 || ::fstat(fd, &st) != 0) die("cannot open the compiled module " + path + ": " + std::strerror(errno));
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0)
+    die("cannot open the compiled module " + path + ": " + std::strerror(errno));
   if (id != std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino))
     die(path + " is not the compiled module wwjail checked (it was replaced since); run it again");
-  void* so = ::dlopen(("/proc/self/fd/" + std::to_string(fd)).c_str(), RTLD_NOW | RTLD_LOCAL);
+  void* so = ::dlopen(("/proc/self/fd/" + std::to_string(fd.get())).c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!so) die(std::string("cannot load the compiled module: ") + ::dlerror());
+  fd.release();  // kept open for the trap reports
   return so;
 }
 
-}  // namespace
+// The entry points guest_entry.c compiles into every module.
+struct GuestEntry {
+  void* (*make)(Z_wasi_snapshot_preview1_instance_t*);
+  wasm_rt_memory_t* (*memory)(void*);
+  void (*start)(void*);
+  void* (*trap_pc)();
+  void (*limit_memory)(uint64_t);
+};
 
-int main(int argc, char** argv) {
-  if (int fd = ::fcntl(2, F_DUPFD_CLOEXEC, 64); fd >= 0) report_fd = fd;
-  std::string module, module_id;
-  static uint64_t max_memory = 0;  // static: read after sigsetjmp
+template <typename F>
+void bind(void* so, const char* name, F& out) {
+  out = reinterpret_cast<F>(::dlsym(so, name));
+}
+
+GuestEntry entry_points(void* so, const std::string& module) {
+  auto abi = static_cast<const char*>(::dlsym(so, "wwjail_guest_abi"));
+  if (!abi || std::strcmp(abi, WWJAIL_WASM_ABI) != 0)
+    die(module + " was compiled for another wwjail runner (" + (abi ? abi : "none") + ", this one is " +
+        WWJAIL_WASM_ABI + "); compile it again with wwjail compile");
+  GuestEntry e{};
+  bind(so, "wwjail_guest_new", e.make);
+  bind(so, "wwjail_guest_memory", e.memory);
+  bind(so, "wwjail_guest_start", e.start);
+  bind(so, "wwjail_guest_trap_pc", e.trap_pc);
+  bind(so, "wwjail_guest_limit_memory", e.limit_memory);
+  if (!e.make || !e.memory || !e.start || !e.trap_pc || !e.limit_memory) die(module + " lacks wwjail's entry points");
+  return e;
+}
+
+// What the guest is given: the arguments wwjail passed, wwjail's private
+// temp dir as its /tmp, and the sockets passed the systemd way by wwjail
+// (--listen): only when LISTEN_PID names this process, and only
+// descriptors that are sockets.
+wwjail::WasiConfig wasi_config(const wwjail::RunnerArgs& args) {
   wwjail::WasiConfig config;
-  int i = 1;
-  for (; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) die("wwjail-wasm-run: " + a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--") {
-      ++i;
-      break;
-    } else if (a == "--module") {
-      module = value();
-    } else if (a == "--module-id") {
-      module_id = value();
-    } else if (a == "--dir") {
-      std::string d = value();
-      auto sep = d.find("::");
-      config.preopens.push_back({d.substr(0, sep), sep == std::string::npos ? d : d.substr(sep + 2)});
-    } else if (a == "--env") {
-      config.env.push_back(value());
-    } else if (a == "--max-memory") {
-      max_memory = std::strtoull(value().c_str(), nullptr, 10);
-    } else {
-      die("wwjail-wasm-run: unknown option " + a);
-    }
-  }
-  if (module.empty() || module_id.empty() || i >= argc)
-    die("wwjail-wasm-run: usage: --module GUEST.so --module-id DEV:INO ... -- ARGV0 [ARGS...]");
-  for (; i < argc; ++i) config.args.emplace_back(argv[i]);
-  // wwjail's private temp dir is the guest's /tmp.
+  config.args = args.argv;
+  config.env = args.env;
+  for (const auto& d : args.dirs) config.preopens.push_back({d.host, d.guest});
   if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp == '/') config.preopens.push_back({tmp, "/tmp"});
-  // Sockets passed the systemd way, by wwjail (--listen): only when
-  // LISTEN_PID names this process, and only descriptors that are sockets.
   const char* listen_pid = std::getenv("LISTEN_PID");
   if (const char* n = std::getenv("LISTEN_FDS"); n && listen_pid && std::atol(listen_pid) == ::getpid()) {
     int count = std::atoi(n);
@@ -124,42 +125,48 @@ int main(int argc, char** argv) {
       if (::fstat(3 + k, &st) == 0 && S_ISSOCK(st.st_mode)) config.sockets.push_back(3 + k);
     }
   }
+  return config;
+}
 
-  void* so = load_module(module, module_id);
-  auto abi = static_cast<const char*>(::dlsym(so, "wwjail_guest_abi"));
-  if (!abi || std::strcmp(abi, WWJAIL_WASM_ABI) != 0)
-    die(module + " was compiled for another wwjail runner (" + (abi ? abi : "none") + ", this one is " +
-        WWJAIL_WASM_ABI + "); compile it again with wwjail compile");
-  auto guest_new = reinterpret_cast<void* (*)(Z_wasi_snapshot_preview1_instance_t*)>(::dlsym(so, "wwjail_guest_new"));
-  auto guest_memory = reinterpret_cast<wasm_rt_memory_t* (*)(void*)>(::dlsym(so, "wwjail_guest_memory"));
-  auto guest_start = reinterpret_cast<void (*)(void*)>(::dlsym(so, "wwjail_guest_start"));
-  auto guest_trap_pc = reinterpret_cast<void* (*)()>(::dlsym(so, "wwjail_guest_trap_pc"));
-  auto guest_limit_memory = reinterpret_cast<void (*)(uint64_t)>(::dlsym(so, "wwjail_guest_limit_memory"));
-  if (!guest_new || !guest_memory || !guest_start || !guest_trap_pc || !guest_limit_memory)
-    die(module + " lacks wwjail's entry points");
-  // Linear memory and tables together (guest_entry.c).
-  if (max_memory) guest_limit_memory(max_memory);
-  static auto trap_pc = guest_trap_pc;
+// Instantiates the module and runs its _start; a trap ends the process
+// with one line naming it and status 134.
+void run(const GuestEntry& entry, wwjail::WasiHost& host) {
+  static Z_wasi_snapshot_preview1_instance_t wasi{&host};
+  wasm_rt_init();
+  wwjail::watch_fault_signals(reinterpret_cast<const void*>(entry.start));
+  if (int trap = sigsetjmp(wasm_rt_jmp_buf, 1)) {
+    // Traps the runtime raises from a signal (bounds, stack) stopped at
+    // the faulting instruction; the others came through the module's hook.
+    bool by_signal = trap == WASM_RT_TRAP_OOB || trap == WASM_RT_TRAP_EXHAUSTION;
+    const void* at = by_signal ? wwjail::last_fault_pc() : static_cast<const char*>(entry.trap_pc()) - 1;
+    std::string function = wwjail::function_at(at);
+    ::dprintf(report_fd, "wwjail: wasm trap: %s in %s\n", trap_name(trap),
+              function.empty() ? "an unnamed function" : ("function " + function).c_str());
+    std::_Exit(kTrapped);
+  }
+  void* guest = entry.make(&wasi);
+  if (!guest) die("out of memory instantiating the module");
+  host.bind_memory(entry.memory(guest));
+  entry.start(guest);
+}
 
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (int fd = ::fcntl(2, F_DUPFD_CLOEXEC, 64); fd >= 0) report_fd = fd;
+  static wwjail::RunnerArgs args;  // static, as everything read after sigsetjmp
   try {
-    static wwjail::WasiHost host(config);
-    static Z_wasi_snapshot_preview1_instance_t wasi{&host};
-    wasm_rt_init();
-    wwjail::watch_fault_signals(reinterpret_cast<const void*>(guest_start));
-    if (int trap = sigsetjmp(wasm_rt_jmp_buf, 1)) {
-      // Traps the runtime raises from a signal (bounds, stack) stopped at
-      // the faulting instruction; the others came through the module's hook.
-      bool by_signal = trap == WASM_RT_TRAP_OOB || trap == WASM_RT_TRAP_EXHAUSTION;
-      const void* at = by_signal ? wwjail::last_fault_pc() : static_cast<const char*>(trap_pc()) - 1;
-      std::string function = wwjail::function_at(at);
-      ::dprintf(report_fd, "wwjail: wasm trap: %s in %s\n", trap_name(trap),
-                function.empty() ? "an unnamed function" : ("function " + function).c_str());
-      std::_Exit(kTrapped);
-    }
-    void* guest = guest_new(&wasi);
-    if (!guest) die("out of memory instantiating the module");
-    host.bind_memory(guest_memory(guest));
-    guest_start(guest);
+    args = wwjail::RunnerArgs::from_argv(std::vector<std::string>(argv, argv + argc));
+  } catch (const wwjail::BadRunnerArgs& e) {
+    die(e.what());
+  }
+  void* so = load_module(args.module, args.module_id);
+  static const GuestEntry entry = entry_points(so, args.module);
+  // Linear memory and tables together (guest_entry.c).
+  if (args.max_memory) entry.limit_memory(args.max_memory);
+  try {
+    static wwjail::WasiHost host(wasi_config(args));
+    run(entry, host);
   } catch (const std::exception& e) {
     die(e.what());
   }
