@@ -68,6 +68,12 @@ Errno WasiHost::parent_of(uint32_t fd, const std::string& path, UniqueFd& parent
   return kSuccess;
 }
 
+Errno WasiHost::entry_at(uint32_t fd, uint32_t path, uint32_t len, UniqueFd& parent, std::string& name) {
+  std::string p;
+  if (Errno e = mem_.path_arg(path, len, p)) return e;
+  return parent_of(fd, p, parent, name);
+}
+
 Errno WasiHost::open_path(uint32_t fd, const std::string& path, bool follow, UniqueFd& out) {
   Fd* f = lookup(fd);
   if (!f) return kBadf;

@@ -138,6 +138,8 @@ class WasiHost {
   // Resolves `path` beneath fd's directory to (parent descriptor, last
   // name).
   wasi::Errno parent_of(uint32_t fd, const std::string& path, UniqueFd& parent, std::string& name);
+  // parent_of for the path argument at [path, path+len) of linear memory.
+  wasi::Errno entry_at(uint32_t fd, uint32_t path, uint32_t len, UniqueFd& parent, std::string& name);
   // Opens `path` beneath fd's directory with O_PATH (following the last
   // symlink when `follow`).
   wasi::Errno open_path(uint32_t fd, const std::string& path, bool follow, UniqueFd& out);

@@ -50,10 +50,9 @@ uint32_t WasiHost::path_open(uint32_t fd, uint32_t dirflags, uint32_t path, uint
 }
 
 uint32_t WasiHost::path_create_directory(uint32_t fd, uint32_t path, uint32_t len) {
-  std::string p, name;
-  if (Errno e = mem_.path_arg(path, len, p)) return e;
   UniqueFd parent;
-  if (Errno e = parent_of(fd, p, parent, name)) return e;
+  std::string name;
+  if (Errno e = entry_at(fd, path, len, parent, name)) return e;
   if (name == ".") return kExist;
   return ::mkdirat(parent.get(), name.c_str(), 0777) == 0 ? kSuccess : last_error();
 }
@@ -140,10 +139,9 @@ uint32_t WasiHost::path_readlink(uint32_t fd, uint32_t path, uint32_t len, uint3
 }
 
 uint32_t WasiHost::path_remove_directory(uint32_t fd, uint32_t path, uint32_t len) {
-  std::string p, name;
-  if (Errno e = mem_.path_arg(path, len, p)) return e;
   UniqueFd parent;
-  if (Errno e = parent_of(fd, p, parent, name)) return e;
+  std::string name;
+  if (Errno e = entry_at(fd, path, len, parent, name)) return e;
   if (name == ".") return kInval;
   return ::unlinkat(parent.get(), name.c_str(), AT_REMOVEDIR) == 0 ? kSuccess : last_error();
 }
@@ -175,10 +173,9 @@ uint32_t WasiHost::path_symlink(uint32_t old_path, uint32_t old_len, uint32_t fd
 }
 
 uint32_t WasiHost::path_unlink_file(uint32_t fd, uint32_t path, uint32_t len) {
-  std::string p, name;
-  if (Errno e = mem_.path_arg(path, len, p)) return e;
   UniqueFd parent;
-  if (Errno e = parent_of(fd, p, parent, name)) return e;
+  std::string name;
+  if (Errno e = entry_at(fd, path, len, parent, name)) return e;
   if (name == ".") return kIsDir;
   return ::unlinkat(parent.get(), name.c_str(), 0) == 0 ? kSuccess : last_error();
 }
