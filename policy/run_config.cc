@@ -102,14 +102,6 @@ std::vector<std::string> resolv_conf_nameservers() {
   return out;
 }
 
-bool split_guest_name(std::string& path, std::string& guest) {
-  auto sep = path.find("::");
-  if (sep == std::string::npos) return true;
-  guest = path.substr(sep + 2);
-  path.resize(sep);
-  return !guest.empty() && guest.front() == '/';
-}
-
 bool too_broad_to_write(const std::string& canonical_path) {
   static const char* const kSystemTrees[] = {"/", "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/boot",
                                              "/dev", "/proc", "/sys", "/var", "/home", "/root"};

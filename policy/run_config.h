@@ -10,6 +10,7 @@
 
 #include "capabilities/net_caps.h"
 #include "capabilities/storage_caps.h"
+#include "policy/guest_name.h"
 #include "policy/program_deps.h"
 
 namespace wwjail {
@@ -118,10 +119,6 @@ struct ProgramLookup {
 // connect_broad / --connect-broad).
 bool too_broad_to_write(const std::string& canonical_path);
 bool too_broad_to_connect(const NetEndpoint& e);
-
-// "HOST::GUEST" (a directory's name inside a WebAssembly guest): moves
-// GUEST out of `path` into `guest`. False when GUEST is not absolute.
-bool split_guest_name(std::string& path, std::string& guest);
 
 // The nameserver addresses /etc/resolv.conf lists, as written.
 std::vector<std::string> resolv_conf_nameservers();

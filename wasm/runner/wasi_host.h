@@ -5,12 +5,21 @@
 // The runner is an ordinary guest of the broker: each host call becomes the
 // native syscall it needs (openat2 beneath a preopen's descriptor, mkdirat,
 // renameat, ...), which the broker decides and logs exactly as it does for
-// a native program. This file adds only WASI's own rules on top: paths are
+// a native program. The host adds only WASI's own rules on top: paths are
 // relative to a descriptor the guest holds and never leave it (openat2
 // RESOLVE_BENEATH: "..", absolute paths and absolute symlinks fail with
 // ENOTCAPABLE), and every pointer the guest passes is checked against the
-// size of its linear memory before it is touched.
+// size of its linear memory before it is touched (linear_memory.h).
+//
+// The calls are defined by concern: wasi_process.cc (args, environ, clocks,
+// random, exit, signals), wasi_fds.cc (calls on a descriptor),
+// wasi_paths.cc (calls on a path beneath one), wasi_poll.cc (poll_oneoff),
+// wasi_sockets.cc (sock_*); wasi_host.cc holds the descriptor table.
 #pragma once
+
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <wasm-rt.h>
 
 #include <cstdint>
 #include <memory>
@@ -18,11 +27,9 @@
 #include <string>
 #include <vector>
 
-#include "wasm/wasi_abi.h"
-
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <wasm-rt.h>
+#include "sys/unique_fd.h"
+#include "wasm/runner/linear_memory.h"
+#include "wasm/runner/wasi_abi.h"
 
 namespace wwjail {
 
@@ -42,7 +49,7 @@ class WasiHost {
   // Opens the preopens (a message naming the one that fails is thrown as
   // std::runtime_error).
   explicit WasiHost(const WasiConfig& config);
-  void bind_memory(wasm_rt_memory_t* memory) { memory_ = memory; }
+  void bind_memory(wasm_rt_memory_t* memory) { mem_.bind(memory); }
   // The WASI fd of the first listening socket.
   uint32_t first_socket_fd() const { return first_socket_; }
 
@@ -106,7 +113,7 @@ class WasiHost {
     std::string name;
   };
   struct Fd {
-    int host = -1;
+    UniqueFd host;
     bool preopen = false;
     std::string name;  // a preopen's guest name
     bool directory = false;  // found when the descriptor was made: no seeking it
@@ -116,32 +123,29 @@ class WasiHost {
   };
   // The guest's fd, or nullptr (EBADF).
   Fd* lookup(uint32_t fd);
-  uint32_t add_fd(int host);
-  static Fd make_fd(int host, bool preopen = false, std::string name = "");
-
-  // Linear memory, bounds-checked: false when [ptr, ptr+len) is outside.
-  bool in_bounds(uint32_t ptr, uint64_t len) const;
-  uint8_t* at(uint32_t ptr) const;
-  template <typename T>
-  bool store(uint32_t ptr, T value);
-  template <typename T>
-  bool load(uint32_t ptr, T& value) const;
-  // The iovecs at `iovs` as host iovecs; false if any lies outside memory.
-  bool iovecs(uint32_t iovs, uint32_t count, std::vector<struct iovec>& out) const;
-  // A path argument; EINVAL for embedded NULs, EFAULT outside memory.
-  wasi::Errno path_arg(uint32_t ptr, uint32_t len, std::string& out) const;
+  // The host descriptor of the guest's fd, or -1 (EBADF).
+  int host_fd(uint32_t fd);
+  uint32_t add_fd(UniqueFd host);
+  static Fd make_fd(UniqueFd host, bool preopen = false, std::string name = "");
+  // The whole listing of a directory, read through a fresh descriptor of it.
+  static wasi::Errno read_listing(int dir, std::vector<Dirent>& out);
+  using VectorIo = ssize_t (*)(int host, const struct iovec* v, int count, off_t offset);
+  // fd_read, fd_write, fd_pread, fd_pwrite: `io` over the guest's iovecs
+  // (at `offset` when one is given), the bytes it moved stored at `out`.
+  uint32_t vector_io(uint32_t fd, uint32_t iovs, uint32_t count, uint32_t out, std::optional<uint64_t> offset,
+                     VectorIo io);
 
   // Resolves `path` beneath fd's directory to (parent descriptor, last
-  // name). `parent` is owned by the caller (closed on return).
-  wasi::Errno parent_of(uint32_t fd, const std::string& path, int& parent, std::string& name);
+  // name).
+  wasi::Errno parent_of(uint32_t fd, const std::string& path, UniqueFd& parent, std::string& name);
+  // parent_of for the path argument at [path, path+len) of linear memory.
+  wasi::Errno entry_at(uint32_t fd, uint32_t path, uint32_t len, UniqueFd& parent, std::string& name);
   // Opens `path` beneath fd's directory with O_PATH (following the last
   // symlink when `follow`).
-  wasi::Errno open_path(uint32_t fd, const std::string& path, bool follow, int& out);
+  wasi::Errno open_path(uint32_t fd, const std::string& path, bool follow, UniqueFd& out);
   wasi::Errno write_filestat(uint32_t out, const struct stat& st);
-  // argv/environ: the pointer array at `ptrs`, the strings at `buf`.
-  uint32_t put_strings(const std::vector<std::string>& items, uint32_t ptrs, uint32_t buf);
 
-  wasm_rt_memory_t* memory_ = nullptr;
+  LinearMemory mem_;
   std::vector<std::string> args_, env_;
   std::vector<std::optional<Fd>> fds_;
   uint32_t first_socket_ = 0;

@@ -1,10 +1,10 @@
-#include "wasm/module_names.h"
+#include "wasm/compile/module_names.h"
 
 #include <cstdint>
 #include <cstdio>
 #include <optional>
 
-#include "wasm/wasm_reader.h"
+#include "wasm/compile/wasm_reader.h"
 
 namespace wwjail {
 namespace {

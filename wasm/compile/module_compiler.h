@@ -1,5 +1,5 @@
 // WebAssembly modules as wwjail guests: recognising them, and turning one
-// into the shared object wwjail's runner (wasm/runner_main.cc) loads.
+// into the shared object wwjail's runner (wasm/runner/runner_main.cc) loads.
 //
 // The execution tier is wasm2c: the module is translated to C and compiled
 // once with the system C compiler into a shared object, cached under a
@@ -11,7 +11,7 @@
 // Before the C compile, every import wasm2c's header declares is checked
 // against the WASI functions the runner provides, name and signature; and
 // the module is compiled next to the host's declarations
-// (wasm/wasi_imports.h), so a signature the check missed would not build.
+// (wasm/abi/wasi_imports.h), so a signature the check missed would not build.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -57,7 +57,7 @@ struct CompileRequest {
 
 struct CompileResult {
   std::string artifact;  // the shared object to run
-  std::string identity;  // "DEV:INO" of the artifact as checked (wasm/compile_cache.h)
+  std::string identity;  // "DEV:INO" of the artifact as checked (wasm/compile/compile_cache.h)
   bool cached = false;   // found in the cache, nothing compiled
   double seconds = 0;    // compile time (wasm2c + cc), 0 when cached
   long peak_rss_kib = 0; // the largest resident size of any compile step

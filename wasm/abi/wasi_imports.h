@@ -7,7 +7,7 @@
  * header: an import whose signature differs from this one is a conflicting
  * declaration there, so a module cannot be linked to a host function of
  * another shape. The list is also the one `wwjail compile` accepts imports
- * from (wasm/wasi_import_list.h). Written from the WASI preview 1 witx;
+ * from (wasm/abi/wasi_import_list.h). Written from the WASI preview 1 witx;
  * keep the three (this, the list, wasi_imports.cc) in step. */
 #ifndef WWJAIL_WASI_IMPORTS_H
 #define WWJAIL_WASI_IMPORTS_H

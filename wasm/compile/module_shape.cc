@@ -1,10 +1,10 @@
-#include "wasm/module_shape.h"
+#include "wasm/compile/module_shape.h"
 
 #include <iterator>
 #include <optional>
 #include <vector>
 
-#include "wasm/wasm_reader.h"
+#include "wasm/compile/wasm_reader.h"
 
 namespace wwjail {
 namespace {

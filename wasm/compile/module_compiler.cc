@@ -1,4 +1,4 @@
-#include "wasm/module_compiler.h"
+#include "wasm/compile/module_compiler.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -29,12 +29,12 @@
 #include "sys/remove_tree.h"
 #include "sys/sys_error.h"
 #include "sys/unique_fd.h"
-#include "wasm/compile_cache.h"
-#include "wasm/embedded_sources.h"
-#include "wasm/module_names.h"
-#include "wasm/module_shape.h"
-#include "wasm/wasi_import_list.h"
-#include "wasm/wasm_abi_version.h"
+#include "wasm/compile/compile_cache.h"
+#include "wasm/compile/embedded_sources.h"
+#include "wasm/compile/module_names.h"
+#include "wasm/compile/module_shape.h"
+#include "wasm/abi/wasi_import_list.h"
+#include "wasm/abi/abi_version.h"
 
 extern char** environ;
 
@@ -345,62 +345,74 @@ CompileLimits compile_limits_from(const char* text) {
   return limits;
 }
 
-CompileResult compile_module(const CompileRequest& request, spdlog::logger& log) {
-  const std::string& module = request.module;
-  const CompileLimits limits =
-      request.limits ? *request.limits : compile_limits_from(std::getenv("WWJAIL_WASM_COMPILE_LIMITS"));
-  std::string wasm2c = find_tool("wasm2c"), cc = find_tool("cc");
-  if (wasm2c.empty() || cc.empty()) {
+namespace {
+
+struct Tools {
+  std::string wasm2c, cc;
+};
+
+Tools find_tools(const std::string& module) {
+  Tools t{find_tool("wasm2c"), find_tool("cc")};
+  if (t.wasm2c.empty() || t.cc.empty()) {
     throw SetupError("running " + module + " needs wasm2c (Debian package wabt) and a C compiler (gcc) to compile "
                      "it once; or compile it where they are, with `wwjail compile " + module +
                      " -o FILE`, and run FILE here");
   }
+  return t;
+}
 
-  // The tools are identified by what the file system says of them (a
-  // package update replaces the file): hashing them on every run would cost
-  // more than starting the guest.
-  auto identity = [](const std::string& path) {
-    struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) return path;
-    return path + ":" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
-           std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-           std::to_string(st.st_mtim.tv_nsec);
-  };
-  if (request.cache_dir.empty())
-    throw SetupError("no cache directory for compiled modules: HOME and XDG_CACHE_HOME are unset; give --cache DIR");
-  // Read once: the bytes checked, hashed and compiled are the same bytes,
-  // whatever happens to the file meanwhile.
-  struct stat module_st{};
-  if (::stat(module.c_str(), &module_st) == 0 && static_cast<uint64_t>(module_st.st_size) > wasm_limits::kModuleBytes)
-    throw SetupError(module + " cannot be compiled: it is " + std::to_string(module_st.st_size) +
-                     " bytes, more than the " + std::to_string(wasm_limits::kModuleBytes) + " wwjail compiles");
-  const std::string original = read_file(module);
-  ModuleNames names = check_module_names(original);
-  if (!names.ok) throw SetupError(module + " cannot be compiled: " + names.problem);
-  if (std::string problem = check_module_shape(names.bytes); !problem.empty())
+// A tool as the file system identifies it (a package update replaces the
+// file): hashing the tools on every run would cost more than starting the
+// guest.
+std::string tool_identity(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return path;
+  return path + ":" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+         std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+
+// The module, read once: the bytes checked, hashed and compiled are the
+// same bytes, whatever happens to the file meanwhile. Its names are
+// checked before wasm2c sees them (module_names.h) and its shape before the
+// runner binds it (module_shape.h).
+struct CheckedModule {
+  std::string original;  // as read: what the cache key hashes
+  ModuleNames names;     // names.bytes: what wasm2c is given
+};
+
+CheckedModule read_checked_module(const std::string& module) {
+  struct stat st{};
+  if (::stat(module.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_size) > wasm_limits::kModuleBytes)
+    throw SetupError(module + " cannot be compiled: it is " + std::to_string(st.st_size) + " bytes, more than the " +
+                     std::to_string(wasm_limits::kModuleBytes) + " wwjail compiles");
+  CheckedModule m{read_file(module), {}};
+  m.names = check_module_names(m.original);
+  if (!m.names.ok) throw SetupError(module + " cannot be compiled: " + m.names.problem);
+  if (std::string problem = check_module_shape(m.names.bytes); !problem.empty())
     throw SetupError(module + " cannot be compiled: " + problem);
+  return m;
+}
+
+// The artifact's name in the cache: everything that decides what a compile
+// produces, hashed.
+std::string cache_name(const std::string& original, const Tools& tools) {
   Digest key;
   key.add(original);
-  key.add(identity(wasm2c));
-  key.add(identity(cc));
+  key.add(tool_identity(tools.wasm2c));
+  key.add(tool_identity(tools.cc));
   key.add(kWasm2cFlags);
   key.add(kCcFlags);
   key.add(WWJAIL_WASM_ABI);
   key.add(kGuestEntrySource);
   key.add(kWasiImportsHeader);
-  const CacheDir cache = open_cache_dir(request.cache_dir);
-  const std::string& dir = cache.path;
-  const std::string name = key.hex() + ".so";
-  CompileResult result;
-  if (auto cached = open_cached_artifact(cache, name)) {
-    result.artifact = cached->path;
-    result.identity = cached->identity;
-    result.cached = true;
-    return result;
-  }
-  // Work dirs a compile killed by a signal left behind, an hour on.
+  return key.hex() + ".so";
+}
+
+// Work dirs a compile killed by a signal left behind, an hour on.
+void sweep_stale_work_dirs(const CacheDir& cache) {
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+  for (const auto& e : std::filesystem::directory_iterator(cache.path, ec)) {
     std::string entry = e.path().filename().string();
     struct stat st{};
     if (entry.rfind("work.", 0) == 0 && ::fstatat(cache.fd.get(), entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -409,67 +421,95 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
       else ::unlinkat(cache.fd.get(), entry.c_str(), 0);
     }
   }
-  std::string work_tmpl = dir + "/work.XXXXXX";
-  if (!::mkdtemp(work_tmpl.data())) throw SetupError("the wasm cache " + dir + ": " + std::strerror(errno));
-  const std::string work = work_tmpl;
-  struct Cleanup {
-    std::string path;
-    ~Cleanup() { remove_tree_at(AT_FDCWD, path.c_str()); }
-  } cleanup{work};
-  // A log of each step's complaints, outside what the steps may write.
-  std::string err_log = work + ".err";
-  struct ErrCleanup {
-    std::string path;
-    ~ErrCleanup() { ::unlink(path.c_str()); }
-  } err_cleanup{err_log};
+}
 
-  if (names.dropped_names)
-    log.warn("{}: its name section holds names wwjail does not pass to wasm2c; dropped (traps will not name "
-             "functions)", module);
-  const std::string checked = work + "/module.wasm";
-  write_file(checked, names.bytes);
-  auto start = std::chrono::steady_clock::now();
+// One compile's private directory inside the cache, and beside it a log of
+// each step's complaints (outside what the steps may write); both removed
+// when the compile ends, whichever way.
+class WorkDir {
+ public:
+  explicit WorkDir(const std::string& cache_dir) {
+    std::string tmpl = cache_dir + "/work.XXXXXX";
+    if (!::mkdtemp(tmpl.data())) throw SetupError("the wasm cache " + cache_dir + ": " + std::strerror(errno));
+    path = tmpl;
+    err_log = path + ".err";
+  }
+  WorkDir(const WorkDir&) = delete;
+  WorkDir& operator=(const WorkDir&) = delete;
+  ~WorkDir() {
+    remove_tree_at(AT_FDCWD, path.c_str());
+    ::unlink(err_log.c_str());
+  }
+  std::string path, err_log;
+};
+
+// One compile in a work dir: each step runs jailed under the limits.
+struct CompileJob {
+  const CompileRequest& request;
+  const std::string& module;
+  const CompileLimits& limits;
+  const Tools& tools;
+  const WorkDir& work;
+
+  StepResult step(const std::vector<std::string>& grants, const std::vector<std::string>& command) const {
+    return run_jailed(request.self_exe, grants, command, work.err_log, limits);
+  }
   // A step stopped by a limit is refused as such, before anything else is
   // made of its failure.
-  auto refuse_at_limit = [&](const StepResult& r, const char* tool) {
+  void refuse_at_limit(const StepResult& r, const char* tool) const {
     if (std::string hit = limit_hit(r, limits); !hit.empty())
       throw SetupError(module + " cannot be compiled: " + tool + " hit " + hit +
                        " (WWJAIL_WASM_COMPILE_LIMITS sets the compile limits)");
-  };
-  StepResult t = run_jailed(request.self_exe, {"--write", work, "--no-tmpdir"},
-                            {wasm2c, "-n", "guest", checked, "-o", work + "/guest.c"}, err_log, limits);
-  refuse_at_limit(t, "wasm2c");
-  if (t.status != 0) {
-    // wasm2c says which byte it could not read, not why: find the proposal
-    // that makes the module valid, so the message names the feature.
-    std::string validate = find_tool("wasm-validate");
-    auto valid_with = [&](const std::string& flag) {
-      std::vector<std::string> cmd = {validate};
-      if (!flag.empty()) cmd.push_back(flag);
-      cmd.push_back(checked);
-      return run_jailed(request.self_exe, {"--read", work, "--no-tmpdir"}, cmd, err_log, limits).status == 0;
-    };
-    if (!validate.empty()) {
-      if (!valid_with("")) {
-        for (const char* feature : {"tail-call", "threads", "exceptions", "memory64", "multi-memory",
-                                    "extended-const", "relaxed-simd", "function-references", "gc"}) {
-          if (valid_with(std::string("--enable-") + feature))
-            throw SetupError(module + " uses the WebAssembly " + feature +
-                             " proposal, which wwjail's WebAssembly tier (wasm2c) does not support");
-        }
-        throw SetupError(module + " is not a valid WebAssembly module: " + first_lines(t.err));
-      }
-      if (!valid_with("--disable-simd"))
-        throw SetupError(module + " uses SIMD instructions that wabt's wasm2c cannot translate (its SIMD support is "
-                         "partial); build it without -msimd128");
-    }
-    throw SetupError(module + ": wasm2c refused it: " + first_lines(t.err));
   }
-  check_imports(read_file(work + "/guest.h"), module);
-  write_file(work + "/guest_entry.c", kGuestEntrySource);
-  write_file(work + "/wasi_imports.h", kWasiImportsHeader);
+  StepResult translate(const std::string& checked) const;
+  [[noreturn]] void explain_refusal(const std::string& checked, const StepResult& t) const;
+  StepResult build() const;
+};
 
-  std::vector<std::string> cc_cmd = {cc};
+// wasm2c, on the checked bytes; then the imports of what it wrote.
+StepResult CompileJob::translate(const std::string& checked) const {
+  StepResult t = step({"--write", work.path, "--no-tmpdir"},
+                      {tools.wasm2c, "-n", "guest", checked, "-o", work.path + "/guest.c"});
+  refuse_at_limit(t, "wasm2c");
+  if (t.status != 0) explain_refusal(checked, t);
+  check_imports(read_file(work.path + "/guest.h"), module);
+  return t;
+}
+
+// wasm2c says which byte it could not read, not why: find the proposal that
+// makes the module valid, so the message names the feature.
+void CompileJob::explain_refusal(const std::string& checked, const StepResult& t) const {
+  std::string validate = find_tool("wasm-validate");
+  auto valid_with = [&](const std::string& flag) {
+    std::vector<std::string> cmd = {validate};
+    if (!flag.empty()) cmd.push_back(flag);
+    cmd.push_back(checked);
+    return step({"--read", work.path, "--no-tmpdir"}, cmd).status == 0;
+  };
+  if (!validate.empty()) {
+    if (!valid_with("")) {
+      for (const char* feature : {"tail-call", "threads", "exceptions", "memory64", "multi-memory",
+                                  "extended-const", "relaxed-simd", "function-references", "gc"}) {
+        if (valid_with(std::string("--enable-") + feature))
+          throw SetupError(module + " uses the WebAssembly " + feature +
+                           " proposal, which wwjail's WebAssembly tier (wasm2c) does not support");
+      }
+      throw SetupError(module + " is not a valid WebAssembly module: " + first_lines(t.err));
+    }
+    if (!valid_with("--disable-simd"))
+      throw SetupError(module + " uses SIMD instructions that wabt's wasm2c cannot translate (its SIMD support is "
+                       "partial); build it without -msimd128");
+  }
+  throw SetupError(module + ": wasm2c refused it: " + first_lines(t.err));
+}
+
+// The C compiler, on wasm2c's output and guest_entry.c, next to the host's
+// declarations of the WASI imports: guest.so in the work dir.
+StepResult CompileJob::build() const {
+  const std::string& w = work.path;
+  write_file(w + "/guest_entry.c", kGuestEntrySource);
+  write_file(w + "/wasi_imports.h", kWasiImportsHeader);
+  std::vector<std::string> cc_cmd = {tools.cc};
   std::istringstream flags(kCcFlags);
   for (std::string f; flags >> f;) cc_cmd.push_back(f);
   cc_cmd.insert(cc_cmd.end(), {std::string("-DWWJAIL_WASM_ABI=\"") + WWJAIL_WASM_ABI + "\"",
@@ -479,25 +519,64 @@ CompileResult compile_module(const CompileRequest& request, spdlog::logger& log)
                                "-Dwasm_rt_allocate_funcref_table=wwjail_guest_allocate_funcref_table",
                                "-Dwasm_rt_grow_funcref_table=wwjail_guest_grow_funcref_table",
                                "-Dwasm_rt_allocate_externref_table=wwjail_guest_allocate_externref_table",
-                               "-Dwasm_rt_grow_externref_table=wwjail_guest_grow_externref_table", "-I", work, "-o",
-                               work + "/guest.so", work + "/guest.c", work + "/guest_entry.c"});
-  StepResult c = run_jailed(request.self_exe,
-                            {"--write", work, "--read", "/usr/include", "--read", "/usr/lib",
-                             "--read", "?/usr/local/include", "--read", "?/usr/x86_64-linux-gnu",
-                             "--read", "?/usr/lib64", "--exec", "/usr/lib/gcc", "--exec", "?/usr/libexec/gcc",
-                             "--exec", "/usr/bin/as", "--exec", "/usr/bin/ld", "--exec", "?/usr/bin/ld.bfd"},
-                            cc_cmd, err_log, limits);
+                               "-Dwasm_rt_grow_externref_table=wwjail_guest_grow_externref_table", "-I", w, "-o",
+                               w + "/guest.so", w + "/guest.c", w + "/guest_entry.c"});
+  StepResult c = step({"--write", w, "--read", "/usr/include", "--read", "/usr/lib",
+                       "--read", "?/usr/local/include", "--read", "?/usr/x86_64-linux-gnu",
+                       "--read", "?/usr/lib64", "--exec", "/usr/lib/gcc", "--exec", "?/usr/libexec/gcc",
+                       "--exec", "/usr/bin/as", "--exec", "/usr/bin/ld", "--exec", "?/usr/bin/ld.bfd"},
+                      cc_cmd);
   refuse_at_limit(c, "the C compiler");
   if (c.status != 0) throw SetupError(module + ": compiling wasm2c's output failed: " + first_lines(c.err, 4));
+  return c;
+}
+
+// Moves the work dir's guest.so to its name in the cache and checks it
+// there as the runner will (compile_cache.h).
+CheckedArtifact store_artifact(const CacheDir& cache, const WorkDir& work, const std::string& name) {
+  std::string work_name = work.path.substr(cache.path.size() + 1);
+  if (::renameat(cache.fd.get(), (work_name + "/guest.so").c_str(), cache.fd.get(), name.c_str()) != 0)
+    throw SetupError("storing the compiled module in " + cache.path + ": " + std::strerror(errno));
+  auto stored = open_cached_artifact(cache, name);
+  if (!stored) throw SetupError(cache.path + "/" + name + ": the compiled module is not a wwjail artifact");
+  return {stored->path, stored->identity};
+}
+
+}  // namespace
+
+CompileResult compile_module(const CompileRequest& request, spdlog::logger& log) {
+  const std::string& module = request.module;
+  const CompileLimits limits =
+      request.limits ? *request.limits : compile_limits_from(std::getenv("WWJAIL_WASM_COMPILE_LIMITS"));
+  const Tools tools = find_tools(module);
+  if (request.cache_dir.empty())
+    throw SetupError("no cache directory for compiled modules: HOME and XDG_CACHE_HOME are unset; give --cache DIR");
+  const CheckedModule checked = read_checked_module(module);
+  const CacheDir cache = open_cache_dir(request.cache_dir);
+  const std::string name = cache_name(checked.original, tools);
+  CompileResult result;
+  if (auto cached = open_cached_artifact(cache, name)) {
+    result.artifact = cached->path;
+    result.identity = cached->identity;
+    result.cached = true;
+    return result;
+  }
+  sweep_stale_work_dirs(cache);
+  const WorkDir work(cache.path);
+  if (checked.names.dropped_names)
+    log.warn("{}: its name section holds names wwjail does not pass to wasm2c; dropped (traps will not name "
+             "functions)", module);
+  const std::string wasm = work.path + "/module.wasm";
+  write_file(wasm, checked.names.bytes);
+  auto start = std::chrono::steady_clock::now();
+  const CompileJob job{request, module, limits, tools, work};
+  StepResult t = job.translate(wasm);
+  StepResult c = job.build();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.peak_rss_kib = std::max(t.peak_rss_kib, c.peak_rss_kib);
-  std::string work_name = work.substr(dir.size() + 1);
-  if (::renameat(cache.fd.get(), (work_name + "/guest.so").c_str(), cache.fd.get(), name.c_str()) != 0)
-    throw SetupError("storing the compiled module in " + dir + ": " + std::strerror(errno));
-  auto stored = open_cached_artifact(cache, name);
-  if (!stored) throw SetupError(dir + "/" + name + ": the compiled module is not a wwjail artifact");
-  result.artifact = stored->path;
-  result.identity = stored->identity;
+  CheckedArtifact stored = store_artifact(cache, work, name);
+  result.artifact = stored.path;
+  result.identity = stored.identity;
   log.info("compiled {} in {:.2f} s (peak RSS of a compile step {} MiB), cached as {}", module, result.seconds,
            result.peak_rss_kib / 1024, result.artifact);
   return result;

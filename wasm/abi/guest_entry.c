@@ -12,7 +12,7 @@
 #define WWJAIL_EXPORT __attribute__((visibility("default")))
 
 /* The module's parts the runner binds, with the types it uses them by.
- * wwjail checks the exports' kinds before compiling (wasm/module_shape.h);
+ * wwjail checks the exports' kinds before compiling (wasm/compile/module_shape.h);
  * should one slip past, the module does not build: wasm2c gives a table or
  * a global exported as "memory" an accessor of its own type. */
 #define WWJAIL_HAS_TYPE(expr, type) __builtin_types_compatible_p(__typeof__(expr), type)

@@ -1,4 +1,4 @@
-#include "wasm/trap_report.h"
+#include "wasm/runner/trap_report.h"
 
 #include <dlfcn.h>
 #include <elf.h>

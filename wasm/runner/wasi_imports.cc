@@ -1,13 +1,8 @@
 // The C entry points wasm2c-compiled modules call for their
 // wasi_snapshot_preview1 imports: each forwards to the run's WasiHost.
-#include "wasm/wasi_imports.h"
+#include "wasm/abi/wasi_imports.h"
 
-#include "wasm/wasi_host.h"
-
-// What a compiled module holds for its WASI import: ours, with the host.
-struct Z_wasi_snapshot_preview1_instance_t {
-  wwjail::WasiHost* host;
-};
+#include "wasm/runner/wasi_instance.h"
 
 extern "C" {
 

@@ -1,5 +1,5 @@
 // The names of the wasi_snapshot_preview1 functions the runner provides
-// (wasm/wasi_imports.h has their signatures).
+// (wasm/abi/wasi_imports.h has their signatures).
 #pragma once
 
 #include <string_view>

@@ -1,4 +1,4 @@
-#include "wasm/compile_cache.h"
+#include "wasm/compile/compile_cache.h"
 
 #include <elf.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
 //   - an artifact is opened once, through the checked directory, and what
 //     the runner loads is that file: the runner is told its identity
 //     (device and inode) and loads it through a descriptor it has matched
-//     against it (wasm/runner_main.cc).
+//     against it (wasm/runner/runner_main.cc).
 #pragma once
 
 #include <optional>
