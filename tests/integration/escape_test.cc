@@ -644,6 +644,21 @@ TEST_P(EscapeProcMagicLinks, OtherProcessesProcEntriesStayHidden) {
   EXPECT_OUTCOME_PREFIX(c, 11, "ok Name:");
 }
 
+TEST(EscapeProcMagicLinksLearn, OwnProcIsNoNeedToLearn) {
+  // The own tree is granted to every run: a learned policy must not ask
+  // for /proc (which would hand over every process's entries).
+  ScratchDir d;
+  std::string policy = d.path() + "/p.toml";
+  auto learned = run({wwjail_bin(), "learn", "-o", policy, "--", guest("escape_calls"), "read", "/proc/self/status",
+                      "child-proc-read", "stat", "list-has", "/proc/self/fd", "0"},
+                     "", 60);
+  EXPECT_EQ(learned.exit_code, 0) << describe(learned);
+  EXPECT_NE(learned.out.find("child-proc-read ok"), std::string::npos) << describe(learned);
+  std::string text = read_file(policy);
+  EXPECT_NE(text.find("[storage]"), std::string::npos) << "positive control: a policy was written\n" << text;
+  EXPECT_EQ(text.find("\"/proc"), std::string::npos) << text;
+}
+
 TEST_P(EscapeProcMagicLinks, ProgramsThatReadTheirOwnProcRun) {
   // Python's multiprocessing reads /proc/self (fds, cpu affinity) to start
   // its workers; node reads /proc/self/maps and stat at start.
