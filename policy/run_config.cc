@@ -85,12 +85,15 @@ void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const 
 }
 
 // Grants what `programs` need to start (policy/program_deps.h): exec on
-// their interpreters, read on their libraries, all automatic. `whose` names
-// them in the grants' origin.
+// their ELF loaders, read on their libraries, all automatic; exec on their
+// "#!" interpreters only with `scripts` (PROGRAM's own: an exec grant on a
+// script does not grant its interpreter, which would run anything). `whose`
+// names them in the grants' origin.
 void add_program_deps(StorageCaps& caps, const std::vector<std::string>& programs, const std::string& whose,
-                      const DepsTrust& trust, spdlog::logger& log) {
+                      bool scripts, const DepsTrust& trust, spdlog::logger& log) {
   ProgramDeps deps = find_programs_deps(programs, trust);
   for (const auto& interp : deps.interpreters) {
+    if (!scripts && interp.kind == Interpreter::Kind::kScript) continue;
     // A "#!" interpreter is exec'd by the kernel on the script's behalf; an
     // ELF interpreter (PT_INTERP, whatever its name: ld-linux, ld-musl, ...)
     // is executable only through granted programs.
@@ -285,10 +288,11 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
   const AddOptions automatic{.automatic = true};
   add_path(caps, program, kExec, "the program", true, automatic);
   if (!invoked.empty() && invoked != program) add_links(caps, invoked, "the program", true);
-  add_program_deps(caps, {program}, program, trust, log);
+  add_program_deps(caps, {program}, program, /*scripts=*/true, trust, log);
   // What each exec grant's programs need, as PROGRAM's own.
   for (const auto& g : config.grants) {
-    if (g.rights & kExec) add_program_deps(caps, exec_granted_programs(g.path, log), g.origin, trust, log);
+    if (g.rights & kExec)
+      add_program_deps(caps, exec_granted_programs(g.path, log), g.origin, /*scripts=*/false, trust, log);
   }
   add_path(caps, "/etc/ld.so.cache", kRead, "dynamic loader cache", false, automatic);
   // Locale data: glibc's setlocale reads it in every program started with
