@@ -39,7 +39,8 @@ bool in_tree(pid_t pid, pid_t root);
 // child's own descriptor; had the parent died in between, the child would
 // have been re-parented (to the reaper or a nearer subreaper) and the PPid
 // would differ. The walk ends at the pinned process numbered `root` whose
-// parent is this broker, which forks nothing else. Being in the tree cannot
+// parent is this broker (while the run lasts its only child of that number is
+// the reaper: a zombie keeps its pid until waited for). Being in the tree cannot
 // change while a process lives (orphans re-parent to a subreaper inside it,
 // and nothing outside gains a descendant inside), so the pin's answer
 // holds for every later read through it. Invalid on any doubt.
