@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 namespace wwjail {
 namespace {
 
@@ -72,6 +74,44 @@ TEST(GuestProc, AGoneTreePinsNothing) {
   ::waitpid(reaper, nullptr, 0);
   t.reaper = -1;
   EXPECT_FALSE(guest_proc::pin_in_tree(guest, reaper).valid());
+}
+
+// A guest exits and is reaped; an unrelated process takes its number
+// (ns_last_pid, root only). The number then names no process of the tree.
+TEST(GuestProc, AReusedNumberIsNotInTheTree) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  pid_t reaper = ::fork();
+  if (reaper == 0) {
+    pid_t g = ::fork();
+    if (g == 0) ::_exit(0);
+    ::waitpid(g, nullptr, 0);
+    (void)!::write(p[1], &g, sizeof g);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(p[1]);
+  pid_t gone = -1;
+  ASSERT_EQ(::read(p[0], &gone, sizeof gone), static_cast<ssize_t>(sizeof gone));
+  ::close(p[0]);
+  FILE* last = std::fopen("/proc/sys/kernel/ns_last_pid", "w");
+  pid_t outside = -1;
+  if (last && std::fprintf(last, "%d", gone - 1) > 0 && std::fclose(last) == 0) {
+    outside = ::fork();
+    if (outside == 0) {
+      ::pause();
+      ::_exit(0);
+    }
+  } else if (last) {
+    std::fclose(last);
+  }
+  bool reused = outside == gone;
+  bool pinned = reused && guest_proc::pin_in_tree(gone, reaper).valid();
+  if (outside > 0) ::kill(outside, SIGKILL), ::waitpid(outside, nullptr, 0);
+  ::kill(reaper, SIGKILL);
+  ::waitpid(reaper, nullptr, 0);
+  if (!reused) GTEST_SKIP() << "could not make another process take pid " << gone << " (needs root)";
+  EXPECT_FALSE(pinned) << "pid " << gone << " now belongs to a process outside the tree";
 }
 
 }  // namespace
