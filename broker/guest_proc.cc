@@ -1,7 +1,9 @@
 #include "broker/guest_proc.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,6 +41,28 @@ bool status_field(pid_t pid, const char* format, unsigned& out) {
   while (!found && std::fgets(line, sizeof line, f)) found = std::sscanf(line, format, &out) == 1;
   std::fclose(f);
   return found;
+}
+
+// The PPid field of the status file of the pinned /proc/PID `dir`; -1 when
+// the process is gone (its entries then fail to open).
+pid_t ppid_at(int dir) {
+  UniqueFd fd(::openat(dir, "status", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return -1;
+  char buf[4096];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* field = std::strstr(buf, "\nPPid:");
+  int ppid = -1;
+  if (!field || std::sscanf(field, "\nPPid: %d", &ppid) != 1) return -1;
+  return ppid;
+}
+
+UniqueFd open_pid_dir(pid_t pid) {
+  UniqueFd dir(::open(("/proc/" + std::to_string(pid)).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  struct statfs sfs;
+  if (dir.valid() && (::fstatfs(dir.get(), &sfs) != 0 || sfs.f_type != PROC_SUPER_MAGIC)) dir.reset();
+  return dir;
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -92,6 +116,28 @@ bool in_tree(pid_t pid, pid_t root) {
     pid = parent;
   }
   return false;
+}
+
+UniqueFd pin_in_tree(pid_t pid, pid_t root) {
+  AsBroker broker;
+  if (pid <= 0 || root <= 0 || pid == root) return {};
+  UniqueFd target = open_pid_dir(pid);
+  if (!target.valid()) return {};
+  UniqueFd ancestor;
+  int cur = target.get();
+  pid_t cur_pid = pid;
+  for (int depth = 0; depth < 1024; ++depth) {
+    pid_t parent = ppid_at(cur);
+    if (parent <= 0) return {};
+    if (cur_pid == root) return parent == ::getpid() ? std::move(target) : UniqueFd();
+    UniqueFd up = open_pid_dir(parent);
+    // Re-read through the child's pin: still its parent, so `up` pins it.
+    if (!up.valid() || ppid_at(cur) != parent) return {};
+    ancestor = std::move(up);
+    cur = ancestor.get();
+    cur_pid = parent;
+  }
+  return {};
 }
 
 std::optional<ProcPidPath> split_proc_pid(std::string_view path) {

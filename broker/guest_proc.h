@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "sys/unique_fd.h"
+
 namespace wwjail::guest_proc {
 
 // The absolute path of the guest's cwd (dirfd == AT_FDCWD) or of its dirfd.
@@ -28,6 +30,21 @@ mode_t umask_of(pid_t pid);
 // True when `pid` descends from `root` (the reaper; every guest does, as
 // orphans re-parent to it) and is not `root` itself.
 bool in_tree(pid_t pid, pid_t root);
+
+// Pins /proc/PID (an O_PATH directory descriptor, which names that very
+// process for as long as it is held, whatever later takes its number) and
+// returns it when the process descends from `root`, the run's reaper, and
+// is not the reaper itself. Decided race-free against pid reuse: each
+// parent is pinned in turn, then the child's PPid is read again through the
+// child's own descriptor; had the parent died in between, the child would
+// have been re-parented (to the reaper or a nearer subreaper) and the PPid
+// would differ. The walk ends at the pinned process numbered `root` whose
+// parent is this broker (while the run lasts its only child of that number is
+// the reaper: a zombie keeps its pid until waited for). Being in the tree cannot
+// change while a process lives (orphans re-parent to a subreaper inside it,
+// and nothing outside gains a descendant inside), so the pin's answer
+// holds for every later read through it. Invalid on any doubt.
+UniqueFd pin_in_tree(pid_t pid, pid_t root);
 
 // A path below a /proc/PID directory, as the kernel names it
 // ("/proc/123/fd/4"): the pid (-1 when the digits are too many to be one)

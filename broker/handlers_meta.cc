@@ -114,7 +114,7 @@ Verdict SyscallHandlers::on_access(Call& n, int dirfd, uint64_t path_addr, int m
   if (mode & R_OK) need = Need::kRead;
   if ((mode & X_OK) && !S_ISDIR(st.st_mode)) need = Need::kExec;
   if (mode & W_OK) need = Need::kWrite;
-  if (need != Need::kStat) {
+  if (need != Need::kStat && !(r.own_proc && need == Need::kRead)) {
     // Decided on what was opened, not on the name: a symlink the lookup
     // followed (a lexically granted name) leads to the path that counts.
     std::string where;

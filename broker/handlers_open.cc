@@ -60,6 +60,8 @@ Verdict SyscallHandlers::on_open(Call& n, int dirfd, uint64_t path_addr, uint64_
   // A --list grant's directory is opened here: Landlock's rule for it also
   // covers every directory below, where a swapped path would then land.
   if (r.decision.grant && r.decision.grant->list_only) landlock_covers = false;
+  // Landlock has no rule for the guest's own /proc entries: opened here.
+  if (r.own_proc) landlock_covers = false;
   if (landlock_covers && may_continue && !options_.broker_performs_opens) return Verdict::cont();
 
   mode_t create_mode = 0;
@@ -68,7 +70,7 @@ Verdict SyscallHandlers::on_open(Call& n, int dirfd, uint64_t path_addr, uint64_
   uint64_t open_flags = flags & ~static_cast<uint64_t>(O_CLOEXEC);
 
   const Grant* g = r.decision.grant;
-  if (!g) {
+  if (!g || r.own_proc) {
     UniqueFd fd;
     if (int e = open_beneath(n, r, need, open_flags, create_mode, resolve, fd)) return Verdict::error(e);
     return Verdict::inject(std::move(fd), cloexec);

@@ -9,6 +9,34 @@
 #include "capabilities/path_text.h"
 
 namespace wwjail {
+namespace {
+
+// Entries that give the process's memory itself: ptrace's to read, and
+// ptrace is refused to guests, so no own-tree read reaches them.
+bool memory_entry(std::string_view rest) {
+  if (rest.starts_with("task/")) {
+    size_t slash = rest.find('/', 5);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  std::string_view first = rest.substr(0, rest.find('/'));
+  return first == "mem" || first == "pagemap" || first == "map_files";
+}
+
+}  // namespace
+
+const Grant& own_proc_grant() {
+  static const Grant grant{.path = "/proc", .rights = kRead, .origin = "own process tree", .automatic = true};
+  return grant;
+}
+
+std::shared_ptr<const OwnProcEntry> PathResolver::own_proc(const std::string& path, Need need) const {
+  if (tree_root_ <= 0 || (need != Need::kRead && need != Need::kStat)) return nullptr;
+  auto entry = guest_proc::split_proc_pid(path);
+  if (!entry || entry->pid <= 0 || memory_entry(entry->rest)) return nullptr;
+  UniqueFd dir = guest_proc::pin_in_tree(entry->pid, tree_root_);
+  if (!dir.valid()) return nullptr;
+  return std::make_shared<const OwnProcEntry>(OwnProcEntry{std::move(dir), std::string(entry->rest)});
+}
 
 int PathResolver::physical(const GuestThread& who, const std::string& joined, bool follow_last, std::string& out) {
   WalkResult walked;
@@ -58,13 +86,13 @@ int PathResolver::resolve_absolute(const GuestThread& who, std::string joined, b
     Decision d = caps_.decide(lexical, Need::kStat);
     if (d.allowed && !d.audited) return err;
     // Through a symlinked directory (/lib -> usr/lib), the missing entry
-    // lies where the part that exists really is: decide there.
-    if (err == ENOENT || err == ENOTDIR) {
-      std::string where;
-      if (canonical_prefix(who, lexical, where) && where != lexical) {
-        Decision real = caps_.decide(where, Need::kStat);
-        if (real.allowed && !real.audited) return err;
-      }
+    // lies where the part that exists really is: decide there. A missing
+    // entry of the guest's own tree in /proc is reported missing.
+    std::string where;
+    if ((err == ENOENT || err == ENOTDIR) && canonical_prefix(who, lexical, where)) {
+      if (own_proc(where, Need::kStat)) return err;
+      Decision real = caps_.decide(where, Need::kStat);
+      if (where != lexical && real.allowed && !real.audited) return err;
     }
     Decision denied = caps_.decide(lexical, need);
     // Audit mode: the guest gets the real error; the decision that would
@@ -80,6 +108,13 @@ int PathResolver::resolve_absolute(const GuestThread& who, std::string joined, b
     out.refusal = walked.end == WalkEnd::kUnnamedObject
                       ? "a link to an object with no path (" + walked.what + ")"
                       : "a link of another process, or of a kind never followed (" + walked.what + ")";
+    return 0;
+  }
+  if (auto own = own_proc(walked.path, need)) {
+    // Before the grants: an entry of the guest's own tree is opened through
+    // its pin whatever else is granted.
+    out = {std::move(walked.path), true, Decision{.allowed = true, .grant = &own_proc_grant()}};
+    out.own_proc = std::move(own);
     return 0;
   }
   out.decision = caps_.decide(walked.path, need);

@@ -15,13 +15,24 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "broker/guest_walk.h"
 #include "capabilities/storage_caps.h"
+#include "sys/unique_fd.h"
 
 namespace wwjail {
+
+// An entry of the guest's own process tree in /proc: `dir` pins the process
+// (guest_proc::pin_in_tree), `rest` is the canonical path below it ("" for
+// the directory itself). Every access is made relative to `dir`, so it is
+// about the process that was checked.
+struct OwnProcEntry {
+  UniqueFd dir;
+  std::string rest;
+};
 
 struct ResolvedPath {
   std::string path;
@@ -33,11 +44,22 @@ struct ResolvedPath {
   // Set when the walk ended on a link that is never followed (see
   // guest_walk.h): the reason the access is refused, whatever the grants.
   std::string refusal;
+  // Set when the path is an own-tree /proc entry read without a grant: the
+  // decision then allows it through own_proc_grant(), which has no pinned
+  // root; it is opened through this instead (shared: paths are copied into
+  // deferred completions).
+  std::shared_ptr<const OwnProcEntry> own_proc;
 };
+
+// The automatic grant that allows reading and listing the /proc entries of
+// the guest's own process tree: never a need to learn or grant by hand.
+const Grant& own_proc_grant();
 
 class PathResolver {
  public:
-  explicit PathResolver(const StorageCaps& caps) : caps_(caps) {}
+  // `tree_root`: the run's reaper, whose descendants' /proc entries the
+  // guest may read without a grant (0: none).
+  PathResolver(const StorageCaps& caps, pid_t tree_root) : caps_(caps), tree_root_(tree_root) {}
 
   // Returns 0 and fills `out` (whose decision may be a denial), or an errno
   // for a path that cannot be resolved at all. A failure to resolve a path
@@ -61,7 +83,11 @@ class PathResolver {
   static int physical(const GuestThread& who, const std::string& joined, bool follow_last, std::string& out);
 
  private:
+  // The own-tree entry `path` names, when `need` only reads it.
+  std::shared_ptr<const OwnProcEntry> own_proc(const std::string& path, Need need) const;
+
   const StorageCaps& caps_;
+  pid_t tree_root_;
 };
 
 }  // namespace wwjail

@@ -83,7 +83,7 @@ SyscallHandlers::SyscallHandlers(const StorageCaps& caps, const GrantRoots& root
                                      std::shared_ptr<spdlog::logger>(&log, [](spdlog::logger*) {}), false, false)),
       decisions_(decisions ? *decisions : *own_decisions_),
       options_(options),
-      resolver_(caps) {}
+      resolver_(caps, options.tree_root) {}
 
 Verdict SyscallHandlers::handle(const seccomp_notif& notification) {
   Call n(notification);
@@ -309,6 +309,7 @@ Verdict SyscallHandlers::deny_text(Call& n, const std::string& what, const std::
 
 int SyscallHandlers::open_beneath(Call& n, ResolvedPath& r, Need need, uint64_t flags, mode_t mode,
                                   uint64_t extra_resolve, UniqueFd& out) {
+  if (r.own_proc) return open_own_proc(*r.own_proc, flags, out);
   for (int attempt = 0; attempt < 2; ++attempt) {
     const Grant* g = r.decision.grant;
     open_how how{};
@@ -419,6 +420,22 @@ bool SyscallHandlers::foreign_proc_object(int fd, pid_t tid) {
   if (!entry) return false;  // /proc/cpuinfo, /proc/sys/...: nobody's
   GuestThread who(tid);
   return entry->pid != who.tgid() && guest_proc::tgid_of(entry->pid) != who.tgid();
+}
+
+int SyscallHandlers::open_own_proc(const OwnProcEntry& e, uint64_t flags, UniqueFd& out) {
+  // Reads only (own_proc_grant has no other right); anything else is a bug.
+  // (O_TMPFILE includes O_DIRECTORY's bit: compared whole.)
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) || (flags & O_TMPFILE) == O_TMPFILE)
+    return EACCES;
+  // Below the pinned process, following nothing: the walk already resolved
+  // every link, so a link met here is one it refused to follow. Opened as
+  // the guest, so the kernel's own checks (ptrace access for maps, fd/)
+  // are made for the guest.
+  open_how how{};
+  how.flags = flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  out.reset(kernel::openat2(e.dir.get(), e.rest.empty() ? "." : e.rest.c_str(), how));
+  return out.valid() ? 0 : errno;
 }
 
 Verdict SyscallHandlers::refuse_foreign_proc(Call& n, const std::string& what) {

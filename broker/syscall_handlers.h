@@ -232,6 +232,9 @@ class SyscallHandlers {
   static bool foreign_proc_object(int fd, pid_t tid);
   // The refusal for one (EACCES, logged).
   Verdict refuse_foreign_proc(Call& n, const std::string& what);
+  // Opens an entry of the guest's own tree (path_resolver.h) for reading
+  // or by path, beneath its pinned process. 0 or an errno.
+  static int open_own_proc(const OwnProcEntry& e, uint64_t flags, UniqueFd& out);
   // Resolve flags added beneath grant `g`: a grant that holds /proc (that
   // is, /) is walked with no symlink at all, since the walk the decision
   // rests on already resolved them and /proc/self beneath it would mean

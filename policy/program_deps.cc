@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <glob.h>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -231,10 +232,18 @@ DepsTrust DepsTrust::system() {
 }
 
 ProgramDeps find_program_deps(const std::string& program, const DepsTrust& given) {
+  return find_programs_deps({program}, given);
+}
+
+ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& given) {
   const DepsTrust trust{canonical_trees(given.libraries), canonical_trees(given.programs)};
   ProgramDeps deps;
   std::set<std::string> seen_libs;
   const auto lib_dirs = default_lib_dirs();
+  // A name found on the default directories alone (no RPATH/RUNPATH in
+  // play) is the same file for every program: looked up once.
+  std::map<std::string, std::string> by_default_dirs;
+  std::set<std::string> checked_loaders;  // PT_INTERP texts already looked up
 
   // The kind is where the path was found, never what its name looks like.
   // A path named by a "#!" line is exec'd as itself, whatever else names it.
@@ -246,47 +255,53 @@ ProgramDeps find_program_deps(const std::string& program, const DepsTrust& given
     }
     deps.interpreters.push_back({path, kind});
   };
-  std::vector<std::string> pending_exec{program};
-  for (int hops = 0; !pending_exec.empty() && hops < 4; ++hops) {
-    std::string exe = pending_exec.back();
-    pending_exec.pop_back();
-    if (std::string named = shebang_interpreter(exe); !named.empty()) {
-      std::string interp = in_trusted_tree(named, trust.programs);
-      if (interp.empty() || !is_executable_program(interp)) continue;
-      note(interp, Interpreter::Kind::kScript);
-      pending_exec.push_back(interp);
-      continue;
-    }
-    std::vector<std::pair<std::string, std::vector<std::string>>> work;  // (elf, extra search dirs)
-    work.push_back({exe, {}});
-    while (!work.empty()) {
-      auto [file, inherited] = work.back();
-      work.pop_back();
-      ElfInfo info;
-      if (!parse_elf(file, info)) continue;
-      if (!info.interp.empty()) {
-        std::string loader = in_trusted_tree(info.interp, trust.libraries);
-        if (!loader.empty() && is_elf_shared_object(loader)) note(loader, Interpreter::Kind::kElfLoader);
+  for (const auto& program : programs) {
+    std::vector<std::string> pending_exec{program};
+    for (int hops = 0; !pending_exec.empty() && hops < 4; ++hops) {
+      std::string exe = pending_exec.back();
+      pending_exec.pop_back();
+      if (std::string named = shebang_interpreter(exe); !named.empty()) {
+        std::string interp = in_trusted_tree(named, trust.programs);
+        if (interp.empty() || !is_executable_program(interp)) continue;
+        note(interp, Interpreter::Kind::kScript);
+        pending_exec.push_back(interp);
+        continue;
       }
-      std::vector<std::string> search = info.search;
-      search.insert(search.end(), inherited.begin(), inherited.end());
-      for (const auto& name : info.needed) {
-        if (name.empty()) continue;
-        std::vector<std::string> candidates;
-        if (name.find('/') != std::string::npos) {
-          candidates.push_back(name);
-        } else {
-          for (const auto& dir : search) candidates.push_back(dir + "/" + name);
-          for (const auto& dir : lib_dirs) candidates.push_back(dir + "/" + name);
+      std::vector<std::pair<std::string, std::vector<std::string>>> work;  // (elf, extra search dirs)
+      work.push_back({exe, {}});
+      while (!work.empty()) {
+        auto [file, inherited] = work.back();
+        work.pop_back();
+        ElfInfo info;
+        if (!parse_elf(file, info)) continue;
+        if (!info.interp.empty() && checked_loaders.insert(info.interp).second) {
+          std::string loader = in_trusted_tree(info.interp, trust.libraries);
+          if (!loader.empty() && is_elf_shared_object(loader)) note(loader, Interpreter::Kind::kElfLoader);
         }
-        for (const auto& named : candidates) {
-          std::string c = in_trusted_tree(named, trust.libraries);
-          if (c.empty() || !is_elf_shared_object(c)) continue;
-          if (seen_libs.insert(c).second) {
-            deps.libraries.push_back(c);
-            work.push_back({c, info.search});
+        std::vector<std::string> search = info.search;
+        search.insert(search.end(), inherited.begin(), inherited.end());
+        for (const auto& name : info.needed) {
+          if (name.empty()) continue;
+          std::vector<std::string> candidates;
+          bool plain = name.find('/') == std::string::npos && search.empty();
+          auto cached = plain ? by_default_dirs.find(name) : by_default_dirs.end();
+          if (cached != by_default_dirs.end()) continue;  // found and checked for an earlier program
+          if (name.find('/') != std::string::npos) {
+            candidates.push_back(name);
+          } else {
+            for (const auto& dir : search) candidates.push_back(dir + "/" + name);
+            for (const auto& dir : lib_dirs) candidates.push_back(dir + "/" + name);
           }
-          break;
+          for (const auto& named : candidates) {
+            std::string c = in_trusted_tree(named, trust.libraries);
+            if (c.empty() || !is_elf_shared_object(c)) continue;
+            if (plain) by_default_dirs.emplace(name, c);
+            if (seen_libs.insert(c).second) {
+              deps.libraries.push_back(c);
+              work.push_back({c, info.search});
+            }
+            break;
+          }
         }
       }
     }

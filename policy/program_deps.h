@@ -41,4 +41,8 @@ struct DepsTrust {
 // and DT_NEEDED, an executable program for "#!") inside `trust` are listed.
 ProgramDeps find_program_deps(const std::string& program, const DepsTrust& trust = DepsTrust::system());
 
+// The same for several programs at once (the files an exec grant on a
+// directory names): what they share is read once.
+ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& trust = DepsTrust::system());
+
 }  // namespace wwjail

@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -81,6 +82,51 @@ void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const 
   g.list_only = list_only;
   caps.add(std::move(g));
   if (!path.empty() && real != path) add_links(caps, path, origin, opts.automatic);
+}
+
+// Grants what `programs` need to start (policy/program_deps.h): exec on
+// their ELF loaders, read on their libraries, all automatic; exec on their
+// "#!" interpreters only with `scripts` (PROGRAM's own: an exec grant on a
+// script does not grant its interpreter, which would run anything). `whose`
+// names them in the grants' origin.
+void add_program_deps(StorageCaps& caps, const std::vector<std::string>& programs, const std::string& whose,
+                      bool scripts, const DepsTrust& trust, spdlog::logger& log) {
+  ProgramDeps deps = find_programs_deps(programs, trust);
+  for (const auto& interp : deps.interpreters) {
+    if (!scripts && interp.kind == Interpreter::Kind::kScript) continue;
+    // A "#!" interpreter is exec'd by the kernel on the script's behalf; an
+    // ELF interpreter (PT_INTERP, whatever its name: ld-linux, ld-musl, ...)
+    // is executable only through granted programs.
+    bool elf_loader = interp.kind == Interpreter::Kind::kElfLoader;
+    add_path(caps, interp.path, kExec, "interpreter of " + whose, false,
+             {.interpreter_only = elf_loader, .automatic = true});
+    log.debug("granted exec on {} {}", elf_loader ? "ELF interpreter" : "script interpreter", interp.path);
+  }
+  for (const auto& lib : deps.libraries) add_path(caps, lib, kRead, "library of " + whose, false, {.automatic = true});
+  log.debug("granted read on {} libraries of {}", deps.libraries.size(), whose);
+}
+
+// The programs an exec grant on `path` names: the file itself, or the
+// regular files directly in a directory (not below: a tree such as /usr
+// would mean reading every file on the system at start), at most
+// kMaxExecDirPrograms of them.
+constexpr size_t kMaxExecDirPrograms = 4096;
+
+std::vector<std::string> exec_granted_programs(const std::string& path, spdlog::logger& log) {
+  std::string real;
+  struct stat st{};
+  if (!canonical(path, real) || ::stat(real.c_str(), &st) != 0) return {};
+  if (!S_ISDIR(st.st_mode)) return {real};
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(real, ec)) {
+    if (out.size() == kMaxExecDirPrograms) {
+      log.debug("{}: more than {} files; the libraries of the rest are not granted", real, kMaxExecDirPrograms);
+      break;
+    }
+    if (e.is_regular_file(ec)) out.push_back(e.path().string());
+  }
+  return out;
 }
 
 std::string cwd() {
@@ -234,18 +280,12 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
   const AddOptions automatic{.automatic = true};
   add_path(caps, program, kExec, "the program", true, automatic);
   if (!invoked.empty() && invoked != program) add_links(caps, invoked, "the program", true);
-  ProgramDeps deps = find_program_deps(program, trust);
-  for (const auto& interp : deps.interpreters) {
-    // A "#!" interpreter is exec'd by the kernel on the script's behalf; an
-    // ELF interpreter (PT_INTERP, whatever its name: ld-linux, ld-musl, ...)
-    // is executable only through granted programs.
-    bool elf_loader = interp.kind == Interpreter::Kind::kElfLoader;
-    add_path(caps, interp.path, kExec, "interpreter of " + program, false,
-             {.interpreter_only = elf_loader, .automatic = true});
-    log.debug("granted exec on {} {}", elf_loader ? "ELF interpreter" : "script interpreter", interp.path);
+  add_program_deps(caps, {program}, program, /*scripts=*/true, trust, log);
+  // What each exec grant's programs need, as PROGRAM's own.
+  for (const auto& g : config.grants) {
+    if (g.rights & kExec)
+      add_program_deps(caps, exec_granted_programs(g.path, log), g.origin, /*scripts=*/false, trust, log);
   }
-  for (const auto& lib : deps.libraries) add_path(caps, lib, kRead, "library of " + program, false, automatic);
-  log.debug("granted read on {} libraries of {}", deps.libraries.size(), program);
   add_path(caps, "/etc/ld.so.cache", kRead, "dynamic loader cache", false, automatic);
   // Locale data: glibc's setlocale reads it in every program started with
   // LANG set. World-readable, the same on every system, and without it

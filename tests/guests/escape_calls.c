@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -308,12 +309,60 @@ static const struct op kOps[] = {
     // opath, openat2, plain, or beneath-self (openat2 of "self/environ"
     // beneath a /proc dirfd).
     {"proc-broker", 1},
+    // The guest's own process tree in /proc, and entries outside it: REL is
+    // read below /proc/PID of the guest itself, of a live child, of a child
+    // that exited and was reaped, of its parent, or of an explicit PID.
+    {"own-proc-read", 1}, {"child-proc-read", 1}, {"exited-proc-read", 1}, {"parent-proc-read", 1},
+    {"pid-proc-read", 2},
+    // Whether directory DIR lists NAME ("=pid": the guest's own pid).
+    {"list-has", 2},
 };
+
+// Reads /proc/PID/REL, reported as "read" reports.
+static void report_proc_read(pid_t pid, const char* rel) {
+  char path[128];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, rel);
+  report_read_fd(open(path, O_RDONLY));
+}
+
+static void proc_ops(const char* name, char** a) {
+  if (!strcmp(name, "own-proc-read")) return report_proc_read(getpid(), a[0]);
+  if (!strcmp(name, "parent-proc-read")) return report_proc_read(getppid(), a[0]);
+  if (!strcmp(name, "pid-proc-read")) return report_proc_read((pid_t)atoi(a[0]), a[1]);
+  if (!strcmp(name, "child-proc-read") || !strcmp(name, "exited-proc-read")) {
+    int live = name[0] == 'c';
+    fflush(stdout);
+    pid_t child = fork();
+    if (child < 0) return out_err(errno);
+    if (child == 0) {
+      if (live) pause();
+      _exit(0);
+    }
+    if (!live) waitpid(child, NULL, 0);
+    report_proc_read(child, a[0]);
+    if (live) {
+      kill(child, SIGKILL);
+      waitpid(child, NULL, 0);
+    }
+    return;
+  }
+  // list-has
+  char want[32];
+  snprintf(want, sizeof want, "%s", a[1]);
+  if (!strcmp(a[1], "=pid")) snprintf(want, sizeof want, "%d", (int)getpid());
+  DIR* d = opendir(a[0]);
+  if (!d) return out_err(errno);
+  int found = 0;
+  for (struct dirent* e; (e = readdir(d));) found = found || !strcmp(e->d_name, want);
+  closedir(d);
+  out_ok(found ? "found" : "missing");
+}
 
 static void run_op(const char* name, char** a) {
   cur_op = name;
   pid_t ppid = getppid();
   if (!strcmp(name, "read")) return report_read_fd(open(a[0], O_RDONLY));
+  if (strstr(name, "-proc-read") || !strcmp(name, "list-has")) return proc_ops(name, a);
   if (!strcmp(name, "write")) return report_write_fd(open(a[0], O_WRONLY));
   if (!strcmp(name, "fchmod") || !strcmp(name, "futimens")) {
     // Metadata writes through a descriptor opened for reading.

@@ -127,6 +127,21 @@ TEST(Cli, OptionsTakeOneValueAndTheRestIsTheGuests) {
   EXPECT_NE(second.err.find("cannot execute /etc"), std::string::npos) << second.err;
 }
 
+TEST(Cli, ExecGrantsBringTheProgramsLibraries) {
+  // ls needs libselinux and libpcre2, which the shell does not: the exec
+  // grant alone must bring them, as PROGRAM's own headers do.
+  auto r = jail({"--exec", "/usr/bin/ls"}, {"/bin/sh", "-c", "/usr/bin/ls -d / && printf 'b\\na\\n' | /usr/bin/ls -d /"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "/\n/\n");
+  // A directory exec grant: the programs directly in it.
+  r = jail({"--exec", "/usr/bin"}, {"/bin/sh", "-c", "printf 'b\\na\\n' | sort && ls -d /"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "a\nb\n/\n");
+  // The libraries are granted one by one: their directory stays closed.
+  r = jail({"--exec", "/usr/bin/ls"}, {"/usr/bin/ls", "/usr/lib"});
+  EXPECT_NE(r.exit_code, 0) << "a library's directory is not listable\n" << r.out;
+}
+
 TEST(Cli, ForwardsSigtermToTheGuest) {
   // The guest sleeps; wwjail gets SIGTERM; the guest dies of it.
   pid_t pid = fork();

@@ -577,6 +577,108 @@ TEST_P(EscapeProcMagicLinks, BrokerNeverOpensAnotherProcessesProcEntries) {
   EXPECT_OUTCOME(c, 4, "ok Linux");
 }
 
+// A process started outside the jail, killed when the test ends.
+class OutsideSleeper {
+ public:
+  OutsideSleeper() {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~OutsideSleeper() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  std::string pid() const { return std::to_string(pid_); }
+
+ private:
+  pid_t pid_;
+};
+
+TEST_P(EscapeProcMagicLinks, OwnProcessTreeIsReadableWithoutAGrant) {
+  // No /proc grant: the guest reads and lists its own tree's entries.
+  auto c = calls(args({}), {{"read", "/proc/self/maps"},
+                            {"own-proc-read", "status"},
+                            {"child-proc-read", "stat"},
+                            {"list-has", "/proc/self/task", "=pid"},
+                            {"list-has", "/proc/self/fd", "0"},
+                            {"read", "/proc/thread-self/status"},
+                            {"read", "/proc/self/cgroup"},
+                            {"stat", "/proc/self/status"}});
+  EXPECT_OUTCOME_PREFIX(c, 0, "ok ");
+  EXPECT_OUTCOME_PREFIX(c, 1, "ok Name:");
+  EXPECT_OUTCOME_PREFIX(c, 2, "ok ");
+  EXPECT_OUTCOME(c, 3, "ok found");
+  EXPECT_OUTCOME(c, 4, "ok found");
+  EXPECT_OUTCOME_PREFIX(c, 5, "ok Name:");
+  EXPECT_OUTCOME_PREFIX(c, 6, "ok ");
+  EXPECT_OUTCOME_PREFIX(c, 7, "ok");
+}
+
+TEST_P(EscapeProcMagicLinks, OtherProcessesProcEntriesStayHidden) {
+  OutsideSleeper outside;
+  std::string test_pid = std::to_string(::getpid());
+  auto c = calls(args({}), {{"pid-proc-read", outside.pid(), "status"},
+                            {"pid-proc-read", "1", "status"},
+                            {"pid-proc-read", test_pid, "status"},  // wwjail's parent
+                            {"parent-proc-read", "status"},          // the reaper, wwjail's own process
+                            {"parent-proc-read", "environ"},
+                            {"exited-proc-read", "status"},
+                            {"write", "/proc/self/attr/current"},
+                            {"write", "/proc/self/mem"},
+                            {"read", "/proc/self/mem"},
+                            {"child-proc-read", "mem"},
+                            {"write", "/proc/self/comm"},
+                            // Positive control: the guest's own entry, in the same run.
+                            {"own-proc-read", "status"}});
+  for (int i = 0; i <= 10; ++i) {
+    EXPECT_NE(c[i].rfind("ok", 0), 0u) << "op " << i << ": " << c[i] << "\n" << describe(c.run);
+    EXPECT_EQ(c[i].rfind("LEAK", 0), std::string::npos) << "op " << i << "\n" << describe(c.run);
+  }
+  // Hidden as an ungranted path is: refused, not reported missing.
+  EXPECT_OUTCOME(c, 0, "err EACCES");
+  EXPECT_OUTCOME(c, 1, "err EACCES");
+  EXPECT_OUTCOME(c, 3, "err EACCES");
+  EXPECT_OUTCOME_PREFIX(c, 11, "ok Name:");
+}
+
+TEST(EscapeProcMagicLinksLearn, OwnProcIsNoNeedToLearn) {
+  // The own tree is granted to every run: a learned policy must not ask
+  // for /proc (which would hand over every process's entries).
+  ScratchDir d;
+  std::string policy = d.path() + "/p.toml";
+  auto learned = run({wwjail_bin(), "learn", "-o", policy, "--", guest("escape_calls"), "read", "/proc/self/status",
+                      "child-proc-read", "stat", "list-has", "/proc/self/fd", "0"},
+                     "", 60);
+  EXPECT_EQ(learned.exit_code, 0) << describe(learned);
+  EXPECT_NE(learned.out.find("child-proc-read ok"), std::string::npos) << describe(learned);
+  std::string text = read_file(policy);
+  EXPECT_NE(text.find("[storage]"), std::string::npos) << "positive control: a policy was written\n" << text;
+  EXPECT_EQ(text.find("\"/proc"), std::string::npos) << text;
+}
+
+TEST_P(EscapeProcMagicLinks, ProgramsThatReadTheirOwnProcRun) {
+  // Python's multiprocessing reads /proc/self (fds, cpu affinity) to start
+  // its workers; node reads /proc/self/maps and stat at start.
+  auto py = jail(args({"--read", "/usr", "--read", "/etc", "--write", "/dev/shm"}),
+                 {"/usr/bin/python3", "-S", "-c",
+                  "import multiprocessing as m\n"
+                  "if __name__ == '__main__':\n"
+                  "  with m.get_context('fork').Pool(2) as p: print(sum(p.map(abs, [-1, -2, -3])))\n"
+                  "  print(open('/proc/self/status').read().split()[0])"});
+  EXPECT_EQ(py.exit_code, 0) << describe(py);
+  EXPECT_NE(py.out.find("6\nName:"), std::string::npos) << describe(py);
+  if (::access("/usr/bin/node", X_OK) == 0) {
+    auto node = jail(args({"--read", "/usr", "--read", "/etc"}),
+                     {"/usr/bin/node", "-e",
+                      "const fs=require('fs');console.log(fs.readFileSync('/proc/self/stat','utf8').split(' ')[0]==process.pid)"});
+    EXPECT_EQ(node.exit_code, 0) << describe(node);
+    EXPECT_NE(node.out.find("true"), std::string::npos) << describe(node);
+  }
+}
+
 TEST(EscapeProcMagicLinksControl, AttacksWorkOutsideTheJail) {
   // The same operations unjailed: the memfd runs, so the refusals above are real.
   ScratchDir w;

@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "policy/run_config.h"
 
@@ -133,6 +134,24 @@ TEST_F(ProgramDepsTest, OnlyTrustedTreesGiveStartUpGrants) {
   // Positive controls: the same loader in a trusted tree, and a real program's loader.
   EXPECT_EQ(find_program_deps(elf("trusted", ld), trust()).interpreters.size(), 1u);
   EXPECT_FALSE(find_program_deps("/bin/ls").interpreters.empty());
+}
+
+// Several programs at once (an exec grant on a directory) need exactly what
+// each needs alone: what they share is looked up once, nothing is lost.
+TEST_F(ProgramDepsTest, ManyProgramsAtOnceNeedWhatEachNeeds) {
+  std::vector<std::string> programs{"/bin/ls", "/bin/sh", "/usr/bin/sort", elf("secretive", file("s2", "x"))};
+  std::set<std::string> each, interps;
+  for (const auto& p : programs) {
+    ProgramDeps one = find_program_deps(p);
+    each.insert(one.libraries.begin(), one.libraries.end());
+    for (const auto& i : one.interpreters) interps.insert(i.path);
+  }
+  ProgramDeps all = find_programs_deps(programs);
+  EXPECT_EQ(std::set<std::string>(all.libraries.begin(), all.libraries.end()), each);
+  std::set<std::string> all_interps;
+  for (const auto& i : all.interpreters) all_interps.insert(i.path);
+  EXPECT_EQ(all_interps, interps);
+  EXPECT_FALSE(each.empty()) << "positive control: ls has libraries";
 }
 
 }  // namespace
