@@ -6,6 +6,7 @@
 //                                               and write the policy it needed
 //   wwjail check FILE                          validate a policy, print its grants
 //   wwjail compile MODULE.wasm [-o FILE]       compile a WebAssembly module ahead of time
+#include <pwd.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -319,6 +320,7 @@ int run_command(int argc, char** argv, bool learn) {
     prepare_wasm_guest(config, self_exe(), log);
     if (!learn) return run_guest(config, logs);
     PolicyLearner learner(config.command);
+    if (const passwd* pw = ::getpwuid(::getuid())) learner.set_home(pw->pw_dir, std::getenv("HOME") ? std::getenv("HOME") : "");
     LearnObserver observer(learner);
     bool started = false;
     int status = run_guest(config, logs, &observer, &started);

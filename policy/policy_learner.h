@@ -64,6 +64,10 @@ class PolicyLearner {
   void network(bool bind, std::string_view spec);
   // The run's private temp dir (accesses below it need no grant).
   void set_tmpdir(std::string_view path);
+  // The user's home in the passwd database and $HOME: when they differ,
+  // paths below the passwd home are written optional ("?PATH"), since they
+  // are this user's on this host, not the program's.
+  void set_home(std::string_view passwd_home, std::string_view env_home);
 
   // Folds what was recorded; lstat()s the paths, so call it after the run.
   LearnedPolicy render() const;
@@ -74,6 +78,7 @@ class PolicyLearner {
   std::map<std::string, uint8_t> paths_;  // path -> bit per Need
   std::set<std::string> binds_, connects_;
   std::string tmpdir_;
+  std::string home_;  // the passwd home when $HOME names another directory
 };
 
 // `s` as a TOML basic string: quotes and backslashes escaped, control
