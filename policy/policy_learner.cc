@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "capabilities/net_caps.h"
@@ -325,15 +326,27 @@ ReadsSeen collect_reads(const Recorded& rec, const Includes& inc, Storage& s) {
   return seen;
 }
 
-// A directory the program listed and read files in is what it worked on
-// (a tree it archived, a directory it serves): it is granted whole, so the
-// policy still holds when the directory gains a file. So is one it read
-// kFoldThreshold files in. Never / or a top-level system tree.
+// Whether the run looked into every directory `dir` holds now (a tree it
+// walked), so a grant on `dir` reaches no subtree the program never saw.
+bool explored_every_subdir(const Recorded& rec, const std::string& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->symlink_status(ec).type() != std::filesystem::file_type::directory) continue;
+    if (!rec.paths.count(it->path().string())) return false;
+  }
+  return !ec;
+}
+
+// A directory the program listed, read files in and walked whole is what it
+// worked on (a tree it archived, a directory it serves): it is granted
+// whole, so the policy still holds when the directory gains a file. So is
+// one it read kFoldThreshold files in. Never / or a top-level system tree.
 bool worked_on(const Recorded& rec, const std::string& dir, size_t files_read) {
   if (never_fold_into(dir)) return false;
+  if (files_read >= kFoldThreshold) return true;
   auto it = rec.paths.find(dir);
   bool listed = it != rec.paths.end() && (it->second & bit(Need::kRead));
-  return files_read >= kFoldThreshold || (listed && files_read > 0);
+  return listed && files_read > 0 && explored_every_subdir(rec, dir);
 }
 
 void fold_reads(const Recorded& rec, const Includes& inc, Storage& s) {
