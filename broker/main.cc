@@ -136,7 +136,7 @@ void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
       ->type_name("PATH")->allow_extra_args(false);
   app.add_option("--bind", f.binds, "may bind (and listen) there: tcp:ADDR:PORT, udp:ADDR:PORT, unix:PATH, unix:@NAME")
       ->type_name("SPEC")->allow_extra_args(false);
-  app.add_option("--connect", f.connects, "may connect or send datagrams there (same SPEC), or 'dns' for the resolvers")
+  app.add_option("--connect", f.connects, "may connect or send datagrams there (same SPEC; ?unix:PATH: if its directory exists), or 'dns' for the resolvers")
       ->type_name("SPEC")->allow_extra_args(false);
   app.add_option("--connect-broad", f.connects_broad, "connect to any peer on any port (tcp:*:*), made deliberate")
       ->type_name("SPEC")->allow_extra_args(false);
