@@ -398,7 +398,8 @@ class PolicyText {
         continue;
       }
       entries.push_back(*e.toml);
-      if (!i.starts_with("?")) ++out_.grants;  // "?PATH" grants nothing while absent
+      // "?PATH" grants nothing while absent (a "?unix:" socket was absent).
+      if (!i.starts_with("?") || (paths && exists(i.substr(1)))) ++out_.grants;
     }
     if (!entries.empty()) {
       t_ << key << " = [\n";
@@ -499,7 +500,12 @@ void PolicyLearner::set_tmpdir(std::string_view path) {
 
 void PolicyLearner::set_home(std::string_view passwd_home, std::string_view env_home) {
   std::lock_guard lock(mu_);
-  home_ = passwd_home == env_home ? "" : std::string(passwd_home);
+  home_.clear();
+  if (!passwd_home.starts_with("/")) return;
+  std::string passwd = path_text::normalize(passwd_home);
+  if (passwd == "/") return;  // would make every path optional
+  if (env_home.starts_with("/") && path_text::normalize(env_home) == passwd) return;
+  home_ = passwd;
 }
 
 LearnedPolicy PolicyLearner::render() const {

@@ -267,6 +267,11 @@ TEST_F(Learner, ThePasswdHomeIsOptionalWhenHomePointsElsewhere) {
   same.set_home(home, home);
   same.storage(rc, Need::kRead);
   EXPECT_NE(same.render().text.find("  \"" + rc + "\""), std::string::npos);
+  // A passwd home of / (or none) makes nothing optional.
+  PolicyLearner root({"tool"});
+  root.set_home("/", home);
+  root.storage(rc, Need::kRead);
+  EXPECT_NE(root.render().text.find("  \"" + rc + "\""), std::string::npos);
 }
 
 TEST_F(Learner, OtherProcessesProcEntriesAreLeftOutWithAComment) {
