@@ -161,12 +161,13 @@ int SyscallHandlers::pin_unix_peer(const NetTarget& t, sockaddr_storage& sa, soc
 Verdict SyscallHandlers::deny_net(Call& n, const NetTarget& t, const NetDecision& d) {
   // glibc asks nscd before reading /etc/passwd and friends, on every
   // lookup: where no nscd runs, say so quietly, as the kernel would.
+  // An optional grant whose directory was absent at start is treated alike.
   if (t.transport == Transport::kUnix && !t.abstract && t.unresolved == ENOENT) {
-    for (const auto& q : options_.quiet_absent_sockets) {
-      if (t.path == q) {
-        log_.debug("pid={} {} {}: absent and not granted", n.pid, syscall_name(n.data.nr), t.text);
-        return Verdict::error(ENOENT);
-      }
+    bool optional = net_.named_absent_socket(t.path);
+    for (const auto& q : options_.quiet_absent_sockets) optional = optional || t.path == q;
+    if (optional) {
+      log_.debug("pid={} {} {}: absent and not granted", n.pid, syscall_name(n.data.nr), t.text);
+      return Verdict::error(ENOENT);
     }
   }
   return refuse(n, {.target = t.text,

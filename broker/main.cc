@@ -6,6 +6,7 @@
 //                                               and write the policy it needed
 //   wwjail check FILE                          validate a policy, print its grants
 //   wwjail compile MODULE.wasm [-o FILE]       compile a WebAssembly module ahead of time
+#include <pwd.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -135,7 +136,7 @@ void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
       ->type_name("PATH")->allow_extra_args(false);
   app.add_option("--bind", f.binds, "may bind (and listen) there: tcp:ADDR:PORT, udp:ADDR:PORT, unix:PATH, unix:@NAME")
       ->type_name("SPEC")->allow_extra_args(false);
-  app.add_option("--connect", f.connects, "may connect or send datagrams there (same SPEC), or 'dns' for the resolvers")
+  app.add_option("--connect", f.connects, "may connect or send datagrams there (same SPEC; ?unix:PATH: if its directory exists), or 'dns' for the resolvers")
       ->type_name("SPEC")->allow_extra_args(false);
   app.add_option("--connect-broad", f.connects_broad, "connect to any peer on any port (tcp:*:*), made deliberate")
       ->type_name("SPEC")->allow_extra_args(false);
@@ -319,6 +320,7 @@ int run_command(int argc, char** argv, bool learn) {
     prepare_wasm_guest(config, self_exe(), log);
     if (!learn) return run_guest(config, logs);
     PolicyLearner learner(config.command);
+    if (const passwd* pw = ::getpwuid(::getuid())) learner.set_home(pw->pw_dir, std::getenv("HOME") ? std::getenv("HOME") : "");
     LearnObserver observer(learner);
     bool started = false;
     int status = run_guest(config, logs, &observer, &started);

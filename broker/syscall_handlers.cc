@@ -382,7 +382,9 @@ int SyscallHandlers::locate_entry(Call& n, int dirfd, uint64_t addr, Need need, 
   size_t slash = joined.find_last_of('/');
   std::string name = joined.substr(slash + 1);
   if (name == "." || name == "..") return need == Need::kCreate ? EEXIST : EBUSY;
-  int err = resolver_.resolve_absolute(GuestThread(static_cast<pid_t>(n.pid)), joined, false, need, out);
+  // Noted like every other decision, so `learn` and the allowed-decision log
+  // see creates and removes.
+  int err = resolve_absolute_noted(n, joined, false, need, out);
   out.trailing_slash = trailing;
   return err;
 }

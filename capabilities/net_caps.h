@@ -93,10 +93,21 @@ class NetCaps {
   // Audit mode: what the grants deny is allowed, and marked audited.
   void enable_audit() { audit_ = true; }
   bool auditing() const { return audit_; }
+  // An optional connect grant ("?unix:PATH") whose directory was absent at
+  // start: a connect to that path (as written, normalized) is answered
+  // ENOENT, as it would be without a jail, and is not logged as a denial.
+  void add_absent_socket(std::string path) { absent_sockets_.push_back(std::move(path)); }
+  bool named_absent_socket(std::string_view path) const {
+    for (const auto& a : absent_sockets_) {
+      if (a == path) return true;
+    }
+    return false;
+  }
 
  private:
   NetDecision decide(const std::vector<NetGrant>& grants, const NetTarget& t, const char* flag) const;
   std::vector<NetGrant> bind_, connect_;
+  std::vector<std::string> absent_sockets_;
   bool audit_ = false;
 };
 

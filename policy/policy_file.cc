@@ -435,6 +435,9 @@ class PolicyReader {
     expect_keys(t, {"bind", "connect", "listen", "dns", "connect_broad"}, "network");
     auto add = [&](const char* key, const char* flag, bool check_broad) {
       for (auto& [spec, n] : strings(t, key, "network")) {
+        // "?unix:PATH": optional (its directory may be absent).
+        const bool optional = spec.starts_with("?");
+        if (optional) spec.erase(0, 1);
         // A relative unix socket path is relative to this file, like
         // every other path in it.
         if (spec.starts_with("unix:") && spec.size() > 5 && spec[5] != '/' && spec[5] != '@')
@@ -442,6 +445,8 @@ class PolicyReader {
         std::string err;
         auto e = parse_net_spec(spec, err);
         if (!e) fail_at(n->source(), err);
+        if (optional && !optional_socket_allowed(*e, flag, err)) fail_at(n->source(), err);
+        if (optional) spec.insert(0, "?");
         if (check_broad && too_broad_to_connect(*e))
           fail_at(n->source(), "connect to " + spec + " reaches any peer on any port, too broad to be deliberate; "
                                "name the peers, or list \"" + spec + "\" under connect_broad if you mean it");

@@ -11,7 +11,7 @@
 //
 //   [network]
 //   bind    = ["tcp:127.0.0.1:8080"]
-//   connect = ["tcp:127.0.0.1:5432"]
+//   connect = ["tcp:127.0.0.1:5432", "?unix:/var/run/nscd/socket"]  # ?: the directory may be absent
 //   listen  = ["tcp:127.0.0.1:8081"]
 //   dns     = true                         # same as --connect dns
 //   connect_broad = ["tcp:*:*"]            # broad connect grants, made deliberate

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "capabilities/net_caps.h"
@@ -110,14 +111,374 @@ struct GrantSet {
     }
     return false;
   }
+  bool holds_below(const std::string& dir) const {
+    for (const auto& d : dirs) {
+      if (path_text::is_within(d, dir)) return true;
+    }
+    for (const auto& f : files) {
+      if (path_text::is_within(f, dir)) return true;
+    }
+    return false;
+  }
 };
 
 bool exists(const std::string& path, struct stat& st) { return ::lstat(path.c_str(), &st) == 0; }
+bool exists(const std::string& path) {
+  struct stat st;
+  return exists(path, st);
+}
+bool is_dir(const std::string& path) {
+  struct stat st;
+  return exists(path, st) && S_ISDIR(st.st_mode);
+}
 
 bool is_proc_pid(const std::string& path) {
   if (!path.starts_with("/proc/")) return false;
   size_t i = 6;
   return i < path.size() && path[i] >= '0' && path[i] <= '9';
+}
+
+// What one run recorded, as render() sees it (under the learner's lock).
+struct Recorded {
+  const std::vector<std::string>& command;
+  const std::map<std::string, uint8_t>& paths;
+  const std::set<std::string>& binds;
+  const std::set<std::string>& connects;
+  const std::string& tmpdir;
+  const std::string& home;  // the passwd home when $HOME names another directory, else empty
+
+  bool in_tmpdir(const std::string& p) const { return !tmpdir.empty() && path_text::is_within(p, tmpdir); }
+  // Paths that exist only on this host, or only for this user: written
+  // optional, so the policy passes `check` elsewhere.
+  bool host_specific(const std::string& p) const {
+    return path_text::is_within(p, "/sys/fs/cgroup") || (!home.empty() && path_text::is_within(p, home));
+  }
+};
+
+bool profile_covers(const RunConfig& c, const std::string& path) {
+  for (const auto& g : c.grants) {
+    if (path_text::is_within(path, g.path)) return true;
+  }
+  return std::find(c.absent_paths.begin(), c.absent_paths.end(), path) != c.absent_paths.end();
+}
+
+// 1. The base profiles the run needed, most specific first.
+struct Includes {
+  std::vector<std::string> names;           // "base:NAME"
+  std::vector<RunConfig> loaded;            // python3, tls-client, dynamic-elf
+  std::vector<const RunConfig*> included;  // those of `loaded` in effect
+
+  bool covers(const std::string& path) const {
+    for (const auto* c : included) {
+      if (profile_covers(*c, path)) return true;
+    }
+    return false;
+  }
+  bool holds_below(const std::string& dir) const {
+    for (const auto* c : included) {
+      for (const auto& g : c->grants) {
+        if (path_text::is_within(g.path, dir)) return true;
+      }
+    }
+    return false;
+  }
+};
+
+// Whether the run read a file that `profile` grants and dynamic-elf does not.
+bool profile_hit(const Recorded& rec, const RunConfig& profile, const RunConfig& elf) {
+  for (const auto& [path, needs] : rec.paths) {
+    if ((needs & ~kReadish) || rec.in_tmpdir(path)) continue;
+    if (profile_covers(profile, path) && (&profile == &elf || !profile_covers(elf, path))) return true;
+  }
+  return false;
+}
+
+Includes choose_includes(const Recorded& rec, bool used_dns) {
+  static constexpr const char* kNames[] = {"python3", "tls-client", "dynamic-elf"};
+  Includes inc;
+  for (const char* name : kNames) inc.loaded.push_back(load_base_profile(name));
+  const RunConfig& elf = inc.loaded.back();
+  for (size_t i = 0; i < inc.loaded.size(); ++i) {
+    const RunConfig& p = inc.loaded[i];
+    // A profile that grants network access (tls-client's dns) is pulled in
+    // by network use, never by a configuration file read alone (OpenSSL
+    // reads openssl.cnf in every program linked to it): those reads are
+    // granted one by one instead.
+    if (!p.net.empty() && !used_dns) continue;
+    if (!profile_hit(rec, p, elf)) continue;
+    // A profile that includes dynamic-elf makes including it again moot.
+    if (&p != &elf || inc.included.empty()) inc.names.push_back(std::string("base:") + kNames[i]);
+    inc.included.push_back(&p);
+  }
+  return inc;
+}
+
+// Network: binds and connects as SPECs, resolver traffic as dns = true.
+struct Network {
+  bool dns = false;
+  std::vector<std::string> binds, connects;
+};
+
+bool to_nameserver(const std::string& spec, const std::vector<std::string>& servers) {
+  for (const auto& ns : servers) {
+    for (const char* t : {"udp:", "tcp:"}) {
+      if (spec == std::string(t) + ns + ":53" || spec == std::string(t) + "[" + ns + "]:53") return true;
+    }
+  }
+  return false;
+}
+
+Network fold_network(const Recorded& rec) {
+  Network net;
+  const std::vector<std::string> servers = resolv_conf_nameservers();
+  auto own_socket = [&](const std::string& spec) { return spec.starts_with("unix:/") && rec.in_tmpdir(spec.substr(5)); };
+  for (const auto& spec : rec.connects) {
+    if (to_nameserver(spec, servers)) {
+      net.dns = true;
+    } else if (own_socket(spec)) {
+      continue;  // the temp dir's sockets are the run's own
+    } else if (spec.starts_with("unix:/") && !exists(spec.substr(5))) {
+      // Tried and absent (glibc's nscd socket where no nscd runs): optional,
+      // so the guest is told it is absent, as it was during learning.
+      net.connects.push_back("?" + spec);
+    } else {
+      net.connects.push_back(spec);
+    }
+  }
+  for (const auto& spec : rec.binds) {
+    if (!own_socket(spec)) net.binds.push_back(spec);
+  }
+  return net;
+}
+
+// 2-3. Writes and execs.
+struct Storage {
+  GrantSet read, write, exec;
+  std::set<std::string> optional;           // "?PATH": absent, or only on this host
+  std::vector<std::string> listed;          // list grants
+  std::vector<std::string> proc_paths;      // other processes' /proc entries, not granted
+  std::vector<std::string> probes;          // execs of absent paths (PATH search)
+};
+
+// Drops from `g.files` what a directory grant in it covers, and keeps as
+// directory grants only the outermost directories.
+void keep_outermost(GrantSet& g) {
+  std::set<std::string> kept;
+  for (const auto& w : g.files) {
+    bool inside = false;
+    for (const auto& d : g.dirs) inside = inside || (w != d && path_text::is_within(w, d));
+    if (!inside) kept.insert(w);
+  }
+  g.files = std::move(kept);
+  std::erase_if(g.dirs, [&](const std::string& d) { return !g.files.count(d); });
+}
+
+void fold_writes_and_execs(const Recorded& rec, Storage& s) {
+  for (const auto& [path, needs] : rec.paths) {
+    if (rec.in_tmpdir(path)) continue;
+    if (is_proc_pid(path)) {
+      s.proc_paths.push_back(path);
+      continue;
+    }
+    if (needs & (bit(Need::kCreate) | bit(Need::kRemove))) {
+      std::string dir = path_text::split_last(path).parent;
+      if (!rec.in_tmpdir(dir) && dir != rec.tmpdir) s.write.files.insert(dir);  // a directory grant; folded below
+    }
+    if ((needs & bit(Need::kWrite)) && exists(path)) s.write.files.insert(path);
+    if (needs & bit(Need::kExec)) {
+      if (exists(path)) s.exec.files.insert(path);
+      else s.probes.push_back(path);
+    }
+  }
+  // A write grant on a directory covers everything below it.
+  for (const auto& w : s.write.files) {
+    if (is_dir(w)) s.write.dirs.push_back(w);
+  }
+  keep_outermost(s.write);
+}
+
+// 4-5. Reads: the files read, by directory, and the directories looked at.
+struct ReadsSeen {
+  std::map<std::string, std::vector<std::string>> files_by_dir;
+  std::vector<std::string> looked_at_dirs;
+};
+
+ReadsSeen collect_reads(const Recorded& rec, const Includes& inc, Storage& s) {
+  ReadsSeen seen;
+  for (const auto& [path, needs] : rec.paths) {
+    if (rec.in_tmpdir(path) || is_proc_pid(path) || path == rec.tmpdir) continue;
+    if (s.write.covers(path) || s.exec.covers(path)) continue;
+    if (!(needs & kReadish) && !(needs & bit(Need::kWrite))) continue;
+    struct stat st;
+    if (!exists(path, st)) {
+      if (!inc.covers(path)) s.optional.insert(path);
+      continue;
+    }
+    if (inc.covers(path)) continue;
+    if (rec.host_specific(path)) {
+      s.optional.insert(path);
+    } else if (S_ISDIR(st.st_mode)) {
+      seen.looked_at_dirs.push_back(path);
+    } else {
+      seen.files_by_dir[path_text::split_last(path).parent].push_back(path);
+    }
+  }
+  return seen;
+}
+
+// Whether the run looked into every directory `dir` holds now (a tree it
+// walked), so a grant on `dir` reaches no subtree the program never saw.
+bool explored_every_subdir(const Recorded& rec, const std::string& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->symlink_status(ec).type() != std::filesystem::file_type::directory) continue;
+    if (!rec.paths.count(it->path().string())) return false;
+  }
+  return !ec;
+}
+
+// A directory the program listed, read files in and walked whole is what it
+// worked on (a tree it archived, a directory it serves): it is granted
+// whole, so the policy still holds when the directory gains a file. So is
+// one it read kFoldThreshold files in. Never / or a top-level system tree.
+bool worked_on(const Recorded& rec, const std::string& dir, size_t files_read) {
+  if (never_fold_into(dir)) return false;
+  if (files_read >= kFoldThreshold) return true;
+  auto it = rec.paths.find(dir);
+  bool listed = it != rec.paths.end() && (it->second & bit(Need::kRead));
+  return listed && files_read > 0 && explored_every_subdir(rec, dir);
+}
+
+void fold_reads(const Recorded& rec, const Includes& inc, Storage& s) {
+  ReadsSeen seen = collect_reads(rec, inc, s);
+  for (auto& [dir, files] : seen.files_by_dir) {
+    if (worked_on(rec, dir, files.size())) s.read.dirs.push_back(dir);
+    else s.read.files.insert(files.begin(), files.end());
+  }
+  std::sort(s.read.dirs.begin(), s.read.dirs.end());
+  s.read.dirs.erase(std::unique(s.read.dirs.begin(), s.read.dirs.end()), s.read.dirs.end());
+  std::vector<std::string> dirs;
+  for (const auto& d : s.read.dirs) {
+    bool inside = false;
+    for (const auto& o : s.read.dirs) inside = inside || (o != d && path_text::is_within(d, o));
+    if (!inside && !s.write.covers(d)) dirs.push_back(d);
+  }
+  s.read.dirs = std::move(dirs);
+  std::erase_if(s.read.files, [&](const std::string& f) {
+    for (const auto& d : s.read.dirs) {
+      if (path_text::is_within(f, d)) return true;
+    }
+    return false;
+  });
+  // A directory only looked at (stat) needs a grant only when no other
+  // grant lies below it (the ancestors of grants may always be looked at);
+  // one listed gets a list grant: its entries, nothing below.
+  for (const auto& d : seen.looked_at_dirs) {
+    if (s.read.covers(d) || s.write.covers(d)) continue;
+    bool below = s.read.holds_below(d) || s.write.holds_below(d) || s.exec.holds_below(d) || inc.holds_below(d);
+    if (!(rec.paths.at(d) & bit(Need::kRead)) && below) continue;
+    s.listed.push_back(d);
+  }
+  std::erase_if(s.optional, [&](const std::string& p) { return s.read.covers(p) || s.write.covers(p); });
+}
+
+// Writing the policy text.
+class PolicyText {
+ public:
+  explicit PolicyText(LearnedPolicy& out) : out_(out) {}
+
+  // A storage list names paths (glob-quoted); a network list names SPECs.
+  // What cannot be written exactly is named in a comment after the list.
+  void list(const char* key, const std::vector<std::string>& items, bool paths = true) {
+    std::vector<std::string> entries, left_out;
+    for (const auto& i : items) {
+      PathEntry e = paths ? path_entry(i) : PathEntry{toml_string(i), "not UTF-8, which TOML cannot hold"};
+      if (!e.toml) {
+        left_out.push_back("# Not written (" + std::string(e.why) + "): " + key + " " + escape_visibly(i) + "\n");
+        continue;
+      }
+      entries.push_back(*e.toml);
+      // "?PATH" grants nothing while absent (a "?unix:" socket was absent).
+      if (!i.starts_with("?") || (paths && exists(i.substr(1)))) ++out_.grants;
+    }
+    if (!entries.empty()) {
+      t_ << key << " = [\n";
+      for (const auto& e : entries) t_ << "  " << e << ",\n";
+      t_ << "]\n";
+    }
+    for (const auto& l : left_out) t_ << l;
+  }
+  std::ostringstream& raw() { return t_; }
+  std::string str() const { return t_.str(); }
+
+ private:
+  LearnedPolicy& out_;
+  std::ostringstream t_;
+};
+
+bool before_ignoring_mark(const std::string& a, const std::string& b) {
+  return (a[0] == '?' ? a.substr(1) : a) < (b[0] == '?' ? b.substr(1) : b);
+}
+
+void write_header(PolicyText& t, const Recorded& rec, const Includes& inc) {
+  std::string cmd;
+  for (const auto& a : rec.command) cmd += (cmd.empty() ? "" : " ") + a;
+  t.raw() << "# Learned by wwjail learn from: " << escape_visibly(cmd) << "\n"
+          << "# Review it before use: it grants what this one run touched, no more.\n"
+          << "# Check it with: wwjail check FILE\n";
+  if (inc.names.empty()) return;
+  t.raw() << "include = [";
+  for (size_t i = 0; i < inc.names.size(); ++i) t.raw() << (i ? ", " : "") << *toml_string(inc.names[i]);
+  t.raw() << "]\n";
+}
+
+void write_storage(PolicyText& t, const Storage& s, const Includes& inc, LearnedPolicy& out) {
+  std::vector<std::string> reads(s.read.files.begin(), s.read.files.end());
+  reads.insert(reads.end(), s.read.dirs.begin(), s.read.dirs.end());
+  for (const auto& o : s.optional) reads.push_back("?" + o);
+  // Execs of absent paths (a PATH search trying each directory) grant
+  // nothing: written "?PATH", the guest is told they are absent, as it was.
+  for (const auto& p : s.probes) {
+    if (!inc.covers(p) && !s.read.covers(p) && !s.write.covers(p) && !s.optional.count(p)) reads.push_back("?" + p);
+  }
+  std::sort(reads.begin(), reads.end(), before_ignoring_mark);
+  t.raw() << "\n[storage]\n";
+  if (std::any_of(reads.begin(), reads.end(), [](const std::string& r) { return r[0] == '?'; }))
+    t.raw() << "# \"?PATH\" grants nothing while PATH is absent (as during learning, or on\n"
+            << "# another host); the guest is then told it is absent, not denied.\n";
+  std::vector<std::string> writes, writes_broad;
+  for (const auto& w : s.write.files) (too_broad_to_write(w) ? writes_broad : writes).push_back(w);
+  t.list("read", reads);
+  t.list("list", s.listed);
+  if (!writes.empty() || !writes_broad.empty()) {
+    out.writes_outside_tmpdir = true;
+    t.raw() << "# WRITE OUTSIDE THE PRIVATE TEMP DIR: the program created, removed or\n"
+            << "# changed files in these places during learning. Grant them only if it must.\n";
+    t.list("write", writes);
+    if (!writes_broad.empty()) {
+      t.raw() << "# A system tree: the run wrote directly into it. Narrow this if you can.\n";
+      t.list("write_broad", writes_broad);
+    }
+  }
+  t.list("exec", std::vector<std::string>(s.exec.files.begin(), s.exec.files.end()));
+  if (!s.proc_paths.empty()) {
+    t.raw() << "# Not granted: other processes' /proc entries (the guest's own are readable\n"
+            << "# without a grant; these differ each run):\n";
+    for (const auto& p : s.proc_paths) t.raw() << "#   " << escape_visibly(p) << "\n";
+  }
+}
+
+void write_network(PolicyText& t, const Network& net, const Includes& inc) {
+  bool dns_included = false;
+  for (const auto* c : inc.included) dns_included = dns_included || !c->net.empty();
+  const bool dns = net.dns && !dns_included;
+  if (net.binds.empty() && net.connects.empty() && !dns) return;
+  t.raw() << "\n[network]\n";
+  t.list("bind", net.binds, false);
+  if (std::any_of(net.connects.begin(), net.connects.end(), [](const std::string& c) { return c[0] == '?'; }))
+    t.raw() << "# \"?unix:PATH\": absent during learning; allowed if it exists, else reported absent.\n";
+  t.list("connect", net.connects, false);
+  if (dns) t.raw() << "dns = true\n";
 }
 
 }  // namespace
@@ -137,262 +498,29 @@ void PolicyLearner::set_tmpdir(std::string_view path) {
   tmpdir_ = path;
 }
 
+void PolicyLearner::set_home(std::string_view passwd_home, std::string_view env_home) {
+  std::lock_guard lock(mu_);
+  home_.clear();
+  if (!passwd_home.starts_with("/")) return;
+  std::string passwd = path_text::normalize(passwd_home);
+  if (passwd == "/") return;  // would make every path optional
+  if (env_home.starts_with("/") && path_text::normalize(env_home) == passwd) return;
+  home_ = passwd;
+}
+
 LearnedPolicy PolicyLearner::render() const {
   std::lock_guard lock(mu_);
+  const Recorded rec{command_, paths_, binds_, connects_, tmpdir_, home_};
+  Network net = fold_network(rec);
+  Includes inc = choose_includes(rec, net.dns);
+  Storage s;
+  fold_writes_and_execs(rec, s);
+  fold_reads(rec, inc, s);
   LearnedPolicy out;
-  auto in_tmpdir = [&](const std::string& p) { return !tmpdir_.empty() && path_text::is_within(p, tmpdir_); };
-
-  // 1. Base profiles, most specific first.
-  struct Profile {
-    const char* name;
-    RunConfig config;
-  };
-  std::vector<Profile> profiles;
-  for (const char* name : {"python3", "tls-client", "dynamic-elf"}) profiles.push_back({name, load_base_profile(name)});
-  const RunConfig& elf = profiles.back().config;
-  auto profile_covers = [](const RunConfig& c, const std::string& path) {
-    for (const auto& g : c.grants) {
-      if (path_text::is_within(path, g.path)) return true;
-    }
-    return std::find(c.absent_paths.begin(), c.absent_paths.end(), path) != c.absent_paths.end();
-  };
-  std::vector<std::string> includes;
-  std::vector<const RunConfig*> included;
-  for (const auto& p : profiles) {
-    bool specific_hit = false;
-    for (const auto& [path, needs] : paths_) {
-      if ((needs & ~kReadish) || in_tmpdir(path)) continue;
-      bool hit = profile_covers(p.config, path) && (&p.config == &elf || !profile_covers(elf, path));
-      if (hit) {
-        specific_hit = true;
-        break;
-      }
-    }
-    if (!specific_hit) continue;
-    // A profile that includes dynamic-elf makes including it again moot.
-    if (&p.config == &elf && !included.empty()) {
-      included.push_back(&p.config);
-      continue;
-    }
-    includes.push_back(std::string("base:") + p.name);
-    included.push_back(&p.config);
-  }
-  auto covered_by_includes = [&](const std::string& path) {
-    for (const auto* c : included) {
-      if (profile_covers(*c, path)) return true;
-    }
-    return false;
-  };
-
-  // 2-3. Writes and execs.
-  GrantSet write, exec;
-  std::set<std::string> write_notes;
-  std::vector<std::string> proc_paths;
-  for (const auto& [path, needs] : paths_) {
-    if (in_tmpdir(path)) continue;
-    if (is_proc_pid(path)) {
-      proc_paths.push_back(path);
-      continue;
-    }
-    if (needs & (bit(Need::kCreate) | bit(Need::kRemove))) {
-      std::string dir = path_text::split_last(path).parent;
-      if (!in_tmpdir(dir) && dir != tmpdir_) write.files.insert(dir);  // a directory grant; folded below
-    }
-    if (needs & bit(Need::kWrite)) {
-      struct stat st;
-      if (exists(path, st)) write.files.insert(path);
-    }
-    if (needs & bit(Need::kExec)) exec.files.insert(path);
-  }
-  // A write grant on a directory covers everything below it.
-  for (const auto& w : write.files) {
-    struct stat st;
-    if (exists(w, st) && S_ISDIR(st.st_mode)) write.dirs.push_back(w);
-  }
-  {
-    std::set<std::string> kept;
-    for (const auto& w : write.files) {
-      bool inside = false;
-      for (const auto& d : write.dirs) inside = inside || (w != d && path_text::is_within(w, d));
-      if (!inside) kept.insert(w);
-    }
-    write.files = std::move(kept);
-    std::erase_if(write.dirs, [&](const std::string& d) { return !write.files.count(d); });
-  }
-
-  // 4-5. Reads.
-  GrantSet read;
-  std::set<std::string> optional;
-  std::map<std::string, std::vector<std::string>> files_by_dir;
-  // Directories opened (listed) or looked at: a listing grant, never the
-  // subtree, unless files inside fold into it.
-  std::vector<std::string> looked_at_dirs;
-  for (const auto& [path, needs] : paths_) {
-    if (in_tmpdir(path) || is_proc_pid(path) || path == tmpdir_) continue;
-    if (write.covers(path) || exec.covers(path)) continue;
-    if (!(needs & kReadish) && !(needs & bit(Need::kWrite))) continue;
-    struct stat st;
-    if (!exists(path, st)) {
-      if (!covered_by_includes(path)) optional.insert(path);
-      continue;
-    }
-    if (covered_by_includes(path)) continue;
-    if (S_ISDIR(st.st_mode)) {
-      looked_at_dirs.push_back(path);
-      continue;
-    }
-    files_by_dir[path_text::split_last(path).parent].push_back(path);
-  }
-  for (auto& [dir, files] : files_by_dir) {
-    if (files.size() >= kFoldThreshold && !never_fold_into(dir)) {
-      read.dirs.push_back(dir);
-    } else {
-      for (auto& f : files) read.files.insert(f);
-    }
-  }
-  // A directory only looked at needs a grant only when no other grant lies
-  // below it (the ancestors of grants may always be looked at).
-  auto below_some_grant = [&](const std::string& dir) {
-    for (const GrantSet* g : {&read, &write, &exec}) {
-      for (const auto& d : g->dirs) {
-        if (path_text::is_within(d, dir)) return true;
-      }
-      for (const auto& f : g->files) {
-        if (path_text::is_within(f, dir)) return true;
-      }
-    }
-    for (const auto* c : included) {
-      for (const auto& g : c->grants) {
-        if (path_text::is_within(g.path, dir)) return true;
-      }
-    }
-    return false;
-  };
-  std::vector<std::string> listed;
-  for (const auto& d : looked_at_dirs) {
-    const uint8_t needs = paths_.at(d);
-    bool covered = false;
-    for (const auto& r : read.dirs) covered = covered || path_text::is_within(d, r);
-    if (covered || write.covers(d)) continue;
-    // Only looked at (stat): an ancestor of another grant needs nothing.
-    if (!(needs & bit(Need::kRead)) && below_some_grant(d)) continue;
-    listed.push_back(d);
-  }
-  // Drop what a directory grant already covers.
-  std::sort(read.dirs.begin(), read.dirs.end());
-  read.dirs.erase(std::unique(read.dirs.begin(), read.dirs.end()), read.dirs.end());
-  std::vector<std::string> dirs;
-  for (const auto& d : read.dirs) {
-    bool inside = false;
-    for (const auto& o : read.dirs) inside = inside || (o != d && path_text::is_within(d, o));
-    if (!inside && !write.covers(d)) dirs.push_back(d);
-  }
-  read.dirs = dirs;
-  std::erase_if(read.files, [&](const std::string& f) {
-    for (const auto& d : read.dirs) {
-      if (path_text::is_within(f, d)) return true;
-    }
-    return false;
-  });
-  std::erase_if(optional, [&](const std::string& p) { return read.covers(p) || write.covers(p); });
-
-  // Network.
-  std::vector<std::string> servers = resolv_conf_nameservers();
-  bool dns = false;
-  std::vector<std::string> connects, binds, unix_notes;
-  for (const auto& spec : connects_) {
-    bool nameserver = false;
-    for (const auto& ns : servers) {
-      for (const char* t : {"udp:", "tcp:"}) {
-        std::string v4 = std::string(t) + ns + ":53", v6 = std::string(t) + "[" + ns + "]:53";
-        nameserver = nameserver || spec == v4 || spec == v6;
-      }
-    }
-    if (nameserver) {
-      dns = true;
-    } else if (spec.starts_with("unix:/") && in_tmpdir(spec.substr(5))) {
-      continue;  // the temp dir's sockets are the run's own
-    } else {
-      connects.push_back(spec);
-    }
-  }
-  for (const auto& spec : binds_) {
-    if (spec.starts_with("unix:/") && in_tmpdir(spec.substr(5))) continue;
-    binds.push_back(spec);
-  }
-  bool tls_included = std::find(includes.begin(), includes.end(), "base:tls-client") != includes.end();
-
-  // Render.
-  std::ostringstream t;
-  std::string cmd;
-  for (const auto& a : command_) cmd += (cmd.empty() ? "" : " ") + a;
-  t << "# Learned by wwjail learn from: " << escape_visibly(cmd) << "\n"
-    << "# Review it before use: it grants what this one run touched, no more.\n"
-    << "# Check it with: wwjail check FILE\n";
-  if (!includes.empty()) {
-    t << "include = [";
-    for (size_t i = 0; i < includes.size(); ++i) t << (i ? ", " : "") << *toml_string(includes[i]);
-    t << "]\n";
-  }
-  // A storage list names paths (glob-quoted); a network list names SPECs.
-  // What cannot be written exactly is named in a comment after the list.
-  auto list = [&](const char* key, const std::vector<std::string>& items, bool paths = true) {
-    std::vector<std::string> entries, left_out;
-    for (const auto& i : items) {
-      PathEntry e = paths ? path_entry(i) : PathEntry{toml_string(i), "not UTF-8, which TOML cannot hold"};
-      if (e.toml) entries.push_back(*e.toml);
-      else left_out.push_back("# Not written (" + std::string(e.why) + "): " + key + " " + escape_visibly(i) + "\n");
-    }
-    if (!entries.empty()) {
-      t << key << " = [\n";
-      for (const auto& e : entries) t << "  " << e << ",\n";
-      t << "]\n";
-    }
-    for (const auto& l : left_out) t << l;
-    out.grants += entries.size();
-  };
-  std::vector<std::string> reads(read.files.begin(), read.files.end());
-  reads.insert(reads.end(), read.dirs.begin(), read.dirs.end());
-  for (const auto& o : optional) reads.push_back("?" + o);
-  std::sort(reads.begin(), reads.end(), [](const std::string& a, const std::string& b) {
-    return (a[0] == '?' ? a.substr(1) : a) < (b[0] == '?' ? b.substr(1) : b);
-  });
-  std::vector<std::string> execs;
-  for (const auto& e : exec.files) {
-    struct stat st;
-    if (exists(e, st)) execs.push_back(e);
-    else if (!covered_by_includes(e) && !read.covers(e) && !write.covers(e)) reads.push_back("?" + e);  // tried, absent
-  }
-  std::sort(reads.begin(), reads.end(), [](const std::string& a, const std::string& b) {
-    return (a[0] == '?' ? a.substr(1) : a) < (b[0] == '?' ? b.substr(1) : b);
-  });
-  std::vector<std::string> writes, writes_broad;
-  for (const auto& w : write.files) (too_broad_to_write(w) ? writes_broad : writes).push_back(w);
-
-  t << "\n[storage]\n";
-  list("read", reads);
-  list("list", listed);
-  if (!writes.empty() || !writes_broad.empty()) {
-    out.writes_outside_tmpdir = true;
-    t << "# WRITE OUTSIDE THE PRIVATE TEMP DIR: the program created, removed or\n"
-      << "# changed files in these places during learning. Grant them only if it must.\n";
-    list("write", writes);
-    if (!writes_broad.empty()) {
-      t << "# A system tree: the run wrote directly into it. Narrow this if you can.\n";
-      list("write_broad", writes_broad);
-    }
-  }
-  list("exec", execs);
-  if (!proc_paths.empty()) {
-    t << "# Not granted (process-specific, differs each run; grant /proc if the program needs it):\n";
-    for (const auto& p : proc_paths) t << "#   " << escape_visibly(p) << "\n";
-  }
-  if (!binds.empty() || !connects.empty() || (dns && !tls_included)) {
-    t << "\n[network]\n";
-    list("bind", binds, false);
-    list("connect", connects, false);
-    if (dns && !tls_included) t << "dns = true\n";
-  }
+  PolicyText t(out);
+  write_header(t, rec, inc);
+  write_storage(t, s, inc, out);
+  write_network(t, net, inc);
   out.text = t.str();
   return out;
 }

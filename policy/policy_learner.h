@@ -8,23 +8,31 @@
 // How it is folded, in order:
 //  1. System files go into includes: a shipped base profile is included
 //     when the run read something only that profile grants, and then
-//     everything that profile grants is dropped from the list.
+//     everything that profile grants is dropped from the list. A profile
+//     that grants network access (tls-client's dns) needs resolver traffic
+//     too: a configuration read (openssl.cnf) alone is granted as a file.
 //  2. Creating or removing an entry grants write on its directory; writing
 //     an existing file grants write on that file. Every write grant gets a
 //     comment saying it reaches outside the private temp dir; one on a
 //     system tree is written under write_broad.
-//  3. Executed files get exec grants.
-//  4. Three or more files read in one directory fold into that directory,
-//     unless it is / or a top-level system tree (/etc, /usr, ...), whose
-//     files are listed. Directories the program listed or looked at get a
-//     list grant (their entries, nothing below), unless a grant below them
-//     already lets them be looked at.
+//  3. Executed files get exec grants; execs of absent paths ($PATH probes)
+//     are no grant, written "?PATH" as in 5.
+//  4. A directory folds into a read grant when three or more files were
+//     read in it, or when the program listed it, read files in it and
+//     looked into every subdirectory it holds (what it worked on: a tree it
+//     archived, a directory it serves); never / or a top-level system tree
+//     (/etc, /usr, ...), whose files are listed. Other directories the
+//     program listed or looked at get a list grant (their entries, nothing
+//     below), unless a grant below them already lets them be looked at.
 //  5. Paths that did not exist become "?PATH": the guest is told they are
-//     absent, as it was during learning.
-//  6. /proc/<pid> paths cannot be granted per run: they are listed in a
-//     comment.
+//     absent, as it was during learning. Paths only this host or user has
+//     (/sys/fs/cgroup/..., the passwd home when $HOME is elsewhere) are
+//     written "?PATH" too, so the policy loads on another host.
+//  6. Other processes' /proc/<pid> entries cannot be granted per run: they
+//     are listed in a comment.
 // Network: binds and connects as SPECs; connects to the resolv.conf
-// nameservers on port 53 become dns = true.
+// nameservers on port 53 become dns = true; a connect to a unix socket that
+// is absent at render time becomes "?unix:PATH" (policy_file.h).
 //
 // Everything in a learned policy comes from the run: the command line and
 // the paths and addresses the guest chose. So every string is written as an
@@ -64,6 +72,10 @@ class PolicyLearner {
   void network(bool bind, std::string_view spec);
   // The run's private temp dir (accesses below it need no grant).
   void set_tmpdir(std::string_view path);
+  // The user's home in the passwd database and $HOME: when they differ,
+  // paths below the passwd home are written optional ("?PATH"), since they
+  // are this user's on this host, not the program's.
+  void set_home(std::string_view passwd_home, std::string_view env_home);
 
   // Folds what was recorded; lstat()s the paths, so call it after the run.
   LearnedPolicy render() const;
@@ -74,6 +86,7 @@ class PolicyLearner {
   std::map<std::string, uint8_t> paths_;  // path -> bit per Need
   std::set<std::string> binds_, connects_;
   std::string tmpdir_;
+  std::string home_;  // the passwd home when $HOME names another directory
 };
 
 // `s` as a TOML basic string: quotes and backslashes escaped, control

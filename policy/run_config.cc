@@ -221,7 +221,24 @@ std::string canonical_socket_path(const std::string& path, const std::string& wh
   return out;
 }
 
+bool socket_dir_exists(const std::string& path) {
+  std::string real;
+  return canonical(path_text::split_last(path).parent, real);
+}
+
 }  // namespace
+
+bool optional_socket_allowed(const NetEndpoint& e, const std::string& flag, std::string& error) {
+  if (e.transport != Transport::kUnix || e.abstract) {
+    error = "only a unix socket path can be optional (?unix:PATH); an address or an abstract name is never absent";
+    return false;
+  }
+  if (flag != "--connect") {
+    error = "only a connect grant can be optional (?unix:PATH); " + flag.substr(2) + " needs its directory";
+    return false;
+  }
+  return true;
+}
 
 NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen) {
   NetCaps caps;
@@ -244,9 +261,15 @@ NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vecto
         add_path(storage, f, kRead, "--connect dns", false);
       continue;
     }
+    const bool optional = req.spec.starts_with("?");
     std::string err;
-    auto e = parse_net_spec(req.spec, err);
+    auto e = parse_net_spec(optional ? req.spec.substr(1) : req.spec, err);
     if (!e) throw SetupError(where + ": " + err);
+    if (optional && !optional_socket_allowed(*e, req.flag, err)) throw SetupError(where + ": " + err);
+    if (optional && !socket_dir_exists(e->path)) {
+      caps.add_absent_socket(path_text::normalize(e->path));
+      continue;
+    }
     if (e->transport == Transport::kUnix && !e->abstract) e->path = canonical_socket_path(e->path, where);
     NetGrant g{*e, where};
     if (req.flag == "--bind") {

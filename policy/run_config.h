@@ -126,6 +126,12 @@ std::vector<std::string> resolv_conf_nameservers();
 // Finds PROGRAM as execvp would (PATH search when it has no slash).
 ProgramLookup find_program(const std::string& name);
 
+// "?unix:PATH" (connect only) is an optional grant: allowed as unix:PATH
+// when the socket's directory exists at start; otherwise a connect to it is
+// told ENOENT, as without a jail, and logged at debug level only. False
+// with `error` set for any other SPEC or kind.
+bool optional_socket_allowed(const NetEndpoint& e, const std::string& flag, std::string& error);
+
 // Parses the network requests (SetupError naming the flag and what to write
 // instead). --connect dns becomes the resolv.conf nameservers on port 53 and
 // read grants on the resolver's files, which are added to `storage`.

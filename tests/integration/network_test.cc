@@ -486,6 +486,27 @@ TEST(NetworkUnix, PathConnectNeedsAGrant) {
   EXPECT_EQ(o->accepted(), 0);
 }
 
+// "--connect ?unix:PATH" (what learn writes for nscd's socket where no nscd
+// runs): with its directory absent, a connect is told ENOENT, as without a
+// jail, and no denial is logged; with its directory there it is a grant like
+// unix:PATH. Another absent path stays denied.
+TEST(NetworkUnix, OptionalSocketConnects) {
+  ScratchDir dir;
+  std::string gone = dir.path() + "/no-dir/x.sock", also_gone = dir.path() + "/no-dir/y.sock";
+  auto absent = probe({"--connect", "?unix:" + gone}, {"connect-unix", gone});
+  EXPECT_PROBE(absent, "err ENOENT");
+  EXPECT_EQ(absent.err.find("denied"), std::string::npos) << absent.err;
+  EXPECT_DENIED(probe({"--connect", "?unix:" + gone}, {"connect-unix", also_gone}));
+  std::string live = dir.path() + "/s.sock";
+  auto s = unix_server(live, false);
+  EXPECT_PROBE(probe({"--connect", "?unix:" + live}, {"connect-unix", live}), "ok pong");
+  EXPECT_EQ(s->wait_accepted(1, 200), 1);
+  // Only a connect to a unix path can be optional.
+  auto bad = jail({"--connect", "?tcp:127.0.0.1:9"}, {"/bin/true"});
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_NE(bad.err.find("can be optional (?unix:PATH)"), std::string::npos) << bad.err;
+}
+
 // A sockaddr_un whose length ends inside sun_path names the shorter path:
 // the decision must be about the path the kernel will use.
 TEST(NetworkUnix, ShortenedSockaddrIsDecidedOnThePathItReallyNames) {

@@ -10,6 +10,8 @@
 #include <climits>
 #include <fstream>
 
+#include "policy/run_config.h"
+#include "capabilities/storage_caps.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
@@ -242,6 +244,36 @@ TEST_F(PolicyFile, OptionalAndGlobPaths) {
   // make it optional.
   std::string err = error_of("[storage]\nread = [\"data/none*\"]\n");
   EXPECT_NE(err.find("write \"?data/none*\" for a path that may be absent"), std::string::npos) << err;
+}
+
+// "?unix:PATH": a connect to a socket that may be absent, directory and
+// all (nscd's, where no nscd is installed). Loads, and at start becomes a
+// grant when the directory exists, else an absent socket (told ENOENT).
+TEST_F(PolicyFile, OptionalUnixSocketConnects) {
+  RunConfig c;
+  load_policy_file(write("[network]\nconnect = [\"?unix:/no/such/dir/socket\", \"?unix:data/app.sock\"]\n"), c);
+  ASSERT_EQ(c.net.size(), 2u);
+  EXPECT_EQ(c.net[0].spec, "?unix:/no/such/dir/socket");
+  EXPECT_EQ(c.net[1].spec, "?unix:" + dir_ + "/data/app.sock");  // relative to the file, like any path
+  StorageCaps storage;
+  std::vector<NetEndpoint> listen;
+  NetCaps caps = build_net_caps(c, storage, listen);
+  EXPECT_TRUE(caps.named_absent_socket("/no/such/dir/socket"));
+  ASSERT_EQ(caps.connect_grants().size(), 1u);
+  char real[PATH_MAX];
+  ASSERT_TRUE(realpath((dir_ + "/data").c_str(), real));
+  EXPECT_EQ(caps.connect_grants()[0].endpoint.path, std::string(real) + "/app.sock");
+  // Without "?", the absent directory is refused when the grants are built.
+  RunConfig plain;
+  load_policy_file(write("[network]\nconnect = [\"unix:/no/such/dir/socket\"]\n"), plain);
+  EXPECT_THROW(build_net_caps(plain, storage, listen), SetupError);
+  // Only a unix path connect can be optional.
+  for (const char* bad : {"[network]\nconnect = [\"?tcp:127.0.0.1:80\"]\n", "[network]\nconnect = [\"?unix:@name\"]\n",
+                          "[network]\nbind = [\"?unix:/no/such/dir/s\"]\n"}) {
+    std::string err = error_of(bad);
+    EXPECT_NE(err.find("can be optional (?unix:PATH)"), std::string::npos) << bad << ": " << err;
+    EXPECT_NE(err.find("policy.toml:2:"), std::string::npos) << err;
+  }
 }
 
 TEST_F(PolicyFile, EnvAndLimits) {

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "policy/policy_file.h"
+#include "policy/run_config.h"
 
 namespace wwjail {
 namespace {
@@ -140,6 +141,157 @@ TEST_F(Learner, NetworkAndProcPaths) {
   EXPECT_FALSE(find(c, "/proc/1234/status"));
 }
 
+// A directory the program listed and read in is what it worked on: the
+// policy must still hold when the directory gains a file. Only listed or
+// read from three files on; never / or a top-level system tree.
+TEST_F(Learner, AListedDirectoryWithFilesReadFoldsIntoTheDirectory) {
+  PolicyLearner l({"tar"});
+  std::string tree = dir("tree"), sub = dir("tree/sub"), only_read = dir("plain");
+  l.storage(tree, Need::kRead);  // listed
+  l.storage(file("tree/a"), Need::kRead);
+  l.storage(sub, Need::kRead);
+  l.storage(file("tree/sub/b"), Need::kRead);
+  l.storage(file("plain/one"), Need::kRead);  // read without listing: the file alone
+  RunConfig c = reload(l.render());
+  ASSERT_TRUE(find(c, tree));
+  EXPECT_EQ(find(c, tree)->rights, kRead);
+  EXPECT_FALSE(find(c, tree)->list_only);
+  EXPECT_FALSE(find(c, sub)) << "inside the tree's grant";
+  EXPECT_FALSE(find(c, tree + "/a"));
+  EXPECT_TRUE(find(c, only_read + "/one"));
+  EXPECT_FALSE(find(c, only_read));
+}
+
+// A listed directory holding a subdirectory the program never looked into
+// (python lists its script's directory for imports) is not folded: the
+// grant would reach that subtree.
+TEST_F(Learner, AListedDirectoryIsNotFoldedOverAnUnseenSubdirectory) {
+  PolicyLearner l({"python3"});
+  std::string work = dir("work");
+  dir("work/private");
+  l.storage(work, Need::kRead);
+  l.storage(file("work/conf.json"), Need::kRead);
+  RunConfig c = reload(l.render());
+  EXPECT_TRUE(find(c, work + "/conf.json"));
+  ASSERT_TRUE(find(c, work));
+  EXPECT_TRUE(find(c, work)->list_only);
+}
+
+TEST_F(Learner, AListedDirectoryWithCreatedFilesGetsWrite) {
+  PolicyLearner l({"server"});
+  std::string out = dir("out");
+  l.storage(out, Need::kRead);
+  l.storage(out + "/upload.bin", Need::kCreate);
+  RunConfig c = reload(l.render());
+  ASSERT_TRUE(find(c, out));
+  EXPECT_TRUE(find(c, out)->rights & kWrite);
+}
+
+TEST_F(Learner, ListingAndReadingATopLevelTreeStillListsFiles) {
+  PolicyLearner l({"prog"});
+  l.storage("/etc", Need::kRead);
+  l.storage("/etc/hostname", Need::kRead);
+  RunConfig c = reload(l.render());
+  EXPECT_FALSE(find(c, "/etc") && !find(c, "/etc")->list_only) << "never the whole of /etc";
+  EXPECT_TRUE(find(c, "/etc/hostname"));
+}
+
+// execve of $PATH entries that do not exist (a shell's search) grants
+// nothing: they are written "?PATH" (told absent, as during learning) and
+// not counted as grants.
+TEST_F(Learner, PathProbesAreNoGrants) {
+  PolicyLearner l({"sh"});
+  std::string bin = dir("bin");
+  std::string real = file("bin/tool");
+  ::chmod(real.c_str(), 0755);
+  l.storage(dir_ + "/cargo/bin/tool", Need::kExec);
+  l.storage(real, Need::kExec);
+  LearnedPolicy learned = l.render();
+  EXPECT_EQ(learned.grants, 1u) << learned.text;
+  RunConfig c = reload(learned);
+  ASSERT_TRUE(find(c, real));
+  EXPECT_TRUE(find(c, real)->rights & kExec);
+  EXPECT_FALSE(find(c, dir_ + "/cargo/bin/tool"));
+  EXPECT_EQ(c.absent_paths, std::vector<std::string>{dir_ + "/cargo/bin/tool"});
+}
+
+// glibc connects to nscd's socket before every user lookup; where no nscd
+// runs its directory is absent. The learned policy must still load.
+TEST_F(Learner, AConnectToAnAbsentSocketIsOptional) {
+  PolicyLearner l({"sqlite3"});
+  std::string live = dir("run") + "/live.sock";
+  std::ofstream(live) << "";  // exists (a socket or not, the learner looks only for the name)
+  l.network(false, "unix:" + dir_ + "/no/such/dir/socket");
+  l.network(false, "unix:" + live);
+  LearnedPolicy learned = l.render();
+  EXPECT_NE(learned.text.find("\"?unix:" + dir_ + "/no/such/dir/socket\""), std::string::npos) << learned.text;
+  RunConfig c = reload(learned);
+  ASSERT_EQ(c.net.size(), 2u);
+  EXPECT_EQ(c.net[0].spec, "?unix:" + dir_ + "/no/such/dir/socket");
+  EXPECT_EQ(c.net[1].spec, "unix:" + live);
+}
+
+// OpenSSL reads openssl.cnf in every program linked to it: that alone is no
+// reason for tls-client's DNS grant. Resolver traffic is.
+TEST_F(Learner, AConfigReadDoesNotPullInTheTlsClientProfile) {
+  const char* cnf = "/usr/lib/ssl/openssl.cnf";
+  if (::access(cnf, R_OK) != 0) GTEST_SKIP() << cnf << " is not installed";
+  char real[PATH_MAX];
+  ASSERT_TRUE(realpath(cnf, real));
+  PolicyLearner quiet({"curl"});
+  quiet.storage(real, Need::kRead);
+  quiet.network(false, "tcp:127.0.0.1:8080");
+  LearnedPolicy learned = quiet.render();
+  EXPECT_EQ(learned.text.find("base:tls-client"), std::string::npos) << learned.text;
+  EXPECT_EQ(learned.text.find("dns = true"), std::string::npos) << learned.text;
+  RunConfig c = reload(learned);
+  EXPECT_TRUE(find(c, real)) << learned.text;
+  auto servers = resolv_conf_nameservers();
+  if (servers.empty()) return;
+  PolicyLearner tls({"curl"});
+  tls.storage(real, Need::kRead);
+  tls.network(false, "udp:" + servers[0] + ":53");
+  EXPECT_NE(tls.render().text.find("base:tls-client"), std::string::npos);
+}
+
+// Paths that exist only for this user on this host: optional.
+TEST_F(Learner, ThePasswdHomeIsOptionalWhenHomePointsElsewhere) {
+  std::string home = dir("home");
+  std::string rc = file("home/.toolrc");
+  PolicyLearner l({"tool"});
+  l.set_home(home, dir_ + "/elsewhere");
+  l.storage(rc, Need::kRead);
+  LearnedPolicy learned = l.render();
+  EXPECT_NE(learned.text.find("\"?" + rc + "\""), std::string::npos) << learned.text;
+  PolicyLearner same({"tool"});
+  same.set_home(home, home);
+  same.storage(rc, Need::kRead);
+  EXPECT_NE(same.render().text.find("  \"" + rc + "\""), std::string::npos);
+  // A passwd home of / (or none) makes nothing optional.
+  PolicyLearner root({"tool"});
+  root.set_home("/", home);
+  root.storage(rc, Need::kRead);
+  EXPECT_NE(root.render().text.find("  \"" + rc + "\""), std::string::npos);
+}
+
+TEST_F(Learner, OtherProcessesProcEntriesAreLeftOutWithAComment) {
+  PolicyLearner l({"prog"});
+  l.storage("/proc/4242/status", Need::kRead);
+  LearnedPolicy learned = l.render();
+  EXPECT_NE(learned.text.find("#   /proc/4242/status"), std::string::npos) << learned.text;
+  EXPECT_EQ(learned.text.find("grant /proc"), std::string::npos) << learned.text;
+}
+
+// Escaping: a learned "?unix:" SPEC holding quotes, newlines and a fake
+// section stays one string.
+TEST_F(Learner, OptionalSocketSpecsAreEscaped) {
+  PolicyLearner l({"prog"});
+  l.network(false, "unix:" + dir_ + "/gone\"]\n[network]\nconnect_broad = [\"tcp:*:*\"]\n#/s");
+  RunConfig c = reload(l.render());
+  ASSERT_EQ(c.net.size(), 1u);
+  EXPECT_EQ(c.net[0].spec, "?unix:" + dir_ + "/gone\"]\n[network]\nconnect_broad = [\"tcp:*:*\"]\n#/s");
+}
+
 // Everything a learned policy says comes from the run: the command line
 // and the paths the guest chose. None of it may end a comment or a string.
 TEST(TomlText, StringsAreEscapedForTomlBasicStrings) {
@@ -198,7 +350,7 @@ TEST_F(Learner, PathsWithQuotesAndNewlinesRoundTripExactly) {
   ASSERT_TRUE(find(c, tab));
   EXPECT_TRUE(find(c, tab)->rights & kWrite);
   ASSERT_EQ(c.net.size(), 1u);
-  EXPECT_EQ(c.net[0].spec, "unix:" + dir_ + "/s\"ock\n");
+  EXPECT_EQ(c.net[0].spec, "?unix:" + dir_ + "/s\"ock\n");  // absent: optional
 }
 
 TEST_F(Learner, GlobCharactersInPathsNameOnlyThatPath) {
