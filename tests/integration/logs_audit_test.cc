@@ -62,12 +62,14 @@ TEST(Logs, JsonLinesToAFileNameTheGrantAndItsPolicyLine) {
   EXPECT_EQ((*allow)["policy"], policy + ":3");
   EXPECT_EQ((*allow)["grant"], policy + ":3 read data");
   EXPECT_EQ((*allow)["need"], "read");
-  EXPECT_TRUE((*allow)["pid"].is_number_integer());
+  EXPECT_TRUE((*allow)["tgid"].is_number_integer());
+  EXPECT_TRUE((*allow)["tid"].is_number_integer());
   EXPECT_EQ((*allow)["syscall"], "openat");
   const auto* deny = find_event(events, "deny", secret);
   ASSERT_TRUE(deny) << slurp(log);
   EXPECT_EQ((*deny)["errno"], "EACCES");
-  EXPECT_EQ((*deny)["missing"], "read on " + secret);
+  EXPECT_EQ((*deny)["missing_kind"], "read");
+  EXPECT_EQ((*deny)["missing_target"], secret);
   for (const auto& e : events) EXPECT_TRUE(e.contains("time")) << e.dump();
 }
 
@@ -118,7 +120,8 @@ TEST(Audit, AllowsWhatWouldBeDeniedLogsItAndSumsUp) {
   auto events = json_lines(w.err);
   ASSERT_FALSE(events.empty());
   EXPECT_TRUE(find_event(events, "audit", out + "/x")) << w.err;
-  EXPECT_EQ(events.back()["summary"], "audit");
+  EXPECT_EQ(events.back()["event"], "summary");
+  EXPECT_EQ(events.back()["mode"], "audit");
   EXPECT_GE(events.back()["audit"].get<int>(), 1);
   EXPECT_EQ(events.back()["deny"], 0);
 }

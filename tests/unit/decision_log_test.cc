@@ -31,24 +31,37 @@ class DecisionLogTest : public ::testing::Test {
   Grant grant_{"/srv/data", kRead, true, "/etc/app.toml:7 read /srv/data"};
 };
 
+LogOptions options(bool json, bool log_allowed, bool audit = false, bool quiet_audit = false) {
+  LogOptions o;
+  o.json = json;
+  o.log_allowed = log_allowed;
+  o.audit = audit;
+  o.quiet_audit = quiet_audit;
+  o.context = {"0123456789abcdef", "/usr/bin/app"};
+  return o;
+}
+
 DecisionEvent denied_read() {
   DecisionEvent e;
-  e.pid = 42;
+  e.tid = 42;
+  e.tgid = 42;
   e.syscall = "openat";
   e.target = "/etc/shadow";
   e.need = "read";
   e.kind = DecisionKind::kDeny;
   e.err = EACCES;
-  e.missing = "read on /etc/shadow";
+  e.missing_kind = "read";
+  e.missing_target = "/etc/shadow";
   e.storage_need = Need::kRead;
   return e;
 }
 
 TEST_F(DecisionLogTest, JsonLinesCarryEveryField) {
-  DecisionLog log(logger(true), true, /*log_allowed=*/true);
+  DecisionLog log(logger(true), options(true, true));
   log.record(denied_read());
   DecisionEvent allowed;
-  allowed.pid = 42;
+  allowed.tid = 42;
+  allowed.tgid = 42;
   allowed.syscall = "openat";
   allowed.target = "/srv/data/a \"quoted\"\n name";
   allowed.need = "read";
@@ -58,12 +71,20 @@ TEST_F(DecisionLogTest, JsonLinesCarryEveryField) {
   ASSERT_EQ(v.size(), 2u);
   auto deny = nlohmann::json::parse(v[0]);
   EXPECT_EQ(deny["decision"], "deny");
-  EXPECT_EQ(deny["pid"], 42);
+  EXPECT_EQ(deny["tgid"], 42);
+  EXPECT_EQ(deny["tid"], 42);
+  EXPECT_EQ(deny["schema"], 1);
+  EXPECT_EQ(deny["event"], "decision");
+  EXPECT_EQ(deny["level"], "warn");
+  EXPECT_EQ(deny["run_id"], "0123456789abcdef");
+  EXPECT_EQ(deny["program"], "/usr/bin/app");
   EXPECT_EQ(deny["syscall"], "openat");
   EXPECT_EQ(deny["target"], "/etc/shadow");
   EXPECT_EQ(deny["need"], "read");
   EXPECT_EQ(deny["errno"], "EACCES");
-  EXPECT_EQ(deny["missing"], "read on /etc/shadow");
+  EXPECT_EQ(deny["missing_kind"], "read");
+  EXPECT_EQ(deny["missing_target"], "/etc/shadow");
+  EXPECT_FALSE(deny.contains("missing"));
   EXPECT_FALSE(deny.contains("grant"));
   std::string time = deny["time"];
   EXPECT_EQ(time.size(), 24u) << time;  // 2026-11-21T10:14:41.667Z
@@ -77,7 +98,7 @@ TEST_F(DecisionLogTest, JsonLinesCarryEveryField) {
 }
 
 TEST_F(DecisionLogTest, InvalidUtf8InATargetStillGivesValidJson) {
-  DecisionLog log(logger(true), true, false);
+  DecisionLog log(logger(true), options(true, false));
   DecisionEvent e = denied_read();
   std::string odd = "/tmp/\xff\xfe-name";
   e.target = odd;
@@ -90,16 +111,16 @@ TEST_F(DecisionLogTest, InvalidUtf8InATargetStillGivesValidJson) {
 // A guest chooses the paths it opens: whatever bytes they hold, a text
 // decision stays one line and cannot pass for another one.
 TEST_F(DecisionLogTest, TextLinesEscapeWhatTheGuestChose) {
-  DecisionLog log(logger(false), false, /*log_allowed=*/true);
+  DecisionLog log(logger(false), options(false, true));
   std::string forged = "/tmp/x\nwwjail: info: allowed pid=1 openat /etc/shadow";
-  std::string missing = "read on " + forged;
   DecisionEvent e = denied_read();
   e.target = forged;
-  e.missing = missing;
+  e.missing_target = forged;
   log.record(e);
   std::string odd = "/srv/data/t\tesc\x1b[2J del\x7f bad\xff\xfe back\\slash cr\r";
   DecisionEvent allowed;
-  allowed.pid = 7;
+  allowed.tid = 7;
+  allowed.tgid = 7;
   allowed.syscall = "openat";
   allowed.target = odd;
   allowed.need = "read";
@@ -117,11 +138,11 @@ TEST_F(DecisionLogTest, TextLinesEscapeWhatTheGuestChose) {
 }
 
 TEST_F(DecisionLogTest, JsonLinesStayValidForAnyBytesInAnyField) {
-  DecisionLog log(logger(true), true, /*log_allowed=*/true);
+  DecisionLog log(logger(true), options(true, true));
   DecisionEvent e = denied_read();
-  std::string target = "/tmp/\xff\n\x1b\x7f\xc3", missing = "read on /tmp/\xfe", reason = "no \xc0\xaf";
+  std::string target = "/tmp/\xff\n\x1b\x7f\xc3", missing = "/tmp/\xfe", reason = "no \xc0\xaf";
   e.target = target;
-  e.missing = missing;
+  e.missing_target = missing;
   e.reason = reason;
   log.record(e);
   DecisionEvent allowed = denied_read();
@@ -135,12 +156,12 @@ TEST_F(DecisionLogTest, JsonLinesStayValidForAnyBytesInAnyField) {
   for (const auto& line : v) ASSERT_TRUE(nlohmann::json::accept(line)) << line;
   auto deny = nlohmann::json::parse(v[0]);
   EXPECT_EQ(deny["target"], "/tmp/\xef\xbf\xbd\n\x1b\x7f\xef\xbf\xbd");  // U+FFFD for each invalid byte
-  EXPECT_EQ(deny["missing"], "read on /tmp/\xef\xbf\xbd");
+  EXPECT_EQ(deny["missing_target"], "/tmp/\xef\xbf\xbd");
   EXPECT_EQ(nlohmann::json::parse(v[1])["grant"], "/etc/\xef\xbf\xbd.toml:1 read /srv");
 }
 
 TEST_F(DecisionLogTest, QuietOnSuccessUnlessAsked) {
-  DecisionLog quiet(logger(false), false, /*log_allowed=*/false);
+  DecisionLog quiet(logger(false), options(false, false));
   EXPECT_FALSE(quiet.records_allowed());
   DecisionEvent allowed;
   allowed.target = "/srv/data/x";
@@ -153,7 +174,7 @@ TEST_F(DecisionLogTest, QuietOnSuccessUnlessAsked) {
 }
 
 TEST_F(DecisionLogTest, AuditCountsAndEndsWithOneSummaryLine) {
-  DecisionLog log(logger(true), true, false, /*audit=*/true);
+  DecisionLog log(logger(true), options(true, false, /*audit=*/true));
   EXPECT_TRUE(log.records_allowed());  // audit counts the allowed ones too
   DecisionEvent e = denied_read();
   e.kind = DecisionKind::kAudit;
@@ -169,7 +190,8 @@ TEST_F(DecisionLogTest, AuditCountsAndEndsWithOneSummaryLine) {
   ASSERT_EQ(v.size(), 3u);  // the audit line, the denial, the summary: allowed ones stay quiet
   EXPECT_EQ(nlohmann::json::parse(v[0])["decision"], "audit");
   auto s = nlohmann::json::parse(v[2]);
-  EXPECT_EQ(s["summary"], "audit");
+  EXPECT_EQ(s["event"], "summary");
+  EXPECT_EQ(s["mode"], "audit");
   EXPECT_EQ(s["allow"], 2);
   EXPECT_EQ(s["audit"], 1);
   EXPECT_EQ(s["deny"], 1);
@@ -181,7 +203,7 @@ TEST_F(DecisionLogTest, ObserverSeesEverythingLearnModeLogsNothingPerDecision) {
     std::vector<std::string> targets;
     void observe(const DecisionEvent& e) override { targets.emplace_back(e.target); }
   } seen;
-  DecisionLog log(logger(false), false, false, true, &seen, /*quiet_audit=*/true);
+  DecisionLog log(logger(false), options(false, false, true, /*quiet_audit=*/true), &seen);
   DecisionEvent e = denied_read();
   e.kind = DecisionKind::kAudit;
   log.record(e);

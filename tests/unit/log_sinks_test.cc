@@ -59,9 +59,10 @@ TEST_F(LogSinksTest, TextMessagesAreOneLineEach) {
 
 TEST_F(LogSinksTest, DecisionsThroughTheSinksAreOneLineEach) {
   LogSinks s = open("text");
-  DecisionLog log(s.decisions, false, false);
+  DecisionLog log(s.decisions);
   DecisionEvent e;
-  e.pid = 3;
+  e.tid = 3;
+  e.tgid = 3;
   e.syscall = "openat";
   e.target = kForged;
   e.need = "read";
