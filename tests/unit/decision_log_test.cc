@@ -211,5 +211,127 @@ TEST_F(DecisionLogTest, ObserverSeesEverythingLearnModeLogsNothingPerDecision) {
   EXPECT_EQ(out_.str(), "");
 }
 
+// The same denial again and again is one line, then a count at 10, 100,
+// ... and its total at finish(): no occurrence goes uncounted.
+TEST_F(DecisionLogTest, RepeatedDenialsAreCountedOnce) {
+  DecisionLog log(logger(true), options(true, false));
+  for (int i = 0; i < 12; ++i) {
+    DecisionEvent e = denied_read();
+    e.tid = e.tgid = 100 + i;  // another process: the same denial all the same
+    log.record(e);
+  }
+  DecisionEvent other = denied_read();
+  other.target = other.missing_target = "/etc/gshadow";
+  log.record(other);  // positive control: a different denial gets its own line
+  log.finish();
+  log.finish();  // once only
+  auto v = lines();
+  ASSERT_EQ(v.size(), 4u) << out_.str();
+  auto first = nlohmann::json::parse(v[0]);
+  EXPECT_EQ(first["event"], "decision");
+  EXPECT_EQ(first["tgid"], 100);
+  auto at_ten = nlohmann::json::parse(v[1]);
+  EXPECT_EQ(at_ten["event"], "repeated");
+  EXPECT_EQ(at_ten["count"], 10);
+  EXPECT_EQ(at_ten["final"], false);
+  EXPECT_EQ(at_ten["target"], "/etc/shadow");
+  EXPECT_EQ(at_ten["missing_target"], "/etc/shadow");
+  EXPECT_FALSE(at_ten.contains("tgid"));
+  EXPECT_EQ(nlohmann::json::parse(v[2])["target"], "/etc/gshadow");
+  auto total = nlohmann::json::parse(v[3]);
+  EXPECT_EQ(total["count"], 12);
+  EXPECT_EQ(total["final"], true);
+  EXPECT_EQ(log.counts().deny, 13u);
+}
+
+TEST_F(DecisionLogTest, RepeatedDenialsInTextSayHowOften) {
+  DecisionLog log(logger(false), options(false, false));
+  log.record(denied_read());
+  log.record(denied_read());
+  log.finish();
+  auto v = lines();
+  ASSERT_EQ(v.size(), 2u) << out_.str();
+  EXPECT_EQ(v[1], "wwjail: warning: repeated: denied openat /etc/shadow (need read; missing grant: read on "
+                  "/etc/shadow): seen 2 times in this run");
+}
+
+// A guest making endless distinct denials fills the table to its cap and
+// no further: past it, each denial is logged as it comes (none is lost).
+TEST_F(DecisionLogTest, TheRepeatTableIsCapped) {
+  LogOptions o = options(false, false);
+  o.repeat_entries = 2;
+  DecisionLog log(logger(false), o);
+  std::vector<std::string> paths = {"/a", "/b", "/c"};
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& p : paths) {
+      DecisionEvent e = denied_read();
+      e.target = e.missing_target = p;
+      log.record(e);
+    }
+  }
+  log.finish();
+  int lines_of_c = 0, totals = 0;
+  for (const auto& line : lines()) {
+    lines_of_c += line.find(" /c ") != std::string::npos && !line.starts_with("wwjail: warning: repeated");
+    totals += line.starts_with("wwjail: warning: repeated");
+  }
+  EXPECT_EQ(lines_of_c, 3) << out_.str();  // past the cap: every occurrence
+  EXPECT_EQ(totals, 2) << out_.str();      // /a and /b: counted, then their totals
+}
+
+TEST_F(DecisionLogTest, HintsSayWhatToGrant) {
+  DecisionLog log(logger(false), options(false, false));
+  DecisionEvent absent = denied_read();
+  absent.target = absent.missing_target = "/etc/app.conf";
+  absent.hint = DecisionHint::kAbsent;
+  log.record(absent);
+  DecisionEvent exe = denied_read();
+  exe.syscall = "newfstatat";
+  exe.need = "stat";
+  exe.target = "/usr/bin/mkdir";
+  exe.missing_kind = "exec";
+  exe.missing_target = "/usr/bin/mkdir";
+  exe.hint = DecisionHint::kExecutable;
+  log.record(exe);
+  DecisionEvent probe = denied_read();
+  probe.syscall = "connect";
+  probe.need = probe.missing_kind = "connect";
+  probe.target = probe.missing_target = "udp:[::]:8000";
+  probe.storage = false;
+  probe.hint = DecisionHint::kAddressProbe;
+  probe.minor = true;
+  log.record(probe);
+  auto v = lines();
+  ASSERT_EQ(v.size(), 3u) << out_.str();
+  EXPECT_EQ(v[0], "wwjail: warning: denied pid=42 openat /etc/app.conf (need read; missing grant: read on "
+                  "/etc/app.conf; absent: grant ?/etc/app.conf if it is optional)");
+  EXPECT_EQ(v[1], "wwjail: warning: denied pid=42 newfstatat /usr/bin/mkdir (need stat; missing grant: exec on "
+                  "/usr/bin/mkdir, an executable (read, if it is only looked at))");
+  EXPECT_TRUE(v[2].starts_with("wwjail: info: denied pid=42 connect udp:[::]:8000 (not granted: --connect "
+                               "udp:[::]:8000; a UDP connect sends nothing"))
+      << v[2];
+  EXPECT_EQ(v[2].find("missing grant"), std::string::npos) << v[2];
+}
+
+TEST(MissingStorageGrant, CreateAndRemoveNeedWriteOnTheParent) {
+  EXPECT_EQ(missing_storage_grant("/srv/out/new.txt", Need::kCreate).kind, "write");
+  EXPECT_EQ(missing_storage_grant("/srv/out/new.txt", Need::kCreate).target, "/srv/out");
+  EXPECT_EQ(missing_storage_grant("/top", Need::kRemove).target, "/");
+  EXPECT_EQ(missing_storage_grant("/etc/x", Need::kStat).kind, "read");
+  EXPECT_EQ(missing_storage_grant("/etc/x", Need::kStat).target, "/etc/x");
+  EXPECT_EQ(missing_storage_grant("/bin/x", Need::kExec).kind, "exec");
+}
+
+TEST_F(DecisionLogTest, ThreadsNameTheirProcess) {
+  LogOptions o = options(false, false);
+  o.tgid_of = [](pid_t tid) { return tid == 43 ? 40 : -1; };
+  DecisionLog log(logger(false), o);
+  DecisionEvent e = denied_read();
+  e.tid = 43;
+  e.tgid = 0;  // looked up when written
+  log.record(e);
+  EXPECT_NE(out_.str().find(": denied pid=40 tid=43 openat /etc/shadow"), std::string::npos) << out_.str();
+}
+
 }  // namespace
 }  // namespace wwjail
