@@ -66,7 +66,7 @@ class JsonMessageFormatter final : public spdlog::formatter {
  public:
   explicit JsonMessageFormatter(LogContext context) : context_(std::move(context)) {}
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    std::string text = message_line(true, msg.level, {msg.payload.data(), msg.payload.size()}, context_) + "\n";
+    std::string text = json_message_line(msg.level, {msg.payload.data(), msg.payload.size()}, context_) + "\n";
     dest.append(text.data(), text.data() + text.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonMessageFormatter>(context_); }
@@ -133,12 +133,7 @@ std::string json_text(const nlohmann::json& j) {
   return j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
 }
 
-std::string message_line(bool json, spdlog::level::level_enum level, std::string_view text,
-                         const LogContext& context) {
-  if (!json) {
-    auto name = spdlog::level::to_string_view(level);
-    return "wwjail: " + std::string(name.data(), name.size()) + ": " + escape_visibly(text);
-  }
+std::string json_message_line(spdlog::level::level_enum level, std::string_view text, const LogContext& context) {
   nlohmann::json j = json_event("message", level, context);
   j["message"] = std::string(text);
   return json_text(j);

@@ -58,10 +58,9 @@ std::string utc_timestamp();
 // A level as --log-level spells it: "warn", not spdlog's "warning".
 std::string_view log_level_name(spdlog::level::level_enum level);
 
-// One message as a log line (no newline): "wwjail: LEVEL: TEXT", escaped,
-// or a JSON "message" event. For lines written before the log is open.
-std::string message_line(bool json, spdlog::level::level_enum level, std::string_view text,
-                         const LogContext& context);
+// One message as a JSON "message" line (no newline), for the formatter
+// and for errors written before the log is open.
+std::string json_message_line(spdlog::level::level_enum level, std::string_view text, const LogContext& context);
 
 // The line `wwjail learn` ends with. Text: on stderr, as always; JSON: a
 // "learned" event on the log, whatever the level.

@@ -313,7 +313,7 @@ int run_command(int argc, char** argv, bool learn) {
   } catch (const std::exception& e) {
     // No log yet: the error goes to stderr, in the format asked for.
     if (config.log.format == "json") {
-      std::fprintf(stderr, "%s\n", message_line(true, spdlog::level::err, e.what(), context).c_str());
+      std::fprintf(stderr, "%s\n", json_message_line(spdlog::level::err, e.what(), context).c_str());
     } else {
       std::fprintf(stderr, "wwjail: %s\n", e.what());
     }

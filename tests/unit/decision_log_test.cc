@@ -279,6 +279,27 @@ TEST_F(DecisionLogTest, TheRepeatTableIsCapped) {
   EXPECT_EQ(totals, 2) << out_.str();      // /a and /b: counted, then their totals
 }
 
+// The table's other cap: the bytes of what it remembers (paths are
+// guest-chosen and may be 4 KiB each).
+TEST_F(DecisionLogTest, TheRepeatTableIsCappedInBytesToo) {
+  LogOptions o = options(false, false);
+  o.repeat_bytes = 64;
+  DecisionLog log(logger(false), o);
+  std::string long_path = "/" + std::string(100, 'x');
+  DecisionEvent e = denied_read();
+  e.target = e.missing_target = long_path;
+  log.record(e);
+  log.record(e);
+  log.finish();
+  EXPECT_EQ(lines().size(), 2u) << "too long to remember: logged each time\n" << out_.str();
+  DecisionEvent small = denied_read();  // positive control: a short one fits and is counted
+  DecisionLog counted(logger(false), o);
+  out_.str("");
+  counted.record(small);
+  counted.record(small);
+  EXPECT_EQ(lines().size(), 1u) << out_.str();
+}
+
 TEST_F(DecisionLogTest, HintsSayWhatToGrant) {
   DecisionLog log(logger(false), options(false, false));
   DecisionEvent absent = denied_read();

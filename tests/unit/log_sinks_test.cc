@@ -138,7 +138,9 @@ TEST_F(LogSinksTest, EveryJsonLineFollowsTheSchema) {
         EXPECT_TRUE(j.contains(f)) << f << " in " << line;
       EXPECT_FALSE(j.contains("pid")) << line;
       EXPECT_FALSE(j.contains("missing")) << line;
-      if (j["decision"] != "allow") EXPECT_TRUE(j.contains("missing_kind") && j.contains("missing_target")) << line;
+      if (j["decision"] != "allow") {
+        EXPECT_TRUE(j.contains("missing_kind") && j.contains("missing_target")) << line;
+      }
     } else if (event == "repeated") {
       EXPECT_TRUE(j["count"].is_number_unsigned() && j["final"].is_boolean()) << line;
     } else if (event == "message") {
