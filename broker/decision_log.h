@@ -119,6 +119,8 @@ class DecisionLog {
 
   // True when allowed decisions are wanted at all.
   bool records_allowed() const { return records_allowed_; }
+  // True when audit decisions get a line each (audit mode, not learn).
+  bool writes_audit_lines() const { return options_.audit && !options_.quiet_audit; }
   void record(const DecisionEvent& e);
 
   struct Counts {

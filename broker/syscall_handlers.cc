@@ -36,6 +36,18 @@ DecisionHint storage_hint(const std::string& path, Need need) {
   return DecisionHint::kNone;
 }
 
+// The grant a storage denial (or audit) advises, with the hint. A shell's
+// PATH search stats the program it goes on to run: exec is what it lacks.
+struct StorageAdvice {
+  MissingGrant grant;
+  DecisionHint hint = DecisionHint::kNone;
+};
+StorageAdvice storage_advice(const std::string& path, Need need) {
+  StorageAdvice a{missing_storage_grant(path, need), storage_hint(path, need)};
+  if (a.hint == DecisionHint::kExecutable) a.grant.kind = "exec";
+  return a;
+}
+
 }  // namespace
 
 const char* SyscallHandlers::syscall_name(int nr) {
@@ -156,9 +168,12 @@ void SyscallHandlers::flush_notes(Call& n, const Verdict& v) {
                      .storage = e.storage,
                      .storage_need = e.need};
     if (e.kind == DecisionKind::kAudit) {
-      MissingGrant m = e.storage ? missing_storage_grant(e.target, e.need) : MissingGrant{net_need, e.target};
-      ev.missing_kind = m.kind;
-      ev.missing_target = m.target;
+      // Hints cost a stat: only for audit lines someone reads (not learn's).
+      StorageAdvice a{e.storage ? missing_storage_grant(e.target, e.need) : MissingGrant{net_need, e.target}, e.hint};
+      if (e.storage && decisions_.writes_audit_lines()) a = storage_advice(e.target, e.need);
+      ev.missing_kind = a.grant.kind;
+      ev.missing_target = a.grant.target;
+      ev.hint = a.hint;
     }
     record(n, ev);
   }
@@ -311,19 +326,15 @@ int SyscallHandlers::resolve_absolute_noted(Call& n, std::string joined, bool fo
 
 Verdict SyscallHandlers::deny(Call& n, const ResolvedPath& r, Need need) {
   if (!r.refusal.empty()) return deny_text(n, r.path, r.refusal);
-  DecisionHint hint = storage_hint(r.path, need);
+  StorageAdvice a = storage_advice(r.path, need);
   bool quiet = caps_.named_absent(r.path);
   for (const auto& q : options_.quiet_absent_paths) quiet = quiet || r.path == q;
-  if (quiet && hint == DecisionHint::kAbsent) {
+  if (quiet && a.hint == DecisionHint::kAbsent) {
     log_.debug("pid={} {} {}: absent and not granted", n.pid, syscall_name(n.data.nr), r.path);
     return Verdict::error(ENOENT);
   }
-  MissingGrant m = missing_storage_grant(r.path, need);
-  // A shell's PATH search stats the program it goes on to run: exec is
-  // what it lacks, not read.
-  if (hint == DecisionHint::kExecutable) m.kind = "exec";
-  return refuse(n, {.target = r.path, .need = need_name(need), .err = EACCES, .missing_kind = m.kind,
-                    .missing_target = m.target, .hint = hint, .storage_need = need});
+  return refuse(n, {.target = r.path, .need = need_name(need), .err = EACCES, .missing_kind = a.grant.kind,
+                    .missing_target = a.grant.target, .hint = a.hint, .storage_need = need});
 }
 
 Verdict SyscallHandlers::deny_text(Call& n, const std::string& what, const std::string& why, int err) {

@@ -141,6 +141,10 @@ TEST(Denials, AnAbsentPathSaysSoAndAPresentOneDoesNot) {
   EXPECT_NE(text.err.find("missing grant: read on " + absent + "; absent: grant ?" + absent + " if it is optional"),
             std::string::npos)
       << text.err;
+  // Audit mode gives the same advice on what it would deny.
+  auto audited = jail({"--audit"}, {"/bin/cat", absent});
+  EXPECT_NE(audited.err.find("would deny pid="), std::string::npos) << audited.err;
+  EXPECT_NE(audited.err.find("; absent: grant ?" + absent + " if it is optional"), std::string::npos) << audited.err;
 }
 
 // The same denial a dozen times: one line, a count at 10, the total at
