@@ -2,7 +2,8 @@
 // one JSON object per line, schema in wwjail(1)), counted for audit mode's
 // summary, and handed to a learner when `wwjail learn` is recording.
 //
-// Denials are always logged (warning). Allowed decisions are recorded only
+// Denials are always logged (warning; a UDP connect to the unspecified
+// address, getaddrinfo's probe, at info). Allowed decisions are recorded only
 // when someone wants them: --log-level info or lower, audit mode (for its
 // counts) or learn mode. Handlers ask records_allowed() first, so a quiet
 // run pays nothing for them.
