@@ -288,8 +288,13 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
             identities.active() ? "yes (wwjail holds credentials the guest does not)"
                                 : "not needed (wwjail holds nothing the guest lacks)");
   AsyncHandoff async(ring);
-  DecisionLog decisions(logs.decisions, logs.json, log.should_log(spdlog::level::info), audit, observer,
-                        /*quiet_audit=*/observer != nullptr);
+  LogOptions log_options;
+  log_options.json = logs.json;
+  log_options.log_allowed = log.should_log(spdlog::level::info);
+  log_options.audit = audit;
+  log_options.quiet_audit = observer != nullptr;
+  log_options.context = logs.context;
+  DecisionLog decisions(logs.decisions, std::move(log_options), observer);
   SyscallHandlers handlers(caps, roots, channel, memory, async, log, options, &net, &decisions);
 
   bool main_exited = false, tree_gone = false;
@@ -379,6 +384,7 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
     return exit_code::kSetupFailed;
   }
   if (started) *started = true;
+  decisions.finish();  // the totals of repeated denials, before any summary
   if (audit) decisions.summary(observer ? "learn" : "audit", status_to_exit(main_status));
   return status_to_exit(main_status);
 }

@@ -10,9 +10,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -158,6 +160,23 @@ int SyscallHandlers::pin_unix_peer(const NetTarget& t, sockaddr_storage& sa, soc
   return 0;
 }
 
+SyscallHandlers::ProbeHint SyscallHandlers::address_probe(const Call& n, const NetTarget& t) const {
+  // glibc's getaddrinfo sorts its answers (RFC 6724) by connecting a UDP
+  // socket to each, which sends nothing, to learn the source address. Told
+  // apart from a datagram client (glibc's resolver connects too) where it
+  // can be: the unspecified address (AI_PASSIVE answers) is no peer, and a
+  // program granted TCP to the same address and port is resolving it.
+  if (n.data.nr != SYS_connect || t.transport != Transport::kUdp || t.family == AF_UNIX) return {};
+  size_t len = t.family == AF_INET ? 4 : 16;
+  bool unspecified = std::all_of(t.addr, t.addr + len, [](uint8_t b) { return b == 0; });
+  if (unspecified) return {DecisionHint::kAddressProbe, true};
+  NetTarget tcp = t;
+  tcp.transport = Transport::kTcp;
+  NetDecision d = net_.decide_connect(tcp);
+  if (d.allowed && !d.audited) return {DecisionHint::kAddressProbe, false};
+  return {};
+}
+
 Verdict SyscallHandlers::deny_net(Call& n, const NetTarget& t, const NetDecision& d) {
   // glibc asks nscd before reading /etc/passwd and friends, on every
   // lookup: where no nscd runs, say so quietly, as the kernel would.
@@ -170,10 +189,16 @@ Verdict SyscallHandlers::deny_net(Call& n, const NetTarget& t, const NetDecision
       return Verdict::error(ENOENT);
     }
   }
+  if (!d.reason.empty()) return deny_text(n, t.text, d.reason);
+  std::string_view need = d.bind ? "bind" : "connect";
+  ProbeHint probe = address_probe(n, t);
   return refuse(n, {.target = t.text,
-                    .need = d.missing.starts_with("--bind") ? "bind" : "connect",
+                    .need = need,
                     .err = EACCES,
-                    .missing = d.missing,
+                    .missing_kind = need,
+                    .missing_target = t.text,
+                    .hint = probe.hint,
+                    .minor = probe.minor,
                     .storage = false});
 }
 
@@ -328,7 +353,7 @@ int SyscallHandlers::check_destination(Call& n, const SocketKind& kind, sockaddr
     const auto* nl = reinterpret_cast<const sockaddr_nl*>(&sa);
     d.allowed = sa.ss_family == AF_NETLINK && len >= static_cast<socklen_t>(sizeof *nl) && nl->nl_pid == 0;
     t.text = "netlink peer";
-    d.missing = "netlink messages go to the kernel only";
+    d.reason = "netlink messages go to the kernel only";
     return 0;
   }
   if (int err = socket_target(n, kind, sa, len, false, t)) return err;

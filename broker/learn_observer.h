@@ -16,6 +16,7 @@ class LearnObserver final : public DecisionObserver {
 
   void observe(const DecisionEvent& e) override {
     if (e.kind == DecisionKind::kDeny) return;  // refused whatever the grants (escapes): nothing to learn
+    if (e.hint == DecisionHint::kAddressProbe) return;  // getaddrinfo's UDP probe sends nothing: no grant
     if (e.grant && !e.grant->audit_fallback) {
       if (e.grant->origin == kTmpdirOrigin) learner_.set_tmpdir(e.grant->path);
       if (e.grant->automatic) return;  // every run has it: nothing to write down

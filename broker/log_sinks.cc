@@ -1,6 +1,7 @@
 #include "broker/log_sinks.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,14 +16,15 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "broker/log_json.h"
 #include "policy/policy_learner.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
-namespace {
 
 // The log's descriptor, shared by both loggers' sinks (spdlog formats per
-// sink, so each logger needs its own): one mutex keeps lines whole.
+// sink, so each logger needs its own) and by report_learned_policy: one
+// mutex keeps lines whole.
 struct LogTarget {
   UniqueFd fd;
   std::mutex mu;
@@ -38,6 +40,8 @@ struct LogTarget {
     }
   }
 };
+
+namespace {
 
 // Writes whole lines with write(2): works for files, pipes and sockets
 // alike, and never holds a line back in a buffer across a crash.
@@ -57,19 +61,18 @@ class FdSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex
   std::shared_ptr<LogTarget> target_;
 };
 
-// wwjail's own messages as JSON objects: {"time", "level", "message"}.
+// wwjail's own messages as JSON "message" events.
 class JsonMessageFormatter final : public spdlog::formatter {
  public:
+  explicit JsonMessageFormatter(LogContext context) : context_(std::move(context)) {}
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    nlohmann::json j;
-    j["time"] = utc_timestamp();
-    j["level"] = std::string(spdlog::level::to_string_view(msg.level).data(),
-                             spdlog::level::to_string_view(msg.level).size());
-    j["message"] = std::string(msg.payload.data(), msg.payload.size());
-    std::string text = j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace) + "\n";
+    std::string text = json_message_line(msg.level, {msg.payload.data(), msg.payload.size()}, context_) + "\n";
     dest.append(text.data(), text.data() + text.size());
   }
-  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonMessageFormatter>(); }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonMessageFormatter>(context_); }
+
+ private:
+  LogContext context_;
 };
 
 // %*: the message with every byte escaped visibly. Messages quote what a
@@ -92,6 +95,65 @@ std::unique_ptr<spdlog::formatter> text_message_formatter() {
 
 }  // namespace
 
+std::string new_run_id() {
+  uint64_t bits = 0;
+  // 8 bytes from the urandom pool never come back short once it is
+  // initialised; a short read leaves zeros, still a valid id.
+  while (::getrandom(&bits, sizeof bits, 0) < 0 && errno == EINTR) {
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(bits));
+  return buf;
+}
+
+std::string_view log_level_name(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace: return "trace";
+    case spdlog::level::debug: return "debug";
+    case spdlog::level::info: return "info";
+    case spdlog::level::warn: return "warn";
+    case spdlog::level::err:
+    case spdlog::level::critical: return "error";
+    default: return "off";
+  }
+}
+
+nlohmann::json json_event(std::string_view event, spdlog::level::level_enum level, const LogContext& context) {
+  nlohmann::json j;
+  j["schema"] = kLogSchema;
+  j["time"] = utc_timestamp();
+  j["event"] = std::string(event);
+  j["level"] = std::string(log_level_name(level));
+  j["run_id"] = context.run_id;
+  j["program"] = context.program;
+  return j;
+}
+
+std::string json_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
+}
+
+std::string json_message_line(spdlog::level::level_enum level, std::string_view text, const LogContext& context) {
+  nlohmann::json j = json_event("message", level, context);
+  j["message"] = std::string(text);
+  return json_text(j);
+}
+
+void report_learned_policy(const LogSinks& logs, const std::string& file, size_t grants,
+                           bool writes_outside_tmpdir) {
+  if (!logs.json || !logs.target) {
+    std::fprintf(stderr, "wwjail: learned policy written to %s (%zu grants%s)\n", file.c_str(), grants,
+                 writes_outside_tmpdir ? "; it grants write outside the temp dir, see its comments" : "");
+    return;
+  }
+  nlohmann::json j = json_event("learned", spdlog::level::warn, logs.context);
+  j["file"] = file;
+  j["grants"] = grants;
+  j["writes_outside_tmpdir"] = writes_outside_tmpdir;
+  std::string line = json_text(j) + "\n";
+  logs.target->write_all(line.data(), line.size());
+}
+
 std::string utc_timestamp() {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
@@ -104,9 +166,10 @@ std::string utc_timestamp() {
   return buf;
 }
 
-LogSinks open_log_sinks(const LogRequest& request, const std::string& level) {
+LogSinks open_log_sinks(const LogRequest& request, const std::string& level, LogContext context) {
   LogSinks out;
   out.json = request.format == "json";
+  out.context = std::move(context);
   UniqueFd fd;
   bool elsewhere = true;
   if (!request.path.empty()) {
@@ -137,8 +200,9 @@ LogSinks open_log_sinks(const LogRequest& request, const std::string& level) {
   }
   out.messages = std::make_shared<spdlog::logger>("wwjail", message_sinks.begin(), message_sinks.end());
   out.decisions = std::make_shared<spdlog::logger>("wwjail-decisions", decision_sink);
+  out.target = target;
   if (out.json) {
-    message_sink->set_formatter(std::make_unique<JsonMessageFormatter>());
+    message_sink->set_formatter(std::make_unique<JsonMessageFormatter>(out.context));
     decision_sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
   } else {
     message_sink->set_formatter(text_message_formatter());

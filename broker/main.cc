@@ -307,11 +307,17 @@ int run_command(int argc, char** argv, bool learn) {
     return exit_code::kSetupFailed;
   }
   LogSinks logs;
+  LogContext context{new_run_id(), config.command.front()};
   try {
     apply_flags(flags, config);
-    logs = open_log_sinks(config.log, config.log_level);
+    logs = open_log_sinks(config.log, config.log_level, context);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "wwjail: %s\n", e.what());
+    // No log yet: the error goes to stderr, in the format asked for.
+    if (config.log.format == "json") {
+      std::fprintf(stderr, "%s\n", json_message_line(spdlog::level::err, e.what(), context).c_str());
+    } else {
+      std::fprintf(stderr, "wwjail: %s\n", e.what());
+    }
     return exit_code::kSetupFailed;
   }
 
@@ -327,9 +333,7 @@ int run_command(int argc, char** argv, bool learn) {
     if (!started) return status;  // nothing ran: nothing learned, no file written
     LearnedPolicy learned = learner.render();
     write_learned_policy(flags.learn_output, learned.text);
-    std::fprintf(stderr, "wwjail: learned policy written to %s (%zu grants%s)\n", flags.learn_output.c_str(),
-                 learned.grants, learned.writes_outside_tmpdir ? "; it grants write outside the temp dir, see its "
-                                                                 "comments" : "");
+    report_learned_policy(logs, flags.learn_output, learned.grants, learned.writes_outside_tmpdir);
     return status;
   } catch (const SetupError& e) {
     log.error("{}", e.what());

@@ -23,6 +23,31 @@ namespace {
 
 int as_dirfd(uint64_t reg) { return static_cast<int>(static_cast<int32_t>(reg)); }
 
+// What the log can add to a storage denial, looked up as the guest (handle
+// acts as it): the path is absent, or a stat found an executable file.
+// Never for /proc, whose names the broker would read as its own.
+DecisionHint storage_hint(const std::string& path, Need need) {
+  if (need == Need::kCreate || need == Need::kRemove || path_text::is_within(path, "/proc"))
+    return DecisionHint::kNone;
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? DecisionHint::kAbsent : DecisionHint::kNone;
+  if (need == Need::kStat && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+    return DecisionHint::kExecutable;
+  return DecisionHint::kNone;
+}
+
+// The grant a storage denial (or audit) advises, with the hint. A shell's
+// PATH search stats the program it goes on to run: exec is what it lacks.
+struct StorageAdvice {
+  MissingGrant grant;
+  DecisionHint hint = DecisionHint::kNone;
+};
+StorageAdvice storage_advice(const std::string& path, Need need) {
+  StorageAdvice a{missing_storage_grant(path, need), storage_hint(path, need)};
+  if (a.hint == DecisionHint::kExecutable) a.grant.kind = "exec";
+  return a;
+}
+
 }  // namespace
 
 const char* SyscallHandlers::syscall_name(int nr) {
@@ -80,7 +105,7 @@ SyscallHandlers::SyscallHandlers(const StorageCaps& caps, const GrantRoots& root
       log_(log),
       own_decisions_(decisions ? nullptr
                                : std::make_unique<DecisionLog>(
-                                     std::shared_ptr<spdlog::logger>(&log, [](spdlog::logger*) {}), false, false)),
+                                     std::shared_ptr<spdlog::logger>(&log, [](spdlog::logger*) {}))),
       decisions_(decisions ? *decisions : *own_decisions_),
       options_(options),
       resolver_(caps, options.tree_root) {}
@@ -119,34 +144,43 @@ void SyscallHandlers::note(Call& n, std::string_view path, Need need, const Deci
     if (e.storage && e.need == need && e.target == path) return;
   }
   n.noted.push_back({std::string(path), need, true, false, d.audited ? DecisionKind::kAudit : DecisionKind::kAllow,
-                    d.grant, nullptr, d.missing});
+                    d.grant, nullptr});
 }
 
 NetDecision SyscallHandlers::note_net(Call& n, const NetTarget& t, NetDecision d, bool bind) {
   if (d.allowed && decisions_.records_allowed())
     n.noted.push_back({t.text, Need::kStat, false, bind, d.audited ? DecisionKind::kAudit : DecisionKind::kAllow,
-                      nullptr, d.grant, d.missing});
+                      nullptr, d.grant, d.audited ? address_probe(n, t).hint : DecisionHint::kNone});
   return d;
 }
 
 void SyscallHandlers::flush_notes(Call& n, const Verdict& v) {
   int err = v.kind == Verdict::Kind::kError ? v.err : 0;
   for (const auto& e : n.noted) {
+    std::string_view net_need = e.bind ? "bind" : "connect";
     DecisionEvent ev{.target = e.target,
-                     .need = e.storage ? need_name(e.need) : (e.bind ? "bind" : "connect"),
+                     .need = e.storage ? need_name(e.need) : net_need,
                      .kind = e.kind,
                      .err = err,
-                     .missing = e.missing,
+                     .hint = e.hint,
                      .grant = e.grant,
                      .net_grant = e.net_grant,
                      .storage = e.storage,
                      .storage_need = e.need};
+    if (e.kind == DecisionKind::kAudit) {
+      // Hints cost a stat: only for audit lines someone reads (not learn's).
+      StorageAdvice a{e.storage ? missing_storage_grant(e.target, e.need) : MissingGrant{net_need, e.target}, e.hint};
+      if (e.storage && decisions_.writes_audit_lines()) a = storage_advice(e.target, e.need);
+      ev.missing_kind = a.grant.kind;
+      ev.missing_target = a.grant.target;
+      ev.hint = a.hint;
+    }
     record(n, ev);
   }
 }
 
 void SyscallHandlers::record(Call& n, DecisionEvent& ev) {
-  ev.pid = static_cast<pid_t>(n.pid);
+  ev.tid = static_cast<pid_t>(n.pid);  // the thread; the log finds its process
   ev.syscall = syscall_name(n.data.nr);
   decisions_.record(ev);
 }
@@ -292,15 +326,15 @@ int SyscallHandlers::resolve_absolute_noted(Call& n, std::string joined, bool fo
 
 Verdict SyscallHandlers::deny(Call& n, const ResolvedPath& r, Need need) {
   if (!r.refusal.empty()) return deny_text(n, r.path, r.refusal);
+  StorageAdvice a = storage_advice(r.path, need);
   bool quiet = caps_.named_absent(r.path);
   for (const auto& q : options_.quiet_absent_paths) quiet = quiet || r.path == q;
-  struct stat st;
-  if (quiet && ::lstat(r.path.c_str(), &st) != 0 && errno == ENOENT) {
+  if (quiet && a.hint == DecisionHint::kAbsent) {
     log_.debug("pid={} {} {}: absent and not granted", n.pid, syscall_name(n.data.nr), r.path);
     return Verdict::error(ENOENT);
   }
-  return refuse(n, {.target = r.path, .need = need_name(need), .err = EACCES, .missing = r.decision.missing,
-                    .storage_need = need});
+  return refuse(n, {.target = r.path, .need = need_name(need), .err = EACCES, .missing_kind = a.grant.kind,
+                    .missing_target = a.grant.target, .hint = a.hint, .storage_need = need});
 }
 
 Verdict SyscallHandlers::deny_text(Call& n, const std::string& what, const std::string& why, int err) {

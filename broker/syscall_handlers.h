@@ -64,7 +64,7 @@ struct NotedDecision {
   DecisionKind kind = DecisionKind::kAllow;
   const Grant* grant = nullptr;
   const NetGrant* net_grant = nullptr;
-  std::string missing;
+  DecisionHint hint = DecisionHint::kNone;  // network audits: an address probe
 };
 
 // One notification being handled: the kernel's record of the call and what
@@ -167,6 +167,13 @@ class SyscallHandlers {
   Verdict send_owned(Call& n, std::shared_ptr<UniqueFd> sock, std::shared_ptr<AsyncOps::OwnedMessage> m,
                      int flags);
   Verdict deny_net(Call& n, const NetTarget& t, const NetDecision& d);
+  // A UDP connect that looks like getaddrinfo's source-address probe;
+  // `minor`: one of the unspecified address, logged at info.
+  struct ProbeHint {
+    DecisionHint hint = DecisionHint::kNone;
+    bool minor = false;
+  };
+  ProbeHint address_probe(const Call& n, const NetTarget& t) const;
 
   // Decisions. decide() is caps_.decide plus note(): every storage
   // decision a handler acts on goes through one of them, so allowed and

@@ -236,6 +236,7 @@ NetDecision NetCaps::decide(const std::vector<NetGrant>& grants, const NetTarget
       return d;
     }
   }
+  d.bind = &grants == &bind_;
   d.missing = std::string(flag) + " " + t.text;
   d.allowed = d.audited = audit_;
   return d;

@@ -80,6 +80,8 @@ struct NetDecision {
   const NetGrant* grant = nullptr;
   std::string missing;  // "--connect tcp:10.0.0.1:443"
   bool audited = false;  // audit mode: denied by the grants, allowed anyway
+  bool bind = false;     // decided by decide_bind (else a connect or send)
+  std::string reason;    // a refusal no grant could lift: why (then `missing` is empty)
 };
 
 class NetCaps {

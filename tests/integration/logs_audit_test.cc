@@ -62,12 +62,14 @@ TEST(Logs, JsonLinesToAFileNameTheGrantAndItsPolicyLine) {
   EXPECT_EQ((*allow)["policy"], policy + ":3");
   EXPECT_EQ((*allow)["grant"], policy + ":3 read data");
   EXPECT_EQ((*allow)["need"], "read");
-  EXPECT_TRUE((*allow)["pid"].is_number_integer());
+  EXPECT_TRUE((*allow)["tgid"].is_number_integer());
+  EXPECT_TRUE((*allow)["tid"].is_number_integer());
   EXPECT_EQ((*allow)["syscall"], "openat");
   const auto* deny = find_event(events, "deny", secret);
   ASSERT_TRUE(deny) << slurp(log);
   EXPECT_EQ((*deny)["errno"], "EACCES");
-  EXPECT_EQ((*deny)["missing"], "read on " + secret);
+  EXPECT_EQ((*deny)["missing_kind"], "read");
+  EXPECT_EQ((*deny)["missing_target"], secret);
   for (const auto& e : events) EXPECT_TRUE(e.contains("time")) << e.dump();
 }
 
@@ -96,6 +98,134 @@ TEST(Logs, QuietOnSuccessByDefaultAndJsonOnAnInheritedFd) {
   EXPECT_NE(nodir.err.find("--log /no/such/dir/log: No such file or directory"), std::string::npos) << nodir.err;
 }
 
+// Lines holding `needle` in `text`.
+std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(needle) != std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+// A shell's PATH search stats the program first: denied, the advice is
+// exec, which running it needs (read alone would not let it run).
+TEST(Denials, AStatOfAnExecutableAdvisesExec) {
+  auto r = jail({}, {"/bin/sh", "-c", "PATH=/usr/bin; mkdir \"$TMPDIR/d\""});
+  EXPECT_NE(r.exit_code, 0);
+  auto lines = lines_with(r.err, "newfstatat /usr/bin/mkdir");
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_NE(lines[0].find("(need stat; missing grant: exec on /usr/bin/mkdir, an executable"), std::string::npos)
+      << lines[0];
+  // Following the advice lifts the denial: the shell goes on to run it
+  // (positive control; its libraries are another matter).
+  auto ok = jail({"--exec", "/usr/bin/mkdir"}, {"/bin/sh", "-c", "PATH=/usr/bin; mkdir \"$TMPDIR/d\""});
+  EXPECT_TRUE(lines_with(ok.err, " /usr/bin/mkdir ").empty()) << ok.err;
+}
+
+TEST(Denials, AnAbsentPathSaysSoAndAPresentOneDoesNot) {
+  ScratchDir d;
+  std::string secret = d.file("secret.txt", "s\n");
+  std::string absent = d.path() + "/app.conf";
+  auto r = jail({"--exec", "/usr/bin/cat", "--log-format", "json"},
+                {"/bin/sh", "-c", "cat " + absent + " " + secret + " 2>/dev/null; true"});
+  auto events = json_lines(r.err);
+  const auto* gone = find_event(events, "deny", absent);
+  ASSERT_TRUE(gone) << r.err;
+  EXPECT_EQ((*gone)["hint"], "absent");
+  EXPECT_EQ((*gone)["missing_target"], absent);
+  const auto* there = find_event(events, "deny", secret);
+  ASSERT_TRUE(there) << r.err;
+  EXPECT_FALSE(there->contains("hint")) << there->dump();
+  auto text = jail({"--exec", "/usr/bin/cat"}, {"/bin/cat", absent});
+  EXPECT_NE(text.err.find("missing grant: read on " + absent + "; absent: grant ?" + absent + " if it is optional"),
+            std::string::npos)
+      << text.err;
+  // Audit mode gives the same advice on what it would deny.
+  auto audited = jail({"--audit"}, {"/bin/cat", absent});
+  EXPECT_NE(audited.err.find("would deny pid="), std::string::npos) << audited.err;
+  EXPECT_NE(audited.err.find("; absent: grant ?" + absent + " if it is optional"), std::string::npos) << audited.err;
+}
+
+// The same denial a dozen times: one line, a count at 10, the total at
+// the end; the decision counts still see every one.
+TEST(Denials, RepeatsAreCountedNotRepeated) {
+  ScratchDir d;
+  std::string secret = d.file("secret.txt", "s\n");
+  auto r = jail({"--exec", "/usr/bin/cat", "--log-format", "json"},
+                {"/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do cat " + secret + " 2>/dev/null; done; true"});
+  int decisions = 0;
+  std::vector<uint64_t> counts;
+  std::vector<bool> finals;
+  for (const auto& e : json_lines(r.err)) {
+    if (e.value("target", "") != secret) continue;
+    if (e["event"] == "decision") ++decisions;
+    if (e["event"] == "repeated") {
+      counts.push_back(e["count"]);
+      finals.push_back(e["final"]);
+    }
+  }
+  EXPECT_EQ(decisions, 1) << r.err;
+  EXPECT_EQ(counts, (std::vector<uint64_t>{10, 12})) << r.err;
+  EXPECT_EQ(finals, (std::vector<bool>{false, true})) << r.err;
+}
+
+// glibc's getaddrinfo connects a UDP socket to each answer to sort them;
+// that sends nothing and is no grant to add. A datagram client's connect
+// stays an ordinary denial (positive control).
+TEST(Denials, GetaddrinfoAddressProbesAreNoAdvice) {
+  auto passive = jail({}, {guest("net_probe"), "connect", "udp", "0.0.0.0", "8000"});
+  EXPECT_EQ(passive.err.find("denied"), std::string::npos) << "an info line, not a warning: " << passive.err;
+  auto info = jail({"--log-level", "info"}, {guest("net_probe"), "connect", "udp", "::", "8000"});
+  auto probe = lines_with(info.err, "connect udp:[::]:8000");
+  ASSERT_EQ(probe.size(), 1u) << info.err;
+  EXPECT_TRUE(probe[0].starts_with("wwjail: info: denied")) << probe[0];
+  EXPECT_NE(probe[0].find("a UDP connect sends nothing"), std::string::npos) << probe[0];
+  EXPECT_EQ(probe[0].find("missing grant"), std::string::npos) << probe[0];
+  // Granted TCP to the same address and port: the program is resolving it.
+  auto sorted = jail({"--connect", "tcp:127.0.0.1:8000", "--log-format", "json"},
+                     {guest("net_probe"), "connect", "udp", "127.0.0.1", "8000"});
+  auto sorted_events = json_lines(sorted.err);
+  const auto* e = find_event(sorted_events, "deny", "udp:127.0.0.1:8000");
+  ASSERT_TRUE(e) << sorted.err;
+  EXPECT_EQ((*e)["hint"], "address-probe");
+  EXPECT_EQ((*e)["level"], "warn");
+  auto client = jail({}, {guest("net_probe"), "connect", "udp", "127.0.0.1", "8000"});
+  EXPECT_NE(client.err.find("(missing grant: --connect udp:127.0.0.1:8000)"), std::string::npos) << client.err;
+}
+
+// Every line wwjail writes with --log-format json is JSON: the decisions,
+// the summary and the learned-policy line of `learn`, setup errors.
+TEST(Logs, EveryLineIsJson) {
+  ScratchDir d;
+  std::string out = d.path() + "/learned.toml";
+  auto r = run({wwjail_bin(), "learn", "-o", out, "--log-format", "json", "--", "/bin/sh", "-c",
+                "cat /etc/hostname >/dev/null"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto events = json_lines(r.err);
+  ASSERT_GE(events.size(), 2u) << r.err;
+  std::string run_id = events.front()["run_id"];
+  EXPECT_EQ(run_id.size(), 16u);
+  for (const auto& e : events) {
+    EXPECT_EQ(e["schema"], 1) << e.dump();
+    EXPECT_EQ(e["run_id"], run_id) << e.dump();
+    EXPECT_EQ(e["program"], "/bin/sh") << e.dump();
+  }
+  EXPECT_EQ(events[events.size() - 2]["event"], "summary");
+  EXPECT_EQ(events[events.size() - 2]["mode"], "learn");
+  EXPECT_EQ(events.back()["event"], "learned");
+  EXPECT_EQ(events.back()["file"], out);
+  auto bad = jail({"--log-format", "json", "--env", "NOEQUALS"}, {"/bin/true"});
+  EXPECT_EQ(bad.exit_code, 125);
+  auto lines = json_lines(bad.err);
+  ASSERT_EQ(lines.size(), 1u) << bad.err;
+  EXPECT_EQ(lines[0]["event"], "message");
+  EXPECT_EQ(lines[0]["level"], "error");
+  EXPECT_EQ(lines[0]["message"], "--env NOEQUALS: write NAME=VALUE");
+  auto other = run({wwjail_bin(), "--log-format", "json", "--", "/bin/true"});
+  EXPECT_EQ(other.err, "");  // a quiet run writes nothing (positive control for the count above)
+}
+
 TEST(Audit, AllowsWhatWouldBeDeniedLogsItAndSumsUp) {
   ScratchDir d;
   std::string secret = d.file("secret.txt", "s3cret\n");
@@ -118,7 +248,8 @@ TEST(Audit, AllowsWhatWouldBeDeniedLogsItAndSumsUp) {
   auto events = json_lines(w.err);
   ASSERT_FALSE(events.empty());
   EXPECT_TRUE(find_event(events, "audit", out + "/x")) << w.err;
-  EXPECT_EQ(events.back()["summary"], "audit");
+  EXPECT_EQ(events.back()["event"], "summary");
+  EXPECT_EQ(events.back()["mode"], "audit");
   EXPECT_GE(events.back()["audit"].get<int>(), 1);
   EXPECT_EQ(events.back()["deny"], 0);
 }

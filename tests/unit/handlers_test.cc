@@ -293,7 +293,10 @@ TEST_F(Handlers, DecisionsOfADeferredCallAreLoggedForThatCall) {
   std::ostringstream json;
   auto sink = std::make_shared<spdlog::logger>("json", std::make_shared<spdlog::sinks::ostream_sink_st>(json));
   sink->set_pattern("%v");
-  DecisionLog decisions(sink, /*json=*/true, /*log_allowed=*/true);
+  LogOptions lo;
+  lo.json = true;
+  lo.log_allowed = true;
+  DecisionLog decisions(sink, lo);
   LaterOps later;
   HandlerOptions o;
   o.landlock_active = true;
