@@ -43,19 +43,22 @@ bool status_field(pid_t pid, const char* format, unsigned& out) {
   return found;
 }
 
-// The PPid field of the status file of the pinned /proc/PID `dir`; -1 when
-// the process is gone (its entries then fail to open).
-pid_t ppid_at(int dir) {
+// The Tgid and PPid fields of the status file of the pinned /proc/PID
+// `dir`; false when the process is gone (its entries then fail to open).
+bool ids_at(int dir, pid_t& tgid, pid_t& ppid) {
   UniqueFd fd(::openat(dir, "status", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return -1;
+  if (!fd.valid()) return false;
   char buf[4096];
   ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return -1;
+  if (n <= 0) return false;
   buf[n] = '\0';
-  const char* field = std::strstr(buf, "\nPPid:");
-  int ppid = -1;
-  if (!field || std::sscanf(field, "\nPPid: %d", &ppid) != 1) return -1;
-  return ppid;
+  const char* t = std::strstr(buf, "\nTgid:");
+  const char* p = std::strstr(buf, "\nPPid:");
+  int tg = -1, pp = -1;
+  if (!t || !p || std::sscanf(t, "\nTgid: %d", &tg) != 1 || std::sscanf(p, "\nPPid: %d", &pp) != 1) return false;
+  tgid = tg;
+  ppid = pp;
+  return true;
 }
 
 UniqueFd open_pid_dir(pid_t pid) {
@@ -118,24 +121,26 @@ bool in_tree(pid_t pid, pid_t root) {
   return false;
 }
 
-UniqueFd pin_in_tree(pid_t pid, pid_t root) {
+UniqueFd pin_caller_or_descendant(pid_t pid, pid_t caller) {
   AsBroker broker;
-  if (pid <= 0 || root <= 0 || pid == root) return {};
+  if (pid <= 0 || caller <= 0) return {};
   UniqueFd target = open_pid_dir(pid);
-  if (!target.valid()) return {};
+  pid_t tgid = -1, parent = -1;
+  if (!target.valid() || !ids_at(target.get(), tgid, parent)) return {};
+  if (tgid == caller) return target;  // the caller's own thread group
   UniqueFd ancestor;
   int cur = target.get();
-  pid_t cur_pid = pid;
   for (int depth = 0; depth < 1024; ++depth) {
-    pid_t parent = ppid_at(cur);
-    if (parent <= 0) return {};
-    if (cur_pid == root) return parent == ::getpid() ? std::move(target) : UniqueFd();
+    if (parent == caller) return target;
+    if (parent <= 1 || parent == ::getpid()) return {};  // the top, outside the caller
     UniqueFd up = open_pid_dir(parent);
+    pid_t up_tgid = -1, up_parent = -1, again_tgid = -1, again = -1;
     // Re-read through the child's pin: still its parent, so `up` pins it.
-    if (!up.valid() || ppid_at(cur) != parent) return {};
+    if (!up.valid() || !ids_at(up.get(), up_tgid, up_parent) || !ids_at(cur, again_tgid, again) || again != parent)
+      return {};
     ancestor = std::move(up);
     cur = ancestor.get();
-    cur_pid = parent;
+    parent = up_parent;
   }
   return {};
 }

@@ -33,18 +33,20 @@ bool in_tree(pid_t pid, pid_t root);
 
 // Pins /proc/PID (an O_PATH directory descriptor, which names that very
 // process for as long as it is held, whatever later takes its number) and
-// returns it when the process descends from `root`, the run's reaper, and
-// is not the reaper itself. Decided race-free against pid reuse: each
-// parent is pinned in turn, then the child's PPid is read again through the
-// child's own descriptor; had the parent died in between, the child would
-// have been re-parented (to the reaper or a nearer subreaper) and the PPid
-// would differ. The walk ends at the pinned process numbered `root` whose
-// parent is this broker (while the run lasts its only child of that number is
-// the reaper: a zombie keeps its pid until waited for). Being in the tree cannot
-// change while a process lives (orphans re-parent to a subreaper inside it,
-// and nothing outside gains a descendant inside), so the pin's answer
-// holds for every later read through it. Invalid on any doubt.
-UniqueFd pin_in_tree(pid_t pid, pid_t root);
+// returns it when the process is the caller (thread group `caller`) or one
+// of its descendants: the line Yama's ptrace scope 1 draws, and the one
+// Landlock draws between a process that sandboxed itself and its parent.
+// A guest's /proc entries are opened by the broker, outside the guest's
+// Landlock domain, so an ancestor's entries must never be among them.
+// Decided race-free against pid reuse: each parent is pinned in turn, then
+// the child's PPid is read again through the child's own descriptor; had
+// the parent died in between, the child would have been re-parented (to
+// the reaper or a nearer subreaper) and the PPid would differ. `caller`
+// is the notifying thread's group, alive while its notification is
+// pending, so its number names it: the caller checks that the
+// notification is still pending (id_valid) before it acts on the pin.
+// Invalid on any doubt.
+UniqueFd pin_caller_or_descendant(pid_t pid, pid_t caller);
 
 // A path below a /proc/PID directory, as the kernel names it
 // ("/proc/123/fd/4"): the pid (-1 when the digits are too many to be one)

@@ -106,10 +106,39 @@ pid_t GuestThread::tgid() const {
 
 bool in_proc(const std::string& path) { return path_text::is_within(path, "/proc"); }
 
+namespace {
+
+// Where a walk stopped: the directory it was in (named as the kernel names
+// it) and the component it could not take. Returns `err`.
+int stopped(int dir, const std::string& name, int err, WalkResult& out) {
+  std::string dir_text;
+  if (own_fd_path(dir, dir_text) == 0) {
+    out.path = path_text::join(dir_text, name);
+    out.stopped_in.reset(::fcntl(dir, F_DUPFD_CLOEXEC, 0));
+  }
+  return err;
+}
+
+// The text the walk ends on once every component is taken.
+int finish(int dir, const std::string& last, WalkResult& out) {
+  std::string dir_text;
+  if (int e = own_fd_path(dir, dir_text)) return e;
+  if (dir_text.ends_with(" (deleted)")) {
+    struct stat st;
+    if (::fstat(dir, &st) != 0 || st.st_nlink == 0) return ENOENT;
+  }
+  out.path = last.empty() ? dir_text : path_text::normalize(path_text::join(dir_text, last));
+  out.end = WalkEnd::kPath;
+  return 0;
+}
+
+}  // namespace
+
 int walk_as_guest(const GuestThread& who, const std::string& absolute, bool follow_last, WalkResult& out) {
   // The walk decides; it performs nothing. It reads the guest's /proc links,
   // which needs the broker's own access.
   AsBroker broker;
+  out = {};
   std::vector<std::string> todo;
   push_components(todo, absolute);
   bool want_dir = names_directory(absolute);
@@ -122,7 +151,10 @@ int walk_as_guest(const GuestThread& who, const std::string& absolute, bool foll
     todo.pop_back();
     if (name == "..") {
       UniqueFd up(::openat(dir.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
-      if (!up.valid()) return errno;
+      if (!up.valid()) return stopped(dir.get(), name, errno, out);
+      std::string left;
+      if (int e = own_fd_path(dir.get(), left)) return e;
+      out.left_by_dotdot.push_back(std::move(left));
       dir = std::move(up);
       continue;
     }
@@ -134,13 +166,13 @@ int walk_as_guest(const GuestThread& who, const std::string& absolute, bool foll
         dir = std::move(next);
         continue;
       }
-      if (errno != ENOTDIR && errno != ELOOP) return errno;  // ENOENT: missing on the way
+      if (errno != ENOTDIR && errno != ELOOP) return stopped(dir.get(), name, errno, out);  // ENOENT: missing on the way
     }
     std::string target;
     int err = (walk_into || follow_last) ? read_link_at(dir.get(), name.c_str(), target) : EINVAL;
     if (err == 0) {
-      if (++hops > kMaxSymlinkHops) return ELOOP;
-      if (target.empty()) return ENOENT;
+      if (++hops > kMaxSymlinkHops) return stopped(dir.get(), name, ELOOP, out);
+      if (target.empty()) return stopped(dir.get(), name, ENOENT, out);
       ProcPlace place = proc_place(dir.get());
       if (place == ProcPlace::kRoot && name == "self") {
         target = std::to_string(who.tgid());
@@ -167,18 +199,11 @@ int walk_as_guest(const GuestThread& who, const std::string& absolute, bool foll
       push_components(todo, target);
       continue;
     }
-    if (err != EINVAL && err != ENOENT) return err;
-    if (walk_into) return err == ENOENT ? ENOENT : ENOTDIR;
+    if (err != EINVAL && err != ENOENT) return stopped(dir.get(), name, err, out);
+    if (walk_into) return stopped(dir.get(), name, err == ENOENT ? ENOENT : ENOTDIR, out);
     last = std::move(name);  // not a symlink, or missing: named as it is
   }
-  std::string dir_text;
-  if (int e = own_fd_path(dir.get(), dir_text)) return e;
-  if (dir_text.ends_with(" (deleted)")) {
-    struct stat st;
-    if (::fstat(dir.get(), &st) != 0 || st.st_nlink == 0) return ENOENT;
-  }
-  out = {last.empty() ? dir_text : path_text::normalize(path_text::join(dir_text, last)), WalkEnd::kPath, {}};
-  return 0;
+  return finish(dir.get(), last, out);
 }
 
 }  // namespace wwjail

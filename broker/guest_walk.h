@@ -30,6 +30,9 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
+
+#include "sys/unique_fd.h"
 
 namespace wwjail {
 
@@ -57,12 +60,27 @@ struct WalkResult {
   std::string path;   // canonical absolute path, or the link's path for the other kinds
   WalkEnd end = WalkEnd::kPath;
   std::string what;   // for the other kinds: what the link shows (for logs)
+  // When the walk fails: `path` is where it stopped (the directory it was
+  // in, as the kernel names it, plus the component it could not take) and
+  // this is that directory. Whether the guest may learn why it failed is
+  // decided there, never on the text it gave: the walk applies ".."
+  // physically, so the text can name a granted place while the walk failed
+  // somewhere else entirely.
+  UniqueFd stopped_in;
+  // The directories the walk entered and then left by "..": it learned that
+  // they exist, so the guest may only have them walked if it may look at
+  // them (decided by PathResolver).
+  std::vector<std::string> left_by_dotdot;
 };
 
 // Returns 0 and fills `out`, or an errno (ENOENT for a missing directory on
 // the way, ENOTDIR, ELOOP after 40 symlinks, EACCES for a directory the
-// broker cannot search). A missing last component is not an error: `out`
-// then names it. `absolute` must start with '/'.
+// broker cannot search) with `out.path` and `out.stopped_in` saying where
+// (empty when even that is unknown). A missing last component is not an
+// error: `out` then names it. `absolute` must start with '/'. The walk is
+// made with the broker's own search rights (it reads the guest's /proc
+// links): whether the guest could search where it stopped is the caller's
+// to check (PathResolver does, as the guest).
 int walk_as_guest(const GuestThread& who, const std::string& absolute, bool follow_last, WalkResult& out);
 
 // True when `path` lies in the procfs tree at /proc, where text decides

@@ -210,17 +210,23 @@ Verdict SyscallHandlers::open_in_guest_root(Call& n, int dirfd, const std::strin
   UniqueFd target(kernel::openat2(root.get(), raw.c_str(), walk));
   std::string name;
   // A walk that found nothing reports it only where the guest may look:
-  // the path is decided where its existing part really is.
+  // decided where the walk, made again as the guest's lookup would, stops.
+  // Beneath the root, that walk is the kernel's; one that leaves the root
+  // (an absolute symlink, read from "/" by our walk and from the root by
+  // RESOLVE_IN_ROOT) is not, and reports nothing.
   auto absent = [&](int err) -> Verdict {
     if (err != ENOENT && err != ENOTDIR) return Verdict::error(err);
-    std::string base, where;
+    std::string base;
     if (guest_proc::fd_target(::getpid(), root.get(), base) != 0) return Verdict::error(EACCES);
-    std::string lexical = path_text::normalize(path_text::join(base, raw));
-    if (!PathResolver::canonical_prefix(GuestThread(pid), lexical, where)) where = lexical;
-    ResolvedPath seen{where, true, decide(n, where, Need::kStat)};
-    if (!seen.decision.allowed) return deny(n, seen, Need::kStat);
+    WalkResult walked;
+    int stop = walk_as_guest(GuestThread(pid), path_text::join(base, raw), !(flags & O_NOFOLLOW), walked);
+    ResolvedPath seen{walked.path, true, decide(n, walked.path, Need::kStat)};
+    bool beneath = !walked.path.empty() && walked.end == WalkEnd::kPath && path_text::is_within(walked.path, base);
+    if (!beneath || !seen.decision.allowed) return deny(n, seen, Need::kStat);
+    if (stop != 0 && !guest_may_search(walked.stopped_in)) return Verdict::error(EACCES);
     return Verdict::error(err);
   };
+
   if (target.valid() && creating && !exclusive) {
     struct stat st{};
     // open(2) with O_CREAT on an existing directory is EISDIR.

@@ -1,8 +1,10 @@
 #include "broker/path_resolver.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "broker/guest_proc.h"
@@ -11,15 +13,28 @@
 namespace wwjail {
 namespace {
 
-// Entries that give the process's memory itself: ptrace's to read, and
-// ptrace is refused to guests, so no own-tree read reaches them.
-bool memory_entry(std::string_view rest) {
+// The entries of /proc/PID (and of /proc/PID/task/TID) that describe that
+// process alone, sorted. Everything else there is refused, even for the
+// guest's own processes: net/ shows the host's sockets (every unix socket
+// path, every connection and its owner), mounts, mountinfo and mountstats
+// the host's mounts, and mem, pagemap and map_files the memory itself
+// (ptrace's to read, and ptrace is refused to guests).
+constexpr std::string_view kPerProcessEntries[] = {
+    "attr",     "auxv",   "cgroup", "children", "cmdline",   "comm",          "coredump_filter", "cpuset",
+    "cwd",      "environ", "exe",   "fd",       "fdinfo",    "io",            "limits",          "loginuid",
+    "maps",     "numa_maps", "oom_adj", "oom_score", "oom_score_adj", "personality", "root",     "sched",
+    "schedstat", "sessionid", "smaps", "smaps_rollup", "stack", "stat",       "statm",           "status",
+    "syscall",  "task",   "timerslack_ns", "wchan"};
+
+bool per_process_entry(std::string_view rest) {
   if (rest.starts_with("task/")) {
     size_t slash = rest.find('/', 5);
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (slash == std::string_view::npos) return true;  // a thread's directory
+    rest = rest.substr(slash + 1);
   }
+  if (rest.empty()) return true;  // the process's directory
   std::string_view first = rest.substr(0, rest.find('/'));
-  return first == "mem" || first == "pagemap" || first == "map_files";
+  return std::binary_search(std::begin(kPerProcessEntries), std::end(kPerProcessEntries), first);
 }
 
 }  // namespace
@@ -29,11 +44,12 @@ const Grant& own_proc_grant() {
   return grant;
 }
 
-std::shared_ptr<const OwnProcEntry> PathResolver::own_proc(const std::string& path, Need need) const {
-  if (tree_root_ <= 0 || (need != Need::kRead && need != Need::kStat)) return nullptr;
+std::shared_ptr<const OwnProcEntry> PathResolver::own_proc(const GuestThread& who, const std::string& path,
+                                                          Need need) const {
+  if (!own_proc_readable_ || (need != Need::kRead && need != Need::kStat)) return nullptr;
   auto entry = guest_proc::split_proc_pid(path);
-  if (!entry || entry->pid <= 0 || memory_entry(entry->rest)) return nullptr;
-  UniqueFd dir = guest_proc::pin_in_tree(entry->pid, tree_root_);
+  if (!entry || entry->pid <= 0 || !per_process_entry(entry->rest)) return nullptr;
+  UniqueFd dir = guest_proc::pin_caller_or_descendant(entry->pid, who.tgid());
   if (!dir.valid()) return nullptr;
   return std::make_shared<const OwnProcEntry>(OwnProcEntry{std::move(dir), std::string(entry->rest)});
 }
@@ -46,19 +62,50 @@ int PathResolver::physical(const GuestThread& who, const std::string& joined, bo
   return 0;
 }
 
-bool PathResolver::canonical_prefix(const GuestThread& who, const std::string& lexical, std::string& out) {
-  std::string head = lexical, tail;
-  for (int depth = 0; depth < 64 && head != "/"; ++depth) {
-    auto split = path_text::split_last(head);
-    tail = tail.empty() ? split.name : split.name + "/" + tail;
-    head = split.parent;
-    std::string real;
-    if (physical(who, head, true, real) == 0) {
-      out = path_text::join(real, tail);
-      return true;
-    }
+bool guest_may_search(const UniqueFd& dir) {
+  return dir.valid() && ::syscall(SYS_faccessat2, dir.get(), "", X_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
+}
+
+int PathResolver::failed_walk(const GuestThread& who, const std::string& lexical, int err, const WalkResult& walked,
+                              Need need, ResolvedPath& out) const {
+  // Existence is only reported where the guest may look, decided on where
+  // the walk stopped (the text's ".." is not what the walk applied).
+  if (!walked.path.empty() && may_look(who, walked.path) && passed_only_visible(who, walked, out))
+    return guest_may_search(walked.stopped_in) ? err : EACCES;
+  Decision denied = caps_.decide(lexical, need);
+  if (denied.allowed && !denied.audited) {
+    // The text names a grant, but the walk failed elsewhere: that place
+    // is the one the guest was refused.
+    std::string where = walked.path.empty() ? lexical : walked.path;
+    denied = caps_.decide(where, Need::kStat);
+    if (denied.allowed && !denied.audited) denied = Decision{.missing = "none can allow it"};
+    out = {std::move(where), true, std::move(denied)};
+    return 0;
   }
-  return false;
+  // Audit mode: the guest gets the real error; the decision that would
+  // have denied it is reported alongside.
+  bool audited = denied.audited;
+  out = {lexical, false, std::move(denied)};
+  return audited ? err : 0;
+}
+
+bool PathResolver::may_look(const GuestThread& who, const std::string& path) const {
+  Decision d = caps_.decide(path, Need::kStat);
+  if (d.allowed && !d.audited) return true;
+  // /proc holds the guest's own entries: an ancestor of what it may read.
+  if (own_proc_readable_ && path == "/proc") return true;
+  return own_proc(who, path, Need::kStat) != nullptr;
+}
+
+bool PathResolver::passed_only_visible(const GuestThread& who, const WalkResult& walked, ResolvedPath& out) const {
+  for (const auto& dir : walked.left_by_dotdot) {
+    if (may_look(who, dir)) continue;
+    Decision d = caps_.decide(dir, Need::kStat);
+    if (d.audited) continue;  // audit mode: let it through, as the grants' denial says
+    out = {dir, true, std::move(d)};
+    return false;
+  }
+  return true;
 }
 
 int PathResolver::resolve_absolute(const GuestThread& who, std::string joined, bool follow_last, Need need,
@@ -81,26 +128,9 @@ int PathResolver::resolve_absolute(const GuestThread& who, std::string joined, b
     }
   }
   WalkResult walked;
-  if (int err = walk_as_guest(who, joined, follow_last, walked)) {
-    // Existence is only reported where the guest may look.
-    Decision d = caps_.decide(lexical, Need::kStat);
-    if (d.allowed && !d.audited) return err;
-    // Through a symlinked directory (/lib -> usr/lib), the missing entry
-    // lies where the part that exists really is: decide there. A missing
-    // entry of the guest's own tree in /proc is reported missing.
-    std::string where;
-    if ((err == ENOENT || err == ENOTDIR) && canonical_prefix(who, lexical, where)) {
-      if (own_proc(where, Need::kStat)) return err;
-      Decision real = caps_.decide(where, Need::kStat);
-      if (where != lexical && real.allowed && !real.audited) return err;
-    }
-    Decision denied = caps_.decide(lexical, need);
-    // Audit mode: the guest gets the real error; the decision that would
-    // have denied it is reported alongside.
-    bool audited = denied.audited;
-    out = {std::move(lexical), false, std::move(denied)};
-    return audited ? err : 0;
-  }
+  if (int err = walk_as_guest(who, joined, follow_last, walked)) return failed_walk(who, lexical, err, walked, need, out);
+  // "X/.." tells whether X exists: only where the guest may look.
+  if (!passed_only_visible(who, walked, out)) return 0;
   if (walked.end != WalkEnd::kPath) {
     // Never followed, in any mode: not a question the grants answer.
     out = {walked.path, true, Decision{}};
@@ -110,7 +140,7 @@ int PathResolver::resolve_absolute(const GuestThread& who, std::string joined, b
                       : "a link of another process, or of a kind never followed (" + walked.what + ")";
     return 0;
   }
-  if (auto own = own_proc(walked.path, need)) {
+  if (auto own = own_proc(who, walked.path, need)) {
     // Before the grants: an entry of the guest's own tree is opened through
     // its pin whatever else is granted.
     out = {std::move(walked.path), true, Decision{.allowed = true, .grant = &own_proc_grant()}};

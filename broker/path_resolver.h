@@ -25,8 +25,8 @@
 
 namespace wwjail {
 
-// An entry of the guest's own process tree in /proc: `dir` pins the process
-// (guest_proc::pin_in_tree), `rest` is the canonical path below it ("" for
+// An entry of the calling guest's own process (or a descendant's) in /proc: `dir` pins the process
+// (guest_proc::pin_caller_or_descendant), `rest` is the canonical path below it ("" for
 // the directory itself). Every access is made relative to `dir`, so it is
 // about the process that was checked.
 struct OwnProcEntry {
@@ -55,11 +55,17 @@ struct ResolvedPath {
 // the guest's own process tree: never a need to learn or grant by hand.
 const Grant& own_proc_grant();
 
+// Whether the calling thread, acting as the guest, may search the directory
+// `dir` (a walk's stopped_in): the broker walks with its own rights, where
+// the kernel would have stopped the guest with EACCES.
+bool guest_may_search(const UniqueFd& dir);
+
 class PathResolver {
  public:
-  // `tree_root`: the run's reaper, whose descendants' /proc entries the
-  // guest may read without a grant (0: none).
-  PathResolver(const StorageCaps& caps, pid_t tree_root) : caps_(caps), tree_root_(tree_root) {}
+  // `own_proc_readable`: a guest thread may read the /proc entries of its
+  // own process and its descendants without a grant (false for tests of
+  // the decisions alone).
+  PathResolver(const StorageCaps& caps, bool own_proc_readable) : caps_(caps), own_proc_readable_(own_proc_readable) {}
 
   // Returns 0 and fills `out` (whose decision may be a denial), or an errno
   // for a path that cannot be resolved at all. A failure to resolve a path
@@ -73,21 +79,27 @@ class PathResolver {
   int resolve_absolute(const GuestThread& who, std::string joined, bool follow_last, Need need,
                        ResolvedPath& out) const;
 
-  // For a path that does not resolve: the canonical path of its deepest
-  // existing ancestor with the rest appended, lexically. False when not
-  // even / resolves.
-  static bool canonical_prefix(const GuestThread& who, const std::string& lexical, std::string& out);
-
   // Physical resolution of an absolute path (see above). 0 or an errno;
   // EACCES when the walk ends on a link that is never followed.
   static int physical(const GuestThread& who, const std::string& joined, bool follow_last, std::string& out);
 
  private:
   // The own-tree entry `path` names, when `need` only reads it.
-  std::shared_ptr<const OwnProcEntry> own_proc(const std::string& path, Need need) const;
+  std::shared_ptr<const OwnProcEntry> own_proc(const GuestThread& who, const std::string& path, Need need) const;
+  // For a walk that failed: 0 when the guest may learn `err` (it may look
+  // where the walk stopped, and could search the directory there), else
+  // the errno it gets instead (EACCES), with `out` holding the denial.
+  int failed_walk(const GuestThread& who, const std::string& lexical, int err, const WalkResult& walked, Need need,
+                  ResolvedPath& out) const;
+
+  // Whether the guest may look at `path` (stat it): a grant or its own /proc.
+  bool may_look(const GuestThread& who, const std::string& path) const;
+  // False, with `out` holding the denial, when the walk left by ".." a
+  // directory the guest may not look at.
+  bool passed_only_visible(const GuestThread& who, const WalkResult& walked, ResolvedPath& out) const;
 
   const StorageCaps& caps_;
-  pid_t tree_root_;
+  bool own_proc_readable_;
 };
 
 }  // namespace wwjail

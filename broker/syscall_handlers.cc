@@ -108,7 +108,7 @@ SyscallHandlers::SyscallHandlers(const StorageCaps& caps, const GrantRoots& root
                                      std::shared_ptr<spdlog::logger>(&log, [](spdlog::logger*) {}))),
       decisions_(decisions ? *decisions : *own_decisions_),
       options_(options),
-      resolver_(caps, options.tree_root) {}
+      resolver_(caps, options.tree_root > 0) {}
 
 Verdict SyscallHandlers::handle(const seccomp_notif& notification) {
   Call n(notification);

@@ -314,6 +314,11 @@ static const struct op kOps[] = {
     // that exited and was reaped, of its parent, or of an explicit PID.
     {"own-proc-read", 1}, {"child-proc-read", 1}, {"exited-proc-read", 1}, {"parent-proc-read", 1},
     {"pid-proc-read", 2},
+    // A child reads /proc/PPID/REL of its parent (the guest itself).
+    {"child-reads-parent", 1},
+    // stat(PREFIX + "/proc/<own pid>/status"): PREFIX may hold ".." hops
+    // through places the guest must learn nothing about.
+    {"stat-own-suffix", 1},
     // Whether directory DIR lists NAME ("=pid": the guest's own pid).
     {"list-has", 2},
 };
@@ -325,7 +330,39 @@ static void report_proc_read(pid_t pid, const char* rel) {
   report_read_fd(open(path, O_RDONLY));
 }
 
+// The child reports through a pipe; the parent prints what it said.
+static void child_reads_parent(const char* rel) {
+  int p[2];
+  if (pipe(p) != 0) return out_err(errno);
+  fflush(stdout);
+  pid_t child = fork();
+  if (child < 0) return out_err(errno);
+  if (child == 0) {
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)getppid(), rel);
+    int fd = open(path, O_RDONLY);
+    int result = fd >= 0 ? 0 : errno;
+    (void)!write(p[1], &result, sizeof result);
+    _exit(0);
+  }
+  close(p[1]);
+  int result = -1;
+  ssize_t n = read(p[0], &result, sizeof result);
+  close(p[0]);
+  waitpid(child, NULL, 0);
+  if (n != (ssize_t)sizeof result) return out_err(EPROTO);
+  if (result == 0) return out_ok("LEAK: the child opened its parent's entry");
+  out_err(result);
+}
+
 static void proc_ops(const char* name, char** a) {
+  if (!strcmp(name, "child-reads-parent")) return child_reads_parent(a[0]);
+  if (!strcmp(name, "stat-own-suffix")) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/proc/%d/status", a[0], (int)getpid());
+    struct stat st;
+    return out_rc(stat(path, &st));
+  }
   if (!strcmp(name, "own-proc-read")) return report_proc_read(getpid(), a[0]);
   if (!strcmp(name, "parent-proc-read")) return report_proc_read(getppid(), a[0]);
   if (!strcmp(name, "pid-proc-read")) return report_proc_read((pid_t)atoi(a[0]), a[1]);
@@ -362,7 +399,9 @@ static void run_op(const char* name, char** a) {
   cur_op = name;
   pid_t ppid = getppid();
   if (!strcmp(name, "read")) return report_read_fd(open(a[0], O_RDONLY));
-  if (strstr(name, "-proc-read") || !strcmp(name, "list-has")) return proc_ops(name, a);
+  if (strstr(name, "-proc-read") || !strcmp(name, "list-has") || !strcmp(name, "child-reads-parent") ||
+      !strcmp(name, "stat-own-suffix"))
+    return proc_ops(name, a);
   if (!strcmp(name, "write")) return report_write_fd(open(a[0], O_WRONLY));
   if (!strcmp(name, "fchmod") || !strcmp(name, "futimens")) {
     // Metadata writes through a descriptor opened for reading.

@@ -644,6 +644,99 @@ TEST_P(EscapeProcMagicLinks, OtherProcessesProcEntriesStayHidden) {
   EXPECT_OUTCOME_PREFIX(c, 11, "ok Name:");
 }
 
+// Red team, own /proc: a walk that fails says ENOENT or ENOTDIR only where
+// the guest may look. Decided on the text, "X/../.." named a place the guest
+// may look (its own /proc entry, or a grant) while the walk failed at X, so
+// ENOTDIR against ENOENT told whether X existed: another process, another
+// process's fd or thread, a file outside every grant.
+TEST_P(EscapeProcMagicLinks, FailedWalksThroughDotDotRevealNothing) {
+  OutsideSleeper outside;
+  std::string p = "/proc/" + outside.pid();
+  auto c = calls(args({"--read", "/usr"}),
+                 {{"stat-own-suffix", p + "/status/../../.."},      // exists, a file: ENOTDIR
+                  {"stat-own-suffix", "/proc/4194000/status/../../.."},  // absent: ENOENT
+                  {"stat-own-suffix", p + "/fd/1/../../../.."},
+                  {"stat-own-suffix", p + "/fd/97/../../../.."},
+                  {"stat-own-suffix", p + "/task/" + outside.pid() + "/../../../.."},
+                  {"stat-own-suffix", "/etc/hostname/../.."},
+                  {"stat-own-suffix", "/etc/no-such-wwjail-entry/../.."},
+                  {"stat", "/usr/../etc/hostname/../../usr/bin"},
+                  {"stat", "/usr/../etc/no-such-wwjail-entry/../../usr/bin"},
+                  // Positive controls: ".." walks that stay where the guest may look.
+                  {"stat-own-suffix", ""},
+                  {"stat-own-suffix", "/proc/self/../.."},
+                  {"stat", "/usr/lib/../bin"},
+                  {"stat", "/usr/no-such-wwjail-entry"}});
+  for (int i = 0; i <= 8; ++i) EXPECT_OUTCOME(c, i, "err EACCES");
+  EXPECT_OUTCOME(c, 9, "ok");
+  EXPECT_OUTCOME(c, 10, "ok");
+  EXPECT_OUTCOME_PREFIX(c, 11, "ok");
+  EXPECT_OUTCOME(c, 12, "err ENOENT");
+}
+
+// Red team, own /proc: the broker walks with its own search rights, so a
+// name in a granted directory the guest cannot search came back ENOENT or
+// ENOTDIR where the kernel answers the guest EACCES.
+TEST_P(EscapeProcMagicLinks, NoExistenceOracleInDirectoriesTheGuestCannotSearch) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: a directory of another user";
+  ScratchDir d;
+  std::string priv = d.sub("priv");
+  d.file("priv/secret", "s");
+  d.sub("open");
+  ASSERT_EQ(::chown(priv.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(::chmod(priv.c_str(), 0700), 0);
+  // Through ".." the broker walks the path itself (a name without one is
+  // looked up by the kernel, as the guest).
+  auto c = calls(args({"--read", d.path()}),
+                 {{"stat", priv + "/secret/../x"},
+                  {"stat", priv + "/no-such-entry/../x"},
+                  {"drop-to", "65533"},  // fails (no CAP_SETUID) but is noticed
+                  {"stat", priv + "/secret/../x"},
+                  {"stat", priv + "/no-such-entry/../x"},
+                  // Positive controls: absence is reported where the guest may search.
+                  {"stat", d.path() + "/open/no-such-entry/../x"},
+                  {"stat", d.path() + "/open/../open"}});
+  EXPECT_OUTCOME(c, 0, "err EACCES");
+  EXPECT_OUTCOME(c, 1, "err EACCES");
+  EXPECT_OUTCOME(c, 3, "err EACCES");
+  EXPECT_OUTCOME(c, 4, "err EACCES");
+  EXPECT_OUTCOME(c, 5, "err ENOENT");
+  EXPECT_OUTCOME_PREFIX(c, 6, "ok");
+}
+
+// Red team, own /proc: only per-process entries. /proc/PID/net shows the
+// host's sockets (every unix socket path, every connection and its uid),
+// and mountinfo the host's mounts.
+TEST_P(EscapeProcMagicLinks, OwnProcHoldsNoHostWideTables) {
+  auto c = calls(args({}), {{"read", "/proc/net/unix"},
+                            {"read", "/proc/self/net/tcp"},
+                            {"read", "/proc/thread-self/net/tcp"},
+                            {"read", "/proc/self/mountinfo"},
+                            {"read", "/proc/self/mounts"},
+                            {"read", "/proc/self/mountstats"},
+                            {"own-proc-read", "net/unix"},
+                            // Positive control.
+                            {"own-proc-read", "status"}});
+  for (int i = 0; i <= 6; ++i) EXPECT_OUTCOME(c, i, "err EACCES");
+  EXPECT_OUTCOME_PREFIX(c, 7, "ok Name:");
+}
+
+// Red team, own /proc: a child that sandboxed itself (Landlock) must not
+// read its parent's environ or maps through the broker, which has no
+// Landlock domain. Own entries are the caller's and its descendants', as
+// Yama's ptrace scope 1 draws the line.
+TEST_P(EscapeProcMagicLinks, OwnProcIsTheCallerAndItsDescendants) {
+  auto c = calls(args({}), {{"child-reads-parent", "environ"},
+                            {"child-reads-parent", "status"},
+                            // Positive controls: itself and its child.
+                            {"own-proc-read", "environ"},
+                            {"child-proc-read", "status"}});
+  EXPECT_OUTCOME(c, 0, "err EACCES");
+  EXPECT_OUTCOME(c, 1, "err EACCES");
+  EXPECT_OUTCOME_PREFIX(c, 2, "ok");
+  EXPECT_OUTCOME_PREFIX(c, 3, "ok Name:");
+}
+
 TEST(EscapeProcMagicLinksLearn, OwnProcIsNoNeedToLearn) {
   // The own tree is granted to every run: a learned policy must not ask
   // for /proc (which would hand over every process's entries).

@@ -1,6 +1,6 @@
-// guest_proc::pin_in_tree: own-tree membership of /proc entries, decided on
-// pinned processes. This test process plays the broker: its child is the
-// "reaper" (the tree's root), the reaper's child is a guest.
+// guest_proc::pin_caller_or_descendant: which /proc entries are a guest's
+// own, decided on pinned processes. This test process plays the broker: its
+// child is the caller, the caller's child its descendant.
 #include "broker/guest_proc.h"
 
 #include <gtest/gtest.h>
@@ -43,41 +43,34 @@ struct Tree {
   }
 };
 
-TEST(GuestProc, PinsOnlyDescendantsOfTheReaper) {
+TEST(GuestProc, PinsTheCallerAndItsDescendantsOnly) {
   Tree t;
   ASSERT_GT(t.guest, 0);
-  EXPECT_TRUE(guest_proc::pin_in_tree(t.guest, t.reaper).valid()) << "positive control: the guest";
-  EXPECT_FALSE(guest_proc::pin_in_tree(t.reaper, t.reaper).valid()) << "the reaper itself";
-  EXPECT_FALSE(guest_proc::pin_in_tree(::getpid(), t.reaper).valid()) << "the reaper's parent";
-  EXPECT_FALSE(guest_proc::pin_in_tree(1, t.reaper).valid()) << "pid 1";
-  EXPECT_FALSE(guest_proc::pin_in_tree(0, t.reaper).valid());
-  EXPECT_FALSE(guest_proc::pin_in_tree(-1, t.reaper).valid());
+  EXPECT_TRUE(guest_proc::pin_caller_or_descendant(t.reaper, t.reaper).valid()) << "positive control: itself";
+  EXPECT_TRUE(guest_proc::pin_caller_or_descendant(t.guest, t.reaper).valid()) << "positive control: its child";
+  EXPECT_FALSE(guest_proc::pin_caller_or_descendant(t.reaper, t.guest).valid()) << "the child's parent";
+  EXPECT_FALSE(guest_proc::pin_caller_or_descendant(::getpid(), t.reaper).valid()) << "the caller's parent";
+  EXPECT_FALSE(guest_proc::pin_caller_or_descendant(1, t.reaper).valid()) << "pid 1";
+  EXPECT_FALSE(guest_proc::pin_caller_or_descendant(0, t.reaper).valid());
+  EXPECT_FALSE(guest_proc::pin_caller_or_descendant(-1, t.reaper).valid());
+  EXPECT_FALSE(guest_proc::pin_caller_or_descendant(t.guest, 0).valid());
 }
 
-TEST(GuestProc, ARootThatIsNotOurChildPinsNothing) {
-  // A process numbered like the root but not the broker's child (here: a
-  // grandchild taken as root) is not the reaper.
+TEST(GuestProc, AnOrphanIsNoLongerADescendant) {
   Tree t;
   ASSERT_GT(t.guest, 0);
-  EXPECT_FALSE(guest_proc::pin_in_tree(t.guest, ::getppid()).valid());
-  EXPECT_TRUE(guest_proc::pin_in_tree(t.guest, t.reaper).valid()) << "positive control";
-}
-
-TEST(GuestProc, AGoneTreePinsNothing) {
-  Tree t;
-  ASSERT_GT(t.guest, 0);
-  pid_t guest = t.guest, reaper = t.reaper;
-  EXPECT_TRUE(guest_proc::pin_in_tree(guest, reaper).valid()) << "positive control";
-  // The reaper dies and is waited for: its number is free, the guest (an
-  // orphan of init now) belongs to no tree.
-  ::kill(reaper, SIGKILL);
-  ::waitpid(reaper, nullptr, 0);
+  pid_t guest = t.guest, caller = t.reaper;
+  EXPECT_TRUE(guest_proc::pin_caller_or_descendant(guest, caller).valid()) << "positive control";
+  // The caller dies and is waited for: the guest (an orphan of init or a
+  // subreaper now) descends from it no more.
+  ::kill(caller, SIGKILL);
+  ::waitpid(caller, nullptr, 0);
   t.reaper = -1;
-  EXPECT_FALSE(guest_proc::pin_in_tree(guest, reaper).valid());
+  EXPECT_FALSE(guest_proc::pin_caller_or_descendant(guest, caller).valid());
 }
 
-// A guest exits and is reaped; an unrelated process takes its number
-// (ns_last_pid, root only). The number then names no process of the tree.
+// A caller's child exits and is reaped; an unrelated process takes its
+// number (ns_last_pid, root only). The number then names no descendant.
 TEST(GuestProc, AReusedNumberIsNotInTheTree) {
   int p[2];
   ASSERT_EQ(::pipe(p), 0);
@@ -106,12 +99,12 @@ TEST(GuestProc, AReusedNumberIsNotInTheTree) {
     std::fclose(last);
   }
   bool reused = outside == gone;
-  bool pinned = reused && guest_proc::pin_in_tree(gone, reaper).valid();
+  bool pinned = reused && guest_proc::pin_caller_or_descendant(gone, reaper).valid();
   if (outside > 0) ::kill(outside, SIGKILL), ::waitpid(outside, nullptr, 0);
   ::kill(reaper, SIGKILL);
   ::waitpid(reaper, nullptr, 0);
   if (!reused) GTEST_SKIP() << "could not make another process take pid " << gone << " (needs root)";
-  EXPECT_FALSE(pinned) << "pid " << gone << " now belongs to a process outside the tree";
+  EXPECT_FALSE(pinned) << "pid " << gone << " now belongs to a process that is not a descendant";
 }
 
 }  // namespace
