@@ -16,6 +16,7 @@
 #include "broker/guest_proc.h"
 #include "capabilities/path_text.h"
 #include "sys/unique_fd.h"
+#include "sys/self_fd.h"
 
 namespace wwjail {
 namespace {
@@ -34,7 +35,7 @@ int read_link_at(int dirfd, const char* name, std::string& out) {
 
 // The path the kernel names our descriptor `fd` by (our own table).
 int own_fd_path(int fd, std::string& out) {
-  return read_link_at(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd)).c_str(), out);
+  return read_link_at(AT_FDCWD, self_fd_path(fd).c_str(), out);
 }
 
 // Pushes the components of `path` so that the first one ends up at the back.

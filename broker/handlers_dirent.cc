@@ -11,6 +11,7 @@
 
 #include "broker/guest_proc.h"
 #include "broker/syscall_handlers.h"
+#include "sys/self_fd.h"
 
 namespace wwjail {
 
@@ -131,7 +132,7 @@ Verdict SyscallHandlers::on_link(Call& n, int olddirfd, uint64_t oldpath, int ne
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // linkat(fd, "", AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc/self/fd
   // form with AT_SYMLINK_FOLLOW does the same for an unprivileged broker.
-  std::string self = "/proc/self/fd/" + std::to_string(source.get());
+  std::string self = self_fd_path(source.get());
   if (::linkat(AT_FDCWD, self.c_str(), to_dir.get(), to_name.c_str(), AT_SYMLINK_FOLLOW) != 0)
     return Verdict::error(errno);
   return Verdict::value_of(0);

@@ -18,11 +18,11 @@
 
 #include "broker/guest_proc.h"
 #include "broker/syscall_handlers.h"
+#include "sys/self_fd.h"
 
 namespace wwjail {
 namespace {
 
-std::string self_fd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 // Device nodes are granted for their data (/dev/null, /dev/zero), never
 // for their inode: a root guest's chmod 000 /dev/null, chown, utimes or
@@ -185,7 +185,7 @@ Verdict SyscallHandlers::on_chmod(Call& n, int dirfd, uint64_t path_addr, mode_t
   if (int e = open_beneath(n, r, Need::kWrite, O_PATH, 0, 0, target)) return Verdict::error(e);
   if (is_device(target.get())) return deny_text(n, r.path, kDeviceMeta, EPERM);
   if (!still_pending(n)) return Verdict::error(ENOENT);
-  if (::chmod(self_fd(target.get()).c_str(), mode & 07777) != 0) return Verdict::error(errno);
+  if (::chmod(self_fd_path(target.get()).c_str(), mode & 07777) != 0) return Verdict::error(errno);
   return Verdict::value_of(0);
 }
 
@@ -261,7 +261,7 @@ Verdict SyscallHandlers::on_truncate(Call& n, uint64_t path_addr, off_t length) 
   UniqueFd target;
   if (int e = open_beneath(n, r, Need::kWrite, O_PATH, 0, 0, target)) return Verdict::error(e);
   if (!still_pending(n)) return Verdict::error(ENOENT);
-  if (::truncate(self_fd(target.get()).c_str(), length) != 0) return Verdict::error(errno);
+  if (::truncate(self_fd_path(target.get()).c_str(), length) != 0) return Verdict::error(errno);
   return Verdict::value_of(0);
 }
 
@@ -306,7 +306,7 @@ Verdict SyscallHandlers::on_utimes(Call& n, int dirfd, uint64_t path_addr, uint6
     return Verdict::error(e);
   if (is_device(target.get())) return deny_text(n, r.path, kDeviceMeta, EPERM);
   if (!still_pending(n)) return Verdict::error(ENOENT);
-  int rc = follow ? ::utimensat(AT_FDCWD, self_fd(target.get()).c_str(), times, 0)
+  int rc = follow ? ::utimensat(AT_FDCWD, self_fd_path(target.get()).c_str(), times, 0)
                   : ::utimensat(target.get(), "", times, AT_EMPTY_PATH);
   return rc == 0 ? Verdict::value_of(0) : Verdict::error(errno);
 }
@@ -338,7 +338,7 @@ Verdict SyscallHandlers::on_xattr(Call& n) {
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // Through our own descriptor's /proc/self/fd link, which names exactly the
   // object we opened beneath the grant.
-  std::string self = self_fd(target.get());
+  std::string self = self_fd_path(target.get());
   ssize_t rc;
   if (writes) {
     rc = value.empty() && (nr == SYS_removexattr || nr == SYS_lremovexattr)

@@ -24,6 +24,7 @@
 #include "broker/syscall_handlers.h"
 #include "capabilities/path_text.h"
 #include "sys/kernel_abi.h"
+#include "sys/self_fd.h"
 
 namespace wwjail {
 namespace {
@@ -153,7 +154,7 @@ int SyscallHandlers::pin_unix_peer(const NetTarget& t, sockaddr_storage& sa, soc
   pinned.reset(kernel::openat2(AT_FDCWD, t.path.c_str(), how));
   if (!pinned.valid()) return errno == ENOENT ? ECONNREFUSED : errno;
   auto* un = reinterpret_cast<sockaddr_un*>(&sa);
-  std::string via = "/proc/self/fd/" + std::to_string(pinned.get());
+  std::string via = self_fd_path(pinned.get());
   std::memset(un->sun_path, 0, sizeof un->sun_path);
   std::memcpy(un->sun_path, via.c_str(), via.size());
   len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + via.size() + 1);

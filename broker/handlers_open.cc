@@ -11,6 +11,7 @@
 #include "broker/syscall_handlers.h"
 #include "capabilities/path_text.h"
 #include "sys/kernel_abi.h"
+#include "sys/self_fd.h"
 
 namespace wwjail {
 namespace {
@@ -91,7 +92,7 @@ Verdict SyscallHandlers::on_open(Call& n, int dirfd, uint64_t path_addr, uint64_
   if (!g->directory) {
     how.flags &= ~static_cast<uint64_t>(O_NOFOLLOW);
     base = AT_FDCWD;
-    path = "/proc/self/fd/" + std::to_string(roots_.fd_for(*g));
+    path = self_fd_path(roots_.fd_for(*g));
   } else {
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve | beneath_resolve(*g);
     base = roots_.fd_for(*g);
@@ -177,7 +178,7 @@ Verdict SyscallHandlers::reopen_held(Call& n, const UniqueFd& held, uint64_t fla
   // Through our descriptor's /proc/self/fd link: exactly the inode decided on.
   open_how how{};
   how.flags = (flags & ~static_cast<uint64_t>(O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL)) | O_CLOEXEC | O_NOCTTY;
-  std::string self = "/proc/self/fd/" + std::to_string(held.get());
+  std::string self = self_fd_path(held.get());
   UniqueFd fd(kernel::openat2(AT_FDCWD, self.c_str(), how));
   if (!fd.valid()) return Verdict::error(errno);
   return Verdict::inject(std::move(fd), cloexec);

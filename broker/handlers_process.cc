@@ -11,6 +11,7 @@
 #include "broker/guest_proc.h"
 #include "broker/syscall_handlers.h"
 #include "capabilities/path_text.h"
+#include "sys/self_fd.h"
 
 namespace wwjail {
 
@@ -80,7 +81,7 @@ Verdict SyscallHandlers::on_inotify_add_watch(Call& n) {
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // Our duplicate shares the guest's inotify instance, so the watch
   // descriptor we get is valid in the guest.
-  std::string self = "/proc/self/fd/" + std::to_string(watched.get());
+  std::string self = self_fd_path(watched.get());
   int wd = ::inotify_add_watch(inotify.get(), self.c_str(), mask & ~IN_DONT_FOLLOW);
   return wd >= 0 ? Verdict::value_of(wd) : Verdict::error(errno);
 }

@@ -17,6 +17,7 @@
 #include "shim/precompiled_filter.h"
 #include "capabilities/path_text.h"
 #include "sys/kernel_abi.h"
+#include "sys/self_fd.h"
 
 namespace wwjail {
 namespace {
@@ -361,7 +362,7 @@ int SyscallHandlers::open_beneath(Call& n, ResolvedPath& r, Need need, uint64_t 
     } else if (!g->directory) {
       // A single-file grant: reopen the inode pinned at start-up.
       how.flags &= ~static_cast<uint64_t>(O_NOFOLLOW);
-      std::string self = "/proc/self/fd/" + std::to_string(roots_.fd_for(*g));
+      std::string self = self_fd_path(roots_.fd_for(*g));
       fd = kernel::openat2(AT_FDCWD, self.c_str(), how);
     } else {
       how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | extra_resolve | beneath_resolve(*g);

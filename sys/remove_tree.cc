@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sys/unique_fd.h"
+#include "sys/self_fd.h"
 
 namespace wwjail {
 
@@ -21,7 +22,7 @@ void remove_tree_at(int dirfd, const char* name) {
     // restore owner access through its descriptor, then try again.
     UniqueFd path(::openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!path.valid()) return;
-    ::fchmodat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(path.get())).c_str(), 0700, 0);
+    ::fchmodat(AT_FDCWD, self_fd_path(path.get()).c_str(), 0700, 0);
     dir.reset(::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir.valid()) return;
   }

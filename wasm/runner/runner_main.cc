@@ -27,6 +27,7 @@
 #include "wasm/runner/trap_report.h"
 #include "wasm/runner/wasi_host.h"
 #include "wasm/runner/wasi_instance.h"
+#include "sys/self_fd.h"
 
 // The trap target of libwasm-rt-impl (wasm-rt-impl.h is not installed).
 extern "C" sigjmp_buf wasm_rt_jmp_buf;
@@ -72,7 +73,7 @@ void* load_module(const std::string& path, const std::string& id) {
     die("cannot open the compiled module " + path + ": " + std::strerror(errno));
   if (id != std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino))
     die(path + " is not the compiled module wwjail checked (it was replaced since); run it again");
-  void* so = ::dlopen(("/proc/self/fd/" + std::to_string(fd.get())).c_str(), RTLD_NOW | RTLD_LOCAL);
+  void* so = ::dlopen(wwjail::self_fd_path(fd.get()).c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!so) die(std::string("cannot load the compiled module: ") + ::dlerror());
   fd.release();  // kept open for the trap reports
   return so;

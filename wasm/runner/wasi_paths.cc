@@ -12,6 +12,7 @@
 
 #include "wasm/runner/wasi_host.h"
 #include "wasm/runner/wasi_native.h"
+#include "sys/self_fd.h"
 
 namespace wwjail {
 
@@ -93,7 +94,7 @@ uint32_t WasiHost::path_filestat_set_times(uint32_t fd, uint32_t flags, uint32_t
     // was found, named through our descriptor of it.
     UniqueFd target;
     if (Errno e = open_path(fd, p, true, target)) return e;
-    std::string via = "/proc/self/fd/" + std::to_string(target.get());
+    std::string via = self_fd_path(target.get());
     return ::utimensat(AT_FDCWD, via.c_str(), ts, 0) == 0 ? kSuccess : last_error();
   }
   UniqueFd parent;
