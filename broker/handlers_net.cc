@@ -134,7 +134,8 @@ int SyscallHandlers::socket_target(Call& n, const SocketKind& kind, const sockad
   // outside the grants gets EACCES like any other (its absence is reported
   // only where the guest may connect).
   std::string canonical;
-  if (int err = PathResolver::physical(GuestThread(static_cast<pid_t>(n.pid)), joined, !binding, canonical)) {
+  if (int err = resolver_.physical(GuestThread(static_cast<pid_t>(n.pid)), joined, !binding, canonical,
+                                      PathResolver::Absence::kCallerDecides)) {
     t.path = path_text::normalize(joined);
     t.text = "unix:" + t.path;
     t.unresolved = err;

@@ -201,6 +201,14 @@ Verdict SyscallHandlers::open_in_guest_root(Call& n, int dirfd, const std::strin
     return Verdict::error(err);
   }
   uint64_t flags = guest_how.flags;
+  // The kernel walks as the broker: a ".." (in the path or in a symlink met
+  // on the way) would tell whether a directory the guest may not look at
+  // exists, on success as on failure. Walked first as the guest's lookup
+  // would, from the same root.
+  std::string base;
+  if (guest_proc::fd_target(::getpid(), root.get(), base) != 0) return Verdict::error(EACCES);
+  if (!resolver_.walk_stays_visible(GuestThread(pid), path_text::join(base, raw), !(flags & O_NOFOLLOW)))
+    return Verdict::error(EACCES);
   open_how walk{};
   walk.resolve = guest_how.resolve | RESOLVE_NO_MAGICLINKS;
   bool creating = flags & O_CREAT;
@@ -217,8 +225,6 @@ Verdict SyscallHandlers::open_in_guest_root(Call& n, int dirfd, const std::strin
   // RESOLVE_IN_ROOT) is not, and reports nothing.
   auto absent = [&](int err) -> Verdict {
     if (err != ENOENT && err != ENOTDIR) return Verdict::error(err);
-    std::string base;
-    if (guest_proc::fd_target(::getpid(), root.get(), base) != 0) return Verdict::error(EACCES);
     WalkResult walked;
     int stop = walk_as_guest(GuestThread(pid), path_text::join(base, raw), !(flags & O_NOFOLLOW), walked);
     ResolvedPath seen{walked.path, true, decide(n, walked.path, Need::kStat)};
@@ -261,6 +267,16 @@ Verdict SyscallHandlers::open_in_guest_root(Call& n, int dirfd, const std::strin
   if (!name.empty()) where = path_text::join(where, name);
   Need need = open_need(flags);
   if (!name.empty()) need = Need::kCreate;
+  // Beneath a /proc/self dirfd (runc, systemd): the guest's own entries are
+  // read without a grant here too, through their pin.
+  if (name.empty() && in_proc(where)) {
+    ResolvedPath own;
+    if (resolver_.resolve_absolute(GuestThread(pid), where, true, need, own) == 0 && own.own_proc) {
+      UniqueFd fd;
+      if (int e = open_own_proc(*own.own_proc, flags & ~static_cast<uint64_t>(O_CLOEXEC), fd)) return Verdict::error(e);
+      return Verdict::inject(std::move(fd), flags & O_CLOEXEC);
+    }
+  }
   ResolvedPath r{where, true, decide(n, where, need)};
   if (!r.decision.allowed) return deny(n, r, need);
   bool cloexec = flags & O_CLOEXEC;

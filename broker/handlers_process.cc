@@ -58,6 +58,12 @@ Verdict SyscallHandlers::on_chdir(Call& n, bool by_fd) {
     return Verdict::error(err);
   }
   if (!r.decision.allowed) return deny(n, r, Need::kStat);
+  // The kernel follows symlinks a decision on the text did not see: decide
+  // where the directory really is (a symlink planted in a writable grant
+  // must not tell whether a directory outside exists).
+  if (!r.physical) {
+    if (int err = redecide_physical(n, r, Need::kStat, r.path, "", true)) return Verdict::error(err);
+  }
   if (!still_pending(n)) return Verdict::error(ENOENT);
   // The broker cannot change the guest's cwd, so this CONTINUEs. That is
   // safe without Landlock: a swapped path can only leave the guest in a

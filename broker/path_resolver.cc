@@ -54,10 +54,17 @@ std::shared_ptr<const OwnProcEntry> PathResolver::own_proc(const GuestThread& wh
   return std::make_shared<const OwnProcEntry>(OwnProcEntry{std::move(dir), std::string(entry->rest)});
 }
 
-int PathResolver::physical(const GuestThread& who, const std::string& joined, bool follow_last, std::string& out) {
+int PathResolver::physical(const GuestThread& who, const std::string& joined, bool follow_last, std::string& out,
+                           Absence absence) const {
   WalkResult walked;
-  if (int err = walk_as_guest(who, joined, follow_last, walked)) return err;
-  if (walked.end != WalkEnd::kPath) return EACCES;
+  ResolvedPath refused;  // the denial is the caller's to make, on its own need
+  if (int err = walk_as_guest(who, joined, follow_last, walked)) {
+    if (absence == Absence::kCallerDecides)
+      return walked.left_by_dotdot.empty() && !path_text::has_dotdot(joined) ? err : EACCES;
+    bool visible = !walked.path.empty() && may_look(who, walked.path) && passed_only_visible(who, walked, refused);
+    return visible && guest_may_search(walked.stopped_in) ? err : EACCES;
+  }
+  if (walked.end != WalkEnd::kPath || !passed_only_visible(who, walked, refused)) return EACCES;
   out = std::move(walked.path);
   return 0;
 }
@@ -87,6 +94,13 @@ int PathResolver::failed_walk(const GuestThread& who, const std::string& lexical
   bool audited = denied.audited;
   out = {lexical, false, std::move(denied)};
   return audited ? err : 0;
+}
+
+bool PathResolver::walk_stays_visible(const GuestThread& who, const std::string& joined, bool follow_last) const {
+  WalkResult walked;
+  ResolvedPath refused;
+  walk_as_guest(who, joined, follow_last, walked);  // a failure is the caller's to report
+  return passed_only_visible(who, walked, refused);
 }
 
 bool PathResolver::may_look(const GuestThread& who, const std::string& path) const {

@@ -79,9 +79,23 @@ class PathResolver {
   int resolve_absolute(const GuestThread& who, std::string joined, bool follow_last, Need need,
                        ResolvedPath& out) const;
 
-  // Physical resolution of an absolute path (see above). 0 or an errno;
-  // EACCES when the walk ends on a link that is never followed.
-  static int physical(const GuestThread& who, const std::string& joined, bool follow_last, std::string& out);
+  // Physical resolution of an absolute path (see above). 0 or an errno,
+  // under the same rules as resolve_absolute: ENOENT and the like only
+  // where the guest may look where the walk stopped and could search
+  // there; EACCES when the walk ends on a link that is never followed or
+  // left by ".." a directory the guest may not look at.
+  // kCallerDecides: a failed walk's errno is returned as it is (unix
+  // socket paths: the network caps decide where absence may be told),
+  // unless the path holds "..", whose walk could tell what it passed.
+  enum class Absence { kStorage, kCallerDecides };
+  int physical(const GuestThread& who, const std::string& joined, bool follow_last, std::string& out,
+               Absence absence = Absence::kStorage) const;
+
+  // False when walking `joined` as the guest's lookup would leaves by ".."
+  // a directory the guest may not look at: for walks the kernel makes as
+  // the broker (openat2 beneath a root), which would otherwise tell the
+  // guest whether that directory exists.
+  bool walk_stays_visible(const GuestThread& who, const std::string& joined, bool follow_last) const;
 
  private:
   // The own-tree entry `path` names, when `need` only reads it.

@@ -390,7 +390,7 @@ int SyscallHandlers::open_beneath(Call& n, ResolvedPath& r, Need need, uint64_t 
 int SyscallHandlers::redecide_physical(Call& n, ResolvedPath& r, Need need, const std::string& dir,
                                        const std::string& name, bool follow_last) {
   std::string canonical;
-  if (int err = PathResolver::physical(GuestThread(static_cast<pid_t>(n.pid)), dir, follow_last, canonical)) return err;
+  if (int err = resolver_.physical(GuestThread(static_cast<pid_t>(n.pid)), dir, follow_last, canonical)) return err;
   r.path = name.empty() ? canonical : path_text::join(canonical, name);
   r.physical = true;
   r.decision = decide(n, r.path, need);
