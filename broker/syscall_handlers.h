@@ -91,9 +91,17 @@ class SyscallHandlers {
   void set_private_fs(bool v) { options_.private_fs = v; }
 
   static const char* syscall_name(int nr);
+  // True when a handler takes syscall `nr` (x86_64 number).
+  static bool has_route(int nr);
 
  private:
   Verdict dispatch(Call& n);
+  // A notified syscall's handler, reading its arguments from the registers.
+  struct Route {
+    int nr;
+    Verdict (*handle)(SyscallHandlers& h, Call& n, const __u64* args);
+  };
+  static const std::vector<Route>& routes();
   // Families (one file each).
   // may_continue: false when the kernel must not redo the open (openat2,
   // whose open_how lives in guest memory).
