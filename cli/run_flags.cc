@@ -1,125 +1,16 @@
-// wwjail's command line. Parses flags into a RunConfig (data) and hands it
-// to run_guest; everything else is passed down from here, no globals.
-//
-//   wwjail [OPTIONS] -- PROGRAM [ARGS...]     run PROGRAM jailed
-//   wwjail learn -o FILE [OPTIONS] -- PROGRAM  run it with everything allowed
-//                                               and write the policy it needed
-//   wwjail check FILE                          validate a policy, print its grants
-//   wwjail compile MODULE.wasm [-o FILE]       compile a WebAssembly module ahead of time
-#include <pwd.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "cli/run_flags.h"
 
-#include <CLI/CLI.hpp>
-#include <charconv>
-#include <fstream>
-#include <sstream>
 #include <climits>
-#include <cstdio>
 #include <cstdlib>
-#include <iostream>
+#include <charconv>
 
-#include "broker/guest_run.h"
-#include "broker/learn_observer.h"
-#include "broker/log_sinks.h"
-#include "wasm/compile/module_compiler.h"
-#include "wasm/compile/wasm_command.h"
-#include "policy/environment.h"
 #include "policy/capability_names.h"
+#include "policy/environment.h"
 #include "policy/limits.h"
 #include "policy/policy_file.h"
-#include "policy/policy_learner.h"
-#include "policy/run_config.h"
-#include "sys/atomic_file.h"
 #include "sys/sys_error.h"
 
-#ifndef WWJAIL_VERSION
-#define WWJAIL_VERSION "0.1.0"
-#endif
-
-namespace {
-
-using namespace wwjail;
-
-std::string self_exe() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) throw SetupError("cannot find wwjail's own executable (/proc/self/exe)");
-  return std::string(buf, static_cast<size_t>(n));
-}
-
-// wwjail compile MODULE.wasm [-o FILE] [--cache DIR]: compiles ahead of time.
-int compile_command(int argc, char** argv) {
-  std::string module, output, cache;
-  CLI::App app{"wwjail compile: compile a WebAssembly module once, for running it where no compiler is"};
-  app.name("wwjail compile");
-  app.add_option("MODULE", module, "the .wasm module")->required();
-  app.add_option("-o,--output", output, "write the compiled module here (default: only into the cache)")
-      ->type_name("FILE");
-  app.add_option("--cache", cache, "the cache directory (default $XDG_CACHE_HOME/wwjail)")->type_name("DIR");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "wwjail: %s (see wwjail compile --help)\n", e.what());
-    return exit_code::kSetupFailed;
-  }
-  auto log = std::make_shared<spdlog::logger>("wwjail", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  log->set_pattern("wwjail: %v");
-  try {
-    if (!is_wasm_module(module)) throw SetupError(module + " is not a WebAssembly module (no \\0asm header)");
-    char real[PATH_MAX];
-    if (!::realpath(module.c_str(), real)) throw SetupError(module + ": " + std::strerror(errno));
-    CompileResult r = compile_module({real, cache.empty() ? default_cache_dir() : cache, self_exe()}, *log);
-    std::fprintf(stderr, "wwjail: %s %s\n", r.cached ? "already compiled:" : "compiled:", r.artifact.c_str());
-    if (!output.empty()) {
-      std::ifstream in(r.artifact, std::ios::binary);
-      std::stringstream content;
-      content << in.rdbuf();
-      if (!in.good() && !in.eof()) throw SetupError("reading " + r.artifact + ": " + std::strerror(errno));
-      write_file_atomically(output, content.str(), 0755, "writing");
-      std::fprintf(stderr, "wwjail: wrote %s (run it with: wwjail [grants] -- %s ARGS)\n", output.c_str(),
-                   output.c_str());
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "wwjail: %s\n", e.what());
-    return exit_code::kSetupFailed;
-  }
-  return 0;
-}
-
-// wwjail check FILE: validates a policy and prints what it grants.
-int check_policy(int argc, char** argv) {
-  if (argc != 3 || argv[2][0] == '-') {
-    std::fprintf(stderr, "wwjail: usage: wwjail check POLICY_FILE\n");
-    return exit_code::kSetupFailed;
-  }
-  RunConfig config;
-  try {
-    load_policy_file(argv[2], config);
-    // The network grants are parsed (and resolv.conf read) exactly as a run would.
-    StorageCaps storage;
-    std::vector<NetEndpoint> listen;
-    build_net_caps(config, storage, listen);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "wwjail: %s\n", e.what());
-    return exit_code::kSetupFailed;
-  }
-  std::printf("%s: valid\n%s", argv[2], describe_capabilities(config).c_str());
-  return 0;
-}
-
-// Flags as the user wrote them, turned into RunConfig entries after any
-// policy files are read (command-line grants add to the files').
-struct Flags {
-  std::vector<std::string> policies, reads, lists, writes, writes_broad, execs, binds, connects, connects_broad, listens;
-  std::vector<std::string> env_set, env_unset, env_keep, limits, caps_kept;
-  bool clean_env = false, no_tmpdir = false, keep_tmpdir = false;
-  std::string learn_output;
-  std::string max_memory;
-};
+namespace wwjail::cli {
 
 void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
   app.add_option("-p,--policy", f.policies, "a policy file (TOML; repeatable); command-line grants add to it")
@@ -184,7 +75,6 @@ void add_run_options(CLI::App& app, RunConfig& config, Flags& f) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 }
 
-// Applies the flags to `config` after the policy files. Throws SetupError.
 void apply_flags(const Flags& f, RunConfig& config) {
   for (const auto& p : f.policies) load_policy_file(p, config);
   auto grant = [&](const std::string& raw, uint8_t rights, const char* flag, bool check_broad, bool list = false) {
@@ -265,91 +155,4 @@ void apply_flags(const Flags& f, RunConfig& config) {
   }
 }
 
-int run_command(int argc, char** argv, bool learn) {
-  RunConfig config;
-  Flags flags;
-  CLI::App app{learn ? "wwjail learn -o FILE [OPTIONS] -- PROGRAM [ARGS...]: run a program with everything "
-                       "allowed but recorded, and write the policy it needed"
-                     : "wwjail [OPTIONS] -- PROGRAM [ARGS...]: run a program with only the access it was granted"};
-  app.set_version_flag("--version", WWJAIL_VERSION);
-  app.name(learn ? "wwjail learn" : "wwjail");
-  if (!learn)
-    app.footer("Verbs:\n  wwjail learn -o FILE [OPTIONS] -- PROGRAM [ARGS...]   write the policy a run needed\n"
-               "  wwjail check POLICY_FILE                             validate a policy, print what it grants\n"
-               "  wwjail compile MODULE.wasm [-o FILE] [--cache DIR]   compile a WebAssembly module ahead of time\n"
-               "Exit status: the guest's; 125 wwjail failed; 126 not executable; 127 not found; 134 wasm trap.\n"
-               "See wwjail(1) and wwjail.policy(5).");
-  if (learn) app.add_option("-o,--output", flags.learn_output, "where to write the learned policy")->type_name("FILE")
-                 ->required();
-  add_run_options(app, config, flags);
-  app.prefix_command();
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "wwjail: %s (see wwjail%s --help)\n", e.what(), learn ? " learn" : "");
-    return exit_code::kSetupFailed;
-  }
-  config.command = app.remaining();
-  if (!config.command.empty() && config.command.front() == "--") {
-    config.command.erase(config.command.begin());
-  } else if (!config.command.empty() && config.command.front().size() > 1 && config.command.front()[0] == '-') {
-    std::fprintf(stderr, "wwjail: unknown option %s (see wwjail --help)\n", config.command.front().c_str());
-    return exit_code::kSetupFailed;
-  }
-  if (config.command.empty()) {
-    std::fprintf(stderr, "wwjail: no program given (usage: wwjail %s[OPTIONS] -- PROGRAM [ARGS...])\n",
-                 learn ? "learn -o FILE " : "");
-    return exit_code::kSetupFailed;
-  }
-  LogSinks logs;
-  LogContext context{new_run_id(), config.command.front()};
-  try {
-    apply_flags(flags, config);
-    logs = open_log_sinks(config.log, config.log_level, context);
-  } catch (const std::exception& e) {
-    // No log yet: the error goes to stderr, in the format asked for.
-    if (config.log.format == "json") {
-      std::fprintf(stderr, "%s\n", json_message_line(spdlog::level::err, e.what(), context).c_str());
-    } else {
-      std::fprintf(stderr, "wwjail: %s\n", e.what());
-    }
-    return exit_code::kSetupFailed;
-  }
-
-  spdlog::logger& log = *logs.messages;
-  try {
-    prepare_wasm_guest(config, self_exe(), log);
-    if (!learn) return run_guest(config, logs);
-    PolicyLearner learner(config.command);
-    if (const passwd* pw = ::getpwuid(::getuid())) learner.set_home(pw->pw_dir, std::getenv("HOME") ? std::getenv("HOME") : "");
-    LearnObserver observer(learner);
-    bool started = false;
-    int status = run_guest(config, logs, &observer, &started);
-    if (!started) return status;  // nothing ran: nothing learned, no file written
-    LearnedPolicy learned = learner.render();
-    write_learned_policy(flags.learn_output, learned.text);
-    report_learned_policy(logs, flags.learn_output, learned.grants, learned.writes_outside_tmpdir);
-    return status;
-  } catch (const SetupError& e) {
-    log.error("{}", e.what());
-  } catch (const SysError& e) {
-    log.error("{}", e.what());
-  } catch (const std::exception& e) {
-    log.error("internal error: {}", e.what());
-  }
-  return exit_code::kSetupFailed;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (argc >= 2 && std::string(argv[1]) == "check") return check_policy(argc, argv);
-  if (argc >= 2 && std::string(argv[1]) == "learn") return run_command(argc - 1, argv + 1, true);
-  if (argc >= 2 && std::string(argv[1]) == "compile") return compile_command(argc - 1, argv + 1);
-  return run_command(argc, argv, false);
-}
+}  // namespace wwjail::cli

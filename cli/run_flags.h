@@ -1,0 +1,29 @@
+// The flags of a run (and of learn): declared for CLI11, then applied to a
+// RunConfig after the policy files, so that command-line grants add to
+// theirs. Shared by cli/run.cc and cli/learn.cc.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "policy/run_config.h"
+
+namespace wwjail::cli {
+
+// Flags as the user wrote them, turned into RunConfig entries after any
+// policy files are read (command-line grants add to the files').
+struct Flags {
+  std::vector<std::string> policies, reads, lists, writes, writes_broad, execs, binds, connects, connects_broad, listens;
+  std::vector<std::string> env_set, env_unset, env_keep, limits, caps_kept;
+  bool clean_env = false, no_tmpdir = false, keep_tmpdir = false;
+  std::string learn_output;
+  std::string max_memory;
+};
+
+void add_run_options(CLI::App& app, RunConfig& config, Flags& f);
+
+// Applies the flags to `config` after the policy files. Throws SetupError.
+void apply_flags(const Flags& f, RunConfig& config);
+
+}  // namespace wwjail::cli

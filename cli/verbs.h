@@ -1,0 +1,25 @@
+// The verbs of wwjail's command line, one file each:
+//
+//   wwjail [OPTIONS] -- PROGRAM [ARGS...]     run PROGRAM jailed (cli/run.cc)
+//   wwjail learn -o FILE [OPTIONS] -- PROGRAM  run it with everything allowed
+//                                               and write the policy it needed (cli/learn.cc)
+//   wwjail check FILE                          validate a policy, print its grants (cli/check.cc)
+//   wwjail compile MODULE.wasm [-o FILE]       compile a WebAssembly module ahead of time (cli/compile.cc)
+//
+// Each takes the verb's own argv (argv[0] is the verb, or wwjail for a run)
+// and returns the process's exit status (policy/run_config.h: exit_code).
+#pragma once
+
+#include <string>
+
+namespace wwjail::cli {
+
+int run_verb(int argc, char** argv, bool learn);
+int check_verb(int argc, char** argv);
+int compile_verb(int argc, char** argv);
+
+// wwjail's own executable, which the WebAssembly runner and the compiler
+// are found beside. Throws SetupError.
+std::string self_exe();
+
+}  // namespace wwjail::cli
