@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <string_view>
 
 #include "broker/guest_identity.h"
@@ -28,44 +29,49 @@ int read_link(const std::string& link, std::string& out) {
   return 0;
 }
 
-// One numeric field of /proc/PID/status, scanned with `format` (one
-// conversion into `out`). False when the process or the field is not there.
-bool status_field(pid_t pid, const char* format, unsigned& out) {
-  AsBroker broker;
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/status", pid);
-  FILE* f = std::fopen(path, "re");
-  if (!f) return false;
-  char line[256];
-  bool found = false;
-  while (!found && std::fgets(line, sizeof line, f)) found = std::sscanf(line, format, &out) == 1;
-  std::fclose(f);
-  return found;
-}
-
-// The Tgid and PPid fields of the status file of the pinned /proc/PID
-// `dir`; false when the process is gone (its entries then fail to open).
-bool ids_at(int dir, pid_t& tgid, pid_t& ppid) {
-  UniqueFd fd(::openat(dir, "status", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return false;
-  char buf[4096];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return false;
-  buf[n] = '\0';
-  const char* t = std::strstr(buf, "\nTgid:");
-  const char* p = std::strstr(buf, "\nPPid:");
-  int tg = -1, pp = -1;
-  if (!t || !p || std::sscanf(t, "\nTgid: %d", &tg) != 1 || std::sscanf(p, "\nPPid: %d", &pp) != 1) return false;
-  tgid = tg;
-  ppid = pp;
-  return true;
-}
-
 UniqueFd open_pid_dir(pid_t pid) {
   UniqueFd dir(::open(("/proc/" + std::to_string(pid)).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   struct statfs sfs;
   if (dir.valid() && (::fstatfs(dir.get(), &sfs) != 0 || sfs.f_type != PROC_SUPER_MAGIC)) dir.reset();
   return dir;
+}
+
+struct StatusField {
+  const char* format;  // scanf format with one conversion, e.g. "Tgid: %u"
+  unsigned* out;
+};
+
+// Numeric fields of the status file below the /proc/PID directory `dir`,
+// read once. False unless the process is there and every field was found.
+bool status_fields_at(int dir, std::initializer_list<StatusField> fields) {
+  UniqueFd fd(::openat(dir, "status", O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  FILE* f = fd.valid() ? ::fdopen(fd.get(), "r") : nullptr;
+  if (!f) return false;
+  fd.release();  // the FILE owns it now
+  size_t found = 0;
+  char line[256];
+  while (found < fields.size() && std::fgets(line, sizeof line, f)) {
+    for (const auto& field : fields) found += std::sscanf(line, field.format, field.out) == 1;
+  }
+  std::fclose(f);
+  return found == fields.size();
+}
+
+// One numeric field of /proc/PID/status (see status_fields_at).
+bool status_field(pid_t pid, const char* format, unsigned& out) {
+  AsBroker broker;
+  UniqueFd dir = open_pid_dir(pid);
+  return dir.valid() && status_fields_at(dir.get(), {{format, &out}});
+}
+
+// The Tgid and PPid fields of the pinned /proc/PID `dir`; false when the
+// process is gone (its entries then fail to open).
+bool ids_at(int dir, pid_t& tgid, pid_t& ppid) {
+  unsigned t = 0, p = 0;
+  if (!status_fields_at(dir, {{"Tgid: %u", &t}, {"PPid: %u", &p}})) return false;
+  tgid = static_cast<pid_t>(t);
+  ppid = static_cast<pid_t>(p);
+  return true;
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {

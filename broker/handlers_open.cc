@@ -207,8 +207,9 @@ Verdict SyscallHandlers::open_in_guest_root(Call& n, int dirfd, const std::strin
   // would, from the same root.
   std::string base;
   if (guest_proc::fd_target(::getpid(), root.get(), base) != 0) return Verdict::error(EACCES);
-  if (!resolver_.walk_stays_visible(GuestThread(pid), path_text::join(base, raw), !(flags & O_NOFOLLOW)))
-    return Verdict::error(EACCES);
+  WalkResult walked;
+  int stop = walk_as_guest(GuestThread(pid), path_text::join(base, raw), !(flags & O_NOFOLLOW), walked);
+  if (!resolver_.stays_visible(GuestThread(pid), walked)) return Verdict::error(EACCES);
   open_how walk{};
   walk.resolve = guest_how.resolve | RESOLVE_NO_MAGICLINKS;
   bool creating = flags & O_CREAT;
@@ -219,14 +220,12 @@ Verdict SyscallHandlers::open_in_guest_root(Call& n, int dirfd, const std::strin
   UniqueFd target(kernel::openat2(root.get(), raw.c_str(), walk));
   std::string name;
   // A walk that found nothing reports it only where the guest may look:
-  // decided where the walk, made again as the guest's lookup would, stops.
-  // Beneath the root, that walk is the kernel's; one that leaves the root
-  // (an absolute symlink, read from "/" by our walk and from the root by
-  // RESOLVE_IN_ROOT) is not, and reports nothing.
+  // decided where the guest's walk above stopped. Beneath the root, that
+  // walk is the kernel's; one that leaves the root (an absolute symlink,
+  // read from "/" by our walk and from the root by RESOLVE_IN_ROOT) is not,
+  // and reports nothing.
   auto absent = [&](int err) -> Verdict {
     if (err != ENOENT && err != ENOTDIR) return Verdict::error(err);
-    WalkResult walked;
-    int stop = walk_as_guest(GuestThread(pid), path_text::join(base, raw), !(flags & O_NOFOLLOW), walked);
     ResolvedPath seen{walked.path, true, decide(n, walked.path, Need::kStat)};
     bool beneath = !walked.path.empty() && walked.end == WalkEnd::kPath && path_text::is_within(walked.path, base);
     if (!beneath || !seen.decision.allowed) return deny(n, seen, Need::kStat);

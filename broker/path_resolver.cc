@@ -96,26 +96,27 @@ int PathResolver::failed_walk(const GuestThread& who, const std::string& lexical
   return audited ? err : 0;
 }
 
-bool PathResolver::walk_stays_visible(const GuestThread& who, const std::string& joined, bool follow_last) const {
-  WalkResult walked;
+bool PathResolver::stays_visible(const GuestThread& who, const WalkResult& walked) const {
   ResolvedPath refused;
-  walk_as_guest(who, joined, follow_last, walked);  // a failure is the caller's to report
   return passed_only_visible(who, walked, refused);
 }
 
-bool PathResolver::may_look(const GuestThread& who, const std::string& path) const {
-  Decision d = caps_.decide(path, Need::kStat);
-  if (d.allowed && !d.audited) return true;
+bool PathResolver::shows_own_proc(const GuestThread& who, const std::string& path) const {
   // /proc holds the guest's own entries: an ancestor of what it may read.
   if (own_proc_readable_ && path == "/proc") return true;
   return own_proc(who, path, Need::kStat) != nullptr;
 }
 
+bool PathResolver::may_look(const GuestThread& who, const std::string& path) const {
+  Decision d = caps_.decide(path, Need::kStat);
+  return (d.allowed && !d.audited) || shows_own_proc(who, path);
+}
+
 bool PathResolver::passed_only_visible(const GuestThread& who, const WalkResult& walked, ResolvedPath& out) const {
   for (const auto& dir : walked.left_by_dotdot) {
-    if (may_look(who, dir)) continue;
     Decision d = caps_.decide(dir, Need::kStat);
-    if (d.audited) continue;  // audit mode: let it through, as the grants' denial says
+    // Audit mode (allowed and audited): let it through, as the grants' denial says.
+    if (d.allowed || shows_own_proc(who, dir)) continue;
     out = {dir, true, std::move(d)};
     return false;
   }

@@ -25,10 +25,10 @@
 
 namespace wwjail {
 
-// An entry of the calling guest's own process (or a descendant's) in /proc: `dir` pins the process
-// (guest_proc::pin_caller_or_descendant), `rest` is the canonical path below it ("" for
-// the directory itself). Every access is made relative to `dir`, so it is
-// about the process that was checked.
+// An entry of the calling guest's own process (or a descendant's) in /proc:
+// `dir` pins the process (guest_proc::pin_caller_or_descendant), `rest` is
+// the canonical path below it ("" for the directory itself). Every access is
+// made relative to `dir`, so it is about the process that was checked.
 struct OwnProcEntry {
   UniqueFd dir;
   std::string rest;
@@ -91,11 +91,11 @@ class PathResolver {
   int physical(const GuestThread& who, const std::string& joined, bool follow_last, std::string& out,
                Absence absence = Absence::kStorage) const;
 
-  // False when walking `joined` as the guest's lookup would leaves by ".."
-  // a directory the guest may not look at: for walks the kernel makes as
-  // the broker (openat2 beneath a root), which would otherwise tell the
-  // guest whether that directory exists.
-  bool walk_stays_visible(const GuestThread& who, const std::string& joined, bool follow_last) const;
+  // False when `walked` (walk_as_guest, failed or not) left by ".." a
+  // directory the guest may not look at: for walks the kernel makes as the
+  // broker (openat2 beneath a root), which would otherwise tell the guest
+  // whether that directory exists.
+  bool stays_visible(const GuestThread& who, const WalkResult& walked) const;
 
  private:
   // The own-tree entry `path` names, when `need` only reads it.
@@ -108,6 +108,8 @@ class PathResolver {
 
   // Whether the guest may look at `path` (stat it): a grant or its own /proc.
   bool may_look(const GuestThread& who, const std::string& path) const;
+  // /proc itself, or an entry of the guest's own processes.
+  bool shows_own_proc(const GuestThread& who, const std::string& path) const;
   // False, with `out` holding the denial, when the walk left by ".." a
   // directory the guest may not look at.
   bool passed_only_visible(const GuestThread& who, const WalkResult& walked, ResolvedPath& out) const;
