@@ -20,11 +20,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <vector>
 
 #include "broker/async_handoff.h"
+#include "broker/enforcement.h"
 #include "broker/grant_roots.h"
 #include "broker/notify_thread.h"
 #include "broker/guest_proc.h"
@@ -236,7 +239,20 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   log.debug("Landlock ABI {}, handled fs rights {:#x}", landlock.abi, landlock.handled_fs);
   for (const auto& note : landlock.notes) log.debug("{}", note);
 
-  CompiledFilter filter = precompiled_guest_filter(landlock.scopes_signals);
+  const char* mediate = ::getenv("WWJAIL_MEDIATE");  // until the --mediate flag: "auto" tries a view
+  char cwd_buf[PATH_MAX];
+  std::string cwd = ::getcwd(cwd_buf, sizeof cwd_buf) ? cwd_buf : "/";
+  Enforcement enforcement = choose_enforcement(!(mediate && std::string_view(mediate) == "auto") || audit,
+                                               audit ? "audit or learn" : "the default for now", caps, cwd,
+                                               holds_capability(CAP_SYS_ADMIN));
+  log.debug("{}", enforcement.reason);
+  if (enforcement.view) {
+    for (const auto& e : enforcement.view->entries)
+      log.trace("view: {} {}{}{}", kind_name(e.kind), e.path, e.kind == MountViewPlan::Entry::kSymlink ? " -> " + e.source : std::string(), e.read_only ? "" : " (writable)");
+  }
+  CompiledFilter filter = precompiled_guest_filter(
+      {.landlock_scopes_signals = landlock.scopes_signals, .kernel_decides_files = enforcement.view.has_value()});
+  CompiledFilter mediated_filter = precompiled_guest_filter({.landlock_scopes_signals = landlock.scopes_signals});
   GrantRoots roots(caps);
   ExecArrays exec(config.command, config.env, tmpdir_path, listen_fds.size());
 
@@ -259,13 +275,26 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   plan.listen_pid_width = ExecArrays::kPidWidth;
   plan.keep_caps = kept_capabilities(config.cap_keep);
   plan.cap_last = last_capability();
-  plan.own_ipc_namespace = holds_capability(CAP_SYS_ADMIN);
+  plan.own_ipc_namespace = holds_capability(CAP_SYS_ADMIN) || (enforcement.view && enforcement.namespaces.user);
+  UniqueFd broker_pidfd(kernel::pidfd_open(::getpid()));
+  if (enforcement.view) {
+    plan.view = &*enforcement.view;
+    if (enforcement.namespaces.user) {
+      plan.uid_map = enforcement.namespaces.uid_map.c_str();
+      plan.gid_map = enforcement.namespaces.gid_map.c_str();
+    }
+    plan.filter_without_view = mediated_filter.fprog();
+    plan.broker_pidfd = broker_pidfd.get();
+  }
   log.debug("System V IPC: {}", plan.own_ipc_namespace ? "a namespace of the guest's own"
                                                        : "shared (wwjail lacks CAP_SYS_ADMIN to make a namespace)");
   plan.limits = limits.data();
   plan.limit_count = static_cast<int>(limits.size());
   LaunchedGuest guest = launch_guest(plan);
   landlock.fd.reset();
+  if (enforcement.view && !guest.in_view)
+    log.debug("the broker mediates file calls: the kernel refused the view's namespaces ({})",
+              std::strerror(guest.clone_errno));
   // Files the broker creates for the guest get the guest's umask, applied
   // explicitly; ours must not mask them a second time. Set only now: the
   // guest inherits the user's umask, not this one.

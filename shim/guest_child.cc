@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "shim/guest_launch.h"
+#include "shim/mount_view.h"
 #include "sys/kernel_abi.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -27,8 +28,8 @@
 namespace wwjail {
 namespace {
 
-[[noreturn]] void fail(int control_fd, ChildReport::Stage stage, int err) {
-  ChildReport f{stage, err};
+[[noreturn]] void fail(int control_fd, ChildReport::Stage stage, int err, int view_step = 0) {
+  ChildReport f{stage, err, view_step};
   (void)!::write(control_fd, &f, sizeof f);
   ::_exit(127);
 }
@@ -185,6 +186,11 @@ void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
   // Only stdin, stdout and stderr (and listening sockets) cross into the guest.
   if (::syscall(SYS_close_range, 3U + fds.listen_count, UINT_MAX, CLOSE_RANGE_CLOEXEC) != 0)
     fail(fds.control, ChildReport::kSetup, errno);
+  if (plan.view) {
+    ViewStep step = ViewStep::kUnshare;
+    if (int err = apply_mount_view(*plan.view, fds.landlock, &step))
+      fail(fds.control, ChildReport::kView, err, static_cast<int>(step));
+  }
   confine(plan, fds);
   ::close(install_filter(plan, fds.control));
   ::execve(plan.program, plan.argv, plan.envp);

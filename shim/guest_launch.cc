@@ -1,7 +1,9 @@
 #include "shim/guest_launch.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,29 +11,87 @@
 #include <cstring>
 #include <string>
 
+#include "shim/mount_view.h"
 #include "sys/kernel_abi.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
 namespace {
 
-// Reads the child's report: the number of its listener fd (kListenerReady),
-// taken here with pidfd_getfd, or the step that failed.
-int receive_listener(int sock, int guest_pidfd, ChildReport& failure) {
-  ChildReport report;
-  ssize_t n = retry_eintr([&] { return ::read(sock, &report, sizeof report); });
+// Reads the child's report and the pid the kernel attaches to it
+// (SO_PASSCRED), in this process's PID namespace.
+bool receive_report(int sock, ChildReport& report, pid_t& sender) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+  iovec iov{&report, sizeof report};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = retry_eintr([&] { return ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); });
   if (n != static_cast<ssize_t>(sizeof report)) {
-    failure = {ChildReport::kSetup, n == 0 ? ECHILD : (n < 0 ? errno : EPROTO)};
-    return -1;
+    report = {ChildReport::kSetup, n == 0 ? ECHILD : (n < 0 ? errno : EPROTO)};
+    return false;
+  }
+  sender = -1;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+      ucred cred;
+      std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+      sender = cred.pid;
+    }
+  }
+  return true;
+}
+
+// The guest's pidfd and its listener (taken with pidfd_getfd from the
+// number the child reports), or the step that failed.
+void receive_listener(int sock, LaunchedGuest& guest, ChildReport& failure) {
+  ChildReport report;
+  pid_t sender = -1;
+  if (!receive_report(sock, report, sender)) {
+    failure = report;
+    return;
   }
   if (report.failed()) {
     failure = report;
-    return -1;
+    return;
   }
-  int fd = kernel::pidfd_getfd(guest_pidfd, report.value);
+  if (sender <= 0) {
+    failure = {ChildReport::kSetup, EPROTO};
+    return;
+  }
+  guest.pid = sender;
+  guest.pidfd.reset(kernel::pidfd_open(sender));
+  if (!guest.pidfd.valid()) {
+    failure = {ChildReport::kSetup, errno};
+    return;
+  }
+  int fd = kernel::pidfd_getfd(guest.pidfd.get(), report.value);
   if (fd < 0) failure = {ChildReport::kSendListener, errno};
-  return fd;
+  guest.notify_fd.reset(fd);
 }
+
+// fork(), or with a view a clone into new PID (and user) namespaces.
+pid_t start_reaper(const LaunchPlan& plan) {
+  if (!plan.view) return ::fork();
+  unsigned long flags = CLONE_NEWPID | (plan.uid_map ? CLONE_NEWUSER : 0) | SIGCHLD;
+  return static_cast<pid_t>(::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0));
+}
+
+// Errors of clone() that mean "no namespaces here", not "no process".
+std::string launch_failure_message(const ChildReport& failure) {
+  std::string msg = std::string("cannot start the guest: ") + stage_name(failure.stage);
+  if (failure.stage == ChildReport::kView) msg += std::string(" (") + view_step_name(failure.view_step) + ")";
+  msg += std::string(" failed: ") + std::strerror(failure.value);
+  if (failure.stage == ChildReport::kSeccomp && failure.value == EBUSY)
+    msg += " (wwjail is already running under another seccomp supervisor; nesting listeners is not possible)";
+  if (failure.stage == ChildReport::kLandlock) msg += " (the kernel refused the Landlock ruleset)";
+  if (failure.stage == ChildReport::kView) msg += "; --mediate files runs the guest without a view";
+  return msg;
+}
+
+bool namespaces_refused(int err) { return err == EPERM || err == EINVAL || err == ENOSPC || err == EUSERS || err == ENOSYS; }
 
 }  // namespace
 
@@ -45,20 +105,33 @@ const char* stage_name(ChildReport::Stage stage) {
     case ChildReport::kSeccomp: return "installing the seccomp filter";
     case ChildReport::kSendListener: return "taking the notify listener from the guest (pidfd_getfd)";
     case ChildReport::kExec: return "executing the program";
+    case ChildReport::kView: return "building the guest's view of the file system";
+    case ChildReport::kNamespaces: return "entering the guest's namespaces";
   }
   return "?";
 }
 
-LaunchedGuest launch_guest(const LaunchPlan& plan) {
+LaunchedGuest launch_guest(const LaunchPlan& requested) {
   int sv[2];
   check_sys("socketpair", [&] { return ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv); });
   UniqueFd parent_end(sv[0]), child_end(sv[1]);
+  int on = 1;
+  check_sys("setsockopt(SO_PASSCRED)", [&] { return ::setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on); });
   int pp[2];
   check_sys("pipe2", [&] { return ::pipe2(pp, O_CLOEXEC); });
   UniqueFd status_read(pp[0]), status_write(pp[1]);
 
+  LaunchedGuest guest;
+  LaunchPlan plan = requested;
   pid_t broker = ::getpid();
-  pid_t reaper = ::fork();
+  pid_t reaper = start_reaper(plan);
+  if (reaper < 0 && plan.view && namespaces_refused(errno)) {
+    guest.clone_errno = errno;
+    plan.view = nullptr;
+    plan.uid_map = plan.gid_map = nullptr;
+    plan.filter = plan.filter_without_view;
+    reaper = ::fork();
+  }
   if (reaper < 0) throw_sys("fork");
   if (reaper == 0) {
     parent_end.release();
@@ -68,30 +141,19 @@ LaunchedGuest launch_guest(const LaunchPlan& plan) {
   child_end.reset();
   status_write.reset();
 
-  LaunchedGuest guest;
   guest.reaper_pid = reaper;
+  guest.in_view = plan.view != nullptr;
   pid_t pid = -1;
   bool got_pid = retry_eintr([&] { return ::read(status_read.get(), &pid, sizeof pid); }) == sizeof pid && pid > 0;
   ChildReport failure;
-  if (got_pid) {
-    guest.pid = pid;
-    guest.pidfd.reset(kernel::pidfd_open(pid));
-    if (guest.pidfd.valid()) guest.notify_fd.reset(receive_listener(parent_end.get(), guest.pidfd.get(), failure));
-    else failure = {ChildReport::kSetup, errno};
-  } else {
-    failure = {ChildReport::kSetup, EAGAIN};
-  }
+  // Without a pid the reaper failed; its report (if it wrote one) says why.
+  receive_listener(parent_end.get(), guest, failure);
+  if (!got_pid && !failure.failed()) failure = {ChildReport::kSetup, EAGAIN};
   if (!guest.notify_fd.valid()) {
     int status;
     retry_eintr([&] { return ::waitpid(reaper, &status, 0); });
-    std::string msg = std::string("cannot start the guest: ") + stage_name(failure.stage) + " failed: " +
-                      std::strerror(failure.value);
-    if (failure.stage == ChildReport::kSeccomp && failure.value == EBUSY)
-      msg += " (wwjail is already running under another seccomp supervisor; nesting listeners is not possible)";
-    if (failure.stage == ChildReport::kLandlock) msg += " (the kernel refused the Landlock ruleset)";
-    throw SetupError(msg);
+    throw SetupError(launch_failure_message(failure));
   }
-  if (!guest.pidfd.valid()) throw_sys("pidfd_open");
   guest.control = std::move(parent_end);
   guest.status = std::move(status_read);
   return guest;

@@ -6,6 +6,10 @@
 // so no lock can be held by a thread that does not exist in the child.
 //
 // Process tree:  wwjail (broker) -- reaper -- guest
+// With a view, the reaper is PID 1 of the guest's PID namespace (and the
+// guest sees only itself and its descendants in its /proc); the pids the
+// broker uses are always its own namespace's: the guest's comes with the
+// kernel's SCM_CREDENTIALS on the launch socket, not from the reaper.
 // The reaper (shim/reaper.cc) is a child subreaper that is not confined: it
 // reaps the whole guest tree, reports the main guest's wait status to the
 // broker, and kills every descendant when the main guest exits or when the
@@ -33,6 +37,8 @@
 #include "sys/unique_fd.h"
 
 namespace wwjail {
+
+struct MountViewPlan;
 
 struct LaunchPlan {
   const char* program = nullptr;  // absolute path
@@ -68,6 +74,20 @@ struct LaunchPlan {
   // semaphores are reached by guessable ids, and no Landlock right covers
   // them). Needs CAP_SYS_ADMIN, which the parent checks it has.
   bool own_ipc_namespace = false;
+  // Kernel-first enforcement (shim/mount_view.h): the reaper starts as PID 1
+  // of a PID namespace of its own (in a user namespace of its own when
+  // `uid_map` is set: the caller's uid and gid mapped to themselves, maps the
+  // reaper writes itself), and the guest child builds `view` in a mount
+  // namespace before it is confined. When the kernel refuses the namespaces
+  // (a container's seccomp profile, a sysctl), the guest starts without a
+  // view and with `filter_without_view`; LaunchedGuest::in_view says which.
+  const MountViewPlan* view = nullptr;
+  const char* uid_map = nullptr;
+  const char* gid_map = nullptr;
+  const sock_fprog* filter_without_view = nullptr;
+  // The broker's pidfd: the reaper's test that the broker is alive (in a
+  // PID namespace getppid() is 0).
+  int broker_pidfd = -1;
 };
 
 // What the child writes to the launch socket, twice at most: first
@@ -75,9 +95,12 @@ struct LaunchPlan {
 // (only if exec fails) kExec; or, instead of either, the setup step that
 // failed. For every stage but kListenerReady, `value` is an errno.
 struct ChildReport {
-  enum Stage : int { kListenerReady = 0, kSetup, kLimits, kCapabilities, kLandlock, kSeccomp, kSendListener, kExec };
+  enum Stage : int {
+    kListenerReady = 0, kSetup, kLimits, kCapabilities, kLandlock, kSeccomp, kSendListener, kExec, kView, kNamespaces
+  };
   Stage stage = kListenerReady;
   int value = 0;
+  int view_step = 0;  // kView: which step of building the view (view_step_name)
   bool failed() const { return stage != kListenerReady; }
 };
 
@@ -90,6 +113,8 @@ struct LaunchedGuest {
   UniqueFd notify_fd;
   UniqueFd control;  // parent's end of the launch socket: send go, then watch for failure/EOF
   UniqueFd status;   // from the reaper: the main guest's wait status (an int) when it exits
+  bool in_view = false;  // the guest runs in its view (LaunchPlan::view), its reaper as PID 1
+  int clone_errno = 0;   // why the namespaces for a view could not be made (0: they were, or none asked)
 };
 
 // Forks the guest and receives its notify listener. Throws SetupError (with

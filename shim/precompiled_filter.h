@@ -1,6 +1,8 @@
 // The guest filter compiled at build time (shim/filter_gen.cc), so starting a
-// guest does not run libseccomp. Two variants: with Landlock signal scoping
-// (kill and friends allowed) and without (routed to the broker).
+// guest does not run libseccomp. Four variants: with Landlock signal scoping
+// (kill and friends allowed) or without (routed to the broker), each with
+// the broker mediating file calls or with the guest in a view where the
+// kernel decides them (FilterOptions, shim/syscall_rules.h).
 #pragma once
 
 #include <linux/filter.h>
@@ -8,6 +10,7 @@
 #include <cstddef>
 
 #include "shim/seccomp_filter.h"
+#include "shim/syscall_rules.h"
 
 namespace wwjail {
 
@@ -17,10 +20,14 @@ extern const sock_filter kFilterSignalsScoped[];
 extern const size_t kFilterSignalsScopedLen;
 extern const sock_filter kFilterSignalsChecked[];
 extern const size_t kFilterSignalsCheckedLen;
+extern const sock_filter kFilterSignalsScopedView[];
+extern const size_t kFilterSignalsScopedViewLen;
+extern const sock_filter kFilterSignalsCheckedView[];
+extern const size_t kFilterSignalsCheckedViewLen;
 extern const char* const kSyscallNames[kSyscallNameCount];
 }  // namespace generated
 
-CompiledFilter precompiled_guest_filter(bool landlock_scopes_signals);
+CompiledFilter precompiled_guest_filter(const FilterOptions& options);
 
 // The native name of syscall `nr`, or nullptr.
 const char* native_syscall_name(int nr);

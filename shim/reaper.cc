@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,7 +39,13 @@ bool has_children() {
   return ::waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
-void kill_descendants(pid_t self) {
+void kill_descendants(pid_t self, bool pid_namespace) {
+  if (pid_namespace) {
+    // PID 1 of the guest's namespace: kill(-1) reaches every other process
+    // in it, and nothing outside.
+    ::kill(-1, SIGKILL);
+    return;
+  }
   // Processes can fork while we scan; SIGKILLed ones cannot, so a few
   // rounds reach a fixed point.
   for (int round = 0; round < 32 && has_children(); ++round) {
@@ -116,6 +123,37 @@ std::vector<pid_t> descendants_of(pid_t root) {
   return out;
 }
 
+namespace {
+
+// Writes `text` to /proc/self/`file`; false on failure.
+bool write_self_file(const char* file, const char* text) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/%s", file);
+  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  size_t len = std::strlen(text);
+  bool ok = ::write(fd, text, len) == static_cast<ssize_t>(len);
+  ::close(fd);
+  return ok;
+}
+
+// In a user namespace of its own, the reaper maps its uid and gid to
+// themselves (an unprivileged process may map exactly its own ids, once
+// setgroups is denied), so the guest's ids inside equal its ids outside.
+bool map_own_ids(const LaunchPlan& plan) {
+  if (!plan.uid_map) return true;
+  return write_self_file("setgroups", "deny") && write_self_file("uid_map", plan.uid_map) &&
+         write_self_file("gid_map", plan.gid_map);
+}
+
+// In a PID namespace getppid() is 0: the broker's pidfd says whether it lives.
+bool broker_gone(const LaunchPlan& plan, pid_t broker) {
+  if (plan.view) return ::syscall(SYS_pidfd_send_signal, plan.broker_pidfd, 0, nullptr, 0) != 0 && errno == ESRCH;
+  return ::getppid() != broker;
+}
+
+}  // namespace
+
 void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t broker) {
   // SIGCHLD and the forwarded signals are blocked (inherited from the
   // broker); SIGHUP joins them so it can be waited for too.
@@ -124,9 +162,14 @@ void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t bro
   sigaddset(&wait_set, SIGCHLD);
   sigaddset(&wait_set, SIGHUP);
   ::sigprocmask(SIG_BLOCK, &wait_set, nullptr);
-  if (::prctl(PR_SET_PDEATHSIG, SIGHUP) != 0 || ::getppid() != broker) ::_exit(125);
+  if (::prctl(PR_SET_PDEATHSIG, SIGHUP) != 0 || broker_gone(plan, broker)) ::_exit(125);
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) ::_exit(125);
   ::prctl(PR_SET_NAME, "wwjail-reaper");
+  if (!map_own_ids(plan)) {
+    ChildReport f{ChildReport::kNamespaces, errno};
+    (void)!::write(control_fd, &f, sizeof f);
+    ::_exit(125);
+  }
 
   pid_t self = ::getpid();
   pid_t guest = ::fork();
@@ -146,9 +189,9 @@ void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t bro
   for (;;) {
     siginfo_t si;
     int sig = ::sigwaitinfo(&wait_set, &si);
-    if (sig == SIGHUP && ::getppid() != broker) {
+    if (sig == SIGHUP && broker_gone(plan, broker)) {
       // The broker is gone: nobody can answer the guests any more.
-      kill_descendants(self);
+      kill_descendants(self, plan.view);
     }
     for (;;) {
       int status;
@@ -157,7 +200,7 @@ void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t bro
       if (p < 0) {
         if (errno == EINTR) continue;
         // No children left: the tree is gone.
-        if (::getppid() != broker) {
+        if (broker_gone(plan, broker)) {
           // Nothing is left to clean up after the broker but its temp dir.
           if (plan.tmpdir_on_broker_death) remove_tree_at(AT_FDCWD, plan.tmpdir_on_broker_death);
           ::_exit(0);
@@ -170,7 +213,7 @@ void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t bro
         (void)!::write(status_fd, &status, sizeof status);
         // The main guest is gone, so is the run: whatever it left behind
         // (daemonised grandchildren) is still a guest and stops now.
-        kill_descendants(self);
+        kill_descendants(self, plan.view);
       }
     }
   }

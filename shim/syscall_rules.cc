@@ -76,6 +76,21 @@ const char* const kNotified[] = {
     "setgroups", "capset",
 };
 
+// Path calls that the view and Landlock decide together (FilterOptions::
+// kernel_decides_files). Opens, creates, removes, renames and links are
+// Landlock rights; stat, readlink, access, getxattr, statfs, chdir and
+// inotify only reveal what exists, and in a view only grants exist. Not
+// here, so still the broker's: chmod, chown, utimes and xattr writes
+// (Landlock has no right for metadata), execve and execveat (an ELF
+// interpreter is executable only through the programs that name it).
+const char* const kKernelDecided[] = {
+    "open", "openat", "openat2", "creat", "stat", "lstat", "newfstatat", "statx", "access", "fstat",
+    "faccessat", "faccessat2", "readlink", "readlinkat", "unlink", "unlinkat", "mkdir", "mkdirat",
+    "mknod", "mknodat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
+    "symlinkat", "truncate", "chdir", "fchdir", "statfs", "getxattr", "lgetxattr", "listxattr",
+    "llistxattr", "inotify_add_watch",
+};
+
 const char* const kSignalling[] = {"kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"};
 
 struct Refusal {
@@ -117,10 +132,20 @@ constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUT
 
 }  // namespace
 
+bool kernel_decided_in_view(const std::string& name) {
+  for (const char* n : kKernelDecided) {
+    if (name == n) return true;
+  }
+  return false;
+}
+
 std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
   std::vector<SyscallRule> rules;
   for (const char* n : kAllowed) rules.push_back({n, -1, FilterAction::kAllow, 0, {}});
-  for (const char* n : kNotified) rules.push_back({n, -1, FilterAction::kNotify, 0, {}});
+  for (const char* n : kNotified) {
+    bool kernel = options.kernel_decides_files && kernel_decided_in_view(n);
+    rules.push_back({n, -1, kernel ? FilterAction::kAllow : FilterAction::kNotify, 0, {}});
+  }
   for (const char* n : kSignalling)
     rules.push_back({n, -1, options.landlock_scopes_signals ? FilterAction::kAllow : FilterAction::kNotify, 0, {}});
   for (const auto& r : kRefused) {

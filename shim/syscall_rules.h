@@ -31,7 +31,16 @@ struct FilterOptions {
   // Landlock scopes signals to the guest's own domain (ABI 6), so kill()
   // needs no broker check. Without it the broker checks every target pid.
   bool landlock_scopes_signals = false;
+  // The guest runs in its own view of the file system (shim/mount_view.h):
+  // what is not granted does not exist there, and Landlock decides access
+  // to what does. The path calls the view and Landlock decide together are
+  // allowed in the kernel (kKernelDecided in syscall_rules.cc); the broker
+  // keeps metadata writes, exec and everything with an address.
+  bool kernel_decides_files = false;
 };
+
+// The syscalls that move from the broker to the kernel in a view.
+bool kernel_decided_in_view(const std::string& name);
 
 std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options);
 

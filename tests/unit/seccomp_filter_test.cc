@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include <map>
 #include <set>
 
 #include "bpf_eval.h"
@@ -241,10 +242,11 @@ TEST_P(Filter, OnlyHarmlessPersonalities) {
 INSTANTIATE_TEST_SUITE_P(LandlockScopesSignals, Filter, ::testing::Bool());
 
 TEST(SyscallRules, PrecompiledFilterMatchesTheRules) {
-  for (bool scoped : {false, true}) {
-    auto fresh = compile_guest_filter(guest_syscall_rules({scoped}));
-    auto built = precompiled_guest_filter(scoped);
-    ASSERT_EQ(fresh.program().size(), built.program().size()) << scoped;
+  for (int variant = 0; variant < 4; ++variant) {
+    FilterOptions options{.landlock_scopes_signals = (variant & 1) != 0, .kernel_decides_files = (variant & 2) != 0};
+    auto fresh = compile_guest_filter(guest_syscall_rules(options));
+    auto built = precompiled_guest_filter(options);
+    ASSERT_EQ(fresh.program().size(), built.program().size()) << variant;
     for (size_t i = 0; i < fresh.program().size(); ++i) {
       EXPECT_EQ(fresh.program()[i].code, built.program()[i].code) << i;
       EXPECT_EQ(fresh.program()[i].k, built.program()[i].k) << i;
@@ -253,6 +255,25 @@ TEST(SyscallRules, PrecompiledFilterMatchesTheRules) {
     }
   }
   EXPECT_STREQ(native_syscall_name(SYS_openat), "openat");
+}
+
+// In a view the kernel decides opens and the stat family; the broker keeps
+// what Landlock has no right for (metadata writes) and exec.
+TEST(SyscallRules, AViewMovesOnlyKernelDecidedCallsToTheKernel) {
+  std::map<std::string, FilterAction> mediated, view;
+  for (const auto& r : guest_syscall_rules({}))
+    if (r.when.empty()) mediated[r.name] = r.action;
+  for (const auto& r : guest_syscall_rules({.kernel_decides_files = true}))
+    if (r.when.empty()) view[r.name] = r.action;
+  for (const char* n : {"openat", "newfstatat", "fstat", "statx", "readlink", "unlinkat", "renameat2", "chdir"}) {
+    EXPECT_EQ(mediated[n], FilterAction::kNotify) << n;
+    EXPECT_EQ(view[n], FilterAction::kAllow) << n;
+  }
+  for (const char* n : {"execve", "execveat", "fchmodat", "fchownat", "utimensat", "setxattr", "fsetxattr",
+                        "connect", "bind", "sendmsg", "pidfd_open"})
+    EXPECT_EQ(view[n], FilterAction::kNotify) << n;
+  for (const auto& [name, action] : view)
+    if (action != mediated[name]) EXPECT_TRUE(kernel_decided_in_view(name)) << name;
 }
 
 TEST(SyscallRules, NoSyscallIsBothAllowedAndNotifiedUnconditionally) {

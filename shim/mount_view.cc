@@ -1,0 +1,272 @@
+// Planning the guest's view (broker side, before fork). See mount_view.h.
+#include "shim/mount_view.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "capabilities/path_text.h"
+
+namespace wwjail {
+namespace {
+
+using Entry = MountViewPlan::Entry;
+
+// The first reason `g` cannot be expressed by a view, or empty.
+std::string inexpressible(const Grant& g) {
+  if (g.audit_fallback) return "audit mode allows everything and logs it, which only the broker can do";
+  if (g.list_only) return "the list-only grant on " + g.path + " (a view can show a directory only with what is below it)";
+  if (g.path == "/") return "the grant on / (the view would be the host's tree)";
+  if (path_text::is_within(g.path, "/proc"))
+    return "the grant on " + g.path + " (the view's /proc holds only the guest's own processes)";
+  return {};
+}
+
+bool inside_any(const std::string& path, const std::vector<std::string>& dirs) {
+  return std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) { return path_text::is_within(path, d); });
+}
+
+// The grant as an entry, or nullopt with `why_not` set.
+// `old_root`: where the host's tree is while the view is built.
+std::optional<Entry> entry_for(const Grant& g, const std::string& old_root, std::string& why_not) {
+  Entry e;
+  e.path = g.path;
+  e.read_only = !(g.rights & kWrite);
+  struct stat st{};
+  if (::lstat(g.path.c_str(), &st) != 0) {
+    why_not = "the grant on " + g.path + " vanished while the view was planned";
+    return std::nullopt;
+  }
+  if (g.link) {
+    if (!S_ISLNK(st.st_mode)) {
+      why_not = "the link grant on " + g.path + " is no longer a symbolic link";
+      return std::nullopt;
+    }
+    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+    ssize_t n = ::readlink(g.path.c_str(), target.data(), target.size());
+    if (n < 0 || static_cast<size_t>(n) >= target.size()) {
+      why_not = "the link " + g.path + " changed while the view was planned";
+      return std::nullopt;
+    }
+    target.resize(static_cast<size_t>(n));
+    e.kind = Entry::kSymlink;
+    e.source = std::move(target);
+    return e;
+  }
+  bool is_dir = S_ISDIR(st.st_mode);
+  if (is_dir != g.directory) {
+    why_not = "the grant on " + g.path + (is_dir ? " names a directory as a file" : " names a file as a directory");
+    return std::nullopt;
+  }
+  e.kind = is_dir ? Entry::kBindDir : Entry::kBindFile;
+  e.source = old_root + g.path;
+  return e;
+}
+
+// Empty directories of the skeleton for every ancestor of `path` that no
+// bind holds and no earlier entry made.
+void add_skeleton(const std::string& path, const std::vector<std::string>& bound_dirs, std::set<std::string>& made,
+                  std::vector<Entry>& out) {
+  std::vector<std::string> chain;
+  for (std::string p = path_text::split_last(path).parent; p != "/"; p = path_text::split_last(p).parent)
+    chain.push_back(p);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    if (inside_any(*it, bound_dirs) || !made.insert(*it).second) continue;
+    out.push_back({Entry::kDir, true, *it, {}});
+  }
+}
+
+// What the view holds so far, for following the host's links into it.
+struct ViewIndex {
+  std::vector<std::string> bound_dirs;
+  std::set<std::string> present;  // skeleton directories, bound files, links
+
+  bool holds(const std::string& path) const { return path == "/" || present.contains(path) || inside_any(path, bound_dirs); }
+};
+
+// The canonical target of the link at `path`, or empty.
+std::string resolved(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
+}
+
+// The symbolic links directly in host directory `dir` that lead into the view.
+std::vector<std::string> links_into(const std::string& dir, const ViewIndex& view) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_type != DT_LNK) continue;
+    std::string link = path_text::join(dir == "/" ? "" : dir, e->d_name);
+    std::string target = resolved(link);
+    if (!target.empty() && view.holds(target)) out.push_back(link);
+  }
+  ::closedir(d);
+  return out;
+}
+
+// Adds the link at `link` (and the directories above it) to the plan.
+bool add_link(const std::string& link, ViewIndex& view, std::set<std::string>& made, std::vector<Entry>& out) {
+  if (view.holds(link)) return false;
+  char target[PATH_MAX];
+  ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0) return false;
+  add_skeleton(link, view.bound_dirs, made, out);
+  for (const auto& m : made) view.present.insert(m);
+  out.push_back({Entry::kSymlink, true, link, std::string(target, static_cast<size_t>(n))});
+  view.present.insert(link);
+  return true;
+}
+
+// The names programs reach their files by are often links outside every
+// grant: merged /usr's /bin, /lib and /lib64, and /usr/lib64's loader link
+// behind /lib64. A link in the root directory that leads into the view is
+// recreated; so is one whose target is a directory holding links into the
+// view (those links too). The mediated broker follows any link on the way
+// to a grant; the view has these, which is what loading programs needs.
+void add_system_links(ViewIndex& view, std::set<std::string>& made, std::vector<Entry>& out) {
+  DIR* d = ::opendir("/");
+  if (!d) return;
+  std::vector<std::string> top;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_type == DT_LNK) top.push_back(std::string("/") + e->d_name);
+  }
+  ::closedir(d);
+  std::sort(top.begin(), top.end());
+  for (const auto& link : top) {
+    std::string target = resolved(link);
+    if (target.empty()) continue;
+    if (view.holds(target)) {
+      add_link(link, view, made, out);
+      continue;
+    }
+    auto inner = links_into(target, view);
+    if (inner.empty()) continue;
+    for (const auto& l : inner) add_link(l, view, made, out);
+    add_link(link, view, made, out);
+  }
+}
+
+// Links in the skeleton's directories that name a file of the view: a
+// library's soname (libpcre2-8.so.0 -> libpcre2-8.so.0.11.2) is how the
+// loader asks for it. Decided on the link's text (lexically, one hop), so
+// planning costs one readlink per link and no walk.
+void add_sibling_links(ViewIndex& view, std::set<std::string>& made, std::vector<Entry>& out) {
+  std::vector<std::string> dirs(made.begin(), made.end());
+  for (const auto& dir : dirs) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) continue;
+    std::vector<std::string> found;
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_type != DT_LNK) continue;
+      std::string link = path_text::join(dir, e->d_name);
+      if (view.holds(link)) continue;
+      char target[PATH_MAX];
+      ssize_t n = ::readlinkat(::dirfd(d), e->d_name, target, sizeof target - 1);
+      if (n <= 0) continue;
+      std::string_view text(target, static_cast<size_t>(n));
+      std::string lexical = path_text::normalize(text[0] == '/' ? std::string(text) : path_text::join(dir, text));
+      if (lexical != "/" && view.present.contains(lexical) && !made.contains(lexical)) found.push_back(link);
+    }
+    ::closedir(d);
+    for (const auto& l : found) add_link(l, view, made, out);
+  }
+}
+
+}  // namespace
+
+const char* kind_name(MountViewPlan::Entry::Kind kind) {
+  switch (kind) {
+    case Entry::kDir: return "directory";
+    case Entry::kBindDir: return "bound directory";
+    case Entry::kBindFile: return "bound file";
+    case Entry::kSymlink: return "link";
+  }
+  return "?";
+}
+
+std::optional<MountViewPlan> plan_mount_view(const StorageCaps& caps, const std::string& cwd, std::string& why_not) {
+  MountViewPlan plan;
+  struct stat st{};
+  if (::stat(plan.stage.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    why_not = "there is no " + plan.stage + " to build the view on";
+    return std::nullopt;
+  }
+  plan.old_root = plan.stage + plan.old_root_in_view;
+  std::vector<const Grant*> grants;
+  for (const auto& g : caps.grants()) grants.push_back(&g);
+  std::sort(grants.begin(), grants.end(), [](const Grant* a, const Grant* b) { return a->path < b->path; });
+
+  ViewIndex view;  // binds so far: what lies below them exists already
+  std::vector<std::string>& bound_dirs = view.bound_dirs;
+  std::set<std::string> made;  // the skeleton's directories
+  for (const Grant* g : grants) {
+    if (std::string why = inexpressible(*g); !why.empty()) {
+      why_not = why;
+      return std::nullopt;
+    }
+    auto e = entry_for(*g, plan.old_root_in_view, why_not);
+    if (!e) return std::nullopt;
+    if (inside_any(e->path, bound_dirs)) {
+      // Within a bound directory the entry already exists: a link is the
+      // same link, a bind goes on top of the real file or directory.
+      if (e->kind == Entry::kSymlink) continue;
+    } else {
+      add_skeleton(e->path, bound_dirs, made, plan.entries);
+    }
+    if (e->kind == Entry::kBindDir) bound_dirs.push_back(e->path);
+    view.present.insert(e->path);
+    plan.entries.push_back(std::move(*e));
+  }
+  for (const auto& m : made) view.present.insert(m);
+  add_sibling_links(view, made, plan.entries);
+  add_system_links(view, made, plan.entries);
+  // The start directory exists in the view, empty if nothing grants it.
+  std::string start = cwd.empty() || cwd[0] != '/' ? std::string("/") : path_text::normalize(cwd);
+  if (start != "/" && !inside_any(start, bound_dirs) && !made.contains(start)) {
+    add_skeleton(start + "/x", bound_dirs, made, plan.entries);
+  }
+  plan.cwd = start;
+  return plan;
+}
+
+namespace {
+
+// The first line of a sysctl file, or empty when it does not exist.
+std::string sysctl(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
+
+std::optional<ViewNamespaces> view_namespaces(std::string& why_not) {
+  ViewNamespaces ns;
+  if (::geteuid() == 0) return ns;  // the caller checks it holds CAP_SYS_ADMIN
+  if (sysctl("/proc/sys/kernel/unprivileged_userns_clone") == "0") {
+    why_not = "unprivileged user namespaces are off (kernel.unprivileged_userns_clone = 0)";
+    return std::nullopt;
+  }
+  if (sysctl("/proc/sys/user/max_user_namespaces") == "0") {
+    why_not = "user namespaces are off (user.max_user_namespaces = 0)";
+    return std::nullopt;
+  }
+  if (sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1") {
+    why_not = "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1)";
+    return std::nullopt;
+  }
+  ns.user = true;
+  ns.uid_map = std::to_string(::geteuid()) + " " + std::to_string(::geteuid()) + " 1\n";
+  ns.gid_map = std::to_string(::getegid()) + " " + std::to_string(::getegid()) + " 1\n";
+  return ns;
+}
+
+}  // namespace wwjail
