@@ -1,5 +1,7 @@
 #include "broker/notify_channel.h"
 
+#include <poll.h>
+
 #include <sys/ioctl.h>
 
 #include <algorithm>
@@ -33,6 +35,11 @@ bool KernelNotifyChannel::receive(seccomp_notif& out) {
   }
   std::memcpy(&out, notif_buf_.data(), sizeof out);
   return true;
+}
+
+bool KernelNotifyChannel::guests_gone() const {
+  pollfd p{fd_.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
 }
 
 void KernelNotifyChannel::respond(const seccomp_notif_resp& resp) {

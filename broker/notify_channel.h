@@ -39,6 +39,9 @@ class KernelNotifyChannel final : public NotifyChannel {
   bool enable_sync_wakeup();
 
   bool receive(seccomp_notif& out) override;
+  // True once no process uses the filter any more (the listener polls as
+  // hung up): every receive would fail with ENOENT at once.
+  bool guests_gone() const;
   void respond(const seccomp_notif_resp& resp) override;
   bool id_valid(uint64_t id) override;
   int add_fd(const seccomp_notif_addfd& addfd) override;

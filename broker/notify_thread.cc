@@ -54,7 +54,12 @@ void NotifyThread::run() {
   try {
     while (!stop_) {
       seccomp_notif n{};
-      if (!channel_.receive(n)) continue;  // vanished, or woken to stop
+      if (!channel_.receive(n)) {  // vanished, or woken to stop
+        // With no guest left every receive fails at once: wait for the
+        // stop signal instead of spinning (the tree's end can take a while).
+        while (!stop_ && channel_.guests_gone()) ::pause();
+        continue;
+      }
       deliver(channel_, n.id, handlers_.handle(n));
     }
   } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "capabilities/path_text.h"
@@ -86,8 +87,30 @@ void add_skeleton(const std::string& path, const std::vector<std::string>& bound
 struct ViewIndex {
   std::vector<std::string> bound_dirs;
   std::set<std::string> present;  // skeleton directories, bound files, links
+  std::map<std::string, std::string> links;  // the view's links, by path: their text
 
-  bool holds(const std::string& path) const { return path == "/" || present.contains(path) || inside_any(path, bound_dirs); }
+  bool holds_exactly(const std::string& path) const {
+    return path == "/" || present.contains(path) || inside_any(path, bound_dirs);
+  }
+  // Whether `path` reaches something in the view, following the view's own
+  // links on the way (lexically, a few hops).
+  bool holds(std::string path) const {
+    for (int hop = 0; hop < 8; ++hop) {
+      if (holds_exactly(path) && !links.contains(path)) return true;
+      bool followed = false;
+      for (std::string p = path; p != "/"; p = path_text::split_last(p).parent) {
+        auto it = links.find(p);
+        if (it == links.end()) continue;
+        std::string base = path_text::split_last(p).parent;
+        std::string target = it->second[0] == '/' ? it->second : path_text::join(base, it->second);
+        path = path_text::normalize(target + path.substr(p.size()));
+        followed = true;
+        break;
+      }
+      if (!followed) return false;
+    }
+    return false;
+  }
 };
 
 // The canonical target of the link at `path`, or empty.
@@ -96,16 +119,20 @@ std::string resolved(const std::string& path) {
   return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
 }
 
-// The symbolic links directly in host directory `dir` that lead into the view.
+// The symbolic links directly in host directory `dir` whose text names
+// something in the view (lexically, one hop: one readlink per link).
 std::vector<std::string> links_into(const std::string& dir, const ViewIndex& view) {
   std::vector<std::string> out;
   DIR* d = ::opendir(dir.c_str());
   if (!d) return out;
   while (dirent* e = ::readdir(d)) {
     if (e->d_type != DT_LNK) continue;
-    std::string link = path_text::join(dir == "/" ? "" : dir, e->d_name);
-    std::string target = resolved(link);
-    if (!target.empty() && view.holds(target)) out.push_back(link);
+    char target[PATH_MAX];
+    ssize_t n = ::readlinkat(::dirfd(d), e->d_name, target, sizeof target - 1);
+    if (n <= 0) continue;
+    std::string_view text(target, static_cast<size_t>(n));
+    std::string lexical = path_text::normalize(text[0] == '/' ? std::string(text) : path_text::join(dir, text));
+    if (view.holds(lexical)) out.push_back(path_text::join(dir, e->d_name));
   }
   ::closedir(d);
   return out;
@@ -113,7 +140,7 @@ std::vector<std::string> links_into(const std::string& dir, const ViewIndex& vie
 
 // Adds the link at `link` (and the directories above it) to the plan.
 bool add_link(const std::string& link, ViewIndex& view, std::set<std::string>& made, std::vector<Entry>& out) {
-  if (view.holds(link)) return false;
+  if (view.holds_exactly(link)) return false;
   char target[PATH_MAX];
   ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
   if (n <= 0) return false;
@@ -121,6 +148,7 @@ bool add_link(const std::string& link, ViewIndex& view, std::set<std::string>& m
   for (const auto& m : made) view.present.insert(m);
   out.push_back({Entry::kSymlink, true, link, std::string(target, static_cast<size_t>(n))});
   view.present.insert(link);
+  view.links[link] = out.back().source;
   return true;
 }
 
@@ -153,29 +181,29 @@ void add_system_links(ViewIndex& view, std::set<std::string>& made, std::vector<
   }
 }
 
-// Links in the skeleton's directories that name a file of the view: a
-// library's soname (libpcre2-8.so.0 -> libpcre2-8.so.0.11.2) is how the
-// loader asks for it. Decided on the link's text (lexically, one hop), so
-// planning costs one readlink per link and no walk.
-void add_sibling_links(ViewIndex& view, std::set<std::string>& made, std::vector<Entry>& out) {
-  std::vector<std::string> dirs(made.begin(), made.end());
-  for (const auto& dir : dirs) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) continue;
-    std::vector<std::string> found;
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_type != DT_LNK) continue;
-      std::string link = path_text::join(dir, e->d_name);
-      if (view.holds(link)) continue;
+// The sonames of a granted library beside it: the loader asks for
+// libpcre2-8.so.0, a link to the granted libpcre2-8.so.0.11.2. The
+// candidates are the file's name cut at each dot after ".so" (and ".so"
+// itself), each looked up with one readlink: no directory scan, however
+// large the library directory.
+void add_soname_links(const std::vector<Entry>& binds, ViewIndex& view, std::set<std::string>& made,
+                      std::vector<Entry>& out) {
+  for (const auto& e : binds) {
+    if (e.kind != Entry::kBindFile) continue;
+    auto [dir, name] = path_text::split_last(e.path);
+    size_t so = name.find(".so");
+    if (so == std::string::npos || inside_any(e.path, view.bound_dirs)) continue;
+    for (size_t cut = name.size(); cut > so + 2; --cut) {
+      if (cut != name.size() && name[cut] != '.') continue;
+      if (cut == name.size()) continue;
+      std::string link = path_text::join(dir, name.substr(0, cut));
       char target[PATH_MAX];
-      ssize_t n = ::readlinkat(::dirfd(d), e->d_name, target, sizeof target - 1);
+      ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
       if (n <= 0) continue;
       std::string_view text(target, static_cast<size_t>(n));
       std::string lexical = path_text::normalize(text[0] == '/' ? std::string(text) : path_text::join(dir, text));
-      if (lexical != "/" && view.present.contains(lexical) && !made.contains(lexical)) found.push_back(link);
+      if (view.present.contains(lexical)) add_link(link, view, made, out);
     }
-    ::closedir(d);
-    for (const auto& l : found) add_link(l, view, made, out);
   }
 }
 
@@ -222,10 +250,12 @@ std::optional<MountViewPlan> plan_mount_view(const StorageCaps& caps, const std:
     }
     if (e->kind == Entry::kBindDir) bound_dirs.push_back(e->path);
     view.present.insert(e->path);
+    if (e->kind == Entry::kSymlink) view.links[e->path] = e->source;
     plan.entries.push_back(std::move(*e));
   }
   for (const auto& m : made) view.present.insert(m);
-  add_sibling_links(view, made, plan.entries);
+  std::vector<Entry> binds = plan.entries;
+  add_soname_links(binds, view, made, plan.entries);
   add_system_links(view, made, plan.entries);
   // The start directory exists in the view, empty if nothing grants it.
   std::string start = cwd.empty() || cwd[0] != '/' ? std::string("/") : path_text::normalize(cwd);
