@@ -1,0 +1,197 @@
+// Kernel-first enforcement: the guest in its own view of the file system
+// (shim/mount_view.h), where the kernel decides opens and the stat family.
+// Each attack sits beside a positive control, so a jail that refuses
+// everything fails these tests too. Runs as root (a mount namespace) and,
+// in the unprivileged rerun, as an ordinary user (a user namespace).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <dirent.h>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "jail_runner.h"
+
+namespace wwjail::testing {
+namespace {
+
+constexpr const char* kSecret = "VIEW-SECRET-5f1c";
+constexpr const char* kInside = "view-inside";
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::string describe(const RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "--- stderr:\n" + r.err;
+}
+
+// The outcome of each op of one escape_calls run ("ok ...", "err ENOENT").
+struct Outcomes {
+  RunResult run;
+  std::vector<std::string> of;
+  const std::string& operator[](size_t i) const { return of[i]; }
+};
+
+// The mode under test: kernel-first, with the view.
+std::vector<std::string> view_mode() { return {}; }
+
+Outcomes calls(std::vector<std::string> args, const std::vector<std::vector<std::string>>& ops) {
+  auto mode = view_mode();
+  args.insert(args.begin(), mode.begin(), mode.end());
+  std::vector<std::string> command{guest("escape_calls")};
+  for (const auto& op : ops) command.insert(command.end(), op.begin(), op.end());
+  Outcomes o;
+  o.run = jail(args, command, 30);
+  auto lines = lines_of(o.run.out);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    std::string prefix = ops[i][0] + " ";
+    o.of.push_back(i < lines.size() && lines[i].rfind(prefix, 0) == 0 ? lines[i].substr(prefix.size())
+                                                                      : "<no line for " + ops[i][0] + ">");
+  }
+  EXPECT_EQ(o.run.out.find(kSecret), std::string::npos) << "the secret reached the guest\n" << describe(o.run);
+  return o;
+}
+
+#define EXPECT_OP(o, i, expected) EXPECT_EQ((o)[i], expected) << "op " << (i) << "\n" << describe((o).run)
+#define EXPECT_OP_PREFIX(o, i, prefix) \
+  EXPECT_EQ((o)[i].rfind(prefix, 0), 0u) << "op " << (i) << ": " << (o)[i] << "\n" << describe((o).run)
+
+// granted/inside.txt (read), writable/w.txt (write), secret.txt (never).
+class View : public ::testing::Test {
+ protected:
+  void SetUp() override { ::setenv("WWJAIL_MEDIATE", "auto", 1); }
+  void TearDown() override { ::unsetenv("WWJAIL_MEDIATE"); }
+  ScratchDir dir;
+  std::string granted = dir.sub("granted");
+  std::string inside = dir.file("granted/inside.txt", std::string(kInside) + "\n");
+  std::string writable = dir.sub("writable");
+  std::string wfile = dir.file("writable/w.txt", "w\n");
+  std::string secret = dir.file("secret.txt", std::string(kSecret) + "\n");
+};
+
+TEST_F(View, WhatIsNotGrantedDoesNotExist) {
+  auto o = calls({"--read", granted},
+                 {{"read", inside}, {"read", secret}, {"stat", secret}, {"stat", "/etc/shadow"}, {"chdir", "/root"}});
+  EXPECT_OP(o, 0, "ok " + std::string(kInside));
+  EXPECT_OP(o, 1, "err ENOENT");
+  EXPECT_OP(o, 2, "err ENOENT");
+  EXPECT_OP(o, 3, "err ENOENT");
+  EXPECT_OP(o, 4, "err ENOENT");
+}
+
+TEST_F(View, ReadGrantsRefuseEveryWayOfWriting) {
+  auto o = calls({"--read", granted, "--write", writable},
+                 {{"write", wfile}, {"write", inside}, {"rdonly-reopen-write", inside}, {"opath-reopen-write", inside},
+                  {"touch", granted + "/new"}, {"fchmod-rw", inside, "0777"}});
+  EXPECT_OP_PREFIX(o, 0, "ok");
+  EXPECT_OP_PREFIX(o, 1, "err");
+  EXPECT_OP_PREFIX(o, 2, "err");
+  EXPECT_OP_PREFIX(o, 3, "err");
+  EXPECT_OP_PREFIX(o, 4, "err");
+  EXPECT_OP_PREFIX(o, 5, "err");
+}
+
+// Metadata writes are the broker's in every mode: Landlock has no right for them.
+TEST_F(View, MetadataWritesStayWithTheBroker) {
+  auto o = calls({"--read", granted, "--write", writable},
+                 {{"chmod", wfile, "0600"}, {"chmod", inside, "0777"}, {"setxattr", inside, "user.x"}});
+  EXPECT_OP(o, 0, "ok");
+  EXPECT_OP_PREFIX(o, 1, "err");
+  EXPECT_OP_PREFIX(o, 2, "err");
+  EXPECT_NE(o.run.err.find("chmod"), std::string::npos) << describe(o.run);
+}
+
+TEST_F(View, NoWayOutOfTheMountNamespace) {
+  auto o = calls({"--read", granted}, {{"read", inside}, {"mount"}, {"umount"}, {"chroot"}, {"pivot-root"}, {"setns"},
+                                       {"unshare-ns"}, {"clone-newns"}, {"unshare-user"}, {"clone-newuser"}});
+  EXPECT_OP(o, 0, "ok " + std::string(kInside));
+  for (size_t i = 1; i < o.of.size(); ++i) EXPECT_OP_PREFIX(o, i, "err");
+}
+
+// The guest's /proc holds itself and its descendants: not the reaper (PID 1
+// of its namespace, outside its domain) and no host process.
+TEST_F(View, ProcHoldsOnlyTheGuestsOwnProcesses) {
+  auto o = calls({"--read", granted}, {{"own-proc-read", "status"}, {"child-proc-read", "status"},
+                                       {"pid-proc-read", "1", "status"}, {"stat", "/proc/sys"}, {"stat", "/proc/1"}});
+  EXPECT_OP_PREFIX(o, 0, "ok");
+  EXPECT_OP_PREFIX(o, 1, "ok");
+  EXPECT_OP_PREFIX(o, 2, "err");
+  EXPECT_OP(o, 3, "err ENOENT");
+  EXPECT_OP(o, 4, "err ENOENT");
+}
+
+// exec stays the broker's decision: a read grant is not an exec grant, and
+// the loader is executable only through the programs that name it.
+TEST_F(View, ExecNeedsAnExecGrant) {
+  std::string cat = "/usr/bin/cat";
+  auto o = calls({"--read", granted, "--read", "/usr/bin", "--exec", "/usr/bin/true"},
+                 {{"exec", "/usr/bin/true"}, {"exec", cat}, {"exec2", "/lib64/ld-linux-x86-64.so.2", "/usr/bin/true"}});
+  EXPECT_OP(o, 0, "ok exit=0");
+  EXPECT_OP_PREFIX(o, 1, "err");
+  EXPECT_OP_PREFIX(o, 2, "err");
+}
+
+TEST_F(View, APolicyTheViewCannotExpressIsMediated) {
+  auto r = jail({"--log-level", "debug", "--list", granted, "--read", inside},
+                {guest("escape_calls"), "list-has", granted, "inside.txt", "read", inside});
+  EXPECT_NE(r.err.find("the broker mediates file calls: the policy has the list-only grant"), std::string::npos)
+      << describe(r);
+  EXPECT_NE(r.out.find("list-has ok"), std::string::npos) << describe(r);
+}
+
+// Processes whose command line holds `marker`, by pid, in this PID namespace.
+std::vector<pid_t> processes_with(const std::string& marker) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  while (dirent* e = d ? ::readdir(d) : nullptr) {
+    char* end;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end || pid <= 0) continue;
+    std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), {});
+    if (cmd.find(marker) != std::string::npos) out.push_back(static_cast<pid_t>(pid));
+  }
+  if (d) ::closedir(d);
+  return out;
+}
+
+// Fail closed: a SIGKILLed broker takes its guests (PID namespace and all) with it.
+TEST_F(View, KillingTheBrokerEndsTheGuests) {
+  std::string marker = "wwjail-view-marker-" + std::to_string(::getpid());
+  pid_t broker = ::fork();
+  ASSERT_GE(broker, 0);
+  if (broker == 0) {
+    std::string bin = wwjail_bin();
+    ::execl(bin.c_str(), bin.c_str(), "--exec", "/usr/bin/sleep", "--", "/bin/sh", "-c",
+            ("(sleep 30; :) & sleep 31; : " + marker).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool started = false;
+  for (int i = 0; i < 100 && !started; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    started = processes_with(marker).size() >= 4;  // wwjail, the reaper, the shell and its subshell
+  }
+  ASSERT_TRUE(started) << "the guest never started: " << processes_with(marker).size() << " processes";
+  ::kill(broker, SIGKILL);
+  int status;
+  ::waitpid(broker, &status, 0);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    gone = processes_with(marker).empty();
+  }
+  EXPECT_TRUE(gone) << "guests outlived their broker";
+}
+
+}  // namespace
+}  // namespace wwjail::testing
