@@ -37,6 +37,7 @@
 #include "broker/temp_dir.h"
 #include "policy/capability_names.h"
 #include "policy/environment.h"
+#include "policy/kernel_mounts.h"
 #include "shim/guest_launch.h"
 #include "shim/landlock_ruleset.h"
 #include "shim/precompiled_filter.h"
@@ -221,6 +222,7 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   const std::string tmpdir_path = tmpdir_owner ? tmpdir_owner->path() : std::string();
 
   StorageCaps caps = build_storage_caps(config, program.path, tmpdir_path, log, program.invoked);
+  if (std::string why = kernel_mount_under_grants(caps); !why.empty()) throw SetupError(why);
   std::vector<NetEndpoint> listen_endpoints;
   NetCaps net = build_net_caps(config, caps, listen_endpoints);
   const bool audit = config.audit || observer;
@@ -232,27 +234,33 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   auto listen_sockets = open_listen_sockets(listen_endpoints);
   std::vector<int> listen_fds;
   for (const auto& ls : listen_sockets) listen_fds.push_back(ls->fd.get());
-  LandlockRuleset landlock = build_landlock_ruleset(caps);
+  const char* mediate = ::getenv("WWJAIL_MEDIATE");  // until the --mediate flag: "auto" tries a view
+  char cwd_buf[PATH_MAX];
+  std::string cwd = ::getcwd(cwd_buf, sizeof cwd_buf) ? cwd_buf : "/";
+  EnforcementRequest request;
+  request.mediate_files = !(mediate && std::string_view(mediate).starts_with("auto")) || audit;
+  request.why_mediated = audit ? "audit or learn" : "the default for now";
+  request.metadata_visible = mediate && std::string_view(mediate) == "auto-visible";
+  request.holds_sys_admin = holds_capability(CAP_SYS_ADMIN);
+  request.cwd = cwd;
+  Enforcement enforcement = choose_enforcement(request, caps);
+  log.debug("{}", enforcement.reason);
+  if (enforcement.view) {
+    for (const auto& e : enforcement.view->entries)
+      log.trace("view: {} {}{}{}", kind_name(e.kind), e.path, e.kind == MountViewPlan::Entry::kSymlink ? " -> " + e.source : std::string(), e.read_only ? "" : " (writable)");
+  }
+  LandlockRuleset landlock = build_landlock_ruleset(caps, enforcement.kernel_decides_without_view);
   if (landlock.abi == 0)
     throw SetupError("the kernel has no Landlock (needs Linux 5.13+ with landlock in the lsm= list); "
                      "wwjail relies on it to enforce exec grants");
   log.debug("Landlock ABI {}, handled fs rights {:#x}", landlock.abi, landlock.handled_fs);
   for (const auto& note : landlock.notes) log.debug("{}", note);
 
-  const char* mediate = ::getenv("WWJAIL_MEDIATE");  // until the --mediate flag: "auto" tries a view
-  char cwd_buf[PATH_MAX];
-  std::string cwd = ::getcwd(cwd_buf, sizeof cwd_buf) ? cwd_buf : "/";
-  Enforcement enforcement = choose_enforcement(!(mediate && std::string_view(mediate) == "auto") || audit,
-                                               audit ? "audit or learn" : "the default for now", caps, cwd,
-                                               holds_capability(CAP_SYS_ADMIN));
-  log.debug("{}", enforcement.reason);
-  if (enforcement.view) {
-    for (const auto& e : enforcement.view->entries)
-      log.trace("view: {} {}{}{}", kind_name(e.kind), e.path, e.kind == MountViewPlan::Entry::kSymlink ? " -> " + e.source : std::string(), e.read_only ? "" : " (writable)");
-  }
   CompiledFilter filter = precompiled_guest_filter(
-      {.landlock_scopes_signals = landlock.scopes_signals, .kernel_decides_files = enforcement.view.has_value()});
-  CompiledFilter mediated_filter = precompiled_guest_filter({.landlock_scopes_signals = landlock.scopes_signals});
+      {.landlock_scopes_signals = landlock.scopes_signals, .kernel_decides_files = enforcement.kernel_decides_files});
+  CompiledFilter filter_without_view = precompiled_guest_filter(
+      {.landlock_scopes_signals = landlock.scopes_signals,
+       .kernel_decides_files = enforcement.kernel_decides_without_view});
   GrantRoots roots(caps);
   ExecArrays exec(config.command, config.env, tmpdir_path, listen_fds.size());
 
@@ -283,7 +291,7 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
       plan.uid_map = enforcement.namespaces.uid_map.c_str();
       plan.gid_map = enforcement.namespaces.gid_map.c_str();
     }
-    plan.filter_without_view = mediated_filter.fprog();
+    plan.filter_without_view = filter_without_view.fprog();
     plan.broker_pidfd = broker_pidfd.get();
   }
   log.debug("System V IPC: {}", plan.own_ipc_namespace ? "a namespace of the guest's own"
@@ -293,7 +301,9 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   LaunchedGuest guest = launch_guest(plan);
   landlock.fd.reset();
   if (enforcement.view && !guest.in_view)
-    log.debug("the broker mediates file calls: the kernel refused the view's namespaces ({})",
+    log.debug("{}: the kernel refused the view's namespaces ({})",
+              enforcement.kernel_decides_without_view ? "the kernel decides file calls without a view"
+                                                      : "the broker mediates file calls",
               std::strerror(guest.clone_errno));
   // Files the broker creates for the guest get the guest's umask, applied
   // explicitly; ours must not mask them a second time. Set only now: the

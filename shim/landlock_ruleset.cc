@@ -54,7 +54,7 @@ uint64_t landlock_rights_for(uint8_t rights, bool directory) {
   return r;
 }
 
-LandlockRuleset build_landlock_ruleset(const StorageCaps& caps) {
+LandlockRuleset build_landlock_ruleset(const StorageCaps& caps, bool read_proc) {
   LandlockRuleset rs;
   rs.abi = kernel::landlock_abi();
   if (rs.abi == 0) return rs;
@@ -101,6 +101,12 @@ LandlockRuleset build_landlock_ruleset(const StorageCaps& caps) {
     if (pb.allowed_access == 0) continue;
     if (kernel::landlock_add_rule(rs.fd.get(), LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0)
       throw_sys("landlock_add_rule for " + g.path);
+  }
+  if (read_proc) {
+    UniqueFd proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    landlock_path_beneath_attr pb{LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR, proc.get()};
+    if (!proc.valid() || kernel::landlock_add_rule(rs.fd.get(), LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0)
+      throw_sys("landlock_add_rule for /proc");
   }
   return rs;
 }

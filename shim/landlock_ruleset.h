@@ -28,6 +28,8 @@ struct LandlockRuleset {
 uint64_t landlock_rights_for(uint8_t rights, bool directory);
 
 // Throws SetupError when the kernel has Landlock but a grant cannot be added.
-LandlockRuleset build_landlock_ruleset(const StorageCaps& caps);
+// `read_proc`: a read rule on /proc too (kernel-first enforcement without a
+// view, where the guest's own /proc entries must open without the broker).
+LandlockRuleset build_landlock_ruleset(const StorageCaps& caps, bool read_proc = false);
 
 }  // namespace wwjail

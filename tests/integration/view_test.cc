@@ -193,5 +193,45 @@ TEST_F(View, KillingTheBrokerEndsTheGuests) {
   EXPECT_TRUE(gone) << "guests outlived their broker";
 }
 
+// Where no namespace can be made (a container's default seccomp profile),
+// the broker mediates file calls as before, unless the policy lets metadata
+// be visible: then Landlock still decides opens, without a view.
+RunResult jail_without_namespaces(const std::string& mode, const std::vector<std::string>& args,
+                                  const std::vector<std::string>& command) {
+  std::vector<std::string> argv{guest("no_namespaces"), "env", "WWJAIL_MEDIATE=" + mode, wwjail_bin(),
+                                "--log-level", "debug"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return run(argv, "", 30);
+}
+
+TEST_F(View, WithoutNamespacesTheBrokerMediates) {
+  auto r = jail_without_namespaces("auto", {"--read", granted},
+                                   {guest("escape_calls"), "read", inside, "read", secret, "stat", secret});
+  EXPECT_NE(r.err.find("the kernel refused the view's namespaces"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("read ok " + std::string(kInside)), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("read err EACCES"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("stat err EACCES"), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("denied"), std::string::npos) << "the broker logs its denials\n" << describe(r);
+  EXPECT_EQ(r.out.find(kSecret), std::string::npos) << describe(r);
+}
+
+TEST_F(View, WithoutNamespacesVisibleMetadataLeavesOpensToLandlock) {
+  auto r = jail_without_namespaces(
+      "auto-visible", {"--read", granted},
+      {guest("escape_calls"), "read", inside, "read", secret, "stat", secret, "own-proc-read", "status",
+       "pid-proc-read", "1", "environ"});
+  EXPECT_NE(r.err.find("the kernel decides file calls without a view"), std::string::npos) << describe(r);
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 5u) << describe(r);
+  EXPECT_EQ(lines[0], "read ok " + std::string(kInside));
+  EXPECT_EQ(lines[1], "read err EACCES");
+  EXPECT_EQ(lines[2].rfind("stat ok", 0), 0u) << "metadata is visible, as asked\n" << describe(r);
+  EXPECT_EQ(lines[3].rfind("own-proc-read ok", 0), 0u) << describe(r);
+  EXPECT_EQ(lines[4].rfind("pid-proc-read err", 0), 0u) << "another process's environ stays closed\n" << describe(r);
+  EXPECT_EQ(r.out.find(kSecret), std::string::npos) << describe(r);
+}
+
 }  // namespace
 }  // namespace wwjail::testing

@@ -1,0 +1,64 @@
+// A kernel file system mounted inside a granted tree (a chroot's /proc) is
+// a side door to the host: a write grant over it let a root guest write the
+// host's sysctls. wwjail refuses such a policy at start, in every mode.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jail_runner.h"
+
+namespace wwjail::testing {
+namespace {
+
+std::string describe(const RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "--- stderr:\n" + r.err;
+}
+
+class KernelFsBelowAGrant : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "mounting a procfs needs root";
+    ::mkdir(chroot_.c_str(), 0755);
+    ::mkdir(proc_.c_str(), 0755);
+  }
+  void TearDown() override {
+    if (mounted_) ::umount2(proc_.c_str(), MNT_DETACH);
+  }
+  std::vector<std::string> mode() const {
+    return std::string(GetParam()) == "view" ? std::vector<std::string>{} : std::vector<std::string>{"--broker-opens"};
+  }
+  RunResult read_core_pattern() {
+    auto args = mode();
+    for (const char* a : {"--write", dir_.path().c_str()}) args.push_back(a);
+    ::setenv("WWJAIL_MEDIATE", std::string(GetParam()) == "view" ? "auto" : "files", 1);
+    auto r = jail(args, {guest("escape_calls"), "read", proc_ + "/sys/kernel/core_pattern", "read", file_});
+    ::unsetenv("WWJAIL_MEDIATE");
+    return r;
+  }
+
+  ScratchDir dir_;
+  std::string file_ = dir_.file("w.txt", "inside\n");
+  std::string chroot_ = dir_.path() + "/chroot";
+  std::string proc_ = chroot_ + "/proc";
+  bool mounted_ = false;
+};
+
+TEST_P(KernelFsBelowAGrant, IsRefusedAtStart) {
+  // Positive control: the same policy without the mount runs.
+  auto ok = read_core_pattern();
+  EXPECT_EQ(ok.exit_code, 0) << describe(ok);
+  EXPECT_NE(ok.out.find("read ok inside"), std::string::npos) << describe(ok);
+
+  ASSERT_EQ(::mount("proc", proc_.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), 0);
+  mounted_ = true;
+  auto r = read_core_pattern();
+  EXPECT_EQ(r.out.find("read ok"), std::string::npos) << "the guest reached the host's sysctls\n" << describe(r);
+  EXPECT_NE(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.err.find("holds a proc file system at " + proc_), std::string::npos) << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(, KernelFsBelowAGrant, ::testing::Values("view", "mediated"));
+
+}  // namespace
+}  // namespace wwjail::testing
