@@ -205,6 +205,17 @@ std::vector<LaunchPlan::Limit> checked_limits(const std::vector<LimitRequest>& a
   return out;
 }
 
+// Whether the policy grants no inet traffic and no abstract unix socket
+// (both belong to a network namespace); pathname unix sockets do not.
+bool reaches_no_network(const NetCaps& net) {
+  for (const auto* grants : {&net.bind_grants(), &net.connect_grants()}) {
+    for (const auto& g : *grants) {
+      if (g.endpoint.transport != Transport::kUnix || g.endpoint.abstract) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observer, bool* started) {
@@ -283,10 +294,11 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   plan.listen_pid_width = ExecArrays::kPidWidth;
   plan.keep_caps = kept_capabilities(config.cap_keep);
   plan.cap_last = last_capability();
-  plan.own_ipc_namespace = holds_capability(CAP_SYS_ADMIN) || (enforcement.view && enforcement.namespaces.user);
+  plan.own_ipc_namespace = holds_capability(CAP_SYS_ADMIN);
   UniqueFd broker_pidfd(kernel::pidfd_open(::getpid()));
   if (enforcement.view) {
     plan.view = &*enforcement.view;
+    plan.own_net_namespace = reaches_no_network(net);
     if (enforcement.namespaces.user) {
       plan.uid_map = enforcement.namespaces.uid_map.c_str();
       plan.gid_map = enforcement.namespaces.gid_map.c_str();
@@ -294,12 +306,13 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
     plan.filter_without_view = filter_without_view.fprog();
     plan.broker_pidfd = broker_pidfd.get();
   }
-  log.debug("System V IPC: {}", plan.own_ipc_namespace ? "a namespace of the guest's own"
-                                                       : "shared (wwjail lacks CAP_SYS_ADMIN to make a namespace)");
   plan.limits = limits.data();
   plan.limit_count = static_cast<int>(limits.size());
   LaunchedGuest guest = launch_guest(plan);
   landlock.fd.reset();
+  log.debug("System V IPC: {}", plan.own_ipc_namespace || (guest.in_view && plan.uid_map)
+                                    ? "a namespace of the guest's own"
+                                    : "shared (wwjail lacks CAP_SYS_ADMIN to make a namespace)");
   if (enforcement.view && !guest.in_view)
     log.debug("{}: the kernel refused the view's namespaces ({})",
               enforcement.kernel_decides_without_view ? "the kernel decides file calls without a view"

@@ -142,7 +142,11 @@ void confine(const LaunchPlan& plan, const ChildFds& fds) {
     if (::prlimit64(0, static_cast<__rlimit_resource>(plan.limits[i].resource), &lim, nullptr) != 0)
       fail(fds.control, ChildReport::kLimits, errno);
   }
-  if (plan.own_ipc_namespace && ::unshare(CLONE_NEWIPC) != 0) fail(fds.control, ChildReport::kSetup, errno);
+  // In a view's user namespace the child holds CAP_SYS_ADMIN over its own
+  // namespaces, so it can always have an IPC namespace of its own.
+  bool own_ipc = plan.own_ipc_namespace || (plan.view && plan.uid_map);
+  if (own_ipc && ::unshare(CLONE_NEWIPC) != 0) fail(fds.control, ChildReport::kSetup, errno);
+  if (plan.view && plan.own_net_namespace && ::unshare(CLONE_NEWNET) != 0) fail(fds.control, ChildReport::kSetup, errno);
   if (int err = drop_capabilities(plan.keep_caps, plan.cap_last)) fail(fds.control, ChildReport::kCapabilities, err);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(fds.control, ChildReport::kSetup, errno);
   if (fds.landlock >= 0 && kernel::landlock_restrict_self(fds.landlock, 0) != 0)

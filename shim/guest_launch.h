@@ -72,7 +72,8 @@ struct LaunchPlan {
   int cap_last = 63;
   // A System V IPC namespace of its own (shared memory, message queues and
   // semaphores are reached by guessable ids, and no Landlock right covers
-  // them). Needs CAP_SYS_ADMIN, which the parent checks it has.
+  // them). Needs CAP_SYS_ADMIN, which the parent checks it has; in a view's
+  // user namespace the guest always gets one.
   bool own_ipc_namespace = false;
   // Kernel-first enforcement (shim/mount_view.h): the reaper starts as PID 1
   // of a PID namespace of its own (in a user namespace of its own when
@@ -82,6 +83,11 @@ struct LaunchPlan {
   // (a container's seccomp profile, a sysctl), the guest starts without a
   // view and with `filter_without_view`; LaunchedGuest::in_view says which.
   const MountViewPlan* view = nullptr;
+  // With a view, a network namespace of the guest's own (only a loopback,
+  // down) when the policy reaches no network: then /proc/self/net shows
+  // nothing of the host's sockets. Sockets wwjail bound for --listen and
+  // pathname unix sockets work across network namespaces.
+  bool own_net_namespace = false;
   const char* uid_map = nullptr;
   const char* gid_map = nullptr;
   const sock_fprog* filter_without_view = nullptr;

@@ -130,6 +130,20 @@ TEST_F(View, ProcHoldsOnlyTheGuestsOwnProcesses) {
   EXPECT_OP(o, 4, "err ENOENT");
 }
 
+// Without network grants the guest has a network namespace of its own:
+// /proc/self/net shows a loopback, not the host's interfaces and sockets.
+TEST_F(View, WithoutNetworkGrantsProcShowsNoHostNetwork) {
+  auto r = jail({"--exec", "/usr/bin/cat"}, {"/usr/bin/cat", "/proc/self/net/dev"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  size_t interfaces = 0;
+  for (const auto& line : lines_of(r.out)) {
+    if (line.find(':') == std::string::npos) continue;  // the two header lines
+    ++interfaces;
+    EXPECT_NE(line.find("lo:"), std::string::npos) << line;
+  }
+  EXPECT_EQ(interfaces, 1u) << describe(r);
+}
+
 // exec stays the broker's decision: a read grant is not an exec grant, and
 // the loader is executable only through the programs that name it.
 TEST_F(View, ExecNeedsAnExecGrant) {
