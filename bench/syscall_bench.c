@@ -3,6 +3,7 @@
 // the two figures compare like with like.
 //
 //   syscall_bench [--batches B] [--seccomp-floor | --notify-floor] open-close PATH ITERS
+//   syscall_bench [--batches B] [--seccomp-floor | --notify-floor] stat|fstat PATH ITERS
 //   syscall_bench [--batches B] [--seccomp-floor] getppid ITERS
 //   syscall_bench [--batches B] [--seccomp-floor] pread4k PATH ITERS
 //   syscall_bench [--batches B] [--notify-floor] connect-close PORT ITERS
@@ -15,7 +16,7 @@
 //    Once a thread has any filter, each of its syscalls enters the kernel
 //    through the seccomp slow path: no seccomp jail's allowed syscalls can be
 //    cheaper than this.
-//  --notify-floor sends every openat and connect to a seccomp
+//  --notify-floor sends every openat, newfstatat and connect to a seccomp
 //    user-notification listener in a thread of this process, which answers
 //    CONTINUE at once (blocking RECV, no path check, no memory read). It is
 //    the bare round trip that any broker pays per intercepted open or
@@ -42,6 +43,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -70,6 +72,7 @@ static int64_t now_ns(void) {
 static int usage(void) {
   fprintf(stderr,
           "usage: syscall_bench [--batches B] [--seccomp-floor | --notify-floor] open-close PATH ITERS\n"
+          "       syscall_bench [--batches B] [--seccomp-floor | --notify-floor] stat|fstat PATH ITERS\n"
           "       syscall_bench [--batches B] [--seccomp-floor] getppid ITERS\n"
           "       syscall_bench [--batches B] [--seccomp-floor] pread4k PATH ITERS\n"
           "       syscall_bench [--batches B] [--notify-floor] connect-close PORT ITERS\n"
@@ -111,6 +114,24 @@ static int op_open_close(long n) {
       exit(1);
     }
     close(fd);
+  }
+  return 0;
+}
+
+static int op_stat(long n) {
+  struct stat st;
+  for (long i = 0; i < n; ++i) {
+    if (stat(g_path, &st) != 0) return -1;
+  }
+  return 0;
+}
+
+// glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH): a path-carrying
+// syscall as far as a filter can tell, which is what makes it worth timing.
+static int op_fstat(long n) {
+  struct stat st;
+  for (long i = 0; i < n; ++i) {
+    if (fstat(g_fd, &st) != 0) return -1;
   }
   return 0;
 }
@@ -257,11 +278,13 @@ static void* notify_supervisor(void* unused) {
 }
 
 static int install_notify_floor(void) {
-  // Not a security boundary, so no architecture check: openat and connect go
-  // to the listener, everything else is allowed.
+  // Not a security boundary, so no architecture check: openat, newfstatat
+  // (stat and glibc's fstat) and connect go to the listener, everything
+  // else is allowed.
   struct sock_filter insns[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 1, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_newfstatat, 1, 0),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_connect, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
@@ -314,6 +337,14 @@ int main(int argc, char** argv) {
     if (g_expected_fd < 0) return fail("open", g_path);
     close(g_expected_fd);
     return time_op(op, op_open_close, iters, batches);
+  }
+  if ((strcmp(op, "stat") == 0 || strcmp(op, "fstat") == 0) && left == 2) {
+    g_path = argv[a];
+    long iters = parse_count(argv[a + 1]);
+    if (iters <= 0) return usage();
+    g_fd = open(g_path, O_RDONLY | O_CLOEXEC);
+    if (g_fd < 0) return fail("open", g_path);
+    return time_op(op, op[0] == 'f' ? op_fstat : op_stat, iters, batches);
   }
   if (strcmp(op, "pread4k") == 0 && left == 2) {
     g_path = argv[a];
