@@ -33,6 +33,13 @@ Verdict SyscallHandlers::on_exec(Call& n, int dirfd, uint64_t path_addr, int fla
   } else if (int err = resolve_noted(n, dirfd, raw, !(flags & AT_SYMLINK_NOFOLLOW), Need::kExec, r)) {
     return Verdict::error(err);
   }
+  // Decide where the path really leads: a link planted at a granted path
+  // (its directory moved away) may lead to the ELF loader, which the text
+  // alone would not show.
+  if (r.decision.allowed && !r.physical) {
+    if (int err = redecide_physical(n, r, Need::kExec, r.path, "", !(flags & AT_SYMLINK_NOFOLLOW)))
+      return Verdict::error(err);
+  }
   // Running the dynamic loader directly (ld.so ./file) would execute a file
   // that is only readable. The kernel still opens the loader for granted
   // programs, which Landlock allows; the guest may not name it itself.

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "jail_runner.h"
 
 namespace wwjail::testing {
@@ -59,6 +61,32 @@ TEST_P(KernelFsBelowAGrant, IsRefusedAtStart) {
 }
 
 INSTANTIATE_TEST_SUITE_P(, KernelFsBelowAGrant, ::testing::Values("view", "mediated"));
+
+// The loader is executable only through the programs that name it. A guest
+// that moves an exec-granted program's directory away and leaves a link to
+// the loader at the program's path must not get the loader to run a file it
+// may only read: exec is decided where the path really leads (red team).
+class ExecPathSwap : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ExecPathSwap, ALinkToTheLoaderAtAGrantedPathIsRefused) {
+  ScratchDir dir;
+  std::string w = dir.sub("w");
+  std::string d = dir.sub("w/d");
+  std::string ro = dir.sub("ro");
+  std::string readable = ro + "/probe";
+  ASSERT_EQ(std::system(("cp " + guest("probe") + " " + readable + " && cp /usr/bin/true " + d + "/tool").c_str()), 0);
+  ::setenv("WWJAIL_MEDIATE", std::string(GetParam()) == "view" ? "auto" : "files", 1);
+  std::vector<std::string> grants{"--write", w, "--exec", d + "/tool", "--read", ro};
+  // Positive control: the granted program runs.
+  auto ok = jail(grants, {d + "/tool"});
+  EXPECT_EQ(ok.exit_code, 0) << describe(ok);
+  auto r = jail(grants, {guest("exec_swap"), d, "tool", "/lib64/ld-linux-x86-64.so.2", readable, "exit", "42"});
+  ::unsetenv("WWJAIL_MEDIATE");
+  EXPECT_NE(r.exit_code, 42) << "the loader ran a file the guest may only read\n" << describe(r);
+  EXPECT_NE(r.out.find("exec err"), std::string::npos) << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(, ExecPathSwap, ::testing::Values("view", "mediated"));
 
 }  // namespace
 }  // namespace wwjail::testing
