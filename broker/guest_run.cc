@@ -297,6 +297,7 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   plan.own_ipc_namespace = holds_capability(CAP_SYS_ADMIN);
   UniqueFd broker_pidfd(kernel::pidfd_open(::getpid()));
   if (enforcement.view) {
+    enforcement.view->landlock_handled = landlock.handled_fs;
     plan.view = &*enforcement.view;
     plan.own_net_namespace = reaches_no_network(net);
     if (enforcement.namespaces.user) {

@@ -207,6 +207,19 @@ void add_soname_links(const std::vector<Entry>& binds, ViewIndex& view, std::set
   }
 }
 
+// A granted /dev/ptmx (see mount_view.h): a devpts of the guest's own at
+// /dev/pts, and /dev/ptmx a link to its ptmx.
+void own_devpts_for_ptmx(ViewIndex& view, std::set<std::string>& made, std::vector<Entry>& entries) {
+  auto ptmx = std::find_if(entries.begin(), entries.end(), [](const Entry& e) {
+    return e.path == "/dev/ptmx" && e.kind == Entry::kBindFile && !e.read_only;
+  });
+  if (ptmx == entries.end() || view.holds("/dev/pts")) return;
+  *ptmx = {Entry::kSymlink, true, "/dev/ptmx", "pts/ptmx"};
+  add_skeleton("/dev/pts", view.bound_dirs, made, entries);
+  entries.push_back({Entry::kDevpts, false, "/dev/pts", {}});
+  view.bound_dirs.push_back("/dev/pts");
+}
+
 }  // namespace
 
 const char* kind_name(MountViewPlan::Entry::Kind kind) {
@@ -215,6 +228,7 @@ const char* kind_name(MountViewPlan::Entry::Kind kind) {
     case Entry::kBindDir: return "bound directory";
     case Entry::kBindFile: return "bound file";
     case Entry::kSymlink: return "link";
+    case Entry::kDevpts: return "terminals of the guest's own";
   }
   return "?";
 }
@@ -257,6 +271,7 @@ std::optional<MountViewPlan> plan_mount_view(const StorageCaps& caps, const std:
   std::vector<Entry> binds = plan.entries;
   add_soname_links(binds, view, made, plan.entries);
   add_system_links(view, made, plan.entries);
+  own_devpts_for_ptmx(view, made, plan.entries);
   // The start directory exists in the view, empty if nothing grants it.
   std::string start = cwd.empty() || cwd[0] != '/' ? std::string("/") : path_text::normalize(cwd);
   if (start != "/" && !inside_any(start, bound_dirs) && !made.contains(start)) {

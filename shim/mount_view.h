@@ -20,6 +20,10 @@
 //    unshare(CLONE_NEWNS), through the old root kept by pivot_root.
 //  * In a user namespace the flags of the source mount (nosuid, nodev,
 //    noexec, read-only) are locked: mount_setattr() only adds to them.
+//  * Opening a ptmx node finds its devpts through the "pts" entry beside it
+//    in the same file system, which a bind-mounted /dev/ptmx does not have:
+//    a granted /dev/ptmx becomes a link to pts/ptmx on a devpts instance of
+//    the guest's own (its terminals are its own, and Landlock grants them).
 //  * procfs with hidepid=ptraceable shows only the processes the caller may
 //    ptrace; Landlock's ptrace scoping hides the reaper (PID 1 of the
 //    namespace, outside the guest's domain) among them. subset=pid leaves out
@@ -42,6 +46,7 @@ struct MountViewPlan {
       kBindDir,   // a granted directory, bound with everything below it
       kBindFile,  // a granted file (or device node), bound onto an empty file
       kSymlink,   // a granted symbolic link, recreated with the same target
+      kDevpts,    // a devpts of the guest's own at path (a granted /dev/ptmx), readable and writable
     };
     Kind kind = kDir;
     bool read_only = true;
@@ -53,6 +58,9 @@ struct MountViewPlan {
   std::string old_root;        // stage + "/.wwjail-old-root": the host's tree while binding
   std::string old_root_in_view = "/.wwjail-old-root";
   std::string cwd = "/";       // the guest's start directory inside the view
+  // The Landlock rights the guest's ruleset handles: the rules the view adds
+  // (its /proc, its terminals) grant no others.
+  uint64_t landlock_handled = ~uint64_t{0};
 };
 
 const char* kind_name(MountViewPlan::Entry::Kind kind);
@@ -73,7 +81,7 @@ std::optional<MountViewPlan> plan_mount_view(const StorageCaps& caps, const std:
 std::optional<ViewNamespaces> view_namespaces(std::string& why_not);
 
 enum class ViewStep : int {
-  kUnshare, kPrivate, kRoot, kPivot, kSkeletonDir, kSymlink, kMountPoint, kBind, kProc, kProcRule, kLeaveHost, kReadOnlyRoot, kChdir,
+  kDevpts, kUnshare, kPrivate, kRoot, kPivot, kSkeletonDir, kSymlink, kMountPoint, kBind, kProc, kProcRule, kLeaveHost, kReadOnlyRoot, kChdir,
 };
 const char* view_step_name(int step);
 

@@ -59,7 +59,39 @@ int make_mountpoint(const MountViewPlan::Entry& e) {
   return 0;
 }
 
-int add_entry(const MountViewPlan::Entry& e, ViewStep* step) {
+// The guest's Landlock ruleset, still open for rules, and the rights it
+// handles (a rule may name no other).
+struct Ruleset {
+  int fd;
+  uint64_t handled;
+};
+
+// A rule granting `rights` beneath the directory at `path`.
+int grant_to_landlock(const Ruleset& ruleset, const char* path, uint64_t rights) {
+  rights &= ruleset.handled;
+  int landlock_fd = ruleset.fd;
+  if (landlock_fd < 0 || rights == 0) return 0;
+  int fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  landlock_path_beneath_attr rule{};
+  rule.allowed_access = rights;
+  rule.parent_fd = fd;
+  int err = kernel::landlock_add_rule(landlock_fd, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) == 0 ? 0 : errno;
+  ::close(fd);
+  return err;
+}
+
+// A devpts instance of the guest's own: its ptmx usable by everyone in it.
+int mount_devpts(const MountViewPlan::Entry& e, const Ruleset& ruleset) {
+  if (::mkdir(e.path.c_str(), 0755) != 0 && errno != EEXIST) return errno;
+  if (::mount("devpts", e.path.c_str(), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0)
+    return errno;
+  return grant_to_landlock(ruleset, e.path.c_str(),
+                           LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
+                               LANDLOCK_ACCESS_FS_IOCTL_DEV);
+}
+
+int add_entry(const MountViewPlan::Entry& e, const Ruleset& ruleset, ViewStep* step) {
   using Entry = MountViewPlan::Entry;
   switch (e.kind) {
     case Entry::kDir:
@@ -68,6 +100,9 @@ int add_entry(const MountViewPlan::Entry& e, ViewStep* step) {
     case Entry::kSymlink:
       *step = ViewStep::kSymlink;
       return ::symlink(e.source.c_str(), e.path.c_str()) == 0 || errno == EEXIST ? 0 : errno;
+    case Entry::kDevpts:
+      *step = ViewStep::kDevpts;
+      return mount_devpts(e, ruleset);
     case Entry::kBindDir:
     case Entry::kBindFile:
       *step = ViewStep::kMountPoint;
@@ -79,21 +114,13 @@ int add_entry(const MountViewPlan::Entry& e, ViewStep* step) {
 }
 
 // A procfs of the guest's PID namespace at /proc, readable through Landlock.
-int mount_own_proc(int landlock_fd, ViewStep* step) {
+int mount_own_proc(const Ruleset& ruleset, ViewStep* step) {
   *step = ViewStep::kProc;
   if (::mkdir("/proc", 0555) != 0 && errno != EEXIST) return errno;
   if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=ptraceable,subset=pid") != 0)
     return errno;
-  if (landlock_fd < 0) return 0;
   *step = ViewStep::kProcRule;
-  int fd = ::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  landlock_path_beneath_attr rule{};
-  rule.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-  rule.parent_fd = fd;
-  int err = kernel::landlock_add_rule(landlock_fd, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) == 0 ? 0 : errno;
-  ::close(fd);
-  return err;
+  return grant_to_landlock(ruleset, "/proc", LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR);
 }
 
 // A tmpfs on the stage becomes the root; the host's tree stays reachable at
@@ -122,6 +149,7 @@ const char* view_step_name(int step) {
     case ViewStep::kBind: return "binding a grant into the view";
     case ViewStep::kProc: return "mounting the guest's /proc";
     case ViewStep::kProcRule: return "granting the guest's /proc to Landlock";
+    case ViewStep::kDevpts: return "mounting the guest's own terminals (devpts)";
     case ViewStep::kUnshare: return "making a mount namespace";
     case ViewStep::kPrivate: return "making the mounts private";
     case ViewStep::kRoot: return "mounting the view's root";
@@ -134,11 +162,12 @@ const char* view_step_name(int step) {
 }
 
 int apply_mount_view(const MountViewPlan& plan, int landlock_fd, ViewStep* step) {
+  const Ruleset ruleset{landlock_fd, plan.landlock_handled};
   if (int err = enter_new_root(plan, step)) return err;
   for (const auto& e : plan.entries) {
-    if (int err = add_entry(e, step)) return err;
+    if (int err = add_entry(e, ruleset, step)) return err;
   }
-  if (int err = mount_own_proc(landlock_fd, step)) return err;
+  if (int err = mount_own_proc(ruleset, step)) return err;
   *step = ViewStep::kLeaveHost;
   if (::umount2(plan.old_root_in_view.c_str(), MNT_DETACH) != 0) return errno;
   if (::rmdir(plan.old_root_in_view.c_str()) != 0) return errno;

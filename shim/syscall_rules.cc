@@ -78,14 +78,16 @@ const char* const kNotified[] = {
 
 // Path calls that the view and Landlock decide together (FilterOptions::
 // kernel_decides_files). Opens, creates, removes, renames and links are
-// Landlock rights; stat, readlink, access, getxattr, statfs, chdir and
-// inotify only reveal what exists, and in a view only grants exist. Not
-// here, so still the broker's: chmod, chown, utimes and xattr writes
-// (Landlock has no right for metadata), execve and execveat (an ELF
-// interpreter is executable only through the programs that name it).
+// Landlock rights; stat, readlink, getxattr, statfs, chdir and inotify
+// only reveal what exists, and in a view only grants exist. Not here, so
+// still the broker's: chmod, chown, utimes and xattr writes (Landlock has
+// no right for metadata), execve and execveat (an ELF interpreter is
+// executable only through the programs that name it), and access (the
+// kernel would answer from the mode bits alone, and X_OK would say yes to
+// a program Landlock will not run).
 const char* const kKernelDecided[] = {
-    "open", "openat", "openat2", "creat", "stat", "lstat", "newfstatat", "statx", "access", "fstat",
-    "faccessat", "faccessat2", "readlink", "readlinkat", "unlink", "unlinkat", "mkdir", "mkdirat",
+    "open", "openat", "openat2", "creat", "stat", "lstat", "newfstatat", "statx", "fstat",
+    "readlink", "readlinkat", "unlink", "unlinkat", "mkdir", "mkdirat",
     "mknod", "mknodat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "symlink",
     "symlinkat", "truncate", "chdir", "fchdir", "statfs", "getxattr", "lgetxattr", "listxattr",
     "llistxattr", "inotify_add_watch",

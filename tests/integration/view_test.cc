@@ -144,6 +144,15 @@ TEST_F(View, WithoutNetworkGrantsProcShowsNoHostNetwork) {
   EXPECT_EQ(interfaces, 1u) << describe(r);
 }
 
+// A granted /dev/ptmx gives terminals of the guest's own (a devpts instance
+// of its own): the host's terminals are not there.
+TEST_F(View, AGrantedPtmxGivesTerminalsOfTheGuestsOwn) {
+  auto r = jail({"--write", "/dev/ptmx", "--exec", "/usr/bin/ls", "--exec", guest("ioctl_probe")},
+                {"/bin/sh", "-c", "ls /dev/pts; " + guest("ioctl_probe") + " pty"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.out, "ptmx\npty ok pts 42x99\n") << describe(r);
+}
+
 // exec stays the broker's decision: a read grant is not an exec grant, and
 // the loader is executable only through the programs that name it.
 TEST_F(View, ExecNeedsAnExecGrant) {
