@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "broker/async_handoff.h"
-#include "broker/enforcement.h"
+#include "broker/enforcement_choice.h"
 #include "broker/grant_roots.h"
 #include "broker/notify_thread.h"
 #include "broker/guest_proc.h"

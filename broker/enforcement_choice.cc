@@ -1,4 +1,4 @@
-#include "broker/enforcement.h"
+#include "broker/enforcement_choice.h"
 
 namespace wwjail {
 namespace {
