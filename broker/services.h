@@ -39,8 +39,8 @@ struct HandlerOptions {
   // grants absent at start (StorageCaps::named_absent) are treated alike.
   std::vector<std::string> quiet_absent_paths = {"/etc/ld.so.preload"};
   // Whose credentials the broker acts with (nullptr: its own, for tests
-  // of the decisions alone). Its note_change() is the one thing a handler
-  // tells it; it is safe from the handling thread.
+  // of the decisions alone). Handlers only call its note_change(), which
+  // sets an atomic flag.
   GuestIdentities* identities = nullptr;
   // The same for unix sockets libc probes (nscd's, where no nscd runs).
   std::vector<std::string> quiet_absent_sockets = {"/run/nscd/socket", "/var/run/nscd/socket"};
