@@ -87,7 +87,6 @@ class Call {
 
   // Keeps an allowed or audited decision for the log (once per target).
   void note(NotedDecision d);
-  bool noted_any() const { return !noted_.empty(); }
   // Completes `ev` with this call's thread and syscall and logs it.
   void record(DecisionEvent& ev) const;
   // Logs `ev` as a denial and answers its errno.
