@@ -146,6 +146,12 @@ Expected<Target, Verdict> open_target(Call& n, const Services& s, int dirfd, std
   return Target{std::move(*r), std::move(*fd)};
 }
 
+Expected<Target, Verdict> locate_target(Call& n, const Services& s, int dirfd, uint64_t addr, bool follow, Need need) {
+  auto raw = n.read_path(addr);
+  if (!raw) return fail(std::move(raw).error());
+  return open_target(n, s, dirfd, *raw, follow, need);
+}
+
 Expected<std::string, Verdict> physical_path(const Call& n, const Services& s, const std::string& dir,
                                              bool follow_last) {
   std::string canonical;

@@ -75,6 +75,8 @@ struct Target {
 };
 Expected<Target, Verdict> open_target(Call& n, const Services& s, int dirfd, std::string_view raw, bool follow,
                                       Need need);
+// The same for the path argument at `addr` (read_path first).
+Expected<Target, Verdict> locate_target(Call& n, const Services& s, int dirfd, uint64_t addr, bool follow, Need need);
 
 // After EXDEV beneath a lexically chosen grant: resolves `dir` (+ `name`)
 // physically and decides `need` again on the real target. On a denial it

@@ -146,9 +146,7 @@ Verdict on_stat(Call& n, const Services& s, int dirfd, uint64_t path_addr, uint6
 
 Verdict on_access(Call& n, const Services& s, int dirfd, uint64_t path_addr, int mode, int flags) {
   if (mode & ~(R_OK | W_OK | X_OK)) return Verdict::error(EINVAL);
-  auto raw = n.read_path(path_addr);
-  if (!raw) return std::move(raw).error();
-  auto t = open_target(n, s, dirfd, *raw, !(flags & AT_SYMLINK_NOFOLLOW), Need::kStat);
+  auto t = locate_target(n, s, dirfd, path_addr, !(flags & AT_SYMLINK_NOFOLLOW), Need::kStat);
   if (!t) return std::move(t).error();
   if (auto granted = access_granted(n, s, *t, mode); !granted) return std::move(granted).error();
   if (!n.pending()) return interrupted();
@@ -185,9 +183,7 @@ Verdict on_readlink(Call& n, const Services& s, int dirfd, uint64_t path_addr, u
 }
 
 Verdict on_statfs(Call& n, const Services& s, uint64_t path_addr, uint64_t buf) {
-  auto raw = n.read_path(path_addr);
-  if (!raw) return std::move(raw).error();
-  auto t = open_target(n, s, AT_FDCWD, *raw, true, Need::kStat);
+  auto t = locate_target(n, s, AT_FDCWD, path_addr, true, Need::kStat);
   if (!t) return std::move(t).error();
   struct statfs sfs{};
   if (::fstatfs(t->fd.get(), &sfs) != 0) return Verdict::error(errno);
@@ -197,9 +193,7 @@ Verdict on_statfs(Call& n, const Services& s, uint64_t path_addr, uint64_t buf) 
 }
 
 Verdict on_chmod(Call& n, const Services& s, int dirfd, uint64_t path_addr, mode_t mode) {
-  auto raw = n.read_path(path_addr);
-  if (!raw) return std::move(raw).error();
-  auto t = open_target(n, s, dirfd, *raw, true, Need::kWrite);
+  auto t = locate_target(n, s, dirfd, path_addr, true, Need::kWrite);
   if (!t) return std::move(t).error();
   if (is_device(t->fd.get())) return deny_text(n, t->resolved.path, kDeviceMeta, EPERM);
   if (!n.pending()) return interrupted();
@@ -262,9 +256,7 @@ Verdict on_fd_meta(Call& n, const Services& s) {
 
 Verdict on_truncate(Call& n, const Services& s, uint64_t path_addr, off_t length) {
   if (length < 0) return Verdict::error(EINVAL);
-  auto raw = n.read_path(path_addr);
-  if (!raw) return std::move(raw).error();
-  auto t = open_target(n, s, AT_FDCWD, *raw, true, Need::kWrite);
+  auto t = locate_target(n, s, AT_FDCWD, path_addr, true, Need::kWrite);
   if (!t) return std::move(t).error();
   if (!n.pending()) return interrupted();
   return result_of(::truncate(self_fd_path(t->fd.get()).c_str(), length));
@@ -309,9 +301,7 @@ Verdict on_utimes(Call& n, const Services& s, int dirfd, uint64_t path_addr, uin
     return result_of(::futimens(held->fd.get(), times));
   }
   bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
-  auto raw = n.read_path(path_addr);
-  if (!raw) return std::move(raw).error();
-  auto t = open_target(n, s, dirfd, *raw, follow, Need::kWrite);
+  auto t = locate_target(n, s, dirfd, path_addr, follow, Need::kWrite);
   if (!t) return std::move(t).error();
   if (is_device(t->fd.get())) return deny_text(n, t->resolved.path, kDeviceMeta, EPERM);
   if (!n.pending()) return interrupted();
@@ -365,9 +355,7 @@ Verdict on_xattr(Call& n, const Services& s) {
     value.resize(a[3]);
     if (auto got = n.read(a[2], value.data(), value.size()); !got) return std::move(got).error();
   }
-  auto raw = n.read_path(a[0]);
-  if (!raw) return std::move(raw).error();
-  auto t = open_target(n, s, AT_FDCWD, *raw, x.follow, need);
+  auto t = locate_target(n, s, AT_FDCWD, a[0], x.follow, need);
   if (!t) return std::move(t).error();
   if (x.writes && is_device(t->fd.get())) return deny_text(n, t->resolved.path, kDeviceMeta, EPERM);
   if (!n.pending()) return interrupted();

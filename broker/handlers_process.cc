@@ -95,9 +95,7 @@ Verdict on_chdir(Call& n, const Services& s, bool by_fd) {
 Verdict on_inotify_add_watch(Call& n, const Services& s) {
   const auto* a = n.args();
   uint32_t mask = static_cast<uint32_t>(a[2]);
-  auto raw = n.read_path(a[1]);
-  if (!raw) return std::move(raw).error();
-  auto watched = open_target(n, s, AT_FDCWD, *raw, !(mask & IN_DONT_FOLLOW), Need::kRead);
+  auto watched = locate_target(n, s, AT_FDCWD, a[1], !(mask & IN_DONT_FOLLOW), Need::kRead);
   if (!watched) return std::move(watched).error();
   auto inotify = dup_guest_fd_named(n, static_cast<int>(a[0]));
   if (!inotify) return std::move(inotify).error();
