@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "broker/guest_identity.h"
+#include "capabilities/path_text.h"
 #include "sys/proc_stat.h"
 #include "sys/unique_fd.h"
 
@@ -102,6 +103,17 @@ int dir_path(pid_t pid, int dirfd, std::string& out) {
     struct stat st;
     if (::stat(link.c_str(), &st) != 0 || st.st_nlink == 0) return ENOENT;
   }
+  return 0;
+}
+
+int absolute_path(pid_t pid, int dirfd, std::string_view raw, std::string& out) {
+  if (!raw.empty() && raw.front() == '/') {
+    out.assign(raw);
+    return 0;
+  }
+  std::string base;
+  if (int err = dir_path(pid, dirfd, base)) return err;
+  out = path_text::join(base, raw);
   return 0;
 }
 

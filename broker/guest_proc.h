@@ -17,6 +17,11 @@ namespace wwjail::guest_proc {
 // inode), or ENOENT (the directory was deleted).
 int dir_path(pid_t pid, int dirfd, std::string& out);
 
+// A path the guest wrote, made absolute as the kernel would read it: as it
+// is when it starts with '/', else joined to the guest's cwd or dirfd
+// (dir_path, whose errors it returns). Not normalized. `raw` not empty.
+int absolute_path(pid_t pid, int dirfd, std::string_view raw, std::string& out);
+
 // The kernel's name for the guest's fd, as /proc/PID/fd/N reads (may be
 // "pipe:[..]", or end in " (deleted)"). Returns 0 or EBADF.
 int fd_target(pid_t pid, int fd, std::string& out);

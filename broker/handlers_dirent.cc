@@ -10,145 +10,128 @@
 #include <cstdio>
 
 #include "broker/guest_proc.h"
-#include "broker/syscall_handlers.h"
+#include "broker/handler_steps.h"
+#include "broker/handlers.h"
 #include "sys/self_fd.h"
 
 namespace wwjail {
 
-std::optional<Verdict> SyscallHandlers::enter_parent(Call& n, int dirfd, uint64_t addr, Need need,
-                                                     UniqueFd& parent, std::string& name) {
-  ResolvedPath r;
-  if (int err = locate_entry(n, dirfd, addr, need, r)) return Verdict::error(err);
-  if (!r.decision.allowed) return deny(n, r, need);
-  if (int err = open_parent(n, r, need, parent, name)) return Verdict::error(err);
-  // Kept for the kernel, which then wants a directory there. The *at call
-  // never follows the last component, slash or not.
-  if (r.trailing_slash) name += '/';
-  if (!still_pending(n)) return Verdict::error(ENOENT);
-  return std::nullopt;
+Verdict on_mkdir(Call& n, const Services& s, int dirfd, uint64_t path_addr, mode_t mode) {
+  auto e = enter_parent(n, s, dirfd, path_addr, Need::kCreate);
+  if (!e) return std::move(e).error();
+  mode_t umask = guest_proc::umask_of(n.pid());
+  return result_of(::mkdirat(e->parent.get(), e->name.c_str(), (mode & 07777) & ~umask));
 }
 
-Verdict SyscallHandlers::on_mkdir(Call& n, int dirfd, uint64_t path_addr, mode_t mode) {
-  UniqueFd parent;
-  std::string name;
-  if (auto answer = enter_parent(n, dirfd, path_addr, Need::kCreate, parent, name)) return std::move(*answer);
-  mode_t umask = guest_proc::umask_of(static_cast<pid_t>(n.pid));
-  if (::mkdirat(parent.get(), name.c_str(), (mode & 07777) & ~umask) != 0) return Verdict::error(errno);
-  return Verdict::value_of(0);
-}
-
-Verdict SyscallHandlers::on_mknod(Call& n, int dirfd, uint64_t path_addr, mode_t mode) {
+Verdict on_mknod(Call& n, const Services& s, int dirfd, uint64_t path_addr, mode_t mode) {
   mode_t type = mode & S_IFMT;
   if (type == S_IFCHR || type == S_IFBLK) {
-    std::string raw;
-    copy_path(n, path_addr, raw);
-    return deny_text(n, raw, "device nodes are never allowed", EPERM);
+    auto raw = n.read_path(path_addr);
+    return deny_text(n, raw ? *raw : std::string(), "device nodes are never allowed", EPERM);
   }
   if (type != 0 && type != S_IFREG && type != S_IFIFO && type != S_IFSOCK) return Verdict::error(EINVAL);
-  UniqueFd parent;
-  std::string name;
-  if (auto answer = enter_parent(n, dirfd, path_addr, Need::kCreate, parent, name)) return std::move(*answer);
-  mode_t umask = guest_proc::umask_of(static_cast<pid_t>(n.pid));
-  if (::mknodat(parent.get(), name.c_str(), type | ((mode & 07777) & ~umask), 0) != 0) return Verdict::error(errno);
-  return Verdict::value_of(0);
+  auto e = enter_parent(n, s, dirfd, path_addr, Need::kCreate);
+  if (!e) return std::move(e).error();
+  mode_t umask = guest_proc::umask_of(n.pid());
+  return result_of(::mknodat(e->parent.get(), e->name.c_str(), type | ((mode & 07777) & ~umask), 0));
 }
 
-Verdict SyscallHandlers::on_unlink(Call& n, int dirfd, uint64_t path_addr, int flags) {
+Verdict on_unlink(Call& n, const Services& s, int dirfd, uint64_t path_addr, int flags) {
   if (flags & ~AT_REMOVEDIR) return Verdict::error(EINVAL);
-  UniqueFd parent;
-  std::string name;
-  if (auto answer = enter_parent(n, dirfd, path_addr, Need::kRemove, parent, name)) return std::move(*answer);
-  if (::unlinkat(parent.get(), name.c_str(), flags) != 0) return Verdict::error(errno);
-  return Verdict::value_of(0);
+  auto e = enter_parent(n, s, dirfd, path_addr, Need::kRemove);
+  if (!e) return std::move(e).error();
+  return result_of(::unlinkat(e->parent.get(), e->name.c_str(), flags));
 }
 
-Verdict SyscallHandlers::on_rename(Call& n, int olddirfd, uint64_t oldpath, int newdirfd,
-                                   uint64_t newpath, unsigned flags) {
+Verdict on_rename(Call& n, const Services& s, int olddirfd, uint64_t oldpath, int newdirfd, uint64_t newpath,
+                  unsigned flags) {
   // Moving an entry removes it from one directory and creates it in another;
   // both must be writable, so a read-only file cannot be moved into a
   // writable place (which would turn read into write).
-  ResolvedPath from, to;
-  if (int err = locate_entry(n, olddirfd, oldpath, Need::kRemove, from)) return Verdict::error(err);
-  if (!from.decision.allowed) return deny(n, from, Need::kRemove);
-  if (int err = locate_entry(n, newdirfd, newpath, Need::kCreate, to)) return Verdict::error(err);
-  if (!to.decision.allowed) return deny(n, to, Need::kCreate);
-  UniqueFd from_dir, to_dir;
-  std::string from_name, to_name;
-  if (int err = open_parent(n, from, Need::kRemove, from_dir, from_name)) return Verdict::error(err);
-  if (int err = open_parent(n, to, Need::kCreate, to_dir, to_name)) return Verdict::error(err);
-  if (from.trailing_slash) from_name += '/';
-  if (to.trailing_slash) to_name += '/';
-  if (!still_pending(n)) return Verdict::error(ENOENT);
-  if (::renameat2(from_dir.get(), from_name.c_str(), to_dir.get(), to_name.c_str(), flags) != 0)
-    return Verdict::error(errno);
-  return Verdict::value_of(0);
+  auto from = locate_entry(n, s, olddirfd, oldpath, Need::kRemove);
+  if (!from) return std::move(from).error();
+  if (!from->decision.allowed) return deny(n, s, *from, Need::kRemove);
+  auto to = locate_entry(n, s, newdirfd, newpath, Need::kCreate);
+  if (!to) return std::move(to).error();
+  if (!to->decision.allowed) return deny(n, s, *to, Need::kCreate);
+  auto from_entry = open_parent(n, s, *from, Need::kRemove);
+  if (!from_entry) return std::move(from_entry).error();
+  auto to_entry = open_parent(n, s, *to, Need::kCreate);
+  if (!to_entry) return std::move(to_entry).error();
+  if (!n.pending()) return interrupted();
+  return result_of(::renameat2(from_entry->parent.get(), from_entry->name.c_str(), to_entry->parent.get(),
+                               to_entry->name.c_str(), flags));
 }
 
-Verdict SyscallHandlers::on_link(Call& n, int olddirfd, uint64_t oldpath, int newdirfd,
-                                 uint64_t newpath, int flags) {
-  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return Verdict::error(EINVAL);
-  pid_t pid = static_cast<pid_t>(n.pid);
-  // A hard link makes a second name for the same inode: the source must be
-  // writable already, or linking would turn a read grant into a write one.
-  std::string raw_old;
-  if (int err = copy_path(n, oldpath, raw_old)) return Verdict::error(err);
-  ResolvedPath to;
-  if (int err = locate_entry(n, newdirfd, newpath, Need::kCreate, to)) return Verdict::error(err);
-  if (!to.decision.allowed) return deny(n, to, Need::kCreate);
+namespace {
 
-  UniqueFd source;
+// The source of a hard link, duplicated from the guest's descriptor
+// (AT_EMPTY_PATH, or the /proc/self/fd/N form): the file must be writable
+// already where it lives. An unlinked file (O_TMPFILE) is decided on the
+// directory it lives in: the kernel names it "DIR/#INODE (deleted)"; a
+// linked one on its path.
+Expected<UniqueFd, Verdict> link_source_fd(Call& n, const Services& s, int fd) {
+  auto dup = dup_guest_fd_named(n, fd);
+  if (!dup) return fail(std::move(dup).error());
+  std::string where = dup->name;
+  struct stat st;
+  if (::fstat(dup->fd.get(), &st) == 0 && st.st_nlink == 0 && where.ends_with(" (deleted)"))
+    where.resize(where.size() - 10);
+  ResolvedPath r{where, true, decide(n, s, where, Need::kWrite)};
+  if (where.empty() || where.front() != '/' || !r.decision.allowed) return fail(deny(n, s, r, Need::kWrite));
+  return std::move(dup->fd);
+}
+
+// A hard link makes a second name for the same inode: the source must be
+// writable already, or linking would turn a read grant into a write one.
+Expected<UniqueFd, Verdict> link_source(Call& n, const Services& s, int olddirfd, const std::string& raw_old,
+                                        int flags) {
   // linkat(AT_FDCWD, "/proc/self/fd/N", ..., AT_SYMLINK_FOLLOW) is the
   // documented way to materialise an O_TMPFILE without privileges: it names
   // the guest's own descriptor N, and is treated exactly like AT_EMPTY_PATH.
   int own_fd = -1;
   if (!raw_old.empty() && raw_old.front() == '/' && (flags & AT_SYMLINK_FOLLOW))
-    own_fd = guest_proc::own_fd_link(guest_proc::rewrite_proc_self(raw_old, pid), pid);
-  if ((raw_old.empty() && (flags & AT_EMPTY_PATH)) || own_fd >= 0) {
-    // Materialising an O_TMPFILE (or any open file) from the guest's fd.
-    std::string name;
-    if (int err = dup_guest_fd(n, own_fd >= 0 ? own_fd : olddirfd, source, name)) return Verdict::error(err);
-    // An unlinked file (O_TMPFILE) is decided on the directory it lives in:
-    // the kernel names it "DIR/#INODE (deleted)". A linked one on its path.
-    std::string where = name;
-    struct stat st;
-    if (::fstat(source.get(), &st) == 0 && st.st_nlink == 0 && where.ends_with(" (deleted)"))
-      where.resize(where.size() - 10);
-    ResolvedPath r{where, true, decide(n, where, Need::kWrite)};
-    if (where.empty() || where.front() != '/' || !r.decision.allowed) return deny(n, r, Need::kWrite);
-  } else {
-    ResolvedPath from;
-    bool follow = flags & AT_SYMLINK_FOLLOW;
-    if (int err = resolve_noted(n, olddirfd, raw_old, follow, Need::kWrite, from)) return Verdict::error(err);
-    if (!from.decision.allowed) return deny(n, from, Need::kWrite);
-    if (int e = open_beneath(n, from, Need::kWrite, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, 0, source))
-      return Verdict::error(e);
-  }
-  UniqueFd to_dir;
-  std::string to_name;
-  if (int err = open_parent(n, to, Need::kCreate, to_dir, to_name)) return Verdict::error(err);
-  // Kept, as in enter_parent: the kernel refuses to link a file under a
-  // name that asks for a directory ("b/": ENOENT).
-  if (to.trailing_slash) to_name += '/';
-  if (!still_pending(n)) return Verdict::error(ENOENT);
-  // linkat(fd, "", AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc/self/fd
-  // form with AT_SYMLINK_FOLLOW does the same for an unprivileged broker.
-  std::string self = self_fd_path(source.get());
-  if (::linkat(AT_FDCWD, self.c_str(), to_dir.get(), to_name.c_str(), AT_SYMLINK_FOLLOW) != 0)
-    return Verdict::error(errno);
-  return Verdict::value_of(0);
+    own_fd = guest_proc::own_fd_link(guest_proc::rewrite_proc_self(raw_old, n.pid()), n.pid());
+  if (own_fd >= 0) return link_source_fd(n, s, own_fd);
+  if (raw_old.empty() && (flags & AT_EMPTY_PATH)) return link_source_fd(n, s, olddirfd);
+  auto t = open_target(n, s, olddirfd, raw_old, flags & AT_SYMLINK_FOLLOW, Need::kWrite);
+  if (!t) return fail(std::move(t).error());
+  return std::move(t->fd);
 }
 
-Verdict SyscallHandlers::on_symlink(Call& n, uint64_t target_addr, int newdirfd, uint64_t linkpath) {
+}  // namespace
+
+Verdict on_link(Call& n, const Services& s, int olddirfd, uint64_t oldpath, int newdirfd, uint64_t newpath,
+                int flags) {
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return Verdict::error(EINVAL);
+  auto raw_old = n.read_path(oldpath);
+  if (!raw_old) return std::move(raw_old).error();
+  auto to = locate_entry(n, s, newdirfd, newpath, Need::kCreate);
+  if (!to) return std::move(to).error();
+  if (!to->decision.allowed) return deny(n, s, *to, Need::kCreate);
+  auto source = link_source(n, s, olddirfd, *raw_old, flags);
+  if (!source) return std::move(source).error();
+  // The name keeps the guest's trailing slash, as in enter_parent: the
+  // kernel refuses to link a file under a name that asks for a directory
+  // ("b/": ENOENT).
+  auto to_entry = open_parent(n, s, *to, Need::kCreate);
+  if (!to_entry) return std::move(to_entry).error();
+  if (!n.pending()) return interrupted();
+  // linkat(fd, "", AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc/self/fd
+  // form with AT_SYMLINK_FOLLOW does the same for an unprivileged broker.
+  return result_of(::linkat(AT_FDCWD, self_fd_path(source->get()).c_str(), to_entry->parent.get(),
+                            to_entry->name.c_str(), AT_SYMLINK_FOLLOW));
+}
+
+Verdict on_symlink(Call& n, const Services& s, uint64_t target_addr, int newdirfd, uint64_t linkpath) {
   // The target is only text: whatever it points to is decided again when
   // the guest follows it.
-  std::string target;
-  if (int err = copy_path(n, target_addr, target)) return Verdict::error(err);
-  if (target.empty()) return Verdict::error(ENOENT);
-  UniqueFd parent;
-  std::string name;
-  if (auto answer = enter_parent(n, newdirfd, linkpath, Need::kCreate, parent, name)) return std::move(*answer);
-  if (::symlinkat(target.c_str(), parent.get(), name.c_str()) != 0) return Verdict::error(errno);
-  return Verdict::value_of(0);
+  auto target = n.read_path(target_addr);
+  if (!target) return std::move(target).error();
+  if (target->empty()) return Verdict::error(ENOENT);
+  auto e = enter_parent(n, s, newdirfd, linkpath, Need::kCreate);
+  if (!e) return std::move(e).error();
+  return result_of(::symlinkat(target->c_str(), e->parent.get(), e->name.c_str()));
 }
 
 }  // namespace wwjail

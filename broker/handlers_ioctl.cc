@@ -8,18 +8,18 @@
 #include <string>
 
 #include "broker/guest_proc.h"
-#include "broker/syscall_handlers.h"
+#include "broker/handlers.h"
 #include "shim/ioctl_allowlist.h"
 
 namespace wwjail {
 
-Verdict SyscallHandlers::on_ioctl(Call& n) {
+Verdict on_ioctl(Call& n, const Services&) {
   // The kernel takes the descriptor as unsigned int. Its name is for the
   // log line only; nothing is decided on it, so no duplicate is needed.
-  int fd = static_cast<int>(static_cast<uint32_t>(n.data.args[0]));
+  int fd = static_cast<int>(static_cast<uint32_t>(n.args()[0]));
   std::string target;
-  if (guest_proc::fd_target(static_cast<pid_t>(n.pid), fd, target) != 0) target = "fd " + std::to_string(fd);
-  uint64_t cmd = n.data.args[1];
+  if (guest_proc::fd_target(n.pid(), fd, target) != 0) target = "fd " + std::to_string(fd);
+  uint64_t cmd = n.args()[1];
   std::string why = "ioctl " + describe_ioctl(cmd);
   // The kernel drops the upper half; say so, since the guest put it there.
   if (cmd >> 32) {
@@ -28,7 +28,7 @@ Verdict SyscallHandlers::on_ioctl(Call& n) {
     why += high;
   }
   why += " is not on the allow-list";
-  return refuse(n, {.target = target, .need = "ioctl", .err = EPERM, .reason = why, .storage = false});
+  return n.refuse({.target = target, .need = "ioctl", .err = EPERM, .reason = why, .storage = false});
 }
 
 }  // namespace wwjail

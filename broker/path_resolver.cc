@@ -172,13 +172,7 @@ int PathResolver::resolve(pid_t pid, int dirfd, std::string_view raw, bool follo
                           ResolvedPath& out) const {
   if (raw.empty()) return ENOENT;
   std::string joined;
-  if (raw.front() == '/') {
-    joined.assign(raw);
-  } else {
-    std::string base;
-    if (int err = guest_proc::dir_path(pid, dirfd, base)) return err;
-    joined = path_text::join(base, raw);
-  }
+  if (int err = guest_proc::absolute_path(pid, dirfd, raw, joined)) return err;
   return resolve_absolute(GuestThread(pid), std::move(joined), follow_last, need, out);
 }
 

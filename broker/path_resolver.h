@@ -97,9 +97,11 @@ class PathResolver {
   // whether that directory exists.
   bool stays_visible(const GuestThread& who, const WalkResult& walked) const;
 
- private:
-  // The own-tree entry `path` names, when `need` only reads it.
+  // The own-tree entry the canonical path `path` names, when `need` only
+  // reads it (for a caller that already walked the path as the guest).
   std::shared_ptr<const OwnProcEntry> own_proc(const GuestThread& who, const std::string& path, Need need) const;
+
+ private:
   // For a walk that failed: 0 when the guest may learn `err` (it may look
   // where the walk stopped, and could search the directory there), else
   // the errno it gets instead (EACCES), with `out` holding the denial.
