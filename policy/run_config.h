@@ -1,5 +1,6 @@
-// A run's configuration as data: what the command line (and, later, policy
-// files) asked for. Turning it into StorageCaps happens in build_storage_caps.
+// A run's configuration as data: what the command line and the policy files
+// asked for. policy/jail_spec.h turns it into what a launch needs (the
+// capabilities: build_storage_caps and build_net_caps below).
 #pragma once
 
 #include <spdlog/logger.h>
@@ -10,6 +11,7 @@
 
 #include "capabilities/net_caps.h"
 #include "capabilities/storage_caps.h"
+#include "policy/enforcement.h"
 #include "policy/guest_name.h"
 #include "policy/program_deps.h"
 
@@ -58,7 +60,6 @@ struct LimitRequest {
   std::string origin;  // "--limit nofile=1024", "policy.toml:12 limits.nofile"
 };
 
-// How decisions are logged (see broker/decision_log.h).
 // A capability the guest keeps (all others are dropped before exec).
 struct CapRequest {
   int cap = -1;
@@ -78,6 +79,10 @@ struct RunConfig {
   bool tmpdir = true;  // a private $TMPDIR for the run
   bool keep_tmpdir = false;
   bool broker_performs_opens = false;
+  // How the grants are enforced (policy/enforcement.h): --mediate, and
+  // --metadata or [storage] metadata.
+  MediateMode mediate = MediateMode::kAuto;
+  MetadataMode metadata = MetadataMode::kHidden;
   std::string log_level = "warn";
   EnvRequest env;
   std::vector<LimitRequest> limits;
