@@ -26,6 +26,9 @@ extern char** environ;
 namespace wwjail {
 namespace {
 
+static_assert(JailSpec::kMaxListen == static_cast<size_t>(LaunchPlan::kMaxListen),
+              "a spec holds no more --listen sockets than the launch hands over");
+
 // argv/envp as the NUL-terminated arrays execve wants, built before fork.
 // With --listen sockets a LISTEN_PID slot is reserved for the child to
 // fill in.

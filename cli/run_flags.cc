@@ -36,7 +36,7 @@ CLI::Validator one_of(Parse parse, std::string names) {
       [parse, names](std::string& v) -> std::string {
         return parse(v) ? std::string() : "'" + v + "' is not one of " + names;
       },
-      names);
+      "");
 }
 
 void add_grant_options(CLI::App& app, Flags& f) {
@@ -69,10 +69,10 @@ void add_enforcement_options(CLI::App& app, RunConfig& config, Flags& f) {
   app.add_option("--mediate", f.mediate,
                  "auto (default: the kernel decides what it can) or files (the broker mediates every file call); "
                  "today both mediate files")
-      ->type_name("MODE")->check(one_of(parse_mediate, mediate_names()));
+      ->type_name("auto|files")->check(one_of(parse_mediate, mediate_names()));
   app.add_option("--metadata", f.metadata,
                  "hidden (default: no stat, readlink or access outside the grants) or visible")
-      ->type_name("MODE")->check(one_of(parse_metadata, metadata_names()));
+      ->type_name("hidden|visible")->check(one_of(parse_metadata, metadata_names()));
 }
 
 void add_log_options(CLI::App& app, RunConfig& config) {

@@ -11,9 +11,6 @@
 namespace wwjail {
 namespace {
 
-// The most sockets --listen hands over (shim/guest_launch.h: LaunchPlan::kMaxListen).
-constexpr size_t kMaxListen = 16;
-
 bool explicitly_set(const EnvRequest& env, const std::string& name) {
   return std::any_of(env.set.begin(), env.set.end(), [&](const auto& kv) { return kv.first == name; });
 }
@@ -70,8 +67,8 @@ JailSpec build_jail_spec(const RunConfig& config, const JailInputs& in, spdlog::
     spec.net.enable_audit();
   }
   spec.limits = checked_limits(config.limits);
-  if (spec.listen.size() > kMaxListen)
-    throw SetupError("--listen: at most " + std::to_string(kMaxListen) + " sockets");
+  if (spec.listen.size() > JailSpec::kMaxListen)
+    throw SetupError("--listen: at most " + std::to_string(JailSpec::kMaxListen) + " sockets");
   spec.env = guest_environment(config.env, in.parent_env, in.tmpdir, spec.listen.size());
   spec.cap_keep = config.cap_keep;
   spec.mediate = effective_mediation(config.mediate, in.learning, config.audit, config.log_level, &spec.mediate_why);

@@ -25,6 +25,10 @@
 namespace wwjail {
 
 struct JailSpec {
+  // The most sockets --listen hands over (the launch's own bound:
+  // LaunchPlan::kMaxListen, checked against this at compile time).
+  static constexpr size_t kMaxListen = 16;
+
   std::string program;            // absolute, canonical
   std::vector<std::string> argv;  // PROGRAM ARGS... as the user wrote them
   // The guest's environment, complete but for LISTEN_PID, which the guest

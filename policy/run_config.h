@@ -14,6 +14,7 @@
 #include "policy/enforcement.h"
 #include "policy/guest_name.h"
 #include "policy/program_deps.h"
+#include "policy/run_profile.h"  // kTmpdirOrigin
 
 namespace wwjail {
 
@@ -143,12 +144,10 @@ bool optional_socket_allowed(const NetEndpoint& e, const std::string& flag, std:
 // --listen endpoints are returned in `listen` (wwjail binds them itself).
 NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen);
 
-// The origin of the private temp dir's grant.
-inline constexpr std::string_view kTmpdirOrigin = "private temp dir";
-
 // Canonicalises every grant (it must exist: SetupError otherwise) and adds
-// what any run needs: the program and its interpreter and libraries,
-// /etc/ld.so.cache, the harmless devices, and the private temp dir.
+// what any run needs, the run profile (policy/run_profile.h): the program
+// and its interpreter and libraries, /etc/ld.so.cache, locale data, the
+// harmless devices, and the private temp dir.
 // `invoked`: the program's path before symlinks were resolved (its links
 // are granted as themselves, so it may readlink its own name).
 StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,

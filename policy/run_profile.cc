@@ -1,7 +1,6 @@
 #include "policy/run_profile.h"
 
 #include "capabilities/storage_caps.h"
-#include "policy/run_config.h"
 
 namespace wwjail {
 namespace {

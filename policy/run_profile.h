@@ -10,6 +10,9 @@
 
 namespace wwjail {
 
+// The origin of the private temp dir's grant (learn recognises it by this).
+inline constexpr std::string_view kTmpdirOrigin = "private temp dir";
+
 struct ProfileGrant {
   enum class Source {
     kPath,           // `path` itself
