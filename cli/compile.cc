@@ -35,14 +35,7 @@ int compile_verb(int argc, char** argv) {
   app.add_option("-o,--output", output, "write the compiled module here (default: only into the cache)")
       ->type_name("FILE");
   app.add_option("--cache", cache, "the cache directory (default $XDG_CACHE_HOME/wwjail)")->type_name("DIR");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "wwjail: %s (see wwjail compile --help)\n", e.what());
-    return exit_code::kSetupFailed;
-  }
+  if (auto done = parse_command_line(app, argc, argv, "compile ")) return *done;
   auto log = std::make_shared<spdlog::logger>("wwjail", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   log->set_pattern("wwjail: %v");
   try {

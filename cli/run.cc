@@ -60,16 +60,7 @@ std::optional<int> parse(int argc, char** argv, bool learn, RunConfig& config, F
     app.add_option("-o,--output", flags.learn_output, "where to write the learned policy")->type_name("FILE")->required();
   add_run_options(app, config, flags);
   app.prefix_command();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "wwjail: %s (see wwjail%s --help)\n", e.what(), learn ? " learn" : "");
-    return exit_code::kSetupFailed;
-  }
+  if (auto done = parse_command_line(app, argc, argv, learn ? "learn " : "")) return *done;
   return take_command(app, learn, config);
 }
 

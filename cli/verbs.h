@@ -10,6 +10,8 @@
 // and returns the process's exit status (policy/run_config.h: exit_code).
 #pragma once
 
+#include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
 namespace wwjail::cli {
@@ -17,6 +19,12 @@ namespace wwjail::cli {
 int run_verb(int argc, char** argv, bool learn);
 int check_verb(int argc, char** argv);
 int compile_verb(int argc, char** argv);
+
+// Parses a verb's command line; an exit status when the run ends here:
+// help or version printed (0), or a bad option said in one line on stderr,
+// "wwjail: WHAT (see wwjail VERB--help)" (125). `verb` is "" for a run, or
+// "learn " / "compile " with its space.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv, const std::string& verb);
 
 // wwjail's own executable, which the WebAssembly runner and the compiler
 // are found beside. Throws SetupError.

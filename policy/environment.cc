@@ -9,6 +9,30 @@ bool valid_env_name(std::string_view name) {
   return !name.empty() && name.find('=') == std::string_view::npos && name.find('\0') == std::string_view::npos;
 }
 
+void env_inherit_all(EnvRequest& env, bool all) {
+  env.inherit = all ? EnvRequest::Inherit::kAll : EnvRequest::Inherit::kNone;
+  env.keep.clear();
+}
+
+bool env_inherit_only(EnvRequest& env, const std::string& name) {
+  if (!valid_env_name(name)) return false;
+  env.inherit = EnvRequest::Inherit::kListed;
+  env.keep.push_back(name);
+  return true;
+}
+
+bool env_unset(EnvRequest& env, const std::string& name) {
+  if (!valid_env_name(name)) return false;
+  env.unset.push_back(name);
+  return true;
+}
+
+bool env_set(EnvRequest& env, const std::string& name, std::string value) {
+  if (!valid_env_name(name)) return false;
+  env.set.push_back({name, std::move(value)});
+  return true;
+}
+
 std::vector<std::string> build_environment(const EnvRequest& request, const char* const* parent) {
   auto listed = [](const std::vector<std::string>& names, std::string_view name) {
     return std::find(names.begin(), names.end(), name) != names.end();

@@ -17,6 +17,14 @@ bool valid_env_name(std::string_view name);
 // "NAME=VALUE" entries: the inherited ones `request` lets through (in
 // `parent`'s order), minus `unset`, then `set` (a later set of the same
 // name wins). Entries of `parent` without '=' are dropped.
+// The changes a flag or a policy file makes to an EnvRequest, written once
+// for both. Each returns false, changing nothing, when `name` is not a
+// variable name (the caller says where it was written).
+void env_inherit_all(EnvRequest& env, bool all);      // --clean-env; env.inherit = true/false
+bool env_inherit_only(EnvRequest& env, const std::string& name);  // --keep-env; env.inherit = [...]
+bool env_unset(EnvRequest& env, const std::string& name);
+bool env_set(EnvRequest& env, const std::string& name, std::string value);
+
 std::vector<std::string> build_environment(const EnvRequest& request, const char* const* parent);
 
 }  // namespace wwjail

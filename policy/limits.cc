@@ -55,4 +55,14 @@ std::optional<uint64_t> parse_limit_value(const LimitName& limit, std::string_vi
   return n * scale;
 }
 
+std::optional<LimitRequest> parse_limit_request(std::string_view name, std::string_view value, std::string origin,
+                                                std::string& error) {
+  error.clear();
+  auto limit = find_limit(name);
+  if (!limit) return std::nullopt;
+  auto v = parse_limit_value(*limit, value, error);
+  if (!v) return std::nullopt;
+  return LimitRequest{limit->resource, *v, std::move(origin)};
+}
+
 }  // namespace wwjail

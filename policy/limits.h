@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/run_config.h"
+
 namespace wwjail {
 
 struct LimitName {
@@ -39,5 +41,11 @@ std::optional<LimitName> find_limit(std::string_view name);
 
 // Parses VALUE for `limit`. nullopt with `error` saying what to write.
 std::optional<uint64_t> parse_limit_value(const LimitName& limit, std::string_view value, std::string& error);
+
+// One limit as --limit NAME=VALUE and [limits] NAME = VALUE both give it.
+// Nothing when NAME is no limit (`error` empty: each caller lists the
+// names its own way) or VALUE is not one (`error` says why).
+std::optional<LimitRequest> parse_limit_request(std::string_view name, std::string_view value, std::string origin,
+                                                std::string& error);
 
 }  // namespace wwjail

@@ -21,6 +21,7 @@
 #include "capabilities/path_text.h"
 #include "policy/base_profiles.h"
 #include "policy/environment.h"
+#include "policy/grant_kinds.h"
 #include "policy/capability_names.h"
 #include "policy/limits.h"
 #include "policy/policy_learner.h"
@@ -228,6 +229,20 @@ class TomlPrescan {
   std::string problem_;
 };
 
+// The paths a grant entry names before canonicalisation: itself, or what
+// its glob characters (* ? [) match, sorted.
+std::vector<std::string> expand_glob(const std::string& full) {
+  if (full.find_first_of("*?[") == std::string::npos) return {full};
+  std::vector<std::string> out;
+  glob_t g{};
+  if (::glob(full.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
+    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+  }
+  ::globfree(&g);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // Everything one load shares across the files it includes.
 struct LoadState {
   RunConfig& config;
@@ -362,26 +377,15 @@ class PolicyReader {
     std::vector<std::string> absent;  // optional entries that do not exist (no glob)
   };
   Named named(const std::string& entry, const toml::node& n, const std::string& key) {
-    bool optional = entry.starts_with("?");
-    std::string p = optional ? entry.substr(1) : entry;
+    std::string err;
+    GrantEntry written = parse_grant_entry(entry, err);
+    if (!err.empty()) fail_at(n.source(), key + ": " + err);
+    const bool optional = written.optional;
+    const std::string& p = written.path;
     Named out;
-    // HOST::GUEST: the directory's name inside a WebAssembly guest.
-    if (!split_guest_name(p, out.guest))
-      fail_at(n.source(), "the guest name after :: must be absolute, e.g. \"data::/data\"");
-    if (p.empty()) fail_at(n.source(), key + " path is empty; write a path");
+    out.guest = written.guest;
     std::string full = resolve(p);
-    std::vector<std::string> candidates;
-    if (full.find_first_of("*?[") != std::string::npos) {
-      glob_t g{};
-      int rc = ::glob(full.c_str(), GLOB_NOSORT, nullptr, &g);
-      if (rc == 0) {
-        for (size_t i = 0; i < g.gl_pathc; ++i) candidates.emplace_back(g.gl_pathv[i]);
-      }
-      ::globfree(&g);
-      std::sort(candidates.begin(), candidates.end());
-    } else {
-      candidates.push_back(full);
-    }
+    std::vector<std::string> candidates = expand_glob(full);
     for (const auto& c : candidates) {
       char real[PATH_MAX];
       if (::realpath(c.c_str(), real)) {
@@ -399,19 +403,20 @@ class PolicyReader {
     return out;
   }
 
-  void add_grants(const toml::table& t, const char* key, uint8_t rights, bool check_broad, bool list_only = false) {
-    for (auto& [p, n] : strings(t, key, "storage")) {
+  void add_grants(const toml::table& t, const GrantKind& kind) {
+    const std::string key(kind.key);
+    for (auto& [p, n] : strings(t, key.c_str(), "storage")) {
       Named got = named(p, *n, key);
       for (size_t i = 0; i < got.paths.size(); ++i) {
         const std::string& real = got.paths[i];
-        if (check_broad && too_broad_to_write(real))
-          fail_at(n->source(), "write on " + real + " is too broad to be deliberate; grant the directories the "
-                               "program writes, or list \"" + p + "\" under write_broad if you mean it");
+        if (auto broad = too_broad_path(kind, real))
+          fail_at(n->source(), *broad + ", or list \"" + p + "\" under " + std::string(kind.deliberate) +
+                                   " if you mean it");
         struct stat st{};
-        if (list_only && (::stat(real.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
+        if (kind.list_only && (::stat(real.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
           fail_at(n->source(), "list path '" + p + "' is not a directory; list a directory, or grant the file under read");
-        GrantRequest g{real, rights, origin(*n, std::string(key) + " " + p)};
-        g.list_only = list_only;
+        GrantRequest g{real, kind.rights, origin(*n, key + " " + p)};
+        g.list_only = kind.list_only;
         g.alias = got.aliases[i];
         g.guest = got.guest;
         config_.grants.push_back(std::move(g));
@@ -420,43 +425,57 @@ class PolicyReader {
     }
   }
 
+  // The keys of a section: its grant kinds' and `others`.
+  static std::set<std::string> keys_of(GrantKind::Section section, std::set<std::string> others) {
+    for (const auto& kind : grant_kinds()) {
+      if (kind.section == section) others.insert(std::string(kind.key));
+    }
+    return others;
+  }
+
   void read_storage(const toml::table& t) {
-    expect_keys(t, {"read", "list", "write", "exec", "tmpdir", "keep_tmpdir", "write_broad"}, "storage");
-    add_grants(t, "read", kRead, false);
-    add_grants(t, "list", kRead, false, true);
-    add_grants(t, "write", kRead | kWrite, true);
-    add_grants(t, "write_broad", kRead | kWrite, false);
-    add_grants(t, "exec", kRead | kExec, false);
+    expect_keys(t, keys_of(GrantKind::Section::kStorage, {"tmpdir", "keep_tmpdir", "metadata"}), "storage");
+    for (const auto& kind : grant_kinds()) {
+      if (kind.section == GrantKind::Section::kStorage) add_grants(t, kind);
+    }
     config_.tmpdir = boolean(t, "tmpdir", "storage", config_.tmpdir);
     config_.keep_tmpdir = boolean(t, "keep_tmpdir", "storage", config_.keep_tmpdir);
+    if (const toml::node* n = t.get("metadata")) config_.metadata = metadata(*n);
+  }
+
+  MetadataMode metadata(const toml::node& n) {
+    auto text = n.value<std::string>();
+    auto mode = text && n.is_string() ? parse_metadata(*text) : std::nullopt;
+    if (!mode) fail_at(n.source(), "'storage.metadata' must be one of \"hidden\", \"visible\"");
+    return *mode;
+  }
+
+  // One [network] entry: "?unix:PATH" is optional (its directory may be
+  // absent); a relative unix socket path is relative to this file, like
+  // every other path in it.
+  void add_net_grant(const GrantKind& kind, std::string spec, const toml::node& n) {
+    const bool optional = spec.starts_with("?");
+    if (optional) spec.erase(0, 1);
+    if (spec.starts_with("unix:") && spec.size() > 5 && spec[5] != '/' && spec[5] != '@')
+      spec = "unix:" + resolve(spec.substr(5));
+    std::string err;
+    auto e = parse_net_spec(spec, err);
+    if (!e) fail_at(n.source(), err);
+    const std::string verb(kind.verb);
+    if (optional && !optional_socket_allowed(*e, verb, err)) fail_at(n.source(), err);
+    if (optional) spec.insert(0, "?");
+    if (auto broad = too_broad_peer(kind, *e))
+      fail_at(n.source(), "connect to " + spec + " " + *broad + ", or list \"" + spec + "\" under " +
+                              std::string(kind.deliberate) + " if you mean it");
+    config_.net.push_back({spec, verb, origin(n, std::string(kind.key) + " " + spec)});
   }
 
   void read_network(const toml::table& t) {
-    expect_keys(t, {"bind", "connect", "listen", "dns", "connect_broad"}, "network");
-    auto add = [&](const char* key, const char* flag, bool check_broad) {
-      for (auto& [spec, n] : strings(t, key, "network")) {
-        // "?unix:PATH": optional (its directory may be absent).
-        const bool optional = spec.starts_with("?");
-        if (optional) spec.erase(0, 1);
-        // A relative unix socket path is relative to this file, like
-        // every other path in it.
-        if (spec.starts_with("unix:") && spec.size() > 5 && spec[5] != '/' && spec[5] != '@')
-          spec = "unix:" + resolve(spec.substr(5));
-        std::string err;
-        auto e = parse_net_spec(spec, err);
-        if (!e) fail_at(n->source(), err);
-        if (optional && !optional_socket_allowed(*e, flag, err)) fail_at(n->source(), err);
-        if (optional) spec.insert(0, "?");
-        if (check_broad && too_broad_to_connect(*e))
-          fail_at(n->source(), "connect to " + spec + " reaches any peer on any port, too broad to be deliberate; "
-                               "name the peers, or list \"" + spec + "\" under connect_broad if you mean it");
-        config_.net.push_back({spec, flag, origin(*n, std::string(key) + " " + spec)});
-      }
-    };
-    add("bind", "--bind", false);
-    add("connect", "--connect", true);
-    add("connect_broad", "--connect", false);
-    add("listen", "--listen", false);
+    expect_keys(t, keys_of(GrantKind::Section::kNetwork, {"dns"}), "network");
+    for (const auto& kind : grant_kinds()) {
+      if (kind.section != GrantKind::Section::kNetwork) continue;
+      for (auto& [spec, n] : strings(t, std::string(kind.key).c_str(), "network")) add_net_grant(kind, spec, *n);
+    }
     if (const toml::node* dns = t.get("dns"); dns && boolean(t, "dns", "network", false))
       config_.net.push_back({"dns", "--connect", origin(*dns, "dns")});
   }
@@ -465,11 +484,12 @@ class PolicyReader {
     expect_keys(t, {"inherit", "set", "unset"}, "env");
     if (const toml::node* n = t.get("inherit")) {
       if (n->is_boolean()) {
-        config_.env.inherit = *n->value<bool>() ? EnvRequest::Inherit::kAll : EnvRequest::Inherit::kNone;
-        config_.env.keep.clear();
+        env_inherit_all(config_.env, *n->value<bool>());
       } else if (n->is_array()) {
         config_.env.inherit = EnvRequest::Inherit::kListed;
-        for (auto& [name, el] : strings(t, "inherit", "env")) config_.env.keep.push_back(env_name(name, *el));
+        for (auto& [name, el] : strings(t, "inherit", "env")) {
+          if (!env_inherit_only(config_.env, name)) bad_env_name(name, *el);
+        }
       } else {
         fail_at(n->source(), "'env.inherit' must be true, false or a list of names, e.g. inherit = [\"PATH\", \"LANG\"]");
       }
@@ -478,46 +498,47 @@ class PolicyReader {
       const toml::table* set = n->as_table();
       if (!set) fail_at(n->source(), "'env.set' must be a table, e.g. set = { LANG = \"C.UTF-8\" }");
       for (const auto& [key, value] : *set) {
-        std::string name = env_name(std::string(key.str()), value);
+        std::string name(key.str());
+        if (!valid_env_name(name)) bad_env_name(name, value);
         if (!value.is_string()) fail_at(value.source(), "env.set." + name + " must be a string; write \"...\"");
-        config_.env.set.push_back({name, *value.value<std::string>()});
+        env_set(config_.env, name, *value.value<std::string>());
       }
     }
-    for (auto& [name, el] : strings(t, "unset", "env")) config_.env.unset.push_back(env_name(name, *el));
+    for (auto& [name, el] : strings(t, "unset", "env")) {
+      if (!env_unset(config_.env, name)) bad_env_name(name, *el);
+    }
   }
 
-  std::string env_name(const std::string& name, const toml::node& n) {
-    if (!valid_env_name(name)) fail_at(n.source(), "'" + name + "' is not an environment variable name (no '=' allowed)");
-    return name;
+  [[noreturn]] void bad_env_name(const std::string& name, const toml::node& n) {
+    fail_at(n.source(), "'" + name + "' is not an environment variable name (no '=' allowed)");
+  }
+
+  // A limit's value as text: a whole number or a string ("64M", "unlimited").
+  std::string limit_text(const std::string& name, const toml::node& value) {
+    if (auto i = value.value<int64_t>(); i && value.is_integer()) {
+      if (*i < 0) fail_at(value.source(), "limits." + name + " must not be negative");
+      return std::to_string(*i);
+    }
+    if (!value.is_string())
+      fail_at(value.source(), "limits." + name + " must be a number or a string such as \"64M\" or \"unlimited\"");
+    return *value.value<std::string>();
   }
 
   void read_limits(const toml::table& t) {
     for (const auto& [key, value] : t) {
       std::string name(key.str());
-      auto limit = find_limit(name);
       // wasm_memory: a WebAssembly guest's linear memory (--max-memory).
       bool wasm_memory = name == "wasm_memory";
-      if (wasm_memory) limit = find_limit("memory");
-      if (!limit)
+      if (!wasm_memory && !find_limit(name))
         fail_at(key.source(), "unknown limit '" + name + "' in [limits]; the limits are: " + limit_name_list() +
                                   ", wasm_memory");
-      std::string text;
-      if (auto i = value.value<int64_t>(); i && value.is_integer()) {
-        if (*i < 0) fail_at(value.source(), "limits." + name + " must not be negative");
-        text = std::to_string(*i);
-      } else if (value.is_string()) {
-        text = *value.value<std::string>();
-      } else {
-        fail_at(value.source(), "limits." + name + " must be a number or a string such as \"64M\" or \"unlimited\"");
-      }
+      std::string text = limit_text(name, value);
       std::string err;
-      auto v = parse_limit_value(*limit, text, err);
-      if (!v) fail_at(value.source(), err);
-      if (wasm_memory) {
-        config_.wasm_max_memory = *v == RLIM_INFINITY ? 0 : *v;
-        continue;
-      }
-      config_.limits.push_back({limit->resource, *v, origin(value, "limits." + name + " = " + text)});
+      auto request = parse_limit_request(wasm_memory ? "memory" : name, text,
+                                         origin(value, "limits." + name + " = " + text), err);
+      if (!request) fail_at(value.source(), err);
+      if (wasm_memory) config_.wasm_max_memory = request->value == RLIM_INFINITY ? 0 : request->value;
+      else config_.limits.push_back(std::move(*request));
     }
   }
 
@@ -579,7 +600,9 @@ RunConfig load_base_profile(const std::string& name) {
   return config;
 }
 
-std::string describe_capabilities(const RunConfig& config) {
+namespace {
+
+void describe_grants(const RunConfig& config, std::ostringstream& out) {
   std::vector<std::string> read, write, exec, bind, connect, listen;
   for (const auto& g : config.grants) {
     struct stat st{};
@@ -595,7 +618,6 @@ std::string describe_capabilities(const RunConfig& config) {
     if (!r.origin.empty()) what += "  (" + r.origin + ")";
     (r.flag == "--bind" ? bind : r.flag == "--listen" ? listen : connect).push_back(what);
   }
-  std::ostringstream out;
   out << "read:      " << join(read) << "\n"
       << "write:     " << join(write) << "\n"
       << "exec:      " << join(exec) << "  (besides the program, its interpreter and libraries)\n"
@@ -607,25 +629,31 @@ std::string describe_capabilities(const RunConfig& config) {
                         : "none")
       << "\n"
       << "always:    /dev/null, /dev/zero (read, write); /dev/urandom, /dev/random (read); locale data (read)\n";
+}
+
+std::string describe_env(const EnvRequest& e) {
   std::string env;
-  switch (config.env.inherit) {
+  switch (e.inherit) {
     case EnvRequest::Inherit::kAll: env = "inherits wwjail's environment"; break;
     case EnvRequest::Inherit::kNone: env = "inherits nothing"; break;
     case EnvRequest::Inherit::kListed: {
       env = "inherits only";
-      for (const auto& k : config.env.keep) env += " " + k;
+      for (const auto& k : e.keep) env += " " + k;
       break;
     }
   }
-  if (!config.env.unset.empty()) {
+  if (!e.unset.empty()) {
     env += "; unsets";
-    for (const auto& k : config.env.unset) env += " " + k;
+    for (const auto& k : e.unset) env += " " + k;
   }
-  if (!config.env.set.empty()) {
+  if (!e.set.empty()) {
     env += "; sets";
-    for (const auto& [k, v] : config.env.set) env += " " + k + "=" + escape_visibly(v);
+    for (const auto& [k, v] : e.set) env += " " + k + "=" + escape_visibly(v);
   }
-  out << "env:       " << env << "\n";
+  return env;
+}
+
+std::string describe_limits(const RunConfig& config) {
   std::vector<std::string> limits;
   for (const auto& l : config.limits) {
     std::string value = l.value == RLIM_INFINITY ? "unlimited" : std::to_string(l.value);
@@ -634,10 +662,33 @@ std::string describe_capabilities(const RunConfig& config) {
     }
   }
   if (config.wasm_max_memory) limits.push_back("wasm_memory " + std::to_string(config.wasm_max_memory) + "  (WebAssembly linear memory)");
-  out << "limits:    " << (limits.empty() ? "wwjail's own" : join(limits)) << "\n";
+  return limits.empty() ? "wwjail's own" : join(limits);
+}
+
+// How the grants are enforced (policy/enforcement.h).
+void describe_enforcement(const RunConfig& config, std::ostringstream& out) {
+  out << "mediate:   " << mediate_name(config.mediate)
+      << (config.mediate == MediateMode::kAuto ? "  (the kernel decides what it can; today the broker still mediates "
+                                                  "every file call)"
+                                                : "  (the broker mediates every file call)")
+      << "\n"
+      << "metadata:  " << metadata_name(config.metadata)
+      << (config.metadata == MetadataMode::kHidden ? "  (no stat, readlink or access outside the grants)"
+                                                    : "  (stat, readlink and access allowed outside the grants)")
+      << "\n";
+}
+
+}  // namespace
+
+std::string describe_capabilities(const RunConfig& config) {
+  std::ostringstream out;
+  describe_grants(config, out);
+  out << "env:       " << describe_env(config.env) << "\n";
+  out << "limits:    " << describe_limits(config) << "\n";
   std::vector<std::string> kept;
   for (const auto& c : config.cap_keep) kept.push_back(capability_name(c.cap) + "  (" + c.origin + ")");
   out << "caps:      " << (kept.empty() ? "none (every capability dropped, root or not)" : "keeps " + join(kept)) << "\n";
+  describe_enforcement(config, out);
   if (!config.absent_paths.empty()) out << "absent:    " << join(config.absent_paths) << "  (optional; reported as absent)\n";
   if (config.policy_files.size() > 1) {
     std::vector<std::string> included(config.policy_files.begin(), config.policy_files.end() - 1);

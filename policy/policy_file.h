@@ -1,5 +1,6 @@
 // Policy files: the same grants as the command line, in TOML, for ops teams
-// to write, review and check before deploy.
+// to write, review and check before deploy. The grant keys are the table of
+// grant kinds (policy/grant_kinds.h), which the flags use too.
 //
 //   [storage]
 //   read  = ["/usr", "/etc/os-release"]   # paths relative to the file's directory
@@ -8,6 +9,7 @@
 //   tmpdir = true                          # a private $TMPDIR (default true)
 //   keep_tmpdir = false
 //   write_broad = ["/"]                    # broad write grants, made deliberate
+//   metadata = "hidden"                    # or "visible" (policy/enforcement.h)
 //
 //   [network]
 //   bind    = ["tcp:127.0.0.1:8080"]

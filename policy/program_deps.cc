@@ -235,78 +235,111 @@ ProgramDeps find_program_deps(const std::string& program, const DepsTrust& given
   return find_programs_deps({program}, given);
 }
 
-ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& given) {
-  const DepsTrust trust{canonical_trees(given.libraries), canonical_trees(given.programs)};
-  ProgramDeps deps;
-  std::set<std::string> seen_libs;
-  const auto lib_dirs = default_lib_dirs();
-  // A name found on the default directories alone (no RPATH/RUNPATH in
-  // play) is the same file for every program: looked up once.
-  std::map<std::string, std::string> by_default_dirs;
-  std::set<std::string> checked_loaders;  // PT_INTERP texts already looked up
+namespace {
 
-  // The kind is where the path was found, never what its name looks like.
-  // A path named by a "#!" line is exec'd as itself, whatever else names it.
-  auto note = [&](const std::string& path, Interpreter::Kind kind) {
-    for (auto& known : deps.interpreters) {
-      if (known.path != path) continue;
-      if (kind == Interpreter::Kind::kScript) known.kind = kind;
-      return;
-    }
-    deps.interpreters.push_back({path, kind});
-  };
-  for (const auto& program : programs) {
+// One search for the dependencies of some programs: what they share (a
+// library found on the default directories, a loader) is looked up once.
+class DepsSearch {
+ public:
+  explicit DepsSearch(const DepsTrust& given)
+      : trust_{canonical_trees(given.libraries), canonical_trees(given.programs)}, lib_dirs_(default_lib_dirs()) {}
+
+  // A program and, through up to four "#!" hops, the interpreters it names.
+  void add_program(const std::string& program) {
     std::vector<std::string> pending_exec{program};
     for (int hops = 0; !pending_exec.empty() && hops < 4; ++hops) {
       std::string exe = pending_exec.back();
       pending_exec.pop_back();
       if (std::string named = shebang_interpreter(exe); !named.empty()) {
-        std::string interp = in_trusted_tree(named, trust.programs);
+        std::string interp = in_trusted_tree(named, trust_.programs);
         if (interp.empty() || !is_executable_program(interp)) continue;
         note(interp, Interpreter::Kind::kScript);
         pending_exec.push_back(interp);
         continue;
       }
-      std::vector<std::pair<std::string, std::vector<std::string>>> work;  // (elf, extra search dirs)
-      work.push_back({exe, {}});
-      while (!work.empty()) {
-        auto [file, inherited] = work.back();
-        work.pop_back();
-        ElfInfo info;
-        if (!parse_elf(file, info)) continue;
-        if (!info.interp.empty() && checked_loaders.insert(info.interp).second) {
-          std::string loader = in_trusted_tree(info.interp, trust.libraries);
-          if (!loader.empty() && is_elf_shared_object(loader)) note(loader, Interpreter::Kind::kElfLoader);
-        }
-        std::vector<std::string> search = info.search;
-        search.insert(search.end(), inherited.begin(), inherited.end());
-        for (const auto& name : info.needed) {
-          if (name.empty()) continue;
-          std::vector<std::string> candidates;
-          bool plain = name.find('/') == std::string::npos && search.empty();
-          auto cached = plain ? by_default_dirs.find(name) : by_default_dirs.end();
-          if (cached != by_default_dirs.end()) continue;  // found and checked for an earlier program
-          if (name.find('/') != std::string::npos) {
-            candidates.push_back(name);
-          } else {
-            for (const auto& dir : search) candidates.push_back(dir + "/" + name);
-            for (const auto& dir : lib_dirs) candidates.push_back(dir + "/" + name);
-          }
-          for (const auto& named : candidates) {
-            std::string c = in_trusted_tree(named, trust.libraries);
-            if (c.empty() || !is_elf_shared_object(c)) continue;
-            if (plain) by_default_dirs.emplace(name, c);
-            if (seen_libs.insert(c).second) {
-              deps.libraries.push_back(c);
-              work.push_back({c, info.search});
-            }
-            break;
-          }
+      add_elf_tree(exe);
+    }
+  }
+
+  ProgramDeps take() { return std::move(deps_); }
+
+ private:
+  // The kind is where the path was found, never what its name looks like.
+  // A path named by a "#!" line is exec'd as itself, whatever else names it.
+  void note(const std::string& path, Interpreter::Kind kind) {
+    for (auto& known : deps_.interpreters) {
+      if (known.path != path) continue;
+      if (kind == Interpreter::Kind::kScript) known.kind = kind;
+      return;
+    }
+    deps_.interpreters.push_back({path, kind});
+  }
+
+  // An ELF, its loader and its libraries, transitively; each library
+  // searched with the RPATH/RUNPATH of the object that needs it too.
+  void add_elf_tree(const std::string& exe) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> work;  // (elf, extra search dirs)
+    work.push_back({exe, {}});
+    while (!work.empty()) {
+      auto [file, inherited] = work.back();
+      work.pop_back();
+      ElfInfo info;
+      if (!parse_elf(file, info)) continue;
+      if (!info.interp.empty() && checked_loaders_.insert(info.interp).second) {
+        std::string loader = in_trusted_tree(info.interp, trust_.libraries);
+        if (!loader.empty() && is_elf_shared_object(loader)) note(loader, Interpreter::Kind::kElfLoader);
+      }
+      std::vector<std::string> search = info.search;
+      search.insert(search.end(), inherited.begin(), inherited.end());
+      for (const auto& name : info.needed) {
+        std::string lib = find_library(name, search);
+        if (!lib.empty() && seen_libs_.insert(lib).second) {
+          deps_.libraries.push_back(lib);
+          work.push_back({lib, info.search});
         }
       }
     }
   }
-  return deps;
+
+  // Where a DT_NEEDED name resolves to, as ld.so would search it ("": not
+  // found, or found for an earlier program already).
+  std::string find_library(const std::string& name, const std::vector<std::string>& search) {
+    if (name.empty()) return {};
+    const bool plain = name.find('/') == std::string::npos && search.empty();
+    if (plain && by_default_dirs_.count(name)) return {};  // found and checked for an earlier program
+    std::vector<std::string> candidates;
+    if (name.find('/') != std::string::npos) {
+      candidates.push_back(name);
+    } else {
+      for (const auto& dir : search) candidates.push_back(dir + "/" + name);
+      for (const auto& dir : lib_dirs_) candidates.push_back(dir + "/" + name);
+    }
+    for (const auto& named : candidates) {
+      std::string c = in_trusted_tree(named, trust_.libraries);
+      if (c.empty() || !is_elf_shared_object(c)) continue;
+      if (plain) by_default_dirs_.emplace(name, c);
+      // A library already seen is not searched again.
+      return seen_libs_.count(c) ? std::string() : c;
+    }
+    return {};
+  }
+
+  const DepsTrust trust_;
+  const std::vector<std::string> lib_dirs_;
+  ProgramDeps deps_;
+  std::set<std::string> seen_libs_;
+  // A name found on the default directories alone (no RPATH/RUNPATH in
+  // play) is the same file for every program: looked up once.
+  std::map<std::string, std::string> by_default_dirs_;
+  std::set<std::string> checked_loaders_;  // PT_INTERP texts already looked up
+};
+
+}  // namespace
+
+ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& given) {
+  DepsSearch search(given);
+  for (const auto& program : programs) search.add_program(program);
+  return search.take();
 }
 
 }  // namespace wwjail

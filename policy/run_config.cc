@@ -13,6 +13,7 @@
 
 #include "capabilities/path_text.h"
 #include "policy/program_deps.h"
+#include "policy/run_profile.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
@@ -285,6 +286,47 @@ NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vecto
   return caps;
 }
 
+namespace {
+
+// What one entry of the run profile (policy/run_profile.h) adds.
+struct ProfileInputs {
+  const RunConfig& config;
+  const std::string& program;
+  const std::string& invoked;
+  const std::string& tmpdir;
+  const DepsTrust& trust;
+  spdlog::logger& log;
+};
+
+void add_profile_grant(StorageCaps& caps, const ProfileGrant& p, const ProfileInputs& in) {
+  const AddOptions automatic{.automatic = true};
+  const std::string origin(p.origin);
+  switch (p.source) {
+    case ProfileGrant::Source::kPath:
+      add_path(caps, std::string(p.path), p.rights, origin, p.required, automatic);
+      return;
+    case ProfileGrant::Source::kProgram:
+      add_path(caps, in.program, p.rights, origin, p.required, automatic);
+      if (!in.invoked.empty() && in.invoked != in.program) add_links(caps, in.invoked, origin, true);
+      return;
+    case ProfileGrant::Source::kProgramDeps:
+      add_program_deps(caps, {in.program}, in.program, /*scripts=*/true, in.trust, in.log);
+      return;
+    case ProfileGrant::Source::kExecGrantDeps:
+      // What each exec grant's programs need, as PROGRAM's own.
+      for (const auto& g : in.config.grants) {
+        if (g.rights & kExec)
+          add_program_deps(caps, exec_granted_programs(g.path, in.log), g.origin, /*scripts=*/false, in.trust, in.log);
+      }
+      return;
+    case ProfileGrant::Source::kTmpdir:
+      if (!in.tmpdir.empty()) add_path(caps, in.tmpdir, p.rights, origin, p.required, automatic);
+      return;
+  }
+}
+
+}  // namespace
+
 StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,
                                spdlog::logger& log, const std::string& invoked, const DepsTrust& trust) {
   StorageCaps caps;
@@ -298,29 +340,9 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
     if (!g.alias.empty()) add_links(caps, g.alias, g.origin, false);
   }
   for (const auto& a : config.absent_paths) caps.add_absent(a);
-
   // Everything from here on is granted to every run (Grant::automatic).
-  const AddOptions automatic{.automatic = true};
-  add_path(caps, program, kExec, "the program", true, automatic);
-  if (!invoked.empty() && invoked != program) add_links(caps, invoked, "the program", true);
-  add_program_deps(caps, {program}, program, /*scripts=*/true, trust, log);
-  // What each exec grant's programs need, as PROGRAM's own.
-  for (const auto& g : config.grants) {
-    if (g.rights & kExec)
-      add_program_deps(caps, exec_granted_programs(g.path, log), g.origin, /*scripts=*/false, trust, log);
-  }
-  add_path(caps, "/etc/ld.so.cache", kRead, "dynamic loader cache", false, automatic);
-  // Locale data: glibc's setlocale reads it in every program started with
-  // LANG set. World-readable, the same on every system, and without it
-  // each run would log a handful of denials and run in the C locale.
-  for (const char* locale : {"/usr/lib/locale", "/usr/share/locale", "/etc/locale.alias", "/usr/share/i18n/locales",
-                             "/usr/lib/x86_64-linux-gnu/gconv"})
-    add_path(caps, locale, kRead, "locale data", false, automatic);
-
-  for (const char* dev : {"/dev/null", "/dev/zero"})
-    add_path(caps, dev, kRead | kWrite, "default device", false, automatic);
-  for (const char* dev : {"/dev/urandom", "/dev/random"}) add_path(caps, dev, kRead, "default device", false, automatic);
-  if (!tmpdir.empty()) add_path(caps, tmpdir, kRead | kWrite, std::string(kTmpdirOrigin), true, automatic);
+  const ProfileInputs inputs{config, program, invoked, tmpdir, trust, log};
+  for (const auto& p : run_profile()) add_profile_grant(caps, p, inputs);
   return caps;
 }
 

@@ -1,5 +1,6 @@
-// A run's configuration as data: what the command line (and, later, policy
-// files) asked for. Turning it into StorageCaps happens in build_storage_caps.
+// A run's configuration as data: what the command line and the policy files
+// asked for. policy/jail_spec.h turns it into what a launch needs (the
+// capabilities: build_storage_caps and build_net_caps below).
 #pragma once
 
 #include <spdlog/logger.h>
@@ -10,8 +11,10 @@
 
 #include "capabilities/net_caps.h"
 #include "capabilities/storage_caps.h"
+#include "policy/enforcement.h"
 #include "policy/guest_name.h"
 #include "policy/program_deps.h"
+#include "policy/run_profile.h"  // kTmpdirOrigin
 
 namespace wwjail {
 
@@ -58,7 +61,6 @@ struct LimitRequest {
   std::string origin;  // "--limit nofile=1024", "policy.toml:12 limits.nofile"
 };
 
-// How decisions are logged (see broker/decision_log.h).
 // A capability the guest keeps (all others are dropped before exec).
 struct CapRequest {
   int cap = -1;
@@ -78,6 +80,11 @@ struct RunConfig {
   bool tmpdir = true;  // a private $TMPDIR for the run
   bool keep_tmpdir = false;
   bool broker_performs_opens = false;
+  // How the grants are enforced (policy/enforcement.h): --mediate, and
+  // --metadata or [storage] metadata.
+  MediateMode mediate = MediateMode::kAuto;
+  bool mediate_explicit = false;  // --mediate was given: logs alone do not change it
+  MetadataMode metadata = MetadataMode::kHidden;
   std::string log_level = "warn";
   EnvRequest env;
   std::vector<LimitRequest> limits;
@@ -138,12 +145,10 @@ bool optional_socket_allowed(const NetEndpoint& e, const std::string& flag, std:
 // --listen endpoints are returned in `listen` (wwjail binds them itself).
 NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen);
 
-// The origin of the private temp dir's grant.
-inline constexpr std::string_view kTmpdirOrigin = "private temp dir";
-
 // Canonicalises every grant (it must exist: SetupError otherwise) and adds
-// what any run needs: the program and its interpreter and libraries,
-// /etc/ld.so.cache, the harmless devices, and the private temp dir.
+// what any run needs, the run profile (policy/run_profile.h): the program
+// and its interpreter and libraries, /etc/ld.so.cache, locale data, the
+// harmless devices, and the private temp dir.
 // `invoked`: the program's path before symlinks were resolved (its links
 // are granted as themselves, so it may readlink its own name).
 StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,

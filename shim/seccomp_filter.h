@@ -20,6 +20,11 @@ class CompiledFilter {
   }
   CompiledFilter(const CompiledFilter&) = delete;
   CompiledFilter& operator=(const CompiledFilter&) = delete;
+  // fprog_ points into program_: a move takes the buffer and points at it.
+  CompiledFilter(CompiledFilter&& other) noexcept : program_(std::move(other.program_)) {
+    fprog_.len = static_cast<unsigned short>(program_.size());
+    fprog_.filter = program_.data();
+  }
   const sock_fprog* fprog() const { return &fprog_; }
   const std::vector<sock_filter>& program() const { return program_; }
 

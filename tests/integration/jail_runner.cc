@@ -1,5 +1,7 @@
 #include "jail_runner.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -79,6 +81,13 @@ std::string guest(const std::string& name) {
 
 RunResult jail(const std::vector<std::string>& args, const std::vector<std::string>& command, int timeout_s) {
   std::vector<std::string> argv{wwjail_bin()};
+  // The broker mediates unless a test asks for a mode: these tests check
+  // the broker's decisions and log lines (tests/integration/view_test.cc
+  // covers the kernel-first mode).
+  if (std::find(args.begin(), args.end(), "--mediate") == args.end()) {
+    argv.push_back("--mediate");
+    argv.push_back("files");
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--");
   argv.insert(argv.end(), command.begin(), command.end());

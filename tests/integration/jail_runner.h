@@ -21,7 +21,7 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input = "
 std::string wwjail_bin();
 std::string guest(const std::string& name);
 
-// wwjail [args...] -- command...
+// wwjail [args...] -- command..., with --mediate files unless args name a mode.
 RunResult jail(const std::vector<std::string>& args, const std::vector<std::string>& command, int timeout_s = 60);
 
 // A scratch directory removed at destruction, for files tests grant.

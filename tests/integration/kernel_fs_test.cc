@@ -28,15 +28,13 @@ class KernelFsBelowAGrant : public ::testing::TestWithParam<const char*> {
     if (mounted_) ::umount2(proc_.c_str(), MNT_DETACH);
   }
   std::vector<std::string> mode() const {
-    return std::string(GetParam()) == "view" ? std::vector<std::string>{} : std::vector<std::string>{"--broker-opens"};
+    return std::string(GetParam()) == "view" ? std::vector<std::string>{"--mediate", "auto"}
+                                             : std::vector<std::string>{"--mediate", "files", "--broker-opens"};
   }
   RunResult read_core_pattern() {
     auto args = mode();
     for (const char* a : {"--write", dir_.path().c_str()}) args.push_back(a);
-    ::setenv("WWJAIL_MEDIATE", std::string(GetParam()) == "view" ? "auto" : "files", 1);
-    auto r = jail(args, {guest("escape_calls"), "read", proc_ + "/sys/kernel/core_pattern", "read", file_});
-    ::unsetenv("WWJAIL_MEDIATE");
-    return r;
+    return jail(args, {guest("escape_calls"), "read", proc_ + "/sys/kernel/core_pattern", "read", file_});
   }
 
   ScratchDir dir_;
@@ -75,13 +73,12 @@ TEST_P(ExecPathSwap, ALinkToTheLoaderAtAGrantedPathIsRefused) {
   std::string ro = dir.sub("ro");
   std::string readable = ro + "/probe";
   ASSERT_EQ(std::system(("cp " + guest("probe") + " " + readable + " && cp /usr/bin/true " + d + "/tool").c_str()), 0);
-  ::setenv("WWJAIL_MEDIATE", std::string(GetParam()) == "view" ? "auto" : "files", 1);
-  std::vector<std::string> grants{"--write", w, "--exec", d + "/tool", "--read", ro};
+  std::vector<std::string> grants{"--mediate", std::string(GetParam()) == "view" ? "auto" : "files", "--write", w,
+                                  "--exec", d + "/tool", "--read", ro};
   // Positive control: the granted program runs.
   auto ok = jail(grants, {d + "/tool"});
   EXPECT_EQ(ok.exit_code, 0) << describe(ok);
   auto r = jail(grants, {guest("exec_swap"), d, "tool", "/lib64/ld-linux-x86-64.so.2", readable, "exit", "42"});
-  ::unsetenv("WWJAIL_MEDIATE");
   EXPECT_NE(r.exit_code, 42) << "the loader ran a file the guest may only read\n" << describe(r);
   EXPECT_NE(r.out.find("exec err"), std::string::npos) << describe(r);
 }

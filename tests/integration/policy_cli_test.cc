@@ -27,7 +27,10 @@ TEST(PolicyCli, CheckPrintsTheEffectiveCapabilities) {
                          "always:    /dev/null, /dev/zero (read, write); /dev/urandom, /dev/random (read); locale data (read)\n"
                          "env:       inherits wwjail's environment\n"
                          "limits:    wwjail's own\n"
-                         "caps:      none (every capability dropped, root or not)\n";
+                         "caps:      none (every capability dropped, root or not)\n"
+                         "mediate:   auto  (the kernel decides what it can; today the broker still mediates "
+                         "every file call)\n"
+                         "metadata:  hidden  (no stat, readlink or access outside the grants)\n";
   EXPECT_EQ(r.out, expected);
 }
 

@@ -43,7 +43,7 @@ struct Outcomes {
 };
 
 // The mode under test: kernel-first, with the view.
-std::vector<std::string> view_mode() { return {}; }
+std::vector<std::string> view_mode() { return {"--mediate", "auto"}; }
 
 Outcomes calls(std::vector<std::string> args, const std::vector<std::vector<std::string>>& ops) {
   auto mode = view_mode();
@@ -69,8 +69,6 @@ Outcomes calls(std::vector<std::string> args, const std::vector<std::vector<std:
 // granted/inside.txt (read), writable/w.txt (write), secret.txt (never).
 class View : public ::testing::Test {
  protected:
-  void SetUp() override { ::setenv("WWJAIL_MEDIATE", "auto", 1); }
-  void TearDown() override { ::unsetenv("WWJAIL_MEDIATE"); }
   ScratchDir dir;
   std::string granted = dir.sub("granted");
   std::string inside = dir.file("granted/inside.txt", std::string(kInside) + "\n");
@@ -133,7 +131,7 @@ TEST_F(View, ProcHoldsOnlyTheGuestsOwnProcesses) {
 // Without network grants the guest has a network namespace of its own:
 // /proc/self/net shows a loopback, not the host's interfaces and sockets.
 TEST_F(View, WithoutNetworkGrantsProcShowsNoHostNetwork) {
-  auto r = jail({"--exec", "/usr/bin/cat"}, {"/usr/bin/cat", "/proc/self/net/dev"});
+  auto r = jail({"--mediate", "auto", "--exec", "/usr/bin/cat"}, {"/usr/bin/cat", "/proc/self/net/dev"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   size_t interfaces = 0;
   for (const auto& line : lines_of(r.out)) {
@@ -147,7 +145,7 @@ TEST_F(View, WithoutNetworkGrantsProcShowsNoHostNetwork) {
 // A granted /dev/ptmx gives terminals of the guest's own (a devpts instance
 // of its own): the host's terminals are not there.
 TEST_F(View, AGrantedPtmxGivesTerminalsOfTheGuestsOwn) {
-  auto r = jail({"--write", "/dev/ptmx", "--exec", "/usr/bin/ls", "--exec", guest("ioctl_probe")},
+  auto r = jail({"--mediate", "auto", "--write", "/dev/ptmx", "--exec", "/usr/bin/ls", "--exec", guest("ioctl_probe")},
                 {"/bin/sh", "-c", "ls /dev/pts; " + guest("ioctl_probe") + " pty"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, "ptmx\npty ok pts 42x99\n") << describe(r);
@@ -165,7 +163,7 @@ TEST_F(View, ExecNeedsAnExecGrant) {
 }
 
 TEST_F(View, APolicyTheViewCannotExpressIsMediated) {
-  auto r = jail({"--log-level", "debug", "--list", granted, "--read", inside},
+  auto r = jail({"--mediate", "auto", "--log-level", "debug", "--list", granted, "--read", inside},
                 {guest("escape_calls"), "list-has", granted, "inside.txt", "read", inside});
   EXPECT_NE(r.err.find("the broker mediates file calls: the policy has the list-only grant"), std::string::npos)
       << describe(r);
@@ -195,7 +193,7 @@ TEST_F(View, KillingTheBrokerEndsTheGuests) {
   ASSERT_GE(broker, 0);
   if (broker == 0) {
     std::string bin = wwjail_bin();
-    ::execl(bin.c_str(), bin.c_str(), "--exec", "/usr/bin/sleep", "--", "/bin/sh", "-c",
+    ::execl(bin.c_str(), bin.c_str(), "--mediate", "auto", "--exec", "/usr/bin/sleep", "--", "/bin/sh", "-c",
             ("(sleep 30; :) & sleep 31; : " + marker).c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
@@ -219,9 +217,9 @@ TEST_F(View, KillingTheBrokerEndsTheGuests) {
 // Where no namespace can be made (a container's default seccomp profile),
 // the broker mediates file calls as before, unless the policy lets metadata
 // be visible: then Landlock still decides opens, without a view.
-RunResult jail_without_namespaces(const std::string& mode, const std::vector<std::string>& args,
+RunResult jail_without_namespaces(const std::string& metadata, const std::vector<std::string>& args,
                                   const std::vector<std::string>& command) {
-  std::vector<std::string> argv{guest("no_namespaces"), "env", "WWJAIL_MEDIATE=" + mode, wwjail_bin(),
+  std::vector<std::string> argv{guest("no_namespaces"), wwjail_bin(), "--mediate", "auto", "--metadata", metadata,
                                 "--log-level", "debug"};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--");
@@ -230,7 +228,7 @@ RunResult jail_without_namespaces(const std::string& mode, const std::vector<std
 }
 
 TEST_F(View, WithoutNamespacesTheBrokerMediates) {
-  auto r = jail_without_namespaces("auto", {"--read", granted},
+  auto r = jail_without_namespaces("hidden", {"--read", granted},
                                    {guest("escape_calls"), "read", inside, "read", secret, "stat", secret});
   EXPECT_NE(r.err.find("the kernel refused the view's namespaces"), std::string::npos) << describe(r);
   EXPECT_NE(r.out.find("read ok " + std::string(kInside)), std::string::npos) << describe(r);
@@ -242,7 +240,7 @@ TEST_F(View, WithoutNamespacesTheBrokerMediates) {
 
 TEST_F(View, WithoutNamespacesVisibleMetadataLeavesOpensToLandlock) {
   auto r = jail_without_namespaces(
-      "auto-visible", {"--read", granted},
+      "visible", {"--read", granted},
       {guest("escape_calls"), "read", inside, "read", secret, "stat", secret, "own-proc-read", "status",
        "pid-proc-read", "1", "environ"});
   EXPECT_NE(r.err.find("the kernel decides file calls without a view"), std::string::npos) << describe(r);

@@ -1,0 +1,63 @@
+#include "broker/session.h"
+
+#include "broker/notify_thread.h"
+#include "sys/sys_error.h"
+
+namespace wwjail {
+namespace {
+
+HandlerOptions handler_options(const JailSpec& spec, const LaunchFacts& facts, GuestIdentities* identities) {
+  HandlerOptions options;
+  options.landlock_active = true;
+  options.landlock_abi = facts.landlock_abi;
+  options.broker_performs_opens = spec.broker_performs_opens;
+  options.tree_root = facts.tree_root;
+  options.identities = identities;
+  return options;
+}
+
+LogOptions log_options(const JailSpec& spec, const LogSinks& logs) {
+  LogOptions options;
+  options.json = logs.json;
+  options.log_allowed = logs.messages->should_log(spdlog::level::info);
+  options.audit = spec.audit;
+  options.quiet_audit = spec.learning;
+  options.context = logs.context;
+  return options;
+}
+
+}  // namespace
+
+Session::Session(const JailSpec& spec, const GrantRoots& roots, UniqueFd notify_fd, const LaunchFacts& facts,
+                 LogSinks& logs, DecisionObserver* observer)
+    : spec_(spec),
+      log_(*logs.messages),
+      channel_(std::move(notify_fd)),
+      identities_(GuestIdentities::for_this_broker(facts.kept_capabilities)),
+      async_(ring_),
+      decisions_(logs.decisions, log_options(spec, logs), observer),
+      handlers_(spec.storage, roots, channel_, memory_, async_, log_, handler_options(spec, facts, &identities_), &spec.net,
+                &decisions_) {
+  if (channel_.enable_sync_wakeup()) log_.debug("seccomp notify: synchronous wake-up enabled");
+  log_.debug("io_uring set up with flags {:#x}", ring_.setup_flags());
+  log_.debug("acting as the guest for what the broker performs: {}",
+             identities_.active() ? "yes (wwjail holds credentials the guest does not)"
+                                  : "not needed (wwjail holds nothing the guest lacks)");
+}
+
+void Session::serve(const std::function<void()>& release, const std::function<bool()>& done,
+                    const std::function<void()>& failed) {
+  NotifyThread notifier(channel_, handlers_, log_);
+  release();
+  ring_.run([&] { return done() || notifier.failed(); });
+  if (!notifier.failed()) return;
+  failed();
+  throw SysError("the broker's notify thread failed", EIO);
+}
+
+void Session::finish(int exit_status) {
+  decisions_.finish();  // the totals of repeated denials, before any summary
+  if (spec_.audit) decisions_.summary(spec_.learning ? "learn" : "audit", exit_status);
+}
+
+}  // namespace wwjail

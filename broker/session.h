@@ -1,0 +1,68 @@
+// The session of one guest tree: the broker's side of the seccomp
+// notifications. It owns the notify channel, the broker's event loop, the
+// guest-memory reader, whose credentials the broker acts with, the decision
+// log and the syscall handlers, and serves notifications on the notify
+// thread while the loop runs on the calling thread (broker/notify_thread.h
+// says which thread owns what). Built right after the guest is launched,
+// before it may exec.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <functional>
+
+#include "broker/async_handoff.h"
+#include "broker/decision_log.h"
+#include "broker/grant_roots.h"
+#include "broker/guest_identity.h"
+#include "broker/guest_memory.h"
+#include "broker/log_sinks.h"
+#include "broker/notify_channel.h"
+#include "broker/ring_loop.h"
+#include "broker/syscall_handlers.h"
+#include "policy/jail_spec.h"
+
+namespace wwjail {
+
+// What only the launch knows.
+struct LaunchFacts {
+  int landlock_abi = 0;
+  pid_t tree_root = 0;         // the reaper: every guest descends from it
+  uint64_t kept_capabilities = 0;  // the mask the guest keeps
+};
+
+class Session {
+ public:
+  // `spec` and `roots` must outlive the session.
+  Session(const JailSpec& spec, const GrantRoots& roots, UniqueFd notify_fd, const LaunchFacts& facts,
+          LogSinks& logs, DecisionObserver* observer);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // The loop the session's asynchronous work runs on; the supervisor
+  // watches its descriptors there too.
+  RingLoop& loop() { return ring_; }
+
+  // Starts the notify thread, calls `release` (the guest may exec), and
+  // runs the loop until `done` or the notify thread fails; then calls
+  // `failed` and throws SysError, the guests no longer being served.
+  void serve(const std::function<void()>& release, const std::function<bool()>& done,
+             const std::function<void()>& failed);
+
+  // After a run whose guest ran: the totals of repeated denials, then (in
+  // audit and learn) the summary line.
+  void finish(int exit_status);
+
+ private:
+  const JailSpec& spec_;
+  spdlog::logger& log_;
+  KernelNotifyChannel channel_;
+  RingLoop ring_;  // the broker's event loop: created here, and only here
+  ProcessVmMemory memory_;
+  GuestIdentities identities_;
+  AsyncHandoff async_;
+  DecisionLog decisions_;
+  SyscallHandlers handlers_;
+};
+
+}  // namespace wwjail
