@@ -10,7 +10,7 @@
 
 namespace wwjail {
 
-AsyncHandoff::AsyncHandoff(RingLoop& ring) : ring_(ring) {
+AsyncHandoff::AsyncHandoff(EventLoop& ring) : ring_(ring) {
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake_.valid()) throw_sys("eventfd");
   ring_.watch_readable(wake_.get(), [this](uint32_t) {

@@ -29,7 +29,7 @@
 #include "broker/notify_thread.h"
 #include "broker/guest_proc.h"
 #include "broker/notify_channel.h"
-#include "broker/ring_loop.h"
+#include "broker/event_loop.h"
 #include "broker/syscall_handlers.h"
 #include "broker/temp_dir.h"
 #include "policy/capability_names.h"
@@ -274,8 +274,8 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
   KernelNotifyChannel channel(std::move(guest.notify_fd));
   if (channel.enable_sync_wakeup()) log.debug("seccomp notify: synchronous wake-up enabled");
 
-  RingLoop ring;
-  log.debug("io_uring set up with flags {:#x}", ring.setup_flags());
+  std::unique_ptr<EventLoop> loop = make_event_loop(log);
+  EventLoop& ring = *loop;
   ProcessVmMemory memory;
   HandlerOptions options;
   options.landlock_active = true;
