@@ -22,6 +22,13 @@ AsyncHandoff::AsyncHandoff(EventLoop& ring) : ring_(ring) {
 }
 
 void AsyncHandoff::hand_over(std::function<void()> submit, bool peer_ids) {
+  if (ring_.submits_from_any_thread()) {
+    // This thread acts as the guest already; the loop takes that identity.
+    std::optional<PeerIdsAsGuest> peer;
+    if (peer_ids && ActingAs::current()) peer.emplace();
+    submit();
+    return;
+  }
   // The ring's thread submits as the guest this thread acts for, if any.
   auto as_guest = [who = ActingAs::current(), peer_ids, submit = std::move(submit)] {
     std::optional<ActingAs> acting;

@@ -1,7 +1,8 @@
 // AsyncOps for handlers that run on the notify thread: each operation is
 // queued and handed to the main thread (an eventfd wakes its event loop),
 // which submits it to the loop it owns, as the guest the notify thread
-// acted for. Completion callbacks run on the main thread.
+// acted for; a loop that takes submissions from any thread (epoll's) gets
+// them directly. Completion callbacks run on the main thread.
 #pragma once
 
 #include <mutex>

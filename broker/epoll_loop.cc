@@ -13,7 +13,7 @@
 namespace wwjail {
 namespace {
 
-constexpr uint64_t kWakeToken = 0;  // watches and ops count from 1
+constexpr uint64_t kWakeToken = 0;  // watches count from 1
 
 // poll(2) and epoll share the bit values of IN, ERR and HUP.
 static_assert(EPOLLIN == POLLIN && EPOLLERR == POLLERR && EPOLLHUP == POLLHUP);
@@ -37,7 +37,7 @@ EpollLoop::EpollLoop(BlockingPool::Limits limits) : own_ids_(ThreadIds::of_calle
 EpollLoop::~EpollLoop() { pool_.reset(); }
 
 void EpollLoop::watch_readable(int fd, std::function<bool(uint32_t)> cb) {
-  uint64_t token = next_id_++;
+  uint64_t token = next_token_++;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = token;
@@ -45,19 +45,14 @@ void EpollLoop::watch_readable(int fd, std::function<bool(uint32_t)> cb) {
   watches_.emplace(token, Watch{fd, std::make_shared<std::function<bool(uint32_t)>>(std::move(cb))});
 }
 
-void EpollLoop::submit(std::unique_ptr<Op> state, std::function<int(Op&)> op) {
-  uint64_t id = next_id_++;
-  Op* raw = state.get();
-  ops_.emplace(id, std::move(state));
+void EpollLoop::submit(std::shared_ptr<Op> state, std::function<int(Op&)> op) {
   BlockingPool::Job job;
   job.as = JobIdentity::of_caller(own_ids_);
-  // `raw` stays valid until its completion has run on this thread, which is
-  // after `then` returned.
-  job.op = [raw, op = std::move(op)] { return op(*raw); };
-  job.then = [this, id](int result) {
+  job.op = [raw = state.get(), op = std::move(op)] { return op(*raw); };
+  job.then = [this, state = std::move(state)](int result) mutable {
     {
       std::lock_guard<std::mutex> lock(done_mu_);
-      done_.emplace_back(id, result);
+      done_.emplace_back(std::move(state), result);
     }
     uint64_t one = 1;
     (void)!::write(wake_.get(), &one, sizeof one);
@@ -66,7 +61,7 @@ void EpollLoop::submit(std::unique_ptr<Op> state, std::function<int(Op&)> op) {
 }
 
 void EpollLoop::openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) {
-  auto op = std::make_unique<Op>();
+  auto op = std::make_shared<Op>();
   op->path = std::move(path);
   op->how = how;
   op->done = std::move(done);
@@ -75,7 +70,7 @@ void EpollLoop::openat2(int dirfd, std::string path, open_how how, std::function
 
 void EpollLoop::connect(int fd, sockaddr_storage addr, socklen_t len, std::shared_ptr<void> keep,
                         std::function<void(int)> done) {
-  auto op = std::make_unique<Op>();
+  auto op = std::make_shared<Op>();
   op->addr = addr;
   op->keep = std::move(keep);
   op->done = std::move(done);
@@ -86,7 +81,7 @@ void EpollLoop::connect(int fd, sockaddr_storage addr, socklen_t len, std::share
 
 void EpollLoop::sendmsg(int fd, std::shared_ptr<OwnedMessage> message, int flags, std::shared_ptr<void> keep,
                         std::function<void(int)> done) {
-  auto op = std::make_unique<Op>();
+  auto op = std::make_shared<Op>();
   op->message = std::move(message);
   op->keep = std::move(keep);
   op->done = std::move(done);
@@ -107,18 +102,12 @@ void EpollLoop::dispatch(uint64_t token, uint32_t events) {
 void EpollLoop::drain_completions() {
   uint64_t count;
   (void)!::read(wake_.get(), &count, sizeof count);
-  std::vector<std::pair<uint64_t, int>> batch;
+  std::vector<std::pair<std::shared_ptr<Op>, int>> batch;
   {
     std::lock_guard<std::mutex> lock(done_mu_);
     batch.swap(done_);
   }
-  for (auto [id, result] : batch) {
-    auto it = ops_.find(id);
-    if (it == ops_.end()) continue;
-    std::unique_ptr<Op> op = std::move(it->second);
-    ops_.erase(it);
-    op->done(result);
-  }
+  for (auto& [op, result] : batch) op->done(result);
 }
 
 void EpollLoop::run(const std::function<bool()>& stop) {

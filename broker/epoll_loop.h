@@ -16,6 +16,10 @@
 //    table, and its cwd and umask (they are started by the loop's thread or
 //    by one another, never by the notify thread, which has its own).
 //
+// The operations may be submitted from any thread (submits_from_any_thread):
+// the notify thread hands them to a worker directly, with no stop on the
+// loop's thread on the way there.
+//
 // Watches are level-triggered: a callback that leaves data unread is called
 // again on the next round, as the ring's re-armed one-shot polls are.
 #pragma once
@@ -50,8 +54,8 @@ class EpollLoop final : public EventLoop {
                std::function<void(int)> done) override;
   void run(const std::function<bool()>& stop) override;
   const char* name() const override { return "epoll"; }
+  bool submits_from_any_thread() const override { return true; }
 
-  size_t in_flight() const { return ops_.size(); }
   size_t workers() const { return pool_->threads(); }
 
  private:
@@ -59,7 +63,8 @@ class EpollLoop final : public EventLoop {
     int fd;
     std::shared_ptr<std::function<bool(uint32_t)>> cb;
   };
-  // What an operation needs until its completion ran (loop thread only).
+  // What an operation needs until its completion ran: held by the job,
+  // then by the result on its way back to the loop's thread.
   struct Op {
     std::function<void(int)> done;
     std::string path;
@@ -69,19 +74,18 @@ class EpollLoop final : public EventLoop {
     std::shared_ptr<void> keep;
   };
   // Hands `op` (performed on a worker, returning -errno on failure) to the
-  // pool as the calling thread's guest.
-  void submit(std::unique_ptr<Op> state, std::function<int(Op&)> op);
+  // pool as the calling thread's guest. Any thread.
+  void submit(std::shared_ptr<Op> state, std::function<int(Op&)> op);
   void dispatch(uint64_t token, uint32_t events);
   void drain_completions();  // loop thread
 
   UniqueFd epoll_;
   UniqueFd wake_;  // eventfd the workers write after each result
   ThreadIds own_ids_;
-  std::unordered_map<uint64_t, Watch> watches_;
-  std::unordered_map<uint64_t, std::unique_ptr<Op>> ops_;
-  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, Watch> watches_;  // loop thread only
+  uint64_t next_token_ = 1;
   std::mutex done_mu_;
-  std::vector<std::pair<uint64_t, int>> done_;  // results not yet delivered
+  std::vector<std::pair<std::shared_ptr<Op>, int>> done_;  // results not yet delivered
   // Last: destroyed first, so no worker outlives the state it writes.
   std::unique_ptr<BlockingPool> pool_;
 };

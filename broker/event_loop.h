@@ -3,7 +3,8 @@
 // implementations keep the same promise, one slow guest operation never
 // stalls another guest's calls, and the same threading contract:
 //  * every method is called on the loop's thread (the thread that calls
-//    run()); the notify thread reaches it through AsyncHandoff;
+//    run()), except the AsyncOps of a loop whose submits_from_any_thread()
+//    is true; the notify thread reaches the loop through AsyncHandoff;
 //  * every callback (a watch's, an operation's completion) runs on that
 //    thread, later, never inside the call that registered it;
 //  * an operation submitted while the thread acts as a guest
@@ -37,6 +38,9 @@ class EventLoop : public AsyncOps {
   virtual void run(const std::function<bool()>& stop) = 0;
   // "io_uring" or "epoll", for the logs.
   virtual const char* name() const = 0;
+  // Whether openat2, connect and sendmsg may be called from any thread
+  // (their completions still run on the loop's thread).
+  virtual bool submits_from_any_thread() const { return false; }
 };
 
 // Which loop to use: WWJAIL_EVENT_LOOP=io_uring|epoll|auto (auto when unset).
