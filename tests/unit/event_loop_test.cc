@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "broker/async_handoff.h"
 #include "broker/epoll_loop.h"
 #include "broker/guest_identity.h"
 #include "broker/io_uring_refusal.h"
@@ -279,6 +280,31 @@ TEST_P(EventLoopIdentityTest, AConnectCarriesTheGuestsPeerIds) {
     EXPECT_EQ(cred.uid, as_guest ? 65534u : 0u);
     EXPECT_EQ(cred.gid, as_guest ? 65534u : 0u);
   }
+}
+
+TEST_P(EventLoopIdentityTest, HandedOverFromAnotherThreadAsItsGuest) {
+  // The notify thread's way in (AsyncHandoff): submitted elsewhere, as the
+  // guest that thread acts for; completed on the loop's thread.
+  AsyncHandoff handoff(*loop_);
+  std::optional<int> result;
+  std::thread::id ran_on;
+  std::thread notify([&] {
+    ActingAs acting(nobody());
+    handoff.openat2(dir_.get(), "handed", how(O_WRONLY | O_CREAT), [&](int r) {
+      result = r;
+      ran_on = std::this_thread::get_id();
+    });
+  });
+  notify.join();
+  run_until([&] { return result.has_value(); });
+  ASSERT_TRUE(result);
+  ASSERT_GE(*result, 0);
+  UniqueFd fd(*result);
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  struct stat st{};
+  ASSERT_EQ(::fstat(fd.get(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  expect_root_thread();
 }
 
 INSTANTIATE_TEST_SUITE_P(, EventLoopTest, ::testing::Values("epoll", "io_uring"),
