@@ -49,7 +49,7 @@ enum class LoopChoice { kAuto, kIoUring, kEpoll };
 LoopChoice parse_loop_choice(const char* value);
 
 // io_uring when it can be set up (or when `choice` demands it: a failure
-// then throws SysError naming the real cause), epoll otherwise; says at
+// then throws SetupError naming the real cause), epoll otherwise; says at
 // debug level which loop runs and why.
 std::unique_ptr<EventLoop> make_event_loop(spdlog::logger& log,
                                            LoopChoice choice = parse_loop_choice(std::getenv("WWJAIL_EVENT_LOOP")));
