@@ -10,7 +10,7 @@
 
 namespace wwjail {
 
-AsyncHandoff::AsyncHandoff(RingLoop& ring) : ring_(ring) {
+AsyncHandoff::AsyncHandoff(EventLoop& ring) : ring_(ring) {
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake_.valid()) throw_sys("eventfd");
   ring_.watch_readable(wake_.get(), [this](uint32_t) {
@@ -22,6 +22,13 @@ AsyncHandoff::AsyncHandoff(RingLoop& ring) : ring_(ring) {
 }
 
 void AsyncHandoff::hand_over(std::function<void()> submit, bool peer_ids) {
+  if (ring_.submits_from_any_thread()) {
+    // This thread acts as the guest already; the loop takes that identity.
+    std::optional<PeerIdsAsGuest> peer;
+    if (peer_ids && ActingAs::current()) peer.emplace();
+    submit();
+    return;
+  }
   // The ring's thread submits as the guest this thread acts for, if any.
   auto as_guest = [who = ActingAs::current(), peer_ids, submit = std::move(submit)] {
     std::optional<ActingAs> acting;

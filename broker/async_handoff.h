@@ -1,21 +1,23 @@
 // AsyncOps for handlers that run on the notify thread: each operation is
-// queued and handed to the main thread (an eventfd wakes its ring), which
-// submits it to the ring it owns. Completion callbacks run on the main thread.
+// queued and handed to the main thread (an eventfd wakes its event loop),
+// which submits it to the loop it owns, as the guest the notify thread
+// acted for; a loop that takes submissions from any thread (epoll's) gets
+// them directly. Completion callbacks run on the main thread.
 #pragma once
 
 #include <mutex>
 #include <vector>
 
 #include "broker/async_ops.h"
-#include "broker/ring_loop.h"
+#include "broker/event_loop.h"
 #include "sys/unique_fd.h"
 
 namespace wwjail {
 
 class AsyncHandoff final : public AsyncOps {
  public:
-  // Must be constructed on the ring's thread.
-  explicit AsyncHandoff(RingLoop& ring);
+  // Must be constructed on the loop's thread.
+  explicit AsyncHandoff(EventLoop& ring);
   // Any thread.
   void openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) override;
   void connect(int fd, sockaddr_storage addr, socklen_t len, std::shared_ptr<void> keep,
@@ -29,7 +31,7 @@ class AsyncHandoff final : public AsyncOps {
   void hand_over(std::function<void()> submit, bool peer_ids = false);
   void drain();  // ring thread
 
-  RingLoop& ring_;
+  EventLoop& ring_;
   UniqueFd wake_;
   std::mutex mu_;
   std::vector<std::function<void()>> queue_;

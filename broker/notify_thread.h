@@ -6,8 +6,10 @@
 //
 // Threads and what they own:
 //  * notify thread: receiving and answering notifications (the hot path);
-//  * main thread: the io_uring loop (signals, the reaper's status, async
-//    opens and their deferred answers).
+//  * main thread: the event loop, io_uring or epoll (broker/event_loop.h:
+//    signals, the reaper's status, async opens and their deferred answers);
+//  * with the epoll loop, its worker threads (broker/blocking_pool.h):
+//    only the blocking operations themselves, as the guest they serve.
 // Both use the channel (its ioctls are thread-safe; each call has its own
 // buffer), the handlers' immutable state (grants, pinned roots) and the
 // logger (a thread-safe sink).

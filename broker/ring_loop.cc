@@ -6,9 +6,12 @@
 #include <vector>
 
 #include "broker/guest_identity.h"
+#include "broker/io_uring_refusal.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
+
+RingUnavailable::RingUnavailable(int err) : SetupError(io_uring_refusal(err)), err_(err) {}
 
 RingLoop::RingLoop(unsigned entries) {
   // By default io_uring runs completion work on the submitting thread with
@@ -30,7 +33,7 @@ RingLoop::RingLoop(unsigned entries) {
     }
     if (rc != -EINVAL) break;
   }
-  throw SysError("io_uring_queue_init (is io_uring disabled by kernel.io_uring_disabled?)", -rc);
+  throw RingUnavailable(-rc);
 }
 
 RingLoop::~RingLoop() { io_uring_queue_exit(&ring_); }

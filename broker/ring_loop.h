@@ -1,5 +1,6 @@
-// The broker's event loop on io_uring (liburing). Single-threaded: every
-// callback runs on the thread that calls run(), which owns all broker state.
+// The broker's event loop on io_uring (liburing), one of the two EventLoops
+// (broker/event_loop.h). Single-threaded: every callback runs on the thread
+// that calls run(), which owns all broker state.
 //
 // Operations submitted while the thread acts as a guest
 // (broker/guest_identity.h) run with that guest's credentials: the ring
@@ -19,27 +20,39 @@
 #include <string>
 #include <unordered_map>
 
-#include "broker/async_ops.h"
+#include "broker/event_loop.h"
+#include "sys/sys_error.h"
 
 namespace wwjail {
 
-class RingLoop final : public AsyncOps {
+// io_uring cannot be set up here; what() names the cause
+// (broker/io_uring_refusal.h), error() is io_uring_setup's errno.
+class RingUnavailable : public SetupError {
  public:
+  explicit RingUnavailable(int err);
+  int error() const { return err_; }
+
+ private:
+  int err_;
+};
+
+class RingLoop final : public EventLoop {
+ public:
+  // Throws RingUnavailable when the kernel refuses the ring.
   explicit RingLoop(unsigned entries = 256);
   ~RingLoop() override;
   RingLoop(const RingLoop&) = delete;
   RingLoop& operator=(const RingLoop&) = delete;
 
-  // Calls `cb(revents)` each time `fd` is readable, until cb returns false.
-  void watch_readable(int fd, std::function<bool(uint32_t revents)> cb);
+  void watch_readable(int fd, std::function<bool(uint32_t revents)> cb) override;
   void openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) override;
   void connect(int fd, sockaddr_storage addr, socklen_t len, std::shared_ptr<void> keep,
                std::function<void(int)> done) override;
   void sendmsg(int fd, std::shared_ptr<OwnedMessage> message, int flags, std::shared_ptr<void> keep,
                std::function<void(int)> done) override;
 
-  // Runs until `stop()` returns true (checked after every batch of events).
-  void run(const std::function<bool()>& stop);
+  void run(const std::function<bool()>& stop) override;
+  const char* name() const override { return "io_uring"; }
   size_t in_flight() const { return ops_.size(); }
   unsigned setup_flags() const { return setup_flags_; }
 

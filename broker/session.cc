@@ -33,13 +33,13 @@ Session::Session(const JailSpec& spec, const GrantRoots& roots, UniqueFd notify_
     : spec_(spec),
       log_(*logs.messages),
       channel_(std::move(notify_fd)),
+      loop_(make_event_loop(log_)),
       identities_(GuestIdentities::for_this_broker(facts.kept_capabilities)),
-      async_(ring_),
+      async_(*loop_),
       decisions_(logs.decisions, log_options(spec, logs), observer),
       handlers_(spec.storage, roots, channel_, memory_, async_, log_, handler_options(spec, facts, &identities_), &spec.net,
                 &decisions_) {
   if (channel_.enable_sync_wakeup()) log_.debug("seccomp notify: synchronous wake-up enabled");
-  log_.debug("io_uring set up with flags {:#x}", ring_.setup_flags());
   log_.debug("acting as the guest for what the broker performs: {}",
              identities_.active() ? "yes (wwjail holds credentials the guest does not)"
                                   : "not needed (wwjail holds nothing the guest lacks)");
@@ -49,7 +49,7 @@ void Session::serve(const std::function<void()>& release, const std::function<bo
                     const std::function<void()>& failed) {
   NotifyThread notifier(channel_, handlers_, log_);
   release();
-  ring_.run([&] { return done() || notifier.failed(); });
+  loop_->run([&] { return done() || notifier.failed(); });
   if (!notifier.failed()) return;
   failed();
   throw SysError("the broker's notify thread failed", EIO);

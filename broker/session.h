@@ -10,6 +10,7 @@
 #include <spdlog/logger.h>
 
 #include <functional>
+#include <memory>
 
 #include "broker/async_handoff.h"
 #include "broker/decision_log.h"
@@ -18,7 +19,7 @@
 #include "broker/guest_memory.h"
 #include "broker/log_sinks.h"
 #include "broker/notify_channel.h"
-#include "broker/ring_loop.h"
+#include "broker/event_loop.h"
 #include "broker/syscall_handlers.h"
 #include "policy/jail_spec.h"
 
@@ -41,7 +42,7 @@ class Session {
 
   // The loop the session's asynchronous work runs on; the supervisor
   // watches its descriptors there too.
-  RingLoop& loop() { return ring_; }
+  EventLoop& loop() { return *loop_; }
 
   // Starts the notify thread, calls `release` (the guest may exec), and
   // runs the loop until `done` or the notify thread fails; then calls
@@ -57,7 +58,9 @@ class Session {
   const JailSpec& spec_;
   spdlog::logger& log_;
   KernelNotifyChannel channel_;
-  RingLoop ring_;  // the broker's event loop: created here, and only here
+  // The broker's event loop (io_uring, or epoll with workers where io_uring
+  // is refused): created here, and only here.
+  std::unique_ptr<EventLoop> loop_;
   ProcessVmMemory memory_;
   GuestIdentities identities_;
   AsyncHandoff async_;

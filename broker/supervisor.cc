@@ -45,7 +45,7 @@ bool Supervisor::read_status() {
   return true;
 }
 
-void Supervisor::watch(const LaunchedGuest& guest, RingLoop& loop) {
+void Supervisor::watch(const LaunchedGuest& guest, EventLoop& loop) {
   guest_ = &guest;
   loop.watch_readable(guest.control.get(), [this](uint32_t) {
     ChildReport f;

@@ -12,7 +12,7 @@
 
 #include <string>
 
-#include "broker/ring_loop.h"
+#include "broker/event_loop.h"
 #include "shim/guest_launch.h"
 #include "sys/unique_fd.h"
 
@@ -32,7 +32,7 @@ class Supervisor {
 
   // Watches the launch socket, the reaper's status pipe and the signals on
   // `loop`. `guest` must outlive the run.
-  void watch(const LaunchedGuest& guest, RingLoop& loop);
+  void watch(const LaunchedGuest& guest, EventLoop& loop);
   // Collects every exited child without waiting (one that exited before
   // the signalfd was watched, too).
   void reap();
