@@ -19,8 +19,13 @@ import ctrtest  # noqa: E402
 BUILD = os.path.abspath(sys.argv[1])
 WRAPPER = os.path.join(BUILD, "wwjail-runc")
 IMAGE = "localhost/wwjail-test-skeleton:%d" % os.getpid()
-POLICY = '[storage]\nread = ["/etc/hostname"]\n'
+POLICY = '[storage]\nread = ["/etc/hostname"]\nexec = ["/usr/bin"]\n'
 BAD_POLICY = '[storage]\nread = "/etc/hostname"\n'
+
+
+def annotation(key, value):
+    """podman reads --annotation as CSV: quoted, a value may hold newlines, commas and (doubled) quotes."""
+    return '"' + f"{key}={value}".replace('"', '""') + '"'
 
 
 class Podman:
@@ -88,15 +93,15 @@ def main():
         ctrtest.skip(f"podman cannot run a plain container here: {plain.stderr.strip()}")
     c = ctrtest.Checks("podman")
     host_name = open("/etc/hostname").read().strip()
-    guest = "cat /etc/hostname; cat /etc/passwd; echo \"passwd $?\"; exit 9"
-    r = pm(*base, "--annotation", "org.wwjail.policy=" + POLICY, IMAGE, "/bin/sh", "-c", guest)
+    guest = "cat /etc/hostname; echo; cat /etc/passwd; echo \"passwd $?\"; exit 9"
+    r = pm(*base, "--annotation", annotation("org.wwjail.policy", POLICY), IMAGE, "/bin/sh", "-c", guest)
     lines = r.stdout.splitlines()
     c.check(r.returncode == 9, "the guest's exit status is podman run's", f"exit {r.returncode} {r.stderr!r}")
     c.check(len(lines) >= 1 and lines[0] != "" and "passwd 1" in lines, "the policy applies: granted read, denied read",
             f"{r.stdout!r} {r.stderr!r}")
     c.check(not any(l.startswith("root:") for l in lines), "/etc/passwd was not read", r.stdout)
-    r = pm(*base, "--annotation", "org.wwjail.policy=" + BAD_POLICY, IMAGE, "/bin/true")
-    c.check(r.returncode != 0 and "annotation org.wwjail.policy:2:" in r.stderr,
+    r = pm(*base, "--annotation", annotation("org.wwjail.policy", BAD_POLICY), IMAGE, "/bin/true")
+    c.check(r.returncode != 0 and "annotation org.wwjail.policy:2:8:" in r.stderr,
             "a bad policy is refused at create, with its place", f"exit {r.returncode} {r.stderr!r}")
     c.check(pm.containers() == [], "no container left in podman ps -a", str(pm.containers()))
     leftovers = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(scratch.path, "storage"))
