@@ -11,8 +11,8 @@ constexpr std::string_view kOwnOption = "--wwjail-runtime";
 
 // runc's and crun's global options that take a value as the next word.
 bool global_takes_value(std::string_view a) {
-  constexpr std::array<std::string_view, 6> names = {"--root",   "--log",      "--log-format",
-                                                     "--criu",   "--rootless", "--cgroup-manager"};
+  constexpr std::array<std::string_view, 7> names = {"--root",     "--log",           "--log-format", "--log-level",
+                                                     "--criu",     "--rootless",      "--cgroup-manager"};
   return std::find(names.begin(), names.end(), a) != names.end();
 }
 

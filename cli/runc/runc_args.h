@@ -5,9 +5,10 @@
 //   wwjail-runc [GLOBAL OPTIONS] VERB [VERB OPTIONS] [ID]
 //
 // Global options come before the verb; those that take a value (--root,
-// --log, --log-format, --criu, --rootless, --cgroup-manager) are skipped with
-// their value, every other one is taken as a flag. --wwjail-runtime PATH
-// (or =PATH) chooses the real runtime and is removed from what it is given.
+// --log, --log-format, --criu, --rootless, and crun's --cgroup-manager and
+// --log-level) are skipped with their value, every other one is taken as a
+// flag. --wwjail-runtime PATH (or =PATH) chooses the real runtime and is
+// removed from what it is given.
 // Everything else is passed on exactly as it came.
 #pragma once
 

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "cli/runc/bundle_config.h"
+#include "cli/runc/policy_check.h"
 
 namespace wwjail::runc {
 namespace {
@@ -121,6 +122,37 @@ TEST_F(RuncPolicyChoice, HostFilesOutsideThePolicyDirAreRefused) {
   json both = with(kPolicyAnnotation, "");
   both["annotations"][kPolicyFileAnnotation] = pd + "/app.toml";
   EXPECT_THROW(choose_policy(both, pd), BadBundle);
+}
+
+}  // namespace
+}  // namespace wwjail::runc
+
+namespace wwjail::runc {
+namespace {
+
+TEST(RuncCheckView, RootBindsAndTheUserSeenFromTheHost) {
+  json c = sample();
+  c["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", "/srv/data"}, {"options", {"rbind"}}});
+  c["mounts"].push_back({{"destination", "/etc/hosts"}, {"type", "none"}, {"source", "/run/h"}, {"options", {"bind"}}});
+  c["mounts"].push_back({{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  c["process"]["user"] = {{"uid", 1000}, {"gid", 100}};
+  CheckView v = check_view(c, "/b");
+  EXPECT_EQ(v.rootfs, "/b/rootfs");
+  ASSERT_EQ(v.binds.size(), 2u);  // binds only: proc and tmpfs are not the image's files
+  EXPECT_EQ(v.binds[0].destination, "/data");
+  EXPECT_EQ(v.binds[1].source, "/run/h");
+  EXPECT_EQ(v.uid, 1000u);
+  EXPECT_EQ(v.gid, 100u);
+  // Through a user namespace: container 1000 is host 101000.
+  c["linux"]["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+  c["linux"]["gidMappings"] = json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+  v = check_view(c, "/b");
+  EXPECT_EQ(v.uid, 101000u);
+  EXPECT_EQ(v.gid, 100100u);
+  c["process"]["user"]["uid"] = 70000;  // mapped by nothing
+  EXPECT_THROW(check_view(c, "/b"), BadBundle);
+  c.erase("root");
+  EXPECT_THROW(check_view(c, "/b"), BadBundle);
 }
 
 }  // namespace
