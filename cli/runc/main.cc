@@ -84,7 +84,9 @@ void rewrite_bundle(const std::string& bundle_arg) {
   if (is_pod_sandbox(config)) return;
   HostFiles host = host_files(bundle);
   PolicyChoice policy = choose_policy(config, env_or("WWJAIL_POLICY_DIR", kDefaultPolicyDir));
-  if (auto refused = check_policy(policy.text, policy.name, check_view(config, bundle))) throw BadBundle(*refused);
+  CheckView view = check_view(config, bundle);
+  view.wwjail_interpreter = elf_interpreter(host.wwjail);
+  if (auto refused = check_policy(policy.text, policy.name, view)) throw BadBundle(*refused);
   nlohmann::json wrapped = wrap_config(std::move(config), host);
   struct stat st{};
   mode_t mode = ::stat(config_path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;

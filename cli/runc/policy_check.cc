@@ -1,5 +1,6 @@
 #include "cli/runc/policy_check.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
@@ -155,6 +156,11 @@ bool enter_view(const CheckView& v) {
     write_all(out, std::string("cannot enter the container's file system to check the policy: ") + std::strerror(errno));
     ::_exit(kCannotEnter);
   }
+  if (!v.wwjail_interpreter.empty() && ::access(v.wwjail_interpreter.c_str(), X_OK) != 0) {
+    write_all(out, "the image has no " + v.wwjail_interpreter + ", the loader the host's wwjail needs: wwjail-runc "
+                   "mounts wwjail, not its loader and libraries (see wwjail-runc(1))");
+    ::_exit(kInvalid);
+  }
   try {
     RunConfig config;
     load_policy_text(text, name, kInsideDir, config);
@@ -180,6 +186,28 @@ std::string read_all(int fd) {
 }
 
 }  // namespace
+
+std::string elf_interpreter(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw BadBundle(path + ": " + std::strerror(errno));
+  Elf64_Ehdr eh{};
+  std::string interp;
+  bool ok = ::pread(fd, &eh, sizeof eh, 0) == sizeof eh && std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+            eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr);
+  for (int i = 0; ok && i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    ok = ::pread(fd, &ph, sizeof ph, eh.e_phoff + i * sizeof ph) == sizeof ph;
+    if (!ok || ph.p_type != PT_INTERP) continue;
+    ok = ph.p_filesz > 1 && ph.p_filesz < 4096;
+    if (ok) interp.resize(ph.p_filesz);
+    ok = ok && ::pread(fd, interp.data(), interp.size(), ph.p_offset) == static_cast<ssize_t>(interp.size());
+    interp.resize(interp.find('\0') == std::string::npos ? interp.size() : interp.find('\0'));
+    break;
+  }
+  ::close(fd);
+  if (!ok) throw BadBundle(path + ": not a 64-bit ELF program wwjail-runc can read");
+  return interp;
+}
 
 CheckView check_view(const nlohmann::json& config, const std::string& bundle) {
   CheckView v;

@@ -31,12 +31,21 @@ struct CheckView {
   std::vector<Bind> binds;
   uid_t uid = 0;  // on the host
   gid_t gid = 0;
+  // The ELF interpreter the host's wwjail names (PT_INTERP), which the
+  // image must have: wwjail is bind-mounted, its loader is not. Empty for a
+  // static wwjail.
+  std::string wwjail_interpreter;
 };
+
+// PT_INTERP of the ELF file at `path` (empty when it has none). Throws
+// BadBundle when it cannot be read.
+std::string elf_interpreter(const std::string& path);
 
 // Throws BadBundle when the config has no root, or ids that no mapping covers.
 CheckView check_view(const nlohmann::json& config, const std::string& bundle);
 
-// Empty when the policy is valid; otherwise wwjail's message, naming the
+// Empty when the policy is valid and the image has wwjail's interpreter;
+// otherwise one line saying what is wrong: wwjail's message, naming the
 // policy `name` (NAME:LINE:COLUMN: what). Throws std::runtime_error when the
 // check cannot be made (cannot fork, cannot enter the container's view).
 std::optional<std::string> check_policy(const std::string& text, const std::string& name, const CheckView& view);

@@ -60,14 +60,12 @@ def skeleton_image(pm, scratch):
     return pm("import", tar, IMAGE)
 
 
-def run_args(profile):
+def run_args(profile, host_dirs=True):
     # Host directories as read-only volumes; limits at or below the host's (no CAP_SYS_RESOURCE needed).
     args = ["run", "--rm", "--runtime", WRAPPER, "--network", "none", "--read-only",
             "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
-    for d in ("/usr", "/etc"):
-        args += ["-v", f"{d}:{d}:ro"]
-    for d in ("/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"):
-        if os.path.isdir(d) and not os.path.islink(d):
+    for d in ("/usr", "/etc", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"):
+        if host_dirs and os.path.isdir(d) and not os.path.islink(d):
             args += ["-v", f"{d}:{d}:ro"]
     if profile:
         args += ["--security-opt", f"seccomp={profile}"]
@@ -91,6 +89,7 @@ def main():
     plain = pm(*base[:3], "runc", *base[4:], IMAGE, "/bin/true")
     if plain.returncode != 0:
         ctrtest.skip(f"podman cannot run a plain container here: {plain.stderr.strip()}")
+    runc_before = set(ctrtest.run([runc, "list", "-q"]).stdout.split())
     c = ctrtest.Checks("podman")
     host_name = open("/etc/hostname").read().strip()
     guest = "cat /etc/hostname; echo; cat /etc/passwd; echo \"passwd $?\"; exit 9"
@@ -103,7 +102,14 @@ def main():
     r = pm(*base, "--annotation", annotation("org.wwjail.policy", BAD_POLICY), IMAGE, "/bin/true")
     c.check(r.returncode != 0 and "annotation org.wwjail.policy:2:8:" in r.stderr,
             "a bad policy is refused at create, with its place", f"exit {r.returncode} {r.stderr!r}")
+    # Without the host's /usr and /lib the image cannot run the host's wwjail: said at create.
+    r = pm(*run_args(profile, host_dirs=False), IMAGE, "/bin/true")
+    c.check(r.returncode != 0 and "the image has no /lib" in r.stderr,
+            "an image without wwjail's loader is refused at create, saying so", f"exit {r.returncode} {r.stderr!r}")
     c.check(pm.containers() == [], "no container left in podman ps -a", str(pm.containers()))
+    # Podman gives runc no --root: its containers would show in runc's default state dir.
+    left = sorted(set(ctrtest.run([runc, "list", "-q"]).stdout.split()) - runc_before)
+    c.check(left == [], "no container left in runc list", str(left))
     leftovers = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(scratch.path, "storage"))
                  for f in fs if f == "wwjail-policy.toml"]
     c.check(leftovers == [], "no policy file left in podman's storage", str(leftovers))
