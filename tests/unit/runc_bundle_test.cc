@@ -157,3 +157,17 @@ TEST(RuncCheckView, RootBindsAndTheUserSeenFromTheHost) {
 
 }  // namespace
 }  // namespace wwjail::runc
+
+namespace wwjail::runc {
+namespace {
+
+TEST(RuncElfInterpreter, ReadsPtInterp) {
+  std::string interp = elf_interpreter("/bin/sh");
+  EXPECT_EQ(interp.rfind("/lib", 0), 0u) << interp;  // /lib64/ld-linux-x86-64.so.2 on x86-64
+  EXPECT_NE(interp.find("ld-linux"), std::string::npos) << interp;
+  EXPECT_THROW(elf_interpreter("/etc/hostname"), BadBundle);
+  EXPECT_THROW(elf_interpreter("/nonexistent"), BadBundle);
+}
+
+}  // namespace
+}  // namespace wwjail::runc
