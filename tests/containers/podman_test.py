@@ -102,7 +102,7 @@ def main():
     c.check(r.returncode != 0 and "annotation org.wwjail.policy:2:8:" in r.stderr,
             "a bad policy is refused at create, with its place", f"exit {r.returncode} {r.stderr!r}")
     # Without the host's /usr and /lib the image cannot run the host's wwjail: said at create.
-    r = pm(*run_args(profile, host_dirs=False), IMAGE, "/bin/true")
+    r = pm(*run_args(None, host_dirs=False), IMAGE, "/bin/true")
     c.check(r.returncode != 0 and "the image has no /lib" in r.stderr,
             "an image without wwjail's loader is refused at create, saying so", f"exit {r.returncode} {r.stderr!r}")
     c.check(pm.containers() == [], "no container left in podman ps -a", str(pm.containers()))

@@ -1716,7 +1716,7 @@ TEST(EscapeLifetime, KillingTheBrokerKillsTheGuest) {
   Tree t;
   int out[2];
   ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  std::vector<std::string> argv{wwjail_bin(), "--read", t.inside, "--", guest("broker_kill_loop"), t.inside, "15"};
+  std::vector<std::string> argv{wwjail_bin(), "--mediate", "files", "--read", t.inside, "--", guest("broker_kill_loop"), t.inside, "15"};
   pid_t wwjail_pid = ::fork();
   ASSERT_GE(wwjail_pid, 0);
   if (wwjail_pid == 0) {
