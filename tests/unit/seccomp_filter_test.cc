@@ -261,10 +261,12 @@ TEST(SyscallRules, PrecompiledFilterMatchesTheRules) {
 // what Landlock has no right for (metadata writes) and exec.
 TEST(SyscallRules, AViewMovesOnlyKernelDecidedCallsToTheKernel) {
   std::map<std::string, FilterAction> mediated, view;
-  for (const auto& r : guest_syscall_rules({}))
+  for (const auto& r : guest_syscall_rules({})) {
     if (r.when.empty()) mediated[r.name] = r.action;
-  for (const auto& r : guest_syscall_rules({.kernel_decides_files = true}))
+  }
+  for (const auto& r : guest_syscall_rules({.kernel_decides_files = true})) {
     if (r.when.empty()) view[r.name] = r.action;
+  }
   for (const char* n : {"openat", "newfstatat", "fstat", "statx", "readlink", "unlinkat", "renameat2", "chdir"}) {
     EXPECT_EQ(mediated[n], FilterAction::kNotify) << n;
     EXPECT_EQ(view[n], FilterAction::kAllow) << n;
@@ -272,8 +274,11 @@ TEST(SyscallRules, AViewMovesOnlyKernelDecidedCallsToTheKernel) {
   for (const char* n : {"execve", "execveat", "fchmodat", "fchownat", "utimensat", "setxattr", "fsetxattr",
                         "connect", "bind", "sendmsg", "pidfd_open"})
     EXPECT_EQ(view[n], FilterAction::kNotify) << n;
-  for (const auto& [name, action] : view)
-    if (action != mediated[name]) EXPECT_TRUE(kernel_decided_in_view(name)) << name;
+  for (const auto& [name, action] : view) {
+    if (action != mediated[name]) {
+      EXPECT_TRUE(kernel_decided_in_view(name)) << name;
+    }
+  }
 }
 
 TEST(SyscallRules, NoSyscallIsBothAllowedAndNotifiedUnconditionally) {
