@@ -186,9 +186,11 @@ LaunchPlan launch_plan(const LaunchInputs& in) {
 // What the launch made of the walls: a view or not, and why not.
 void log_launch(const LaunchPlan& plan, const LaunchedGuest& guest, const Enforcement& e, spdlog::logger& log) {
   if (e.view && !guest.in_view)
-    log.debug("{}: the kernel refused the view's namespaces ({})",
+    log.debug("{}: {}",
               e.kernel_decides_without_view ? "the kernel decides file calls without a view" : "the broker mediates file calls",
-              std::strerror(guest.clone_errno));
+              guest.view_failure.empty() ? "the kernel refused the view's namespaces (" +
+                                               std::string(std::strerror(guest.clone_errno)) + ")"
+                                         : "the view could not be built (" + guest.view_failure + ")");
   log.debug("System V IPC: {}", plan.own_ipc_namespace || (guest.in_view && plan.uid_map)
                                     ? "a namespace of the guest's own"
                                     : "shared (wwjail lacks CAP_SYS_ADMIN to make a namespace)");

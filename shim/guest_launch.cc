@@ -111,7 +111,23 @@ const char* stage_name(ChildReport::Stage stage) {
   return "?";
 }
 
-LaunchedGuest launch_guest(const LaunchPlan& requested) {
+namespace {
+
+// The plan without a view: what runs when the kernel refuses the view's
+// namespaces or the view cannot be built (inside a container, a masked
+// /proc refuses a procfs of the guest's own).
+LaunchPlan without_view(const LaunchPlan& plan) {
+  LaunchPlan p = plan;
+  p.view = nullptr;
+  p.uid_map = p.gid_map = nullptr;
+  p.filter = plan.filter_without_view;
+  return p;
+}
+
+// One attempt: forks the reaper (and the guest below it) for `requested`,
+// falling back to no view when clone refuses the namespaces. True with
+// `guest` filled in, or false with `failure` (the tree is reaped).
+bool launch_once(const LaunchPlan& requested, LaunchedGuest& guest, ChildReport& failure) {
   int sv[2];
   check_sys("socketpair", [&] { return ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv); });
   UniqueFd parent_end(sv[0]), child_end(sv[1]);
@@ -121,15 +137,12 @@ LaunchedGuest launch_guest(const LaunchPlan& requested) {
   check_sys("pipe2", [&] { return ::pipe2(pp, O_CLOEXEC); });
   UniqueFd status_read(pp[0]), status_write(pp[1]);
 
-  LaunchedGuest guest;
   LaunchPlan plan = requested;
   pid_t broker = ::getpid();
   pid_t reaper = start_reaper(plan);
   if (reaper < 0 && plan.view && namespaces_refused(errno)) {
     guest.clone_errno = errno;
-    plan.view = nullptr;
-    plan.uid_map = plan.gid_map = nullptr;
-    plan.filter = plan.filter_without_view;
+    plan = without_view(plan);
     reaper = ::fork();
   }
   if (reaper < 0) throw_sys("fork");
@@ -145,18 +158,34 @@ LaunchedGuest launch_guest(const LaunchPlan& requested) {
   guest.in_view = plan.view != nullptr;
   pid_t pid = -1;
   bool got_pid = retry_eintr([&] { return ::read(status_read.get(), &pid, sizeof pid); }) == sizeof pid && pid > 0;
-  ChildReport failure;
   // Without a pid the reaper failed; its report (if it wrote one) says why.
   receive_listener(parent_end.get(), guest, failure);
   if (!got_pid && !failure.failed()) failure = {ChildReport::kSetup, EAGAIN};
   if (!guest.notify_fd.valid()) {
     int status;
     retry_eintr([&] { return ::waitpid(reaper, &status, 0); });
-    throw SetupError(launch_failure_message(failure));
+    return false;
   }
   guest.control = std::move(parent_end);
   guest.status = std::move(status_read);
-  return guest;
+  return true;
+}
+
+}  // namespace
+
+LaunchedGuest launch_guest(const LaunchPlan& plan) {
+  LaunchedGuest guest;
+  ChildReport failure;
+  if (launch_once(plan, guest, failure)) return guest;
+  bool view_failed = failure.stage == ChildReport::kView || failure.stage == ChildReport::kNamespaces;
+  if (!plan.view || !guest.in_view || !view_failed) throw SetupError(launch_failure_message(failure));
+  // The namespaces were made but the view could not be built: run without.
+  LaunchedGuest fallback;
+  fallback.clone_errno = failure.value;
+  fallback.view_failure = launch_failure_message(failure);
+  ChildReport again;
+  if (!launch_once(without_view(plan), fallback, again)) throw SetupError(launch_failure_message(again));
+  return fallback;
 }
 
 void release_guest(const LaunchedGuest& guest) {

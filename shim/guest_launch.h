@@ -32,6 +32,7 @@
 
 #include <cstdint>
 
+#include <string>
 #include <vector>
 
 #include "sys/unique_fd.h"
@@ -121,6 +122,7 @@ struct LaunchedGuest {
   UniqueFd status;   // from the reaper: the main guest's wait status (an int) when it exits
   bool in_view = false;  // the guest runs in its view (LaunchPlan::view), its reaper as PID 1
   int clone_errno = 0;   // why the namespaces for a view could not be made (0: they were, or none asked)
+  std::string view_failure;  // or why the view could not be built in them (then none was used)
 };
 
 // Forks the guest and receives its notify listener. Throws SetupError (with

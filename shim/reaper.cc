@@ -158,6 +158,21 @@ bool broker_gone(const LaunchPlan& plan, pid_t broker) {
 
 }  // namespace
 
+namespace {
+
+// The parent-death signal is sent before the broker's pidfd turns
+// readable (exit_notify), so in a PID namespace the pidfd is given a moment
+// (a second at most, for a SIGHUP that did not come from the broker's death).
+bool broker_gone_after_sighup(const LaunchPlan& plan, pid_t broker) {
+  if (!plan.view) return broker_gone(plan, broker);
+  pollfd p{plan.broker_pidfd, POLLIN, 0};
+  int n;
+  do n = ::poll(&p, 1, 1000); while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
+}  // namespace
+
 void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t broker) {
   // SIGCHLD and the forwarded signals are blocked (inherited from the
   // broker); SIGHUP joins them so it can be waited for too.
@@ -193,7 +208,7 @@ void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t bro
   for (;;) {
     siginfo_t si;
     int sig = ::sigwaitinfo(&wait_set, &si);
-    if (sig == SIGHUP && broker_gone(plan, broker)) {
+    if (sig == SIGHUP && broker_gone_after_sighup(plan, broker)) {
       // The broker is gone: nobody can answer the guests any more.
       kill_descendants(self, plan.view);
     }
