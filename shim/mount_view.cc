@@ -33,6 +33,11 @@ bool inside_any(const std::string& path, const std::vector<std::string>& dirs) {
   return std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) { return path_text::is_within(path, d); });
 }
 
+// Where a link in `dir` whose text is `text` leads, lexically (one hop).
+std::string link_destination(const std::string& dir, std::string_view text) {
+  return path_text::normalize(text[0] == '/' ? std::string(text) : path_text::join(dir, text));
+}
+
 // The grant as an entry, or nullopt with `why_not` set.
 // `old_root`: where the host's tree is while the view is built.
 std::optional<Entry> entry_for(const Grant& g, const std::string& old_root, std::string& why_not) {
@@ -101,9 +106,8 @@ struct ViewIndex {
       for (std::string p = path; p != "/"; p = path_text::split_last(p).parent) {
         auto it = links.find(p);
         if (it == links.end()) continue;
-        std::string base = path_text::split_last(p).parent;
-        std::string target = it->second[0] == '/' ? it->second : path_text::join(base, it->second);
-        path = path_text::normalize(target + path.substr(p.size()));
+        path = path_text::normalize(link_destination(path_text::split_last(p).parent, it->second) +
+                                    path.substr(p.size()));
         followed = true;
         break;
       }
@@ -131,8 +135,7 @@ std::vector<std::string> links_into(const std::string& dir, const ViewIndex& vie
     ssize_t n = ::readlinkat(::dirfd(d), e->d_name, target, sizeof target - 1);
     if (n <= 0) continue;
     std::string_view text(target, static_cast<size_t>(n));
-    std::string lexical = path_text::normalize(text[0] == '/' ? std::string(text) : path_text::join(dir, text));
-    if (view.holds(lexical)) out.push_back(path_text::join(dir, e->d_name));
+    if (view.holds(link_destination(dir, text))) out.push_back(path_text::join(dir, e->d_name));
   }
   ::closedir(d);
   return out;
@@ -193,16 +196,14 @@ void add_soname_links(const std::vector<Entry>& binds, ViewIndex& view, std::set
     auto [dir, name] = path_text::split_last(e.path);
     size_t so = name.find(".so");
     if (so == std::string::npos || inside_any(e.path, view.bound_dirs)) continue;
-    for (size_t cut = name.size(); cut > so + 2; --cut) {
-      if (cut != name.size() && name[cut] != '.') continue;
-      if (cut == name.size()) continue;
+    for (size_t cut = name.size() - 1; cut > so + 2; --cut) {
+      if (name[cut] != '.') continue;
       std::string link = path_text::join(dir, name.substr(0, cut));
       char target[PATH_MAX];
       ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
       if (n <= 0) continue;
       std::string_view text(target, static_cast<size_t>(n));
-      std::string lexical = path_text::normalize(text[0] == '/' ? std::string(text) : path_text::join(dir, text));
-      if (view.present.contains(lexical)) add_link(link, view, made, out);
+      if (view.present.contains(link_destination(dir, text))) add_link(link, view, made, out);
     }
   }
 }
