@@ -12,10 +12,8 @@ set(WWJAIL_FUZZ_SANITIZERS -fsanitize=address,undefined -fno-sanitize-recover=al
 
 add_library(wwjail_fuzz_code STATIC EXCLUDE_FROM_ALL
   capabilities/path_text.cc capabilities/storage_caps.cc capabilities/net_caps.cc
-  sys/sys_error.cc
-  policy/program_deps.cc policy/run_config.cc policy/policy_file.cc policy/limits.cc policy/environment.cc
-  policy/capability_names.cc policy/policy_learner.cc sys/atomic_file.cc
-  ${WWJAIL_GENERATED_PROFILES})
+  sys/sys_error.cc sys/atomic_file.cc
+  ${WWJAIL_POLICY_SOURCES} ${WWJAIL_GENERATED_PROFILES})
 target_link_libraries(wwjail_fuzz_code PUBLIC wwjail_base spdlog::spdlog PkgConfig::LIBCAP)
 target_compile_definitions(wwjail_fuzz_code PRIVATE TOML_HEADER_ONLY=1)
 target_compile_options(wwjail_fuzz_code PUBLIC ${WWJAIL_FUZZ_SANITIZERS} PRIVATE -fsanitize=fuzzer-no-link)
