@@ -34,6 +34,23 @@ namespace {
   ::_exit(127);
 }
 
+// Shrinks the bounding set to `keep`. That needs CAP_SETPCAP, which an
+// ordinary user lacks and so does root under runc's default capability set.
+// Without it the bounding set stays as it is, and that is safe because the
+// caller sets no_new_privs before any exec: under no_new_privs an exec
+// (root's, a set-user-ID program's, one with file capabilities) never ends
+// with more in its permitted set than it held before
+// (security/commoncap.c, cap_bprm_creds_from_file), and the permitted set
+// is emptied below. Returns 0 or errno.
+int shrink_bounding_set(uint64_t keep, uint64_t effective, int cap_last) {
+  if (!(effective & (uint64_t{1} << CAP_SETPCAP))) return 0;
+  for (int cap = 0; cap <= cap_last && cap < 64; ++cap) {
+    if (keep & (uint64_t{1} << cap)) continue;
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return errno;
+  }
+  return 0;
+}
+
 // Leaves the guest only the capabilities in `keep`, in every set: a guest
 // started as root must not keep CAP_NET_ADMIN (routes, netlink), CAP_SYS_ADMIN
 // (filesystem ioctls) or CAP_DAC_OVERRIDE. The bounding set limits what an
@@ -44,16 +61,10 @@ int drop_capabilities(uint64_t keep, int cap_last) {
   __user_cap_data_struct data[2]{};
   if (::syscall(SYS_capget, &header, data) != 0) return errno;
   uint64_t permitted = data[0].permitted | (uint64_t{data[1].permitted} << 32);
+  uint64_t effective = data[0].effective | (uint64_t{data[1].effective} << 32);
   keep &= permitted;  // what we do not hold cannot be kept
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return errno;
-  for (int cap = 0; cap <= cap_last && cap < 64; ++cap) {
-    if (keep & (uint64_t{1} << cap)) continue;
-    // Dropping needs CAP_SETPCAP. Without it (an ordinary user) the
-    // permitted set is already empty and no_new_privs stops every exec
-    // from filling it: the bounding set has nothing left to bound.
-    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && !(errno == EPERM && permitted == 0))
-      return errno;
-  }
+  if (int err = shrink_bounding_set(keep, effective, cap_last)) return err;
   for (int i = 0; i < 2; ++i) {
     uint32_t half = static_cast<uint32_t>(keep >> (32 * i));
     data[i].effective = data[i].permitted = data[i].inheritable = half;

@@ -21,8 +21,8 @@ SKIP = 77
 STOCK_PROFILE = "/usr/share/containers/seccomp.json"
 # The capabilities Podman 4 gives a container by default (containers.conf
 # default_capabilities): root holds them, any other user has them only in
-# its bounding set. runc spec's own three (no CAP_SETPCAP) are not what any
-# engine uses.
+# its bounding set. runc spec's own three (no CAP_SETPCAP, so root cannot
+# shrink its bounding set) are kept where a test asks for runc_caps.
 PODMAN_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
                "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"]
 
@@ -121,7 +121,7 @@ def announce_profile():
     print(f"profile: {STOCK_PROFILE} as shipped, converted as Podman converts it", flush=True)
 
 
-def make_bundle(bundle, args, extra_binds=(), uid=0, tmp=False, shm=True, env=None, runc="runc"):
+def make_bundle(bundle, args, extra_binds=(), uid=0, tmp=False, shm=True, env=None, runc="runc", runc_caps=False):
     """An OCI bundle whose root is an empty read-only directory with the host's
     /usr, /etc, /lib* bound read-only (and extra_binds), the stock seccomp
     profile, and process.args = args. No /tmp unless tmp; /dev/shm unless not shm."""
@@ -148,7 +148,8 @@ def make_bundle(bundle, args, extra_binds=(), uid=0, tmp=False, shm=True, env=No
     p["terminal"] = False
     p["args"] = list(args)
     p["user"] = {"uid": uid, "gid": uid}
-    p["capabilities"] = podman_capabilities(uid)
+    if not runc_caps:
+        p["capabilities"] = podman_capabilities(uid)
     if env:
         p["env"] = p["env"] + list(env)
     # The host's nofile limit, not runc's default 1024 above it (no CAP_SYS_RESOURCE needed).

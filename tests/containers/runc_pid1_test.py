@@ -107,6 +107,21 @@ def accesses(c, rc, who):
     c.check(r.returncode == 0, f"uid {who}: the same with --no-tmpdir runs", f"{r.returncode} {r.stderr!r}")
 
 
+def runc_own_capabilities(c, rc):
+    """runc's own default set has no CAP_SETPCAP: root there cannot shrink
+    its bounding set, and wwjail used to refuse to start (EPERM)."""
+    host_name = open("/etc/hostname").read()
+    r = rc.run(["--read", "/etc/hostname", "--", "/bin/cat", "/etc/hostname"], uid=0, runc_caps=True)
+    c.check(r.returncode == 0 and r.stdout == host_name, "runc's capabilities: a granted read is allowed",
+            f"exit {r.returncode}, out {r.stdout!r}, err {r.stderr!r}")
+    r = rc.run(["--exec", "/usr/bin", "--", "/bin/sh", "-c", "grep -E '^Cap(Prm|Eff|Amb)' /proc/self/status; cat /etc/passwd"], uid=0,
+               runc_caps=True)
+    caps = [line.split()[1] for line in r.stdout.splitlines() if line.startswith("Cap")]
+    c.check(caps == ["0000000000000000"] * 3, "runc's capabilities: the guest holds none", f"{r.stdout!r} {r.stderr!r}")
+    c.check(r.returncode == 1 and "Permission denied" in r.stderr and "root:" not in r.stdout,
+            "runc's capabilities: an ungranted read is denied", f"exit {r.returncode}, err {r.stderr!r}")
+
+
 def sigterm(c, rc, who):
     p, cid = rc.start(["--exec", "/usr/bin", "--", "/bin/sh", "-c",
                        'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 0.1; done'], uid=who)
@@ -162,6 +177,7 @@ def main():
     ctrtest.announce_profile()
     c = ctrtest.Checks("runc_pid1")
     rc = Runc(runc, scratch)
+    runc_own_capabilities(c, rc)
     for who in (0, 1000):
         accesses(c, rc, who)
         sigterm(c, rc, who)

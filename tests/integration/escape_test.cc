@@ -1217,6 +1217,32 @@ TEST(EscapeProcess, RootGuestHasNoCapabilities) {
   EXPECT_OUTCOME_PREFIX(outside, 0, "ok eff=1ff");
 }
 
+TEST(EscapeProcess, RootWithoutSetpcapStartsAGuestWithNoCapabilities) {
+  // runc's default capability set has no CAP_SETPCAP, so root there cannot
+  // shrink the bounding set. wwjail used to refuse to start ("dropping
+  // capabilities": EPERM); it must start the guest with empty sets all the
+  // same, and exec must not refill them from the bounding set that stays.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  if (::access("/usr/sbin/capsh", X_OK) != 0) GTEST_SKIP() << "no capsh(1)";
+  auto under_capsh = [](std::vector<std::string> argv) {
+    std::vector<std::string> all{"/usr/sbin/capsh", "--drop=cap_setpcap", "--", "-c", "exec \"$0\" \"$@\""};
+    all.insert(all.end(), argv.begin(), argv.end());
+    return run(all, "", 30);
+  };
+  // Control: capsh really took CAP_SETPCAP (bit 8) and left the rest.
+  auto outside = under_capsh({guest("escape_calls"), "cap-sets"});
+  ASSERT_EQ(outside.out.rfind("cap-sets ok eff=", 0), 0u) << describe(outside);
+  unsigned long long eff = std::stoull(outside.out.substr(std::strlen("cap-sets ok eff=")), nullptr, 16);
+  ASSERT_EQ(eff & (1ULL << 8), 0u) << describe(outside);
+  ASSERT_NE(eff & (1ULL << 21), 0u) << "CAP_SYS_ADMIN should be left\n" << describe(outside);
+  for (const char* mode : {"auto", "files"}) {
+    auto r = under_capsh({wwjail_bin(), "--mediate", mode, "--", guest("escape_calls"), "cap-sets"});
+    EXPECT_EQ(r.exit_code, 0) << mode << "\n" << describe(r);
+    EXPECT_EQ(r.out.rfind("cap-sets ok eff=0 prm=0 inh=0 ", 0), 0u) << mode << "\n" << describe(r);
+    EXPECT_NE(r.out.find(" amb=0\n"), std::string::npos) << mode << "\n" << describe(r);
+  }
+}
+
 TEST(EscapeProcess, RootGuestCannotChangeTheHostsRoutes) {
   // `sudo wwjail -- ip route add ...` reached the host's routing table
   // (NETLINK_ROUTE needs CAP_NET_ADMIN, which the guest no longer has).
