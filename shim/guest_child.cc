@@ -145,6 +145,14 @@ ChildFds place_listen_fds(const LaunchPlan& plan, int control_fd) {
   return fds;
 }
 
+// Enters the Landlock domain, asking that the guest's denials be audited
+// after its exec too (ABI 7); a kernel without that flag gets none.
+int restrict_self_logged(int ruleset) {
+  if (kernel::landlock_restrict_self(ruleset, LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON) == 0) return 0;
+  if (errno != EINVAL) return -1;
+  return kernel::landlock_restrict_self(ruleset, 0);
+}
+
 // Limits, the IPC namespace, capabilities, no_new_privs and Landlock, in
 // that order: each step needs the privileges the next one takes away.
 void confine(const LaunchPlan& plan, const ChildFds& fds) {
@@ -160,8 +168,7 @@ void confine(const LaunchPlan& plan, const ChildFds& fds) {
   if (plan.view && plan.own_net_namespace && ::unshare(CLONE_NEWNET) != 0) fail(fds.control, ChildReport::kSetup, errno);
   if (int err = drop_capabilities(plan.keep_caps, plan.cap_last)) fail(fds.control, ChildReport::kCapabilities, err);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(fds.control, ChildReport::kSetup, errno);
-  if (fds.landlock >= 0 && kernel::landlock_restrict_self(fds.landlock, 0) != 0)
-    fail(fds.control, ChildReport::kLandlock, errno);
+  if (fds.landlock >= 0 && restrict_self_logged(fds.landlock) != 0) fail(fds.control, ChildReport::kLandlock, errno);
 }
 
 // Installs the filter, reports the listener's number and waits for the

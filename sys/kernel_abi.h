@@ -32,6 +32,15 @@
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
 
+// Linux 6.15 (Landlock ABI 7): landlock_restrict_self flag. Without it the
+// kernel writes audit records of a domain's denials only until the next
+// execve, so none for the program the guest runs; with it, every denial of
+// the guest's domain reaches the audit log (where audit is enabled: records
+// go to auditd, `ausearch -m LANDLOCK_ACCESS`). Older kernels answer EINVAL.
+#ifndef LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON
+#define LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON (1U << 1)
+#endif
+
 // Linux 6.3: memfd_create flags. MFD_NOEXEC_SEAL makes the memfd
 // non-executable for good (mode bits cleared, F_SEAL_EXEC set); MFD_EXEC asks
 // for an executable one. Landlock does not check files on internal mounts
