@@ -84,24 +84,27 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 // Everything here reads /proc/PID of a guest, which is the broker's to read
 // (ptrace access): so as the broker, whoever it acts for.
 
+std::string fd_link(pid_t pid, int fd) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  return fd == AT_FDCWD ? proc + "/cwd" : proc + "/fd/" + std::to_string(fd);
+}
+
 int fd_target(pid_t pid, int fd, std::string& out) {
   if (fd < 0) return EBADF;
   AsBroker broker;
-  int err = read_link("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), out);
+  int err = read_link(fd_link(pid, fd), out);
   return err == ENOENT ? EBADF : err;
 }
 
 int dir_path(pid_t pid, int dirfd, std::string& out) {
   AsBroker broker;
-  int err = dirfd == AT_FDCWD ? read_link("/proc/" + std::to_string(pid) + "/cwd", out) : fd_target(pid, dirfd, out);
+  int err = dirfd == AT_FDCWD ? read_link(fd_link(pid, dirfd), out) : fd_target(pid, dirfd, out);
   if (err) return err;
   if (out.empty() || out.front() != '/') return ENOTDIR;
   if (ends_with(out, " (deleted)")) {
     // Removed, or really named so: ask the directory itself.
-    std::string link = dirfd == AT_FDCWD ? "/proc/" + std::to_string(pid) + "/cwd"
-                                         : "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(dirfd);
     struct stat st;
-    if (::stat(link.c_str(), &st) != 0 || st.st_nlink == 0) return ENOENT;
+    if (::stat(fd_link(pid, dirfd).c_str(), &st) != 0 || st.st_nlink == 0) return ENOENT;
   }
   return 0;
 }

@@ -12,6 +12,10 @@
 
 namespace wwjail::guest_proc {
 
+// The /proc link of the guest's descriptor `fd`, "/proc/PID/fd/FD", or of
+// its cwd, "/proc/PID/cwd", for AT_FDCWD (the broker's to read).
+std::string fd_link(pid_t pid, int fd);
+
 // The absolute path of the guest's cwd (dirfd == AT_FDCWD) or of its dirfd.
 // Returns 0, EBADF (no such fd), ENOTDIR (not a path: socket, pipe, anon
 // inode), or ENOENT (the directory was deleted).

@@ -96,14 +96,15 @@ void log_view(const MountViewPlan& view, spdlog::logger& log) {
               e.read_only ? "" : " (writable)");
 }
 
-// The kernel's walls for a spec: the Landlock ruleset and the seccomp filter
-// (the one for a view, and the one for when the kernel refuses its
-// namespaces at launch), and the view itself.
+// The kernel's walls for a spec: the Landlock ruleset, the seccomp filter
+// and the view itself.
 struct Walls {
   Enforcement enforcement;
   LandlockRuleset landlock;
   CompiledFilter filter;
-  CompiledFilter filter_without_view;
+  // Only with a view: the filter for when the kernel refuses its namespaces
+  // at launch and the guest runs without it.
+  std::optional<CompiledFilter> filter_without_view;
   UniqueFd broker_pidfd;  // the reaper's test that the broker lives, in a PID namespace
 };
 
@@ -122,8 +123,10 @@ Walls build_walls(const JailSpec& spec, spdlog::logger& log) {
   const bool scoped = landlock.scopes_signals;
   CompiledFilter filter =
       precompiled_guest_filter({.landlock_scopes_signals = scoped, .kernel_decides_files = enforcement.kernel_decides_files});
-  CompiledFilter without_view = precompiled_guest_filter(
-      {.landlock_scopes_signals = scoped, .kernel_decides_files = enforcement.kernel_decides_without_view});
+  std::optional<CompiledFilter> without_view;
+  if (enforcement.view)
+    without_view.emplace(precompiled_guest_filter(
+        {.landlock_scopes_signals = scoped, .kernel_decides_files = enforcement.kernel_decides_without_view}));
   UniqueFd broker_pidfd(enforcement.view ? kernel::pidfd_open(::getpid()) : -1);
   return {std::move(enforcement), std::move(landlock), std::move(filter), std::move(without_view),
           std::move(broker_pidfd)};
@@ -151,7 +154,7 @@ void plan_view(LaunchPlan& plan, const JailSpec& spec, Walls& walls) {
     plan.uid_map = e.namespaces.uid_map.c_str();
     plan.gid_map = e.namespaces.gid_map.c_str();
   }
-  plan.filter_without_view = walls.filter_without_view.fprog();
+  plan.filter_without_view = walls.filter_without_view->fprog();
   plan.broker_pidfd = walls.broker_pidfd.get();
 }
 

@@ -231,7 +231,7 @@ Expected<RootWalk, Verdict> walk_from_root(Call& n, const Services& s, int dirfd
   RootWalk w;
   if (dirfd == AT_FDCWD) {
     AsBroker broker;  // the guest's /proc entry is the broker's to read
-    w.root.reset(::open(("/proc/" + std::to_string(n.pid()) + "/cwd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    w.root.reset(::open(guest_proc::fd_link(n.pid(), AT_FDCWD).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!w.root.valid()) return fail(ENOENT);
   } else {
     auto dup = dup_guest_fd_named(n, dirfd);

@@ -81,18 +81,27 @@ void RingLoop::watch_readable(int fd, std::function<bool(uint32_t)> cb) {
   arm_poll(fd, std::make_shared<std::function<bool(uint32_t)>>(std::move(cb)));
 }
 
+// Queues `op` with the caller's personality: `prep` fills the entry (it
+// clears the personality field, so that is set after it).
+template <class Prep>
+void RingLoop::submit_as_caller(std::unique_ptr<Op> op, Prep&& prep) {
+  op->personality = personality_for_caller();
+  Op* raw = op.get();
+  uint64_t id = add_op(std::move(op));
+  io_uring_sqe* sqe = next_sqe();
+  prep(sqe, *raw);
+  sqe->personality = static_cast<uint16_t>(raw->personality);
+  io_uring_sqe_set_data64(sqe, id);
+}
+
 void RingLoop::openat2(int dirfd, std::string path, open_how how, std::function<void(int)> done) {
   auto op = std::make_unique<Op>();
   op->path = std::move(path);
   op->how = how;
   op->on_complete = std::move(done);
-  op->personality = personality_for_caller();
-  Op* raw = op.get();
-  uint64_t id = add_op(std::move(op));
-  io_uring_sqe* sqe = next_sqe();
-  io_uring_prep_openat2(sqe, dirfd, raw->path.c_str(), &raw->how);
-  sqe->personality = static_cast<uint16_t>(raw->personality);
-  io_uring_sqe_set_data64(sqe, id);
+  submit_as_caller(std::move(op), [&](io_uring_sqe* sqe, Op& o) {
+    io_uring_prep_openat2(sqe, dirfd, o.path.c_str(), &o.how);
+  });
 }
 
 void RingLoop::connect(int fd, sockaddr_storage addr, socklen_t len, std::shared_ptr<void> keep,
@@ -101,13 +110,9 @@ void RingLoop::connect(int fd, sockaddr_storage addr, socklen_t len, std::shared
   op->addr = addr;
   op->keep = std::move(keep);
   op->on_complete = std::move(done);
-  op->personality = personality_for_caller();
-  Op* raw = op.get();
-  uint64_t id = add_op(std::move(op));
-  io_uring_sqe* sqe = next_sqe();
-  io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&raw->addr), len);
-  sqe->personality = static_cast<uint16_t>(raw->personality);
-  io_uring_sqe_set_data64(sqe, id);
+  submit_as_caller(std::move(op), [&](io_uring_sqe* sqe, Op& o) {
+    io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&o.addr), len);
+  });
 }
 
 void RingLoop::sendmsg(int fd, std::shared_ptr<OwnedMessage> message, int flags, std::shared_ptr<void> keep,
@@ -116,13 +121,9 @@ void RingLoop::sendmsg(int fd, std::shared_ptr<OwnedMessage> message, int flags,
   op->message = std::move(message);
   op->keep = std::move(keep);
   op->on_complete = std::move(done);
-  op->personality = personality_for_caller();
-  Op* raw = op.get();
-  uint64_t id = add_op(std::move(op));
-  io_uring_sqe* sqe = next_sqe();
-  io_uring_prep_sendmsg(sqe, fd, &raw->message->msg, static_cast<unsigned>(flags));
-  sqe->personality = static_cast<uint16_t>(raw->personality);
-  io_uring_sqe_set_data64(sqe, id);
+  submit_as_caller(std::move(op), [&](io_uring_sqe* sqe, Op& o) {
+    io_uring_prep_sendmsg(sqe, fd, &o.message->msg, static_cast<unsigned>(flags));
+  });
 }
 
 void RingLoop::run(const std::function<bool()>& stop) {

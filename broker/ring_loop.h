@@ -71,6 +71,8 @@ class RingLoop final : public EventLoop {
   io_uring_sqe* next_sqe();
   void arm_poll(int fd, std::shared_ptr<std::function<bool(uint32_t)>> cb);
   uint64_t add_op(std::unique_ptr<Op> op);
+  template <class Prep>
+  void submit_as_caller(std::unique_ptr<Op> op, Prep&& prep);
 
   io_uring ring_{};
   std::unordered_map<uint64_t, std::unique_ptr<Op>> ops_;

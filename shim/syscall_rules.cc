@@ -141,8 +141,9 @@ bool kernel_decided_in_view(const std::string& name) {
   return false;
 }
 
-std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
-  std::vector<SyscallRule> rules;
+namespace {
+
+void add_listed_rules(const FilterOptions& options, std::vector<SyscallRule>& rules) {
   for (const char* n : kAllowed) rules.push_back({n, -1, FilterAction::kAllow, 0, {}});
   for (const char* n : kNotified) {
     bool kernel = options.kernel_decides_files && kernel_decided_in_view(n);
@@ -156,7 +157,9 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
     if (std::string_view(r.name) == "personality") continue;
     rules.push_back({r.name, -1, FilterAction::kErrno, r.err, {}});
   }
+}
 
+void add_new_syscall_rules(std::vector<SyscallRule>& rules) {
   // Syscalls newer than libseccomp 2.5.4, by x86_64 number.
   rules.push_back({"fchmodat2", 452, FilterAction::kErrno, ENOSYS, {}});  // libc falls back to fchmodat
   rules.push_back({"statmount", 457, FilterAction::kErrno, EPERM, {}});
@@ -164,13 +167,17 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
   for (int nr = 463; nr <= 466; ++nr)  // *xattrat: struct arguments; libc falls back
     rules.push_back({"xattrat", nr, FilterAction::kErrno, ENOSYS, {}});
   rules.push_back({"open_tree_attr", 467, FilterAction::kErrno, EPERM, {}});
+}
 
+void add_clone_rules(std::vector<SyscallRule>& rules) {
   // clone: namespaces refused, everything else (threads, fork) allowed.
   rules.push_back({"clone", -1, FilterAction::kAllow, 0, {SCMP_A0_64(SCMP_CMP_MASKED_EQ, kNamespaceFlags, 0)}});
   for (uint64_t bit = 1; bit; bit <<= 1) {
     if (kNamespaceFlags & bit) rules.push_back({"clone", -1, FilterAction::kErrno, EPERM, {SCMP_A0_64(SCMP_CMP_MASKED_EQ, bit, bit)}});
   }
+}
 
+void add_ioctl_rules(std::vector<SyscallRule>& rules) {
   // ioctl: an allow-list of commands (shim/ioctl_allowlist.cc), compared on
   // the low 32 bits (the kernel takes the command as unsigned int, so a
   // command with garbage upper bits is that command). Every other command
@@ -187,7 +194,9 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
   for (const auto& c : allowed_ioctls())
     rules.push_back({"ioctl", -1, FilterAction::kAllow, 0, {SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, c.cmd)}});
   rules.push_back({"ioctl", -1, FilterAction::kNotify, 0, {SCMP_A1_64(SCMP_CMP_GE, 0)}});
+}
 
+void add_self_only_rules(std::vector<SyscallRule>& rules) {
   // seccomp: a guest may add filters (they only restrict it further) but
   // not a listener of its own, which could answer for it.
   rules.push_back({"seccomp", -1, FilterAction::kAllow, 0,
@@ -202,7 +211,9 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
   rules.push_back({"setpriority", -1, FilterAction::kAllow, 0, {SCMP_A0_32(SCMP_CMP_EQ, 0), SCMP_A1_32(SCMP_CMP_EQ, 0)}});
   rules.push_back({"setpriority", -1, FilterAction::kNotify, 0, {SCMP_A0_32(SCMP_CMP_NE, 0)}});
   rules.push_back({"setpriority", -1, FilterAction::kNotify, 0, {SCMP_A1_32(SCMP_CMP_NE, 0)}});
+}
 
+void add_socket_rules(std::vector<SyscallRule>& rules) {
   // socket: unix, and TCP/UDP over inet and inet6, plus netlink route
   // (libc asks it for the host's addresses). Raw and packet sockets build
   // their own headers, and the many other families are kernel surface no
@@ -224,7 +235,9 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
                    {SCMP_A4_64(SCMP_CMP_EQ, 0), SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, 0)}});
   rules.push_back({"sendto", -1, FilterAction::kNotify, 0, {SCMP_A4_64(SCMP_CMP_NE, 0)}});
   rules.push_back({"sendto", -1, FilterAction::kNotify, 0, {SCMP_A3_32(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)}});
+}
 
+void add_memfd_and_personality_rules(std::vector<SyscallRule>& rules) {
   // memfd_create: a memfd that can never be executed needs no check; any
   // other is made by the broker with MFD_NOEXEC_SEAL added (see kernel_abi.h).
   rules.push_back({"memfd_create", -1, FilterAction::kAllow, 0,
@@ -237,6 +250,19 @@ std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
   // personality: queries and PER_LINUX (with ADDR_NO_RANDOMIZE) only.
   for (uint32_t p : {0xffffffffu, 0x0u, 0x0040000u})
     rules.push_back({"personality", -1, FilterAction::kAllow, 0, {SCMP_A0_32(SCMP_CMP_EQ, p)}});
+}
+
+}  // namespace
+
+std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options) {
+  std::vector<SyscallRule> rules;
+  add_listed_rules(options, rules);
+  add_new_syscall_rules(rules);
+  add_clone_rules(rules);
+  add_ioctl_rules(rules);
+  add_self_only_rules(rules);
+  add_socket_rules(rules);
+  add_memfd_and_personality_rules(rules);
   return rules;
 }
 

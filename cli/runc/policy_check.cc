@@ -17,6 +17,7 @@
 #include "cli/runc/bundle_config.h"
 #include "policy/policy_file.h"
 #include "policy/run_config.h"
+#include "sys/self_fd.h"
 
 namespace wwjail::runc {
 namespace {
@@ -142,7 +143,7 @@ bool enter_view(const CheckView& v) {
     if (::stat(b.source.c_str(), &st) != 0) continue;  // runc would fail the create
     int t = points.target(b.destination, !S_ISDIR(st.st_mode));
     if (t < 0) continue;
-    std::string target = "/proc/self/fd/" + std::to_string(t);
+    std::string target = self_fd_path(t);
     if (::mount(b.source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
   }
   if (::chroot(v.rootfs.c_str()) != 0 || ::chdir("/") != 0) return false;

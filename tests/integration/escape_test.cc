@@ -45,8 +45,6 @@ namespace {
 constexpr const char* kSecret = "TOPSECRET-4b1d9e";
 constexpr const char* kInside = "INSIDE-granted";
 
-using Op = std::vector<std::string>;  // {"read", "/path"}: one escape_calls operation
-
 [[maybe_unused]] bool run_known_bugs() {
   const char* v = std::getenv("WWJAIL_RUN_KNOWN_BUGS");
   return v && *v && std::string(v) != "0";
@@ -57,23 +55,11 @@ using Op = std::vector<std::string>;  // {"read", "/path"}: one escape_calls ope
     if (!run_known_bugs()) GTEST_SKIP() << "KNOWN BUG: " << what << " (WWJAIL_RUN_KNOWN_BUGS=1 runs it)"; \
   } while (0)
 
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> lines;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out.substr(0, 4000) + "\n--- stderr:\n" +
-         r.err.substr(0, 4000);
 }
 
 void expect_no_secret(const RunResult& r) {
@@ -88,31 +74,6 @@ std::string addfd_note(const RunResult& r) {
     return "the broker died answering a notification: the ADDFD regression, see "
            "EscapeBrokerAddfd.ConcurrentBrokerOpensKeepBrokerAlive\n";
   return "";
-}
-
-// One run of the escape_calls guest. outcome[i] is what op i reported with
-// its name stripped: "ok [data]", "err ENAME", "killed SIGNAME", "LEAK ...".
-struct Calls {
-  RunResult run;
-  std::vector<std::string> outcome;
-  const std::string& operator[](size_t i) const { return outcome.at(i); }
-};
-
-Calls calls(const std::vector<std::string>& jail_args, const std::vector<Op>& ops, bool jailed = true) {
-  std::vector<std::string> command{guest("escape_calls")};
-  for (const auto& op : ops) command.insert(command.end(), op.begin(), op.end());
-  Calls c;
-  c.run = jailed ? jail(jail_args, command, 30) : run(command, "", 30);
-  auto lines = split_lines(c.run.out);
-  for (size_t i = 0; i < ops.size(); ++i) {
-    std::string prefix = ops[i][0] + " ";
-    if (i < lines.size() && lines[i].rfind(prefix, 0) == 0) {
-      c.outcome.push_back(lines[i].substr(prefix.size()));
-    } else {
-      c.outcome.push_back("<missing: op " + std::to_string(i) + " " + ops[i][0] + " printed no line>");
-    }
-  }
-  return c;
 }
 
 #define EXPECT_OUTCOME(c, i, expected) EXPECT_EQ((c)[i], expected) << "op " << (i) << "\n" << describe((c).run)

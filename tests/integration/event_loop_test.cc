@@ -14,10 +14,6 @@
 namespace wwjail::testing {
 namespace {
 
-std::string describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nout: " + r.out + "\nerr: " + r.err;
-}
-
 // wwjail [args...] -- command..., with `env` set (and under no_io_uring).
 RunResult jail_with(const std::vector<std::string>& env, bool forbid_io_uring, const std::vector<std::string>& args,
                     const std::vector<std::string>& command, int timeout_s = 60) {

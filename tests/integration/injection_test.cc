@@ -93,14 +93,6 @@ TEST(PolicyInjection, GuestChosenFileNamesRoundTripOrAreLeftOut) {
   EXPECT_TRUE(has_denial(sibling.err)) << sibling.err;
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> v;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) v.push_back(line);
-  return v;
-}
-
 TEST(LogForgery, ANewlineInAPathCannotForgeADecisionLine) {
   ScratchDir d;
   std::string granted = d.file("granted.txt", "g");
@@ -110,7 +102,7 @@ TEST(LogForgery, ANewlineInAPathCannotForgeADecisionLine) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(r.out, "ok\nerr 13\n") << r.err;  // the granted read worked, the other was refused
   int granted_lines = 0, forged_lines = 0;
-  for (const auto& line : lines_of(r.err)) {
+  for (const auto& line : split_lines(r.err)) {
     EXPECT_FALSE(line.starts_with("wwjail: info: allowed pid=1 ")) << "a forged line:\n" << r.err;
     if (line.find("/nope") != std::string::npos) {
       ++forged_lines;
@@ -134,7 +126,7 @@ TEST(LogForgery, JsonLogStaysJsonWithInvalidUtf8InAPath) {
   EXPECT_EQ(r.out, "ok\nerr 13\n") << r.err;
   const std::string expected = d.path() + "/bad\xef\xbf\xbd\xef\xbf\xbd\n\x1b[2J";  // U+FFFD per invalid byte
   int denials = 0, allowed = 0;
-  for (const auto& line : lines_of(r.err)) {
+  for (const auto& line : split_lines(r.err)) {
     ASSERT_TRUE(nlohmann::json::accept(line)) << "not JSON: " << line;
     auto j = nlohmann::json::parse(line);
     if (j.value("decision", "") == "deny" && j.value("target", "") == expected) ++denials;

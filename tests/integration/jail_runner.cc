@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace wwjail::testing {
@@ -116,6 +117,35 @@ std::string ScratchDir::sub(const std::string& name) const {
   std::string p = path_ + "/" + name;
   mkdir(p.c_str(), 0755);
   return p;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string describe(const RunResult& r, size_t limit) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out.substr(0, limit) + "\n--- stderr:\n" +
+         r.err.substr(0, limit);
+}
+
+Calls calls(const std::vector<std::string>& jail_args, const std::vector<Op>& ops, bool jailed) {
+  std::vector<std::string> command{guest("escape_calls")};
+  for (const auto& op : ops) command.insert(command.end(), op.begin(), op.end());
+  Calls c;
+  c.run = jailed ? jail(jail_args, command, 30) : run(command, "", 30);
+  auto lines = split_lines(c.run.out);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    std::string prefix = ops[i][0] + " ";
+    if (i < lines.size() && lines[i].rfind(prefix, 0) == 0) {
+      c.outcome.push_back(lines[i].substr(prefix.size()));
+    } else {
+      c.outcome.push_back("<missing: op " + std::to_string(i) + " " + ops[i][0] + " printed no line>");
+    }
+  }
+  return c;
 }
 
 }  // namespace wwjail::testing

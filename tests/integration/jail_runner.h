@@ -24,6 +24,26 @@ std::string guest(const std::string& name);
 // wwjail [args...] -- command..., with --mediate files unless args name a mode.
 RunResult jail(const std::vector<std::string>& args, const std::vector<std::string>& command, int timeout_s = 60);
 
+// The lines of `text`, without their newlines.
+std::vector<std::string> split_lines(const std::string& text);
+
+// A run as a failure message: its exit status, then stdout and stderr, each
+// cut to `limit` characters.
+std::string describe(const RunResult& r, size_t limit = 4000);
+
+// One run of the escape_calls guest (tests/guests). outcome[i] is what op i
+// reported with its name stripped: "ok [data]", "err ENAME", "killed
+// SIGNAME", "LEAK ...", or a "<missing ...>" note when it printed no line.
+using Op = std::vector<std::string>;  // {"read", "/path"}: one escape_calls operation
+struct Calls {
+  RunResult run;
+  std::vector<std::string> outcome;
+  const std::string& operator[](size_t i) const { return outcome.at(i); }
+};
+// escape_calls with `ops` under wwjail `jail_args` (jail()), or run natively
+// when `jailed` is false.
+Calls calls(const std::vector<std::string>& jail_args, const std::vector<Op>& ops, bool jailed = true);
+
 // A scratch directory removed at destruction, for files tests grant.
 class ScratchDir {
  public:

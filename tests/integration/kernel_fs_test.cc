@@ -13,10 +13,6 @@
 namespace wwjail::testing {
 namespace {
 
-std::string describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "--- stderr:\n" + r.err;
-}
-
 class KernelFsBelowAGrant : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {

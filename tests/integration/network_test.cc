@@ -38,18 +38,6 @@ namespace {
 
 constexpr int kJailTimeout = 8;  // seconds; every call the guest makes is local
 
-std::string describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out.substr(0, 2000) + "\n--- stderr:\n" +
-         r.err.substr(0, 2000);
-}
-
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> lines;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 // net_probe OP ARGS... inside the jail with `grants`, or natively.
 RunResult probe(const std::vector<std::string>& grants, std::vector<std::string> op, int timeout_s = kJailTimeout) {
   op.insert(op.begin(), guest("net_probe"));

@@ -24,40 +24,14 @@ namespace {
 constexpr const char* kSecret = "VIEW-SECRET-5f1c";
 constexpr const char* kInside = "view-inside";
 
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::string describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "--- stderr:\n" + r.err;
-}
-
-// The outcome of each op of one escape_calls run ("ok ...", "err ENOENT").
-struct Outcomes {
-  RunResult run;
-  std::vector<std::string> of;
-  const std::string& operator[](size_t i) const { return of[i]; }
-};
-
 // The mode under test: kernel-first, with the view.
 std::vector<std::string> view_mode() { return {"--mediate", "auto"}; }
 
-Outcomes calls(std::vector<std::string> args, const std::vector<std::vector<std::string>>& ops) {
+// escape_calls in the view; no output of it may hold the secret.
+Calls view_calls(std::vector<std::string> args, const std::vector<Op>& ops) {
   auto mode = view_mode();
   args.insert(args.begin(), mode.begin(), mode.end());
-  std::vector<std::string> command{guest("escape_calls")};
-  for (const auto& op : ops) command.insert(command.end(), op.begin(), op.end());
-  Outcomes o;
-  o.run = jail(args, command, 30);
-  auto lines = lines_of(o.run.out);
-  for (size_t i = 0; i < ops.size(); ++i) {
-    std::string prefix = ops[i][0] + " ";
-    o.of.push_back(i < lines.size() && lines[i].rfind(prefix, 0) == 0 ? lines[i].substr(prefix.size())
-                                                                      : "<no line for " + ops[i][0] + ">");
-  }
+  Calls o = calls(args, ops);
   EXPECT_EQ(o.run.out.find(kSecret), std::string::npos) << "the secret reached the guest\n" << describe(o.run);
   return o;
 }
@@ -78,7 +52,7 @@ class View : public ::testing::Test {
 };
 
 TEST_F(View, WhatIsNotGrantedDoesNotExist) {
-  auto o = calls({"--read", granted},
+  auto o = view_calls({"--read", granted},
                  {{"read", inside}, {"read", secret}, {"stat", secret}, {"stat", "/etc/shadow"}, {"chdir", "/root"}});
   EXPECT_OP(o, 0, "ok " + std::string(kInside));
   EXPECT_OP(o, 1, "err ENOENT");
@@ -88,7 +62,7 @@ TEST_F(View, WhatIsNotGrantedDoesNotExist) {
 }
 
 TEST_F(View, ReadGrantsRefuseEveryWayOfWriting) {
-  auto o = calls({"--read", granted, "--write", writable},
+  auto o = view_calls({"--read", granted, "--write", writable},
                  {{"write", wfile}, {"write", inside}, {"rdonly-reopen-write", inside}, {"opath-reopen-write", inside},
                   {"touch", granted + "/new"}, {"fchmod-rw", inside, "0777"}});
   EXPECT_OP_PREFIX(o, 0, "ok");
@@ -101,7 +75,7 @@ TEST_F(View, ReadGrantsRefuseEveryWayOfWriting) {
 
 // Metadata writes are the broker's in every mode: Landlock has no right for them.
 TEST_F(View, MetadataWritesStayWithTheBroker) {
-  auto o = calls({"--read", granted, "--write", writable},
+  auto o = view_calls({"--read", granted, "--write", writable},
                  {{"chmod", wfile, "0600"}, {"chmod", inside, "0777"}, {"setxattr", inside, "user.x"}});
   EXPECT_OP(o, 0, "ok");
   EXPECT_OP_PREFIX(o, 1, "err");
@@ -110,16 +84,16 @@ TEST_F(View, MetadataWritesStayWithTheBroker) {
 }
 
 TEST_F(View, NoWayOutOfTheMountNamespace) {
-  auto o = calls({"--read", granted}, {{"read", inside}, {"mount"}, {"umount"}, {"chroot"}, {"pivot-root"}, {"setns"},
+  auto o = view_calls({"--read", granted}, {{"read", inside}, {"mount"}, {"umount"}, {"chroot"}, {"pivot-root"}, {"setns"},
                                        {"unshare-ns"}, {"clone-newns"}, {"unshare-user"}, {"clone-newuser"}});
   EXPECT_OP(o, 0, "ok " + std::string(kInside));
-  for (size_t i = 1; i < o.of.size(); ++i) EXPECT_OP_PREFIX(o, i, "err");
+  for (size_t i = 1; i < o.outcome.size(); ++i) EXPECT_OP_PREFIX(o, i, "err");
 }
 
 // The guest's /proc holds itself and its descendants: not the reaper (PID 1
 // of its namespace, outside its domain) and no host process.
 TEST_F(View, ProcHoldsOnlyTheGuestsOwnProcesses) {
-  auto o = calls({"--read", granted}, {{"own-proc-read", "status"}, {"child-proc-read", "status"},
+  auto o = view_calls({"--read", granted}, {{"own-proc-read", "status"}, {"child-proc-read", "status"},
                                        {"pid-proc-read", "1", "status"}, {"stat", "/proc/sys"}, {"stat", "/proc/1"}});
   EXPECT_OP_PREFIX(o, 0, "ok");
   EXPECT_OP_PREFIX(o, 1, "ok");
@@ -134,7 +108,7 @@ TEST_F(View, WithoutNetworkGrantsProcShowsNoHostNetwork) {
   auto r = jail({"--mediate", "auto", "--exec", "/usr/bin/cat"}, {"/usr/bin/cat", "/proc/self/net/dev"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   size_t interfaces = 0;
-  for (const auto& line : lines_of(r.out)) {
+  for (const auto& line : split_lines(r.out)) {
     if (line.find(':') == std::string::npos) continue;  // the two header lines
     ++interfaces;
     EXPECT_NE(line.find("lo:"), std::string::npos) << line;
@@ -155,7 +129,7 @@ TEST_F(View, AGrantedPtmxGivesTerminalsOfTheGuestsOwn) {
 // the loader is executable only through the programs that name it.
 TEST_F(View, ExecNeedsAnExecGrant) {
   std::string cat = "/usr/bin/cat";
-  auto o = calls({"--read", granted, "--read", "/usr/bin", "--exec", "/usr/bin/true"},
+  auto o = view_calls({"--read", granted, "--read", "/usr/bin", "--exec", "/usr/bin/true"},
                  {{"exec", "/usr/bin/true"}, {"exec", cat}, {"exec2", "/lib64/ld-linux-x86-64.so.2", "/usr/bin/true"}});
   EXPECT_OP(o, 0, "ok exit=0");
   EXPECT_OP_PREFIX(o, 1, "err");
@@ -244,7 +218,7 @@ TEST_F(View, WithoutNamespacesVisibleMetadataLeavesOpensToLandlock) {
       {guest("escape_calls"), "read", inside, "read", secret, "stat", secret, "own-proc-read", "status",
        "pid-proc-read", "1", "environ"});
   EXPECT_NE(r.err.find("the kernel decides file calls without a view"), std::string::npos) << describe(r);
-  auto lines = lines_of(r.out);
+  auto lines = split_lines(r.out);
   ASSERT_EQ(lines.size(), 5u) << describe(r);
   EXPECT_EQ(lines[0], "read ok " + std::string(kInside));
   EXPECT_EQ(lines[1], "read err EACCES");
