@@ -188,6 +188,20 @@ TEST_P(UdpReply, BoundSocketMaySendOnlyToUnicastPeers) {
   EXPECT_NE(v6.err.find("is of another address family"), std::string::npos) << v6.err;
 }
 
+// `check` says what a UDP bind grant implies.
+TEST(UdpReplyCheck, CheckStatesTheReplyRule) {
+  ScratchDir d;
+  std::string policy = d.file("p.toml", "[network]\nbind = [\"udp:127.0.0.1:5353\", \"udp:*:6000-6010\"]\n");
+  auto r = run({wwjail_bin(), "check", policy});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("udp:127.0.0.1:5353  (" + policy + ":2 bind udp:127.0.0.1:5353); its socket may reply to any "
+                       "unicast peer (no broadcast, no multicast)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("udp:*:6000-6010  (" + policy + ":2 bind udp:*:6000-6010); no replies"), std::string::npos)
+      << r.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, UdpReply, ::testing::Values("files", "auto"),
                          [](const auto& info) { return std::string(info.param); });
 
