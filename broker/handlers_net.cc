@@ -269,7 +269,10 @@ bool local_subnet_broadcast(const NetTarget& t) {
 // The decision on a send to `t` from `sock` (our duplicate): a connect
 // grant, or else the reply right of a UDP socket bound through a bind grant
 // (NetCaps::decide_reply), on the local address the kernel reports.
-NetDecision send_decision(int sock, const SocketKind& kind, const NetCaps& net, const NetTarget& t) {
+// `reply_from`, when given, is set to the local address when the reply
+// right decided.
+NetDecision send_decision(int sock, const SocketKind& kind, const NetCaps& net, const NetTarget& t,
+                          std::optional<NetTarget>* reply_from) {
   NetDecision d = net.decide_connect(t);
   if (d.allowed || kind.transport != Transport::kUdp || t.family == AF_UNIX) return d;
   sockaddr_storage local{};
@@ -284,13 +287,45 @@ NetDecision send_decision(int sock, const SocketKind& kind, const NetCaps& net, 
                      " may reply to unicast peers only, and " + t.text + " is a broadcast address of a local subnet";
     return refused;
   }
+  if (reply.allowed && reply.grant && reply_from) *reply_from = *here;
   return reply;
+}
+
+// A reply goes out from the address the socket is bound to: IP_PKTINFO and
+// IPV6_PKTINFO may name that address or none (the kernel then picks the
+// source of a wildcard-bound socket), never another, so a server bound to
+// loopback cannot send from the host's outside address; IP options
+// (source routes) are refused. `local` is the socket's getsockname.
+bool reply_source_stays(const NetTarget& local, std::vector<char>& control) {
+  bool wildcard = std::all_of(local.addr, local.addr + 16, [](uint8_t b) { return b == 0; });
+  msghdr view{};
+  view.msg_control = control.data();
+  view.msg_controllen = control.size();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&view); c; c = CMSG_NXTHDR(&view, c)) {
+    if (c->cmsg_level == IPPROTO_IP && (c->cmsg_type == IP_RETOPTS || c->cmsg_type == IP_OPTIONS)) return false;
+    if (wildcard) continue;
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      if (c->cmsg_len < CMSG_LEN(sizeof(in_pktinfo))) return false;
+      in_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      bool same = local.family == AF_INET && std::memcmp(&info.ipi_spec_dst, local.addr, 4) == 0;
+      if (info.ipi_spec_dst.s_addr != 0 && !same) return false;
+    }
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      if (c->cmsg_len < CMSG_LEN(sizeof(in6_pktinfo))) return false;
+      in6_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      bool same = local.family == AF_INET6 && std::memcmp(&info.ipi6_addr, local.addr, 16) == 0;
+      if (!IN6_IS_ADDR_UNSPECIFIED(&info.ipi6_addr) && !same) return false;
+    }
+  }
+  return true;
 }
 
 // Decides where a send goes; a unix path is rewritten to its pinned inode
 // (kept open in `held`). The error is the denial or the errno.
 Expected<void, Verdict> check_destination(Call& n, const Services& s, int sock, const SocketKind& kind, Address& a,
-                                          std::vector<UniqueFd>& held) {
+                                          std::vector<UniqueFd>& held, std::optional<NetTarget>* reply_from) {
   if (kind.domain == AF_NETLINK) {
     // Only the kernel (pid 0) is a reachable netlink peer.
     const auto* nl = reinterpret_cast<const sockaddr_nl*>(&a.sa);
@@ -304,7 +339,7 @@ Expected<void, Verdict> check_destination(Call& n, const Services& s, int sock, 
   }
   auto t = socket_target(n, s, kind, a, false);
   if (!t) return fail(std::move(t).error());
-  NetDecision d = note_net(n, s, *t, send_decision(sock, kind, s.net, *t), false);
+  NetDecision d = note_net(n, s, *t, send_decision(sock, kind, s.net, *t, reply_from), false);
   if (!d.allowed) return fail(deny_net(n, s, *t, d));
   if (t->unresolved) return fail(t->unresolved);
   if (t->transport == Transport::kUnix && !t->abstract) {
@@ -479,7 +514,7 @@ Verdict on_sendto(Call& n, const Services& s) {
   if (a[4]) {
     auto addr = copy_sockaddr(n, a[4], a[5]);
     if (!addr) return std::move(addr).error();
-    if (auto ok = check_destination(n, s, sock->get(), guest_sock->kind, *addr, m->held); !ok) return std::move(ok).error();
+    if (auto ok = check_destination(n, s, sock->get(), guest_sock->kind, *addr, m->held, nullptr); !ok) return std::move(ok).error();
     m->name = addr->sa;
     m->name_len = addr->len;
   }
@@ -542,11 +577,12 @@ Expected<void, Verdict> gather_payload(const Call& n, const msghdr& hdr, AsyncOp
 Expected<void, Verdict> copy_message(Call& n, const Services& s, uint64_t msg_addr, int sock, const SocketKind& kind,
                                      AsyncOps::OwnedMessage& m) {
   msghdr hdr{};
+  std::optional<NetTarget> reply_from;  // set when the reply right decided
   if (auto got = n.read(msg_addr, &hdr, sizeof hdr); !got) return got;
   if (hdr.msg_name && hdr.msg_namelen) {
     auto addr = copy_sockaddr(n, reinterpret_cast<uint64_t>(hdr.msg_name), hdr.msg_namelen);
     if (!addr) return fail(std::move(addr).error());
-    if (auto ok = check_destination(n, s, sock, kind, *addr, m.held); !ok) return ok;
+    if (auto ok = check_destination(n, s, sock, kind, *addr, m.held, &reply_from); !ok) return ok;
     m.name = addr->sa;
     m.name_len = addr->len;
   }
@@ -557,6 +593,9 @@ Expected<void, Verdict> copy_message(Call& n, const Services& s, uint64_t msg_ad
     if (auto got = n.read(reinterpret_cast<uint64_t>(hdr.msg_control), m.control.data(), m.control.size()); !got)
       return got;
     if (auto ok = take_passed_fds(n, m); !ok) return ok;
+    if (reply_from && !reply_source_stays(*reply_from, m.control))
+      return fail(deny_text(n, "a UDP reply's control message",
+                            "a reply leaves from the address its socket is bound to, without IP options", EACCES));
   }
   if (kind.domain == AF_NETLINK && !netlink_queries_only(m.payload)) return fail(refuse_netlink_change(n));
   return {};

@@ -13,6 +13,8 @@
 //                                    other    from a second socket never bound
 //                                    dup      from dup() of the bound socket, on another thread
 //                                    unbound  no bind at all (autobind at the send)
+//                                    pktinfo:SRC  sendmsg from the bound socket with IP_PKTINFO
+//                                             naming SRC as the source address
 //                                  DEST_ADDR may be an IPv6 literal on an IPv4 socket
 //                                  (a different family)
 #define _GNU_SOURCE
@@ -106,7 +108,23 @@ static void* send_from_thread(void* arg) {
   return NULL;
 }
 
+static int send_pktinfo(int fd, const char* src, struct sockaddr_storage* dest, socklen_t len) {
+  char control[CMSG_SPACE(sizeof(struct in_pktinfo))] = {0};
+  struct iovec iov = {"hi", 2};
+  struct msghdr m = {.msg_name = dest, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1,
+                     .msg_control = control, .msg_controllen = sizeof control};
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+  struct in_pktinfo info = {0};
+  if (inet_pton(AF_INET, src, &info.ipi_spec_dst) != 1) return -1;
+  memcpy(CMSG_DATA(c), &info, sizeof info);
+  return sendmsg(fd, &m, 0) == 2 ? 0 : -1;
+}
+
 static int send_as(const char* how, int bound, struct sockaddr_storage* dest, socklen_t len) {
+  if (!strncmp(how, "pktinfo:", 8)) return send_pktinfo(bound, how + 8, dest, len);
   if (!strcmp(how, "same")) return sendto(bound, "hi", 2, 0, (struct sockaddr*)dest, len) == 2 ? 0 : -1;
   if (!strcmp(how, "other")) {
     int other = socket(dest->ss_family, SOCK_DGRAM, 0);
@@ -134,7 +152,8 @@ static int send_from(char** a) {
     fd = bound_socket(a[1], a[2]);
   }
   if (fd < 0) return fail();
-  if (strcmp(how, "same") && strcmp(how, "other") && strcmp(how, "dup")) return usage("send");
+  if (strcmp(how, "same") && strcmp(how, "other") && strcmp(how, "dup") && strncmp(how, "pktinfo:", 8))
+    return usage("send");
   if (send_as(how, fd, &dest, len) != 0) return fail();
   printf("ok sent\n");
   return 0;

@@ -164,6 +164,15 @@ TEST_P(UdpReply, OnlyTheBoundSocketGainsSends) {
   // An ephemeral bind is outside the grant.
   auto ephemeral = server(grant, {"send", "127.0.0.1", "0", "same", "127.0.0.1", to});
   EXPECT_EQ(ephemeral.out, "err EACCES\n") << describe(ephemeral);
+  // IP_PKTINFO naming the bound address is fine; naming another local
+  // address (127.0.0.2 is loopback's too) is another source: refused.
+  auto pkt_same = server(grant, {"send", "127.0.0.1", str(port), "pktinfo:127.0.0.1", "127.0.0.1", to});
+  EXPECT_EQ(pkt_same.out, "ok sent\n") << describe(pkt_same);
+  EXPECT_EQ(drain(sink.get(), 300), std::vector<std::string>{"hi"});
+  auto pkt_other = server(grant, {"send", "127.0.0.1", str(port), "pktinfo:127.0.0.2", "127.0.0.1", to});
+  EXPECT_EQ(pkt_other.out, "err EACCES\n") << describe(pkt_other);
+  EXPECT_NE(pkt_other.err.find("a reply leaves from the address its socket is bound to"), std::string::npos)
+      << pkt_other.err;
   // With no grant at all, as before.
   auto none = server({}, {"send", "127.0.0.1", "0", "unbound", "127.0.0.1", to});
   EXPECT_EQ(none.out, "err EACCES\n") << describe(none);
