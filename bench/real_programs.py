@@ -10,11 +10,16 @@ of the per-round ratios. Wall time is measured around the whole process (fork
 to reap), as a user would see it.
 
   bench/real_programs.py [--wwjail PATH] [--rounds N] [--quick]
-                         [--only nginx,tar,git,python3] [--wwjail-arg ARG]...
+                         [--only nginx,dnsmasq,tar,git,python3] [--wwjail-arg ARG]...
 
 Workloads (what their hot path is):
   nginx    Debian's nginx serving a 4 KiB file from disk, `wrk -t2 -c16`:
            open, fstat, sendfile/read, close per request. Requests/s.
+  dnsmasq  Debian's dnsmasq answering a local record (--address) over UDP on
+           loopback, under Debian's dnsperf (100 queries outstanding): one
+           recvmsg and one addressed sendmsg per query, and the sendmsg is a
+           broker decision (the reply right of a socket bound through
+           --bind udp:...). Queries/s.
   tar      `tar -cf /dev/null` of a 2,000-file tree: lstat and openat per file.
   git      `git status` in a work tree of the same 2,000 files: lstat per file.
   python3  `python3 -c pass`: start-up, a few hundred stat and open calls.
@@ -170,6 +175,46 @@ def nginx_rps(argv, port, duration):
             proc.wait()
 
 
+# A DNS query for bench.test, type A, class IN.
+DNS_QUERY = bytes.fromhex("1234 0100 0001 0000 0000 0000") + b"\x05bench\x04test\x00" + bytes.fromhex("0001 0001")
+
+
+def wait_for_dns(port, proc, seconds=10):
+    deadline = time.monotonic() + seconds
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.1)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"dnsmasq exited {proc.returncode}: {proc.stderr.read().decode(errors='replace')[-300:]}")
+            s.sendto(DNS_QUERY, ("127.0.0.1", port))
+            try:
+                if s.recv(512)[:2] == DNS_QUERY[:2]:
+                    return
+            except OSError:
+                pass
+    raise RuntimeError("dnsmasq did not answer within 10 s")
+
+
+def dnsmasq_qps(argv, port, queries, duration):
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_dns(port, proc)
+        out = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries, "-l", str(duration),
+                              "-q", "100"], capture_output=True, text=True, timeout=duration + 30)
+        m = re.search(r"Queries per second:\s+([0-9.]+)", out.stdout)
+        done = re.search(r"Queries completed:\s+([0-9]+)", out.stdout)
+        if not m or not done or int(done.group(1)) == 0:
+            raise RuntimeError(f"dnsperf: {out.stdout[-400:]}{out.stderr[-200:]}")
+        return float(m.group(1))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Workload:
     def __init__(self, name, unit, higher_is_better, targets, measure):
         self.name, self.unit, self.higher_is_better = name, unit, higher_is_better
@@ -189,6 +234,23 @@ def workloads(jails, scratch, tree, quick):
         return nginx_rps(v[variant], port, duration)
 
     ws.append(Workload("nginx 4 KiB file, wrk -c16", "req/s", True, {"wwjail": (">=", 0.95)}, nginx))
+    queries = os.path.join(scratch, "dns-queries.txt")
+    with open(queries, "w") as f:
+        f.write("bench.test A\n")
+
+    def dnsmasq(variant):
+        port = free_port()
+        # In the foreground, no config, no upstream, no syslog; as root it
+        # stays root (a setuid to nobody needs capabilities wwjail drops).
+        argv = ["dnsmasq", "--no-daemon", f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
+                "--address=/bench.test/127.0.0.1", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+                "--pid-file=", "--log-facility=-"]
+        if os.geteuid() == 0:
+            argv.append("--user=root")
+        v = jails.variants(argv, binds=[f"udp:127.0.0.1:{port}", f"tcp:127.0.0.1:{port}"])
+        return dnsmasq_qps(v[variant], port, queries, duration)
+
+    ws.append(Workload("dnsmasq UDP, dnsperf -q100", "q/s", True, {}, dnsmasq))
     tar = jails.variants(["tar", "-cf", "/dev/null", "-C", tree, "."], reads=[tree])
     ws.append(Workload("tar -cf /dev/null, 2000 files", "ms", False, {"wwjail": ("<=", 1.25)},
                        lambda v: timed(tar[v]) * 1000))
@@ -235,7 +297,7 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
-    for tool in ("bwrap", "wrk", "nginx", "tar", "git", "python3"):
+    for tool in ("bwrap", "wrk", "nginx", "dnsmasq", "dnsperf", "tar", "git", "python3"):
         if not shutil.which(tool):
             print(f"real_programs: {tool} is not installed (.ci/install-deps installs it)", file=sys.stderr)
             return 2

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -239,6 +240,53 @@ NetDecision NetCaps::decide(const std::vector<NetGrant>& grants, const NetTarget
   d.bind = &grants == &bind_;
   d.missing = std::string(flag) + " " + t.text;
   d.allowed = d.audited = audit_;
+  return d;
+}
+
+bool grants_replies(const NetEndpoint& e) {
+  return e.transport == Transport::kUdp && e.port_lo == e.port_hi && e.port_lo != 0;
+}
+
+bool unicast_peer(const NetTarget& t, std::string& why) {
+  const uint8_t* a = t.addr;
+  if (t.family == AF_INET) {
+    if (a[0] == 0) why = "an address of 0.0.0.0/8 (this host, unspecified)";
+    else if (a[0] >= 224 && a[0] <= 239) why = "a multicast address";
+    else if (a[0] >= 240) why = "a broadcast or reserved address (240.0.0.0/4)";
+    return why.empty();
+  }
+  if (t.family == AF_INET6) {
+    bool unspecified = std::all_of(a, a + 16, [](uint8_t b) { return b == 0; });
+    if (unspecified) why = "the unspecified address";
+    else if (a[0] == 0xff) why = "a multicast address";
+    return why.empty();
+  }
+  why = "not an inet address";
+  return false;
+}
+
+NetDecision NetCaps::decide_reply(const NetTarget& local, const NetTarget& peer) const {
+  NetDecision d = decide(connect_, peer, "--connect");
+  if (d.allowed || local.transport != Transport::kUdp || peer.transport != Transport::kUdp || local.port == 0)
+    return d;
+  for (const auto& g : bind_) {
+    if (!grants_replies(g.endpoint) || !endpoint_matches(g.endpoint, local)) continue;
+    std::string why;
+    // Mapped IPv4 peers are folded to AF_INET, so an IPv6 socket may answer
+    // them; an IPv4 socket answers IPv4 only.
+    if (local.family == AF_INET && peer.family != AF_INET) why = "of another address family";
+    if (!why.empty() || !unicast_peer(peer, why)) {
+      NetDecision refused;
+      refused.reason = "a UDP socket bound through " + g.origin + " may reply to unicast peers only, and " + peer.text +
+                       " is " + why;
+      refused.allowed = refused.audited = audit_;
+      return refused;
+    }
+    NetDecision allowed;
+    allowed.allowed = true;
+    allowed.grant = &g;
+    return allowed;
+  }
   return d;
 }
 

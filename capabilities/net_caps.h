@@ -84,12 +84,33 @@ struct NetDecision {
   std::string reason;    // a refusal no grant could lift: why (then `missing` is empty)
 };
 
+// Datagram replies. A UDP server bound through a bind grant must answer the
+// peers that reach it, and the broker does not see what a socket receives:
+// so a UDP socket whose local address, as the kernel reports it
+// (getsockname on the broker's duplicate, never guest memory), lies within
+// a bind grant naming exactly one port may send to unicast peers of any
+// address (of its own family: the kernel refuses others). A port range or
+// "*" gives the bind but no replies: an autobound socket could land in it.
+// Limited broadcast, multicast, unspecified and reserved destinations are
+// refused (directed broadcast of a local subnet is refused by the broker,
+// which asks the kernel for its interfaces).
+bool grants_replies(const NetEndpoint& e);
+// Whether a copied destination is one unicast peer (see above); else false
+// with `why` naming what it is.
+bool unicast_peer(const NetTarget& t, std::string& why);
+
 class NetCaps {
  public:
   void add_bind(NetGrant g) { bind_.push_back(std::move(g)); }
   void add_connect(NetGrant g) { connect_.push_back(std::move(g)); }
   NetDecision decide_bind(const NetTarget& t) const { return decide(bind_, t, "--bind"); }
   NetDecision decide_connect(const NetTarget& t) const { return decide(connect_, t, "--connect"); }
+  // A send from a socket bound at `local` (getsockname) to `peer`, when no
+  // connect grant allows it: allowed by a bind grant that grants replies
+  // (grants_replies) and covers `local`. No such grant: not allowed, with
+  // `missing` the connect grant, as decide_connect says. Such a grant but a
+  // peer that is not unicast: refused with `reason`.
+  NetDecision decide_reply(const NetTarget& local, const NetTarget& peer) const;
   const std::vector<NetGrant>& bind_grants() const { return bind_; }
   const std::vector<NetGrant>& connect_grants() const { return connect_; }
   // Audit mode: what the grants deny is allowed, and marked audited.

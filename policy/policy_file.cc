@@ -602,6 +602,15 @@ RunConfig load_base_profile(const std::string& name) {
 
 namespace {
 
+// What a UDP bind grant implies besides the bind (capabilities/net_caps.h).
+std::string udp_reply_note(const std::string& spec) {
+  std::string error;
+  auto e = parse_net_spec(spec, error);
+  if (!e || e->transport != Transport::kUdp) return "";
+  return grants_replies(*e) ? "; its socket may reply to any unicast peer (no broadcast, no multicast)"
+                            : "; no replies (a port range or *: only a single port grants replies)";
+}
+
 void describe_grants(const RunConfig& config, std::ostringstream& out) {
   std::vector<std::string> read, write, exec, bind, connect, listen;
   for (const auto& g : config.grants) {
@@ -616,6 +625,7 @@ void describe_grants(const RunConfig& config, std::ostringstream& out) {
   for (const auto& r : config.net) {
     std::string what = r.spec == "dns" ? "the nameservers of /etc/resolv.conf on port 53 (udp and tcp)" : r.spec;
     if (!r.origin.empty()) what += "  (" + r.origin + ")";
+    if (r.flag == "--bind") what += udp_reply_note(r.spec);
     (r.flag == "--bind" ? bind : r.flag == "--listen" ? listen : connect).push_back(what);
   }
   out << "read:      " << join(read) << "\n"

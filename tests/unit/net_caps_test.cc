@@ -167,5 +167,58 @@ TEST(NetCaps, ShortSockaddrsAreNotTargets) {
   EXPECT_FALSE(inet_target(Transport::kTcp, ss, sizeof ss).has_value());
 }
 
+
+NetCaps reply_caps(const std::string& bind_spec) {
+  std::string err;
+  NetCaps caps;
+  caps.add_bind({*parse_net_spec(bind_spec, err), "--bind " + bind_spec});
+  return caps;
+}
+
+TEST(NetCapsReply, SinglePortUdpBindGrantsUnicastReplies) {
+  NetCaps caps = reply_caps("udp:0.0.0.0:5353");
+  NetTarget local = v4(Transport::kUdp, "0.0.0.0", 5353);
+  NetDecision d = caps.decide_reply(local, v4(Transport::kUdp, "192.0.2.7", 40000));
+  EXPECT_TRUE(d.allowed);
+  ASSERT_NE(d.grant, nullptr);
+  EXPECT_EQ(d.grant->origin, "--bind udp:0.0.0.0:5353");
+  // Another local port, a TCP socket, an unbound (port 0) socket: no right.
+  EXPECT_FALSE(caps.decide_reply(v4(Transport::kUdp, "0.0.0.0", 5354), v4(Transport::kUdp, "192.0.2.7", 1)).allowed);
+  EXPECT_FALSE(caps.decide_reply(v4(Transport::kTcp, "0.0.0.0", 5353), v4(Transport::kTcp, "192.0.2.7", 1)).allowed);
+  EXPECT_FALSE(caps.decide_reply(v4(Transport::kUdp, "0.0.0.0", 0), v4(Transport::kUdp, "192.0.2.7", 1)).allowed);
+  NetDecision denied = caps.decide_reply(v4(Transport::kUdp, "0.0.0.0", 5354), v4(Transport::kUdp, "192.0.2.7", 1));
+  EXPECT_EQ(denied.missing, "--connect udp:192.0.2.7:1");
+}
+
+TEST(NetCapsReply, RangesAndStarsGrantNoReplies) {
+  EXPECT_TRUE(grants_replies(parse("udp:*:53")));
+  EXPECT_TRUE(grants_replies(parse("udp:127.0.0.1:53-53")));
+  EXPECT_FALSE(grants_replies(parse("udp:*:53-54")));
+  EXPECT_FALSE(grants_replies(parse("udp:*:*")));
+  EXPECT_FALSE(grants_replies(parse("udp:*:0")));
+  EXPECT_FALSE(grants_replies(parse("tcp:*:53")));
+  NetCaps caps = reply_caps("udp:*:5000-6000");
+  EXPECT_FALSE(caps.decide_reply(v4(Transport::kUdp, "0.0.0.0", 5353), v4(Transport::kUdp, "192.0.2.7", 1)).allowed);
+}
+
+TEST(NetCapsReply, OnlyUnicastPeersOfTheSocketsFamily) {
+  NetCaps caps = reply_caps("udp:*:5353");
+  NetTarget here4 = v4(Transport::kUdp, "0.0.0.0", 5353);
+  NetTarget here6 = v6(Transport::kUdp, "::", 5353);
+  for (const char* bad : {"255.255.255.255", "224.0.0.251", "0.0.0.0", "240.1.2.3"}) {
+    NetDecision d = caps.decide_reply(here4, v4(Transport::kUdp, bad, 9));
+    EXPECT_FALSE(d.allowed) << bad;
+    EXPECT_NE(d.reason.find("may reply to unicast peers only"), std::string::npos) << bad << ": " << d.reason;
+    EXPECT_TRUE(d.missing.empty()) << bad;
+  }
+  EXPECT_FALSE(caps.decide_reply(here6, v6(Transport::kUdp, "ff02::fb", 9)).allowed);
+  EXPECT_FALSE(caps.decide_reply(here6, v6(Transport::kUdp, "::", 9)).allowed);
+  EXPECT_FALSE(caps.decide_reply(here4, v6(Transport::kUdp, "2001:db8::1", 9)).allowed);
+  EXPECT_TRUE(caps.decide_reply(here6, v6(Transport::kUdp, "2001:db8::1", 9)).allowed);
+  // A mapped IPv4 peer of an IPv6 socket is decided as IPv4: broadcast stays refused.
+  EXPECT_TRUE(caps.decide_reply(here6, v6(Transport::kUdp, "::ffff:192.0.2.7", 9)).allowed);
+  EXPECT_FALSE(caps.decide_reply(here6, v6(Transport::kUdp, "::ffff:255.255.255.255", 9)).allowed);
+}
+
 }  // namespace
 }  // namespace wwjail
