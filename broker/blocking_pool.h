@@ -15,9 +15,10 @@
 // that would have to wait for a busy worker is not queued: it is answered
 // at once with -EAGAIN (its `then` runs on the submitting thread, or on the
 // worker that found it could not start another). A guest that blocks that
-// many operations sees its further ones fail (connect and open both know
-// EAGAIN for "try again"), and the broker stays live for every other; a
-// queue behind blocked jobs could wait forever.
+// many operations sees its further ones fail with "try again" (which
+// connect and openat2 return in cases of their own too), and the broker
+// stays live for every other; a queue behind blocked jobs could wait
+// forever.
 //
 // Credentials (broker/guest_identity.h). The kernel checks an open or a
 // connect against the credentials of the thread that performs it, and
