@@ -1,9 +1,11 @@
 #include "broker/blocking_pool.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iterator>
 #include <system_error>
 
@@ -83,7 +85,7 @@ BlockingPool::~BlockingPool() {
   for (Worker& w : workers_) w.thread.join();
 }
 
-void BlockingPool::start_worker_locked() {
+bool BlockingPool::start_worker_locked() {
   join_exited_locked();
   workers_.emplace_back();
   WorkerIt it = std::prev(workers_.end());
@@ -92,10 +94,25 @@ void BlockingPool::start_worker_locked() {
   } catch (const std::system_error&) {
     workers_.erase(it);
     if (live_ == 0) throw;  // no worker at all: the loop cannot serve
-    return;                 // the busy ones will take the job in turn
+    starved_ = true;        // jobs beyond the free workers get EAGAIN
+    return false;
   }
   it->handle = it->thread.native_handle();
   ++live_;
+  return true;
+}
+
+std::vector<BlockingPool::Job> BlockingPool::take_unservable_locked() {
+  // A free worker that takes a job starts another, so while one is free
+  // the pool can still grow to the cap; with none free, nothing starts one.
+  size_t free = live_ - busy_;
+  size_t growth = (free == 0 || starved_) ? 0 : limits_.max_threads - std::min<size_t>(live_, limits_.max_threads);
+  std::vector<Job> refused;
+  while (queue_.size() > free + growth) {
+    refused.push_back(std::move(queue_.back()));
+    queue_.pop_back();
+  }
+  return refused;
 }
 
 void BlockingPool::join_exited_locked() {
@@ -112,12 +129,15 @@ void BlockingPool::join_exited_locked() {
 }
 
 void BlockingPool::submit(Job job) {
+  std::vector<Job> refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     queue_.push_back(std::move(job));
+    refused = take_unservable_locked();
   }
   work_.notify_one();
+  for (Job& j : refused) j.then(-EAGAIN);  // at the cap: answered, not queued
 }
 
 size_t BlockingPool::threads() const {
@@ -142,18 +162,27 @@ void BlockingPool::worker_main(WorkerIt self) {
   while (wait_for_job(lock, self)) {
     Job job = std::move(queue_.front());
     queue_.pop_front();
-    // Not acting as anyone here: a worker started now gets the broker's
-    // credentials. Another idle worker takes the next job while this one
-    // may block.
-    if (idle_ == 0 && live_ < limits_.max_threads) start_worker_locked();
     self->busy = true;
+    ++busy_;
+    // Not acting as anyone here: a worker started now gets the broker's
+    // credentials. Another free worker takes the next job while this one
+    // may block; if none can be started, jobs beyond the free ones fail.
+    std::vector<Job> refused;
+    if (live_ == busy_ && !(live_ < limits_.max_threads && !starved_ && start_worker_locked())) {
+      refused = take_unservable_locked();
+    }
     lock.unlock();
+    for (Job& j : refused) j.then(-EAGAIN);
+    refused.clear();
     int result = perform_as(job.as, job.op);
     job.then(result);
     job = Job{};
     lock.lock();
     self->busy = false;
+    --busy_;
+    starved_ = false;  // a worker is free again: let a later start be tried
   }
+  starved_ = false;
   --live_;
   self->exited = true;
   gone_.notify_all();

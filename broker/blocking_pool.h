@@ -3,11 +3,22 @@
 // FIFO waiting for its peer, a lookup on a slow filesystem, a connect to a
 // full listener, a send into a full socket.
 //
-// One blocked job never delays another: a worker that takes a job first
-// makes sure another worker is idle, starting one if needed, up to
-// `max_threads` (a bound the guests cannot push the broker past; beyond it
-// jobs wait in order, as io_uring's own workers do beyond theirs). Workers
-// beyond `spare` that stay idle for `idle_exit` end.
+// One blocked job never delays another: every queued job has a worker of
+// its own waiting for it. A worker that takes a job first makes sure
+// another worker is free, starting one if needed; the pool grows on demand.
+// The guest bounds that growth: each guest thread has at most one
+// notification in flight, so concurrent blocking jobs never exceed the
+// guest's thread count (itself bounded by its limits). Workers beyond
+// `spare` that stay idle for `idle_exit` end.
+//
+// At the sanity cap `max_threads`, or when no thread can be started, a job
+// that would have to wait for a busy worker is not queued: it is answered
+// at once with -EAGAIN (its `then` runs on the submitting thread, or on the
+// worker that found it could not start another). A guest that blocks that
+// many operations sees its further ones fail with "try again" (which
+// connect and openat2 return in cases of their own too), and the broker
+// stays live for every other; a queue behind blocked jobs could wait
+// forever.
 //
 // Credentials (broker/guest_identity.h). The kernel checks an open or a
 // connect against the credentials of the thread that performs it, and
@@ -66,7 +77,7 @@ class BlockingPool {
  public:
   struct Limits {
     unsigned spare = 1;
-    unsigned max_threads = 64;
+    unsigned max_threads = 4096;  // sanity cap: beyond it, EAGAIN
     std::chrono::milliseconds idle_exit{10000};
   };
   // A job: `op` runs on a worker as `as`, returns a result (-errno on
@@ -95,7 +106,10 @@ class BlockingPool {
     bool exited = false;
   };
   using WorkerIt = std::list<Worker>::iterator;
-  void start_worker_locked();
+  // True when a worker was started (or the pool is stopping).
+  bool start_worker_locked();
+  // Queued jobs beyond the free workers, to be answered with -EAGAIN.
+  std::vector<Job> take_unservable_locked();
   void join_exited_locked();
   void worker_main(WorkerIt self);
   // Waits for a job; false when this worker should end.
@@ -108,6 +122,8 @@ class BlockingPool {
   std::deque<Job> queue_;
   std::list<Worker> workers_;
   size_t live_ = 0, idle_ = 0;
+  size_t busy_ = 0;  // workers holding a job
+  bool starved_ = false;  // the last start failed: no growth until one ends
   bool stopping_ = false;
 };
 

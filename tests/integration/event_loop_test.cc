@@ -90,5 +90,38 @@ TEST_P(EventLoopStall, ABlockedFifoOpenStallsNoOtherThread) {
 INSTANTIATE_TEST_SUITE_P(, EventLoopStall, ::testing::Values("auto", "epoll"),
                          [](const auto& info) { return std::string(info.param); });
 
+
+// Adversarial: more guest threads than the epoll loop's old worker bound (64)
+// block in connects to a unix listener that never accepts; a connect to a
+// healthy listener must still be answered (tests/guests/connect_exhaust.c;
+// its alarm reports "stalled"). The positive control blocks a few threads.
+class EventLoopExhaust : public ::testing::TestWithParam<const char*> {
+ protected:
+  RunResult connect_after(int blocked) {
+    ScratchDir dir;
+    std::string s = dir.sub("s");
+    std::vector<std::string> args = {"--bind",    "unix:" + s + "/full", "--bind",    "unix:" + s + "/room",
+                                     "--connect", "unix:" + s + "/full", "--connect", "unix:" + s + "/room",
+                                     "--write",   s};
+    return jail_with({std::string("WWJAIL_EVENT_LOOP=") + GetParam()}, false, args,
+                     {guest("connect_exhaust"), s, std::to_string(blocked)}, 60);
+  }
+};
+
+TEST_P(EventLoopExhaust, AFewBlockedConnectsStallNoOtherConnect) {
+  auto r = connect_after(4);
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.out, "ok\n") << describe(r);
+}
+
+TEST_P(EventLoopExhaust, ManyBlockedConnectsStallNoOtherConnect) {
+  auto r = connect_after(80);
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.out, "ok\n") << describe(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(, EventLoopExhaust, ::testing::Values("auto", "epoll"),
+                         [](const auto& info) { return std::string(info.param); });
+
 }  // namespace
 }  // namespace wwjail::testing
