@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -106,12 +107,30 @@ HostFiles host_files(const std::string& bundle) {
   return h;
 }
 
+// The links beside a library that name it (libcap.so.2 for libcap.so.2.66):
+// its DT_NEEDED name is one of them, and wwjail's loader looks it up so.
+std::vector<std::string> aliases_of(const std::string& lib) {
+  std::vector<std::string> out;
+  const std::string dir = lib.substr(0, lib.rfind('/'));
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::error_code link_ec;
+    if (!e.is_symlink(link_ec)) continue;
+    std::filesystem::path target = std::filesystem::canonical(e.path(), link_ec);
+    if (!link_ec && target == lib) out.push_back(e.path().string());
+  }
+  return out;
+}
+
 // The host's loader and wwjail's libraries, so that wwjail is started by
 // them and not by the image's (see HostFiles). A static wwjail needs none.
 void add_host_loader(HostFiles& h) {
   h.loader = elf_interpreter(h.wwjail);
   if (h.loader.empty()) return;
-  h.libraries = find_program_deps(h.wwjail).libraries;
+  for (const std::string& lib : find_program_deps(h.wwjail).libraries) {
+    h.libraries.push_back(lib);
+    for (const std::string& alias : aliases_of(lib)) h.libraries.push_back(alias);
+  }
   if (::access(h.loader.c_str(), R_OK) != 0) throw BadBundle("wwjail's loader " + h.loader + " is not on the host");
 }
 
