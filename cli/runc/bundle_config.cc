@@ -66,21 +66,72 @@ bool under_inside_dir(const nlohmann::json& mount) {
   return dest == kInsideDir || inside(dest, kInsideDir);
 }
 
-nlohmann::json bind_ro(const std::string& source, const char* destination) {
-  return {{"destination", destination},
+nlohmann::json bind_ro(const std::string& source, const char* destination, const std::string& dest_text = "") {
+  return {{"destination", destination ? std::string(destination) : dest_text},
           {"type", "bind"},
           {"source", source},
           {"options", {"bind", "ro", "nosuid", "nodev"}}};
 }
 
-// Takes out a wrap an earlier create put there.
-void unwrap(nlohmann::json& args) {
-  const std::vector<std::string> prefix = {kWwjailInside, "--policy", kPolicyInside, "--"};
-  while (args.size() > prefix.size()) {
-    for (size_t i = 0; i < prefix.size(); ++i)
-      if (args[i] != prefix[i]) return;
-    args.erase(args.begin(), args.begin() + prefix.size());
+std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+std::string lib_inside(const std::string& host_path) { return std::string(kLibInside) + "/" + base_name(host_path); }
+
+// Takes out a wrap an earlier create put there: everything up to and
+// including the "--" after /.wwjail/policy.toml, when args start with
+// wwjail or a loader under /.wwjail/lib. The container's env that wrap
+// moved to --env goes back to process.env.
+void unwrap(nlohmann::json& args, nlohmann::json& process) {
+  while (!args.empty() && args[0].is_string()) {
+    const std::string first = args[0].get<std::string>();
+    if (first != kWwjailInside && first.rfind(std::string(kLibInside) + "/", 0) != 0) return;
+    size_t end = 0;
+    for (size_t i = 0; i + 2 < args.size() && !end; ++i)
+      if (args[i] == "--policy" && args[i + 1] == kPolicyInside && args[i + 2] == "--") end = i + 3;
+    if (!end || end >= args.size()) return;
+    nlohmann::json env = nlohmann::json::array();
+    bool moved = false;
+    for (size_t i = 1; i < end; ++i) {
+      moved = moved || args[i] == "--clean-env";
+      const std::string a = args[i].is_string() ? args[i].get<std::string>() : "";
+      if (a.rfind("--env=", 0) == 0) env.push_back(a.substr(6));
+    }
+    if (moved) process["env"] = std::move(env);
+    args.erase(args.begin(), args.begin() + end);
   }
+}
+
+bool wwjail_reads(const std::string& entry) {
+  for (const char* name : {"PATH=", "TMPDIR=", "XDG_RUNTIME_DIR=", "HOME="})
+    if (entry.rfind(name, 0) == 0) return true;
+  return false;
+}
+
+// The loader's command line for wwjail, and the container's env moved from
+// wwjail's own process to its guest (--clean-env, then --env for each).
+nlohmann::json loader_prefix(nlohmann::json& process, const HostFiles& host) {
+  nlohmann::json prefix = {lib_inside(host.loader), "--inhibit-cache", "--library-path", kLibInside, kWwjailInside,
+                           "--clean-env"};
+  nlohmann::json own = nlohmann::json::array();
+  auto env = process.find("env");
+  if (env != process.end() && env->is_array()) {
+    for (const auto& e : *env) {
+      if (!e.is_string()) throw BadBundle("config.json: process.env holds something other than strings");
+      prefix.push_back("--env=" + e.get<std::string>());  // one word: a value may start with a dash
+      if (wwjail_reads(e.get<std::string>())) own.push_back(e);
+    }
+  }
+  process["env"] = std::move(own);
+  return prefix;
+}
+
+void append_loader_mounts(nlohmann::json& mounts, const HostFiles& host) {
+  mounts.push_back(bind_ro(host.loader, nullptr, lib_inside(host.loader)));
+  for (const std::string& lib : host.libraries)
+    if (base_name(lib) != base_name(host.loader)) mounts.push_back(bind_ro(lib, nullptr, lib_inside(lib)));
+  // wwjail finds its runner beside /proc/self/exe (the loader) or in ../libexec/wwjail.
+  if (!host.runner.empty()) mounts.push_back(bind_ro(host.runner, "/.wwjail/libexec/wwjail/wwjail-wasm-run"));
+  if (!host.empty_file.empty()) mounts.push_back(bind_ro(host.empty_file, "/etc/ld.so.preload"));
 }
 
 }  // namespace
@@ -117,8 +168,10 @@ nlohmann::json wrap_config(nlohmann::json config, const HostFiles& host) {
     throw BadBundle("config.json has no process.args to run under wwjail");
   for (const auto& a : *args)
     if (!a.is_string()) throw BadBundle("config.json: process.args holds something other than strings");
-  unwrap(*args);
-  nlohmann::json wrapped = {kWwjailInside, "--policy", kPolicyInside, "--"};
+  unwrap(*args, *process);
+  nlohmann::json wrapped =
+      host.loader.empty() ? nlohmann::json::array({kWwjailInside}) : loader_prefix(*process, host);
+  for (const char* a : {"--policy", kPolicyInside, "--"}) wrapped.push_back(a);
   for (auto& a : *args) wrapped.push_back(std::move(a));
   *args = std::move(wrapped);
 
@@ -130,6 +183,7 @@ nlohmann::json wrap_config(nlohmann::json config, const HostFiles& host) {
   mounts.push_back(bind_ro(host.wwjail, kWwjailInside));
   if (!host.runner.empty()) mounts.push_back(bind_ro(host.runner, kRunnerInside));
   mounts.push_back(bind_ro(host.bundle_policy, kPolicyInside));
+  if (!host.loader.empty()) append_loader_mounts(mounts, host);
   config["mounts"] = std::move(mounts);
   return config;
 }

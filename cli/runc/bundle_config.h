@@ -18,15 +18,15 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace wwjail::runc {
 
-// True for a Kubernetes pod's sandbox ("pause") container, which
-// containerd and CRI-O mark with an annotation of their own and which is
-// passed through unwrapped: it runs no workload, and its image has no C
-// library for wwjail. The engines set these annotations themselves, and
-// pass a pod's own annotations through only when they match the
-// configured patterns (org.wwjail.* in examples/kubernetes).
+// True for a Kubernetes pod's sandbox ("pause") container, as containerd
+// and CRI-O mark it by annotation. Never a reason to leave a container
+// unwrapped: Podman copies an image's own manifest annotations into
+// config.json, so the image's author can set this one too; wwjail-runc
+// wraps sandbox containers like any other.
 bool is_pod_sandbox(const nlohmann::json& config);
 
 // A bundle wwjail-runc will not run (one line, for stderr).
@@ -59,14 +59,29 @@ struct PolicyChoice {
 // a file outside policy_dir, not a regular file, over 1 MiB, unreadable.
 PolicyChoice choose_policy(const nlohmann::json& config, const std::string& policy_dir);
 
+inline constexpr const char* kLibInside = "/.wwjail/lib";
+
 struct HostFiles {
   std::string wwjail;           // absolute, on the host
   std::string runner;           // empty when the host has none
   std::string bundle_policy;    // the policy written into the bundle
+  // The host's loader (wwjail's PT_INTERP) and wwjail's shared libraries
+  // (DT_NEEDED, transitively), resolved on the host, and an empty host file
+  // to cover the image's /etc/ld.so.preload. When `loader` is set, wwjail
+  // is started by it, from /.wwjail/lib, with an environment of its own:
+  // nothing of the image (its loader, its libc, LD_PRELOAD from its env,
+  // its ld.so.preload) is loaded into wwjail before wwjail sandboxes.
+  std::string loader;
+  std::vector<std::string> libraries;
+  std::string empty_file;
 };
 
 // The config with the container's process under wwjail. Throws BadBundle
-// when there is no process.args to wrap.
+// when there is no process.args to wrap. With host.loader set, process.args
+// is  /.wwjail/lib/LOADER --inhibit-cache --library-path /.wwjail/lib
+// /.wwjail/wwjail --clean-env --env=NAME=VALUE... --policy ... -- ARGS,
+// process.env keeps only PATH, TMPDIR, XDG_RUNTIME_DIR and HOME (what wwjail
+// itself reads), and the guest gets the container's whole env by --env.
 nlohmann::json wrap_config(nlohmann::json config, const HostFiles& host);
 
 }  // namespace wwjail::runc

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -24,6 +25,7 @@
 #include "cli/runc/bundle_config.h"
 #include "cli/runc/policy_check.h"
 #include "cli/runc/runc_args.h"
+#include "policy/program_deps.h"
 #include "sys/atomic_file.h"
 
 namespace wwjail::runc {
@@ -31,11 +33,54 @@ constexpr int kRefused = 1;
 
 namespace {
 constexpr const char* kDefaultPolicyDir = "/etc/wwjail/policies";
+constexpr const char* kRuncConfig = "/etc/wwjail/runc.toml";
+constexpr const char* kTrustEnv = "WWJAIL_RUNC_TRUST_INLINE_POLICY";
 
 std::string env_or(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
 }
+
+std::string trimmed(std::string s) {
+  if (size_t hash = s.find('#'); hash != std::string::npos) s.erase(hash);
+  const char* blank = " \t\r";
+  s.erase(0, s.find_first_not_of(blank) == std::string::npos ? s.size() : s.find_first_not_of(blank));
+  if (size_t end = s.find_last_not_of(blank); end != std::string::npos) s.erase(end + 1);
+  return s;
+}
+
+// The node admin's trust_inline_policy in /etc/wwjail/runc.toml (false
+// when the file is absent). Only that key is read; any other line is
+// refused, so a typo cannot silently leave the setting as it was.
+bool config_trusts_inline_policy() {
+  std::ifstream in(kRuncConfig);
+  if (!in) return false;
+  std::string line;
+  bool trusted = false;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::string t = trimmed(line);
+    if (t.empty()) continue;
+    size_t eq = t.find('=');
+    std::string key = eq == std::string::npos ? t : trimmed(t.substr(0, eq));
+    std::string value = eq == std::string::npos ? "" : trimmed(t.substr(eq + 1));
+    if (key != "trust_inline_policy" || (value != "true" && value != "false"))
+      throw BadBundle(std::string(kRuncConfig) + ":" + std::to_string(n) + ": only trust_inline_policy = true|false is read");
+    trusted = value == "true";
+  }
+  return trusted;
+}
+
+// An inline policy annotation is the container's author choosing its own
+// policy (Podman copies an image's manifest annotations into config.json):
+// taken only when the node admin says annotations are trusted.
+void check_inline_policy_trusted(const nlohmann::json& config) {
+  auto a = config.find("annotations");
+  if (a == config.end() || !a->is_object() || !a->contains(kPolicyAnnotation)) return;
+  if (env_or(kTrustEnv, "") == "1" || config_trusts_inline_policy()) return;
+  throw BadBundle(std::string("annotation ") + kPolicyAnnotation + " is not trusted on this node: set trust_inline_policy = true in " +
+                  kRuncConfig + " (or " + kTrustEnv + "=1), or use " + kPolicyFileAnnotation);
+}
+
 
 std::string dir_of_self() {
   char self[PATH_MAX];
@@ -62,6 +107,49 @@ HostFiles host_files(const std::string& bundle) {
   return h;
 }
 
+// The links beside a library that name it (libcap.so.2 for libcap.so.2.66):
+// its DT_NEEDED name is one of them, and wwjail's loader looks it up so.
+std::vector<std::string> aliases_of(const std::string& lib) {
+  std::vector<std::string> out;
+  const std::string dir = lib.substr(0, lib.rfind('/'));
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::error_code link_ec;
+    if (!e.is_symlink(link_ec)) continue;
+    std::filesystem::path target = std::filesystem::canonical(e.path(), link_ec);
+    if (!link_ec && target == lib) out.push_back(e.path().string());
+  }
+  return out;
+}
+
+// The host's loader and wwjail's libraries, so that wwjail is started by
+// them and not by the image's (see HostFiles). A static wwjail needs none.
+void add_host_loader(HostFiles& h) {
+  h.loader = elf_interpreter(h.wwjail);
+  if (h.loader.empty()) return;
+  for (const std::string& lib : find_program_deps(h.wwjail).libraries) {
+    h.libraries.push_back(lib);
+    for (const std::string& alias : aliases_of(lib)) h.libraries.push_back(alias);
+  }
+  if (::access(h.loader.c_str(), R_OK) != 0) throw BadBundle("wwjail's loader " + h.loader + " is not on the host");
+}
+
+// The image's /etc/ld.so.preload (in its root file system or a bind at
+// /etc), which every loader reads, is covered by an empty host file.
+bool image_has_preload(const nlohmann::json& config, const std::string& bundle) {
+  struct stat st{};
+  std::string root = config.value("/root/path"_json_pointer, std::string());
+  if (!root.empty() && root[0] != '/') root = bundle + "/" + root;
+  if (!root.empty() && ::lstat((root + "/etc/ld.so.preload").c_str(), &st) == 0) return true;
+  auto mounts = config.find("mounts");
+  if (mounts == config.end() || !mounts->is_array()) return false;
+  for (const auto& m : *mounts)
+    if (m.value("destination", std::string()) == "/etc" &&
+        ::lstat((m.value("source", std::string()) + "/ld.so.preload").c_str(), &st) == 0)
+      return true;
+  return false;
+}
+
 nlohmann::json read_config(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw BadBundle(path + ": " + std::strerror(errno));
@@ -81,20 +169,24 @@ void rewrite_bundle(const std::string& bundle_arg) {
   if (!::realpath(given.c_str(), real)) throw BadBundle("bundle " + given + ": " + std::strerror(errno));
   const std::string bundle = real, config_path = bundle + "/config.json";
   nlohmann::json config = read_config(config_path);
-  if (is_pod_sandbox(config)) return;
+  check_inline_policy_trusted(config);
   HostFiles host = host_files(bundle);
+  add_host_loader(host);
+  if (image_has_preload(config, bundle)) host.empty_file = bundle + "/wwjail-empty";
   PolicyChoice policy = choose_policy(config, env_or("WWJAIL_POLICY_DIR", kDefaultPolicyDir));
   CheckView view = check_view(config, bundle);
-  view.wwjail_interpreter = elf_interpreter(host.wwjail);
+  // The host's loader is mounted: the image needs none of its own.
   if (auto refused = check_policy(policy.text, policy.name, view)) throw BadBundle(*refused);
   nlohmann::json wrapped = wrap_config(std::move(config), host);
   struct stat st{};
   mode_t mode = ::stat(config_path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
   write_file_atomically(host.bundle_policy, policy.text, 0644, "writing the policy to");
   try {
+    if (!host.empty_file.empty()) write_file_atomically(host.empty_file, "", 0444, "writing");
     write_file_atomically(config_path, wrapped.dump(2) + "\n", mode, "writing");
   } catch (...) {
     ::unlink(host.bundle_policy.c_str());
+    if (!host.empty_file.empty()) ::unlink(host.empty_file.c_str());
     throw;
   }
 }

@@ -4,11 +4,14 @@
 //
 //   wwjail-runc [GLOBAL OPTIONS] VERB [VERB OPTIONS] [ID]
 //
-// Global options come before the verb; those that take a value (--root,
-// --log, --log-format, --criu, --rootless, and crun's --cgroup-manager and
-// --log-level) are skipped with their value, every other one is taken as a
-// flag. --wwjail-runtime PATH (or =PATH) chooses the real runtime and is
-// removed from what it is given.
+// Every option is read as runc's flag package reads it: -x, --x, -x=v,
+// --x=v, and -x v for one that takes a value (whose value is the next word
+// even when it starts with '-'). Global options come before the verb; runc's
+// and crun's are known, and any other is refused, since wwjail-runc could
+// not tell which word is the verb. On create and run every option of the
+// verb must be known too (the bundle's among them), or the command line is
+// refused: nothing wwjail-runc misread is run. --wwjail-runtime PATH (any
+// spelling) chooses the real runtime and is removed from what it is given.
 // Everything else is passed on exactly as it came.
 #pragma once
 
@@ -36,9 +39,11 @@ struct RuntimeArgs {
   bool rewrites() const { return verb == "create" || verb == "run"; }
 };
 
-// argv without argv[0]. Throws BadArgs: --wwjail-runtime without a value,
-// and on create/run a bundle given twice or a --config/-f (crun's other
-// config file, which would run a config wwjail-runc did not rewrite).
+// argv without argv[0]. Throws BadArgs: --wwjail-runtime or another
+// option without its value, a global option it does not know, and on
+// create/run a bundle given twice, an option of the verb it does not know,
+// or a --config/-f (crun's other config file, which would run a config
+// wwjail-runc did not rewrite).
 RuntimeArgs parse_runtime_args(const std::vector<std::string>& args);
 
 }  // namespace wwjail::runc

@@ -18,6 +18,7 @@ import ctrtest  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
 WRAPPER = os.path.join(BUILD, "wwjail-runc")
+TRUSTING = WRAPPER  # main() sets the runtime that trusts inline policies
 IMAGE = "localhost/wwjail-test-skeleton:%d" % os.getpid()
 POLICY = '[storage]\nread = ["/etc/hostname"]\nexec = ["/usr/bin"]\n'
 BAD_POLICY = '[storage]\nread = "/etc/hostname"\n'
@@ -62,7 +63,7 @@ def skeleton_image(pm, scratch):
 
 def run_args(profile, host_dirs=True):
     # Host directories as read-only volumes; limits at or below the host's (no CAP_SYS_RESOURCE needed).
-    args = ["run", "--rm", "--runtime", WRAPPER, "--network", "none", "--read-only",
+    args = ["run", "--rm", "--runtime", TRUSTING, "--network", "none", "--read-only",
             "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
     for d in ("/usr", "/etc", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"):
         if host_dirs and os.path.isdir(d) and not os.path.islink(d):
@@ -76,6 +77,13 @@ def main():
     podman = ctrtest.require_root_and("podman")
     runc = ctrtest.require_root_and("runc")
     scratch = ctrtest.Scratch("wwjail-podman.")
+    # The inline policies below are the node admin's choice here (wwjail-runc(1): trust_inline_policy); conmon
+    # gives the runtime an environment of its own, so a script sets it.
+    global TRUSTING
+    TRUSTING = os.path.join(scratch.path, "wwjail-runc-trusting")
+    with open(TRUSTING, "w") as f:
+        f.write(f'#!/bin/sh\nWWJAIL_RUNC_TRUST_INLINE_POLICY=1 exec "{WRAPPER}" "$@"\n')
+    os.chmod(TRUSTING, 0o755)
     why = ctrtest.runc_works(runc, scratch)
     if why:
         ctrtest.skip(f"runc cannot run a plain container here: {why}")
@@ -101,10 +109,12 @@ def main():
     r = pm(*base, "--annotation", annotation("org.wwjail.policy", BAD_POLICY), IMAGE, "/bin/true")
     c.check(r.returncode != 0 and "annotation org.wwjail.policy:2:8:" in r.stderr,
             "a bad policy is refused at create, with its place", f"exit {r.returncode} {r.stderr!r}")
-    # Without the host's /usr and /lib the image cannot run the host's wwjail: said at create.
+    # Without the host's /usr and /lib the image has no loader or C library: wwjail runs on the host's, bound
+    # under /.wwjail/lib (the guest, the image's own /bin/true, then fails to start: it is not there).
     r = pm(*run_args(None, host_dirs=False), IMAGE, "/bin/true")
-    c.check(r.returncode != 0 and "the image has no /lib" in r.stderr,
-            "an image without wwjail's loader is refused at create, saying so", f"exit {r.returncode} {r.stderr!r}")
+    c.check("the image has no /lib" not in r.stderr and "error while loading shared libraries" not in r.stderr
+            and "wwjail" in r.stderr, "an image without a loader of its own still runs the host's wwjail",
+            f"exit {r.returncode} {r.stderr!r}")
     c.check(pm.containers() == [], "no container left in podman ps -a", str(pm.containers()))
     # Podman gives runc no --root: its containers would show in runc's default state dir.
     left = sorted(set(ctrtest.run([runc, "list", "-q"]).stdout.split()) - runc_before)

@@ -79,6 +79,19 @@ def wait_for(pred, tries=300):
     return pred()
 
 
+def under_wwjail(args):
+    """The container's own args when `args` runs them under wwjail, started by the host's loader; else None."""
+    loader = ["/.wwjail/lib/ld-linux-x86-64.so.2", "--inhibit-cache", "--library-path", "/.wwjail/lib",
+              "/.wwjail/wwjail", "--clean-env"]
+    tail = ["--policy", "/.wwjail/policy.toml", "--"]
+    if args[:len(loader)] != loader:
+        return None
+    i = len(loader)
+    while i < len(args) and args[i].startswith("--env="):
+        i += 1
+    return args[i + len(tail):] if args[i:i + len(tail)] == tail else None
+
+
 def lifecycle(c, shim, scratch, name, annotations, expect):
     b = bundle(scratch, name, annotations)
     cid = f"wwjail-shim-{os.getpid()}-{name}"
@@ -89,7 +102,7 @@ def lifecycle(c, shim, scratch, name, annotations, expect):
         return
     with open(os.path.join(b, "config.json")) as f:
         args = json.load(f)["process"]["args"]
-    c.check(args[:4] == ["/.wwjail/wwjail", "--policy", "/.wwjail/policy.toml", "--"] and args[4] == "/bin/sh",
+    c.check(under_wwjail(args) == ["/bin/sh", "-c", GUEST],
             f"{name}: config.json runs the process under wwjail", str(args))
     c.check(shim.status(cid) == "created", f"{name}: state says created", str(shim.status(cid)))
     r = shim.verb("start", cid)
@@ -158,6 +171,106 @@ def pass_through(c, shim, scratch):
             f"exit {r.returncode} {r.stdout!r} {r.stderr!r}")
 
 
+def wrapped(b):
+    with open(os.path.join(b, "config.json")) as f:
+        return under_wwjail(json.load(f)["process"]["args"]) is not None
+
+
+def flag_spellings(c, scratch):
+    """A2: runc reads Go-style options (-log F, -bundle D, -b=D, --root=R); wwjail-runc reads them the same way
+    and wraps the bundle runc runs, never another; an option it does not know is refused, nothing run."""
+    state, log = os.path.join(scratch.path, "spell-state"), os.path.join(scratch.path, "spell-log")
+    decoy = os.path.join(scratch.path, "spell-decoy")
+    ctrtest.make_bundle(decoy, ["/bin/true"])
+    guest = ["/bin/sh", "-c", 'echo x > /dev/shm/outside; echo "outside $?"']
+    spellings = {"dash-log": ["-log", log, "run", "-b", "{b}"], "dash-bundle": ["run", "-bundle", "{b}"],
+                 "eq-bundle": ["--root=" + state, "-log=" + log, "run", "-b={b}"],
+                 "control": ["--log", log, "run", "--bundle", "{b}"]}
+    for n, (name, argv) in enumerate(spellings.items()):
+        b = os.path.join(scratch.path, "spell-" + name)
+        ctrtest.make_bundle(b, guest)
+        cid = f"wwjail-spell-{os.getpid()}-{n}"
+        cmd = [WRAPPER, *[a.replace("{b}", b) for a in argv], cid]
+        if "--root=" + state not in cmd:
+            cmd[1:1] = ["-root", state]
+        r = ctrtest.run(cmd, cwd=decoy)
+        ctrtest.run(["runc", "--root", state, "delete", "--force", cid])
+        c.check(r.returncode != 0 and "outside 0" not in r.stdout or "outside 0" not in r.stdout and wrapped(b),
+                f"{name}: {' '.join(argv)}: the bundle runc runs is wrapped, its write outside denied",
+                f"exit {r.returncode} {r.stdout!r} {r.stderr!r}")
+        c.check(not wrapped(decoy), f"{name}: the cwd's bundle is not the one rewritten", "")
+    b = os.path.join(scratch.path, "spell-unknown")
+    ctrtest.make_bundle(b, guest)
+    before = open(os.path.join(b, "config.json"), "rb").read()
+    r = ctrtest.run([WRAPPER, "-root", state, "run", "-no-such-option", "-b", b, f"wwjail-spell-{os.getpid()}-x"])
+    c.check(r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and "outside" not in r.stdout and
+            open(os.path.join(b, "config.json"), "rb").read() == before,
+            "an option of run wwjail-runc does not know: refused in one line, nothing run", f"{r.returncode} {r.stderr!r}")
+    r = ctrtest.run([WRAPPER, "-no-such-global", "run", "-b", b, f"wwjail-spell-{os.getpid()}-y"])
+    c.check(r.returncode == 1 and "outside" not in r.stdout, "an unknown global option: refused, nothing run",
+            f"{r.returncode} {r.stderr!r}")
+
+
+EVIL_C = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+__attribute__((constructor)) static void evil(void) {
+  char self[256] = {0}, line[300];
+  readlink("/proc/self/exe", self, sizeof self - 1);
+  int fd = open("/mnt/rw/pwned", O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd >= 0 && write(fd, line, snprintf(line, sizeof line, "%s\n", self)) < 0) close(fd);
+}
+"""
+
+
+def preload_escape(c, scratch):
+    """A1: the image's LD_PRELOAD (process.env, a Dockerfile ENV) and its /etc/ld.so.preload are never loaded into
+    wwjail itself (which runs before any sandbox): its constructor, run only inside the guest, is denied the write
+    the default policy does not grant. Control: the same bundle under plain runc writes it."""
+    gcc = ctrtest.shutil.which("gcc") or ctrtest.shutil.which("cc")
+    if not gcc:
+        print("note: no C compiler: the preload escape is not exercised", flush=True)
+        return
+    so = os.path.join(scratch.path, "evil.so")
+    src = os.path.join(scratch.path, "evil.c")
+    with open(src, "w") as f:
+        f.write(EVIL_C)
+    r = ctrtest.run([gcc, "-shared", "-fPIC", "-o", so, src])
+    if not c.check(r.returncode == 0, "evil.so builds", r.stderr):
+        return
+    state = os.path.join(scratch.path, "preload-state")
+    for name in ("env", "file"):
+        for runtime in ("runc", WRAPPER):
+            rw = os.path.join(scratch.path, f"preload-rw-{name}-{os.path.basename(runtime)}")
+            os.makedirs(rw)
+            b = os.path.join(scratch.path, f"preload-{name}-{os.path.basename(runtime)}")
+            config = ctrtest.make_bundle(b, ["/bin/true"], env=["LD_PRELOAD=/opt/evil.so"] if name == "env" else None)
+            rootfs = os.path.join(b, "rootfs")
+            os.makedirs(os.path.join(rootfs, "opt"))
+            os.makedirs(os.path.join(rootfs, "mnt/rw"))
+            ctrtest.shutil.copy(so, os.path.join(rootfs, "opt/evil.so"))
+            if name == "file":  # the image's own /etc, not the host's, with an ld.so.preload
+                config["mounts"] = [m for m in config["mounts"] if m["destination"] != "/etc"]
+                os.makedirs(os.path.join(rootfs, "etc"))
+                with open(os.path.join(rootfs, "etc/ld.so.preload"), "w") as f:
+                    f.write("/opt/evil.so\n")
+            config["mounts"].append({"destination": "/mnt/rw", "type": "bind", "source": rw, "options": ["bind", "rw"]})
+            with open(os.path.join(b, "config.json"), "w") as f:
+                json.dump(config, f, indent=1)
+            cid = f"wwjail-preload-{os.getpid()}-{name}-{os.path.basename(runtime)}"
+            r = ctrtest.run([runtime, "--root", state, "run", "--bundle", b, cid])
+            ctrtest.run(["runc", "--root", state, "delete", "--force", cid])
+            pwned = os.path.join(rw, "pwned")
+            got = open(pwned).read() if os.path.exists(pwned) else ""
+            if runtime == "runc":
+                c.check(got != "", f"preload-{name}: control: plain runc loads the image's preload", repr(r.stderr))
+            else:
+                c.check(r.returncode == 0 and got == "", f"preload-{name}: wwjail-runc loads no image preload into "
+                        "wwjail, and the guest's copy is denied the write", f"exit {r.returncode} {got!r} {r.stderr!r}")
+
+
 def main():
     runc = ctrtest.require_root_and("runc")
     scratch = ctrtest.Scratch("wwjail-runc-shim.")
@@ -172,15 +285,25 @@ def main():
         f.write(POLICY)
     with open(os.path.join(scratch.path, "elsewhere.toml"), "w") as f:
         f.write(POLICY)
-    shim = Shim(scratch, {"WWJAIL_POLICY_DIR": policy_dir})
+    # Inline policy annotations are the node admin's opt-in (A5b): this shim trusts them, `untrusted` does not.
+    shim = Shim(scratch, {"WWJAIL_POLICY_DIR": policy_dir, "WWJAIL_RUNC_TRUST_INLINE_POLICY": "1"})
+    untrusted = Shim(scratch, {"WWJAIL_POLICY_DIR": policy_dir})
     host_name = open("/etc/hostname").read().strip()
     granted = [(host_name, "a granted read is allowed"), ("shadow !0", "an ungranted read is denied"),
                ("outside !0", "a write outside the temp dir is denied"), ("inside 0", "the temp dir is writable")]
     lifecycle(c, shim, scratch, "inline", {"org.wwjail.policy": POLICY}, granted)
-    lifecycle(c, shim, scratch, "file", {"org.wwjail.policy-file": os.path.join(policy_dir, "app.toml")}, granted)
+    lifecycle(c, untrusted, scratch, "file", {"org.wwjail.policy-file": os.path.join(policy_dir, "app.toml")}, granted)
     lifecycle(c, shim, scratch, "default", None,
               [(host_name, "default policy: the image is readable"), ("outside !0", "default policy: no write outside"),
                ("inside 0", "default policy: the temp dir is writable")])
+    # A5a: a pod-sandbox annotation (an image can carry one through Podman) does not switch wwjail off.
+    for key in ("io.kubernetes.cri.container-type", "io.kubernetes.cri-o.ContainerType"):
+        lifecycle(c, shim, scratch, "sandbox-" + key.split(".")[-1], {key: "sandbox"},
+                  [("outside !0", f"{key}=sandbox: still wrapped, no write outside")])
+    # A5b: an inline policy (an image's own, through Podman) without the admin's trust is refused.
+    refused(c, untrusted, scratch, "untrusted-inline", {"org.wwjail.policy": POLICY}, "trust_inline_policy")
+    flag_spellings(c, scratch)
+    preload_escape(c, scratch)
     refused(c, shim, scratch, "bad-inline", {"org.wwjail.policy": BAD_POLICY}, "annotation org.wwjail.policy:3:9")
     refused(c, shim, scratch, "outside-dir", {"org.wwjail.policy-file": os.path.join(scratch.path, "elsewhere.toml")},
             "not under")
