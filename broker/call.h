@@ -1,7 +1,7 @@
 // One notification being handled: the kernel's record of the call, the
 // guest thread's memory, the decisions noted while handling it, and the
 // way its answer reaches the kernel. Handlers get it by reference
-// (broker/handlers.h); a completion that answers later (through the ring,
+// (broker/handlers/handlers.h); a completion that answers later (through the ring,
 // maybe on another thread) takes the Call with it (defer()), so nothing
 // about one call lives on a shared object.
 #pragma once

@@ -1,5 +1,5 @@
 // A value or the reason there is none: the error convention of the
-// handlers' steps (broker/handler_steps.h), where the reason is the Verdict
+// handlers' steps (broker/handlers/steps.h), where the reason is the Verdict
 // the guest is answered. A stand-in for C++23's std::expected, which
 // Debian 12's g++ 12 provides only with -std=c++23 (the project is C++20):
 // the same names and meaning for the part we use, so the switch is a rename.

@@ -1,7 +1,7 @@
 // What every handler may consult and nothing in it changes while calls
 // are handled: the grants (storage and network), their pinned roots, the
 // path resolver over them, the run's options and the broker's log. Handlers
-// take it as `const Services&` (broker/handlers.h); per-call state lives in
+// take it as `const Services&` (broker/handlers/handlers.h); per-call state lives in
 // the Call (broker/call.h).
 #pragma once
 

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <optional>
 
-#include "broker/handler_steps.h"
-#include "broker/handlers.h"
+#include "broker/handlers/steps.h"
+#include "broker/handlers/handlers.h"
 
 namespace wwjail {
 

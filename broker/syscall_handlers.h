@@ -1,6 +1,6 @@
 // The session's entry to the handlers: one notification in, its verdict
 // out. Builds the Call (broker/call.h) and routes it by syscall number to
-// its handler (broker/handlers.h), with the session's Services.
+// its handler (broker/handlers/handlers.h), with the session's Services.
 #pragma once
 
 #include <linux/seccomp.h>

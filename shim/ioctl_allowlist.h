@@ -1,7 +1,7 @@
 // The ioctl commands a guest may issue, as data. The seccomp filter
 // (shim/syscall_rules.cc) allows exactly these on registers alone; every
 // other command is sent to the broker, which refuses it with EPERM and logs
-// it (broker/handlers_ioctl.cc). Commands not listed include every
+// it (broker/handlers/ioctl.cc). Commands not listed include every
 // filesystem-changing one (FS_IOC_SETFLAGS, FS_IOC_SETVERSION, FIFREEZE, ...),
 // every network configuration write (SIOCS*, SIOCADDRT) and every device
 // class (VT, sound, DRM, block, tun): a guest that needs one is a program

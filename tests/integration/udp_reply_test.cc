@@ -28,10 +28,6 @@ namespace {
 
 constexpr int kJailTimeout = 10;
 
-std::string describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err.substr(0, 2000);
-}
-
 UniqueFd loopback_udp(uint16_t port = 0) {
   UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   sockaddr_in in{};

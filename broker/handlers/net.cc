@@ -23,8 +23,8 @@
 
 #include "broker/guest_proc.h"
 #include "broker/guest_identity.h"
-#include "broker/handler_steps.h"
-#include "broker/handlers.h"
+#include "broker/handlers/steps.h"
+#include "broker/handlers/handlers.h"
 #include "capabilities/path_text.h"
 #include "sys/kernel_abi.h"
 #include "sys/self_fd.h"

@@ -21,8 +21,8 @@
 
 #include "broker/guest_identity.h"
 #include "broker/guest_proc.h"
-#include "broker/handler_steps.h"
-#include "broker/handlers.h"
+#include "broker/handlers/steps.h"
+#include "broker/handlers/handlers.h"
 #include "sys/self_fd.h"
 
 namespace wwjail {

@@ -1,4 +1,4 @@
-#include "broker/handler_steps.h"
+#include "broker/handlers/steps.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>

@@ -9,8 +9,8 @@
 #include <cerrno>
 
 #include "broker/guest_proc.h"
-#include "broker/handler_steps.h"
-#include "broker/handlers.h"
+#include "broker/handlers/steps.h"
+#include "broker/handlers/handlers.h"
 #include "capabilities/path_text.h"
 #include "sys/self_fd.h"
 

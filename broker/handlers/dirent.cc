@@ -10,8 +10,8 @@
 #include <cstdio>
 
 #include "broker/guest_proc.h"
-#include "broker/handler_steps.h"
-#include "broker/handlers.h"
+#include "broker/handlers/steps.h"
+#include "broker/handlers/handlers.h"
 #include "sys/self_fd.h"
 
 namespace wwjail {

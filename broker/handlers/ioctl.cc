@@ -8,7 +8,7 @@
 #include <string>
 
 #include "broker/guest_proc.h"
-#include "broker/handlers.h"
+#include "broker/handlers/handlers.h"
 #include "shim/ioctl_allowlist.h"
 
 namespace wwjail {

@@ -19,7 +19,7 @@
 
 namespace wwjail {
 
-// Opens (handlers_open.cc). may_continue: false when the kernel must not
+// Opens (broker/handlers/open.cc). may_continue: false when the kernel must not
 // redo the open (openat2, whose open_how lives in guest memory).
 Verdict on_open(Call& n, const Services& s, int dirfd, uint64_t path_addr, uint64_t flags, uint64_t mode,
                 uint64_t resolve, bool may_continue = true);
@@ -27,7 +27,7 @@ Verdict on_openat2(Call& n, const Services& s);
 // memfd_create without MFD_NOEXEC_SEAL: made here, never executable.
 Verdict on_memfd_create(Call& n, const Services& s);
 
-// Metadata (handlers_meta.cc).
+// Metadata (broker/handlers/meta.cc).
 Verdict on_stat(Call& n, const Services& s, int dirfd, uint64_t path_addr, uint64_t buf, int flags, bool statx,
                 unsigned statx_mask);
 Verdict on_access(Call& n, const Services& s, int dirfd, uint64_t path_addr, int mode, int flags);
@@ -41,7 +41,7 @@ Verdict on_truncate(Call& n, const Services& s, uint64_t path_addr, off_t length
 Verdict on_utimes(Call& n, const Services& s, int dirfd, uint64_t path_addr, uint64_t times, int flags, int kind);
 Verdict on_xattr(Call& n, const Services& s);
 
-// Directory entries (handlers_dirent.cc).
+// Directory entries (broker/handlers/dirent.cc).
 Verdict on_mkdir(Call& n, const Services& s, int dirfd, uint64_t path_addr, mode_t mode);
 Verdict on_mknod(Call& n, const Services& s, int dirfd, uint64_t path_addr, mode_t mode);
 Verdict on_unlink(Call& n, const Services& s, int dirfd, uint64_t path_addr, int flags);
@@ -51,7 +51,7 @@ Verdict on_link(Call& n, const Services& s, int olddirfd, uint64_t oldpath, int 
                 int flags);
 Verdict on_symlink(Call& n, const Services& s, uint64_t target, int newdirfd, uint64_t linkpath);
 
-// Processes (handlers_process.cc).
+// Processes (broker/handlers/process.cc).
 Verdict on_exec(Call& n, const Services& s, int dirfd, uint64_t path_addr, int flags);
 Verdict on_chdir(Call& n, const Services& s, bool by_fd);
 Verdict on_inotify_add_watch(Call& n, const Services& s);
@@ -59,10 +59,10 @@ Verdict on_pid_target(Call& n, const Services& s);
 // set*id, setgroups, capset: noted (identities are read from /proc from
 // then on) and left to the kernel.
 Verdict on_credentials_change(Call& n, const Services& s);
-// ioctl commands off the allow-list (handlers_ioctl.cc).
+// ioctl commands off the allow-list (broker/handlers/ioctl.cc).
 Verdict on_ioctl(Call& n, const Services& s);
 
-// Network (handlers_net.cc).
+// Network (broker/handlers/net.cc).
 Verdict on_bind(Call& n, const Services& s);
 Verdict on_connect(Call& n, const Services& s);
 Verdict on_listen(Call& n, const Services& s);
