@@ -261,8 +261,9 @@ int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, b
   if (started) *started = true;
   session.finish(outcome.exit_status);
   if (outcome.exit_status != 0 && kernel_decided(guest, walls.enforcement))
-    log.warn("the guest exited with status {}; the kernel decided its file access and logs nothing it refused: "
-             "rerun with --mediate files to see every denial",
+    log.warn("the guest exited with status {}; the kernel decided its file access and its refusals are not in "
+             "this log (Landlock's reach the audit log, where audit is on): rerun with --mediate files to see every "
+             "denial",
              outcome.exit_status);
   return outcome.exit_status;
 }
