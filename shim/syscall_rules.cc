@@ -2,9 +2,11 @@
 
 #include <linux/sched.h>
 #include <linux/netlink.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "shim/ioctl_allowlist.h"
 #include "sys/kernel_abi.h"
@@ -22,7 +24,7 @@ const char* const kAllowed[] = {
     "pipe", "select", "sched_yield", "mremap", "msync", "mincore", "madvise", "shmget", "shmat",
     "shmctl", "dup", "dup2", "pause", "nanosleep", "getitimer", "alarm", "setitimer", "getpid",
     "sendfile", "accept", "recvfrom", "recvmsg",
-    "shutdown", "getsockname", "getpeername", "socketpair", "setsockopt",
+    "shutdown", "getsockname", "getpeername", "socketpair",
     "getsockopt", "fork", "vfork", "exit", "wait4", "uname", "semget", "semop", "semctl", "shmdt",
     "msgget", "msgsnd", "msgrcv", "msgctl", "fcntl", "flock", "fsync", "fdatasync", "ftruncate",
     "getdents", "getcwd", "umask", "gettimeofday", "getrlimit", "getrusage", "sysinfo", "times",
@@ -228,6 +230,20 @@ void add_socket_rules(std::vector<SyscallRule>& rules) {
   }
   rules.push_back({"socket", -1, FilterAction::kAllow, 0,
                    {SCMP_A0_32(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2_32(SCMP_CMP_EQ, NETLINK_ROUTE)}});
+
+  // setsockopt: everything but source routes. IP_OPTIONS can carry a loose
+  // or strict source route and IPV6_RTHDR (and its RFC 2292 spelling) a
+  // routing header; either makes the kernel send to the route's first hop,
+  // an address no grant was asked about. The level and name are ints the
+  // kernel truncates, so only their low 32 bits are compared (masked: an
+  // SCMP_A*_32 comparison here still looks at all 64). The catch-all "A1 >= 0" comes
+  // last in libseccomp's order (see the ioctl rules above).
+  constexpr uint32_t kIpv6RthdrRfc2292 = 5;
+  for (auto [level, name] : {std::pair<uint32_t, uint32_t>{IPPROTO_IP, IP_OPTIONS}, {IPPROTO_IPV6, IPV6_RTHDR},
+                             {IPPROTO_IPV6, kIpv6RthdrRfc2292}})
+    rules.push_back({"setsockopt", -1, FilterAction::kErrno, EPERM, 
+                     {SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, level), SCMP_A2_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, name)}});
+  rules.push_back({"setsockopt", -1, FilterAction::kAllow, 0, {SCMP_A1_64(SCMP_CMP_GE, 0)}});
 
   // sendto on a connected socket (no address, no Fast Open) is plain
   // traffic; with an address it goes to the broker.
