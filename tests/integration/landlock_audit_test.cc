@@ -63,7 +63,7 @@ std::string audit_request(uint16_t type, const void* body, size_t len) {
   // AUDIT_GET answers with the status; AUDIT_SET with nothing unless asked
   // for an ack (and an ack asked of AUDIT_GET would come first).
   h->nlmsg_flags = NLM_F_REQUEST | (type == AUDIT_SET ? NLM_F_ACK : 0);
-  std::memcpy(NLMSG_DATA(h), body, len);
+  if (len != 0) std::memcpy(NLMSG_DATA(h), body, len);  // AUDIT_GET has no body
   if (::send(s.fd(), buf, h->nlmsg_len, 0) < 0) return {};
   ssize_t n = ::recv(s.fd(), buf, sizeof buf, 0);
   if (n < static_cast<ssize_t>(NLMSG_HDRLEN)) return {};
