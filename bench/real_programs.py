@@ -31,6 +31,7 @@ Exit status: 0 when every run worked (targets are reported, never enforced),
 1 when a run failed or printed something unparsable, 2 on usage errors.
 """
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -156,16 +157,12 @@ def wait_for_port(port, proc, seconds=10):
     raise RuntimeError("server did not listen within 10 s")
 
 
-def nginx_rps(argv, port, duration):
+@contextlib.contextmanager
+def server(argv):
+    """A server process for the length of a measurement, then SIGTERM (SIGKILL after 10 s)."""
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for_port(port, proc)
-        out = subprocess.run(["wrk", "-t2", "-c16", f"-d{duration}s", f"http://127.0.0.1:{port}/file.bin"],
-                             capture_output=True, text=True, timeout=duration + 30)
-        m = re.search(r"Requests/sec:\s+([0-9.]+)", out.stdout)
-        if not m or "Non-2xx" in out.stdout or "Socket errors" in out.stdout:
-            raise RuntimeError(f"wrk: {out.stdout[-400:]}{out.stderr[-200:]}")
-        return float(m.group(1))
+        yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -173,6 +170,17 @@ def nginx_rps(argv, port, duration):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def nginx_rps(argv, port, duration):
+    with server(argv) as proc:
+        wait_for_port(port, proc)
+        out = subprocess.run(["wrk", "-t2", "-c16", f"-d{duration}s", f"http://127.0.0.1:{port}/file.bin"],
+                             capture_output=True, text=True, timeout=duration + 30)
+        m = re.search(r"Requests/sec:\s+([0-9.]+)", out.stdout)
+        if not m or "Non-2xx" in out.stdout or "Socket errors" in out.stdout:
+            raise RuntimeError(f"wrk: {out.stdout[-400:]}{out.stderr[-200:]}")
+        return float(m.group(1))
 
 
 # A DNS query for bench.test, type A, class IN.
@@ -196,8 +204,7 @@ def wait_for_dns(port, proc, seconds=10):
 
 
 def dnsmasq_qps(argv, port, queries, duration):
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
+    with server(argv) as proc:
         wait_for_dns(port, proc)
         out = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries, "-l", str(duration),
                               "-q", "100"], capture_output=True, text=True, timeout=duration + 30)
@@ -206,13 +213,6 @@ def dnsmasq_qps(argv, port, queries, duration):
         if not m or not done or int(done.group(1)) == 0:
             raise RuntimeError(f"dnsperf: {out.stdout[-400:]}{out.stderr[-200:]}")
         return float(m.group(1))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Workload:

@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inet_sockaddr.h"
+
 static const char* name_of(int e) {
   const char* n = strerrorname_np(e);
   return n ? n : "EUNKNOWN";
@@ -68,25 +70,6 @@ static int sock_type(const char* proto) {
   if (!strcmp(proto, "tcp")) return SOCK_STREAM;
   if (!strcmp(proto, "udp")) return SOCK_DGRAM;
   return -1;
-}
-
-// An IPv4 or IPv6 literal and a port; returns the sockaddr's length, 0 if
-// ADDR is neither.
-static socklen_t inet_sockaddr(const char* addr, const char* port, struct sockaddr_storage* ss) {
-  memset(ss, 0, sizeof *ss);
-  struct sockaddr_in* in4 = (struct sockaddr_in*)ss;
-  struct sockaddr_in6* in6 = (struct sockaddr_in6*)ss;
-  if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
-    in4->sin_family = AF_INET;
-    in4->sin_port = htons((uint16_t)atoi(port));
-    return sizeof *in4;
-  }
-  if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons((uint16_t)atoi(port));
-    return sizeof *in6;
-  }
-  return 0;
 }
 
 // A unix sockaddr: a path (NUL included) or an abstract name (leading NUL,

@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "inet_sockaddr.h"
+
 static int fail(void) {
   const char* n = strerrorname_np(errno);
   printf("err %s\n", n ? n : "EUNKNOWN");
@@ -37,23 +39,6 @@ static int fail(void) {
 static int usage(const char* op) {
   fprintf(stderr, "udp_server: bad arguments for %s\n", op);
   return 2;
-}
-
-static socklen_t inet_sockaddr(const char* addr, const char* port, struct sockaddr_storage* ss) {
-  memset(ss, 0, sizeof *ss);
-  struct sockaddr_in* in4 = (struct sockaddr_in*)ss;
-  struct sockaddr_in6* in6 = (struct sockaddr_in6*)ss;
-  if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
-    in4->sin_family = AF_INET;
-    in4->sin_port = htons((uint16_t)atoi(port));
-    return sizeof *in4;
-  }
-  if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons((uint16_t)atoi(port));
-    return sizeof *in6;
-  }
-  return 0;
 }
 
 static int bound_socket(const char* addr, const char* port) {
