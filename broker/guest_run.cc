@@ -102,8 +102,9 @@ struct Walls {
   Enforcement enforcement;
   LandlockRuleset landlock;
   CompiledFilter filter;
-  // Only with a view: the filter for when the kernel refuses its namespaces
-  // at launch and the guest runs without it.
+  // Only with a view: the ruleset and the filter for when the kernel refuses
+  // its namespaces at launch and the guest runs without it.
+  std::optional<LandlockRuleset> landlock_without_view;
   std::optional<CompiledFilter> filter_without_view;
   UniqueFd broker_pidfd;  // the reaper's test that the broker lives, in a PID namespace
 };
@@ -113,7 +114,11 @@ Walls build_walls(const JailSpec& spec, spdlog::logger& log) {
   log.debug("enforcement: {} (mediate {}, metadata {})", enforcement.reason, mediate_name(spec.mediate),
             metadata_name(spec.metadata));
   if (enforcement.view) log_view(*enforcement.view, log);
-  LandlockRuleset landlock = build_landlock_ruleset(spec.storage, enforcement.kernel_decides_without_view);
+  const bool view = enforcement.view.has_value();
+  LandlockRuleset landlock = build_landlock_ruleset(
+      spec.storage, {.in_view = view, .read_proc = !view && enforcement.kernel_decides_without_view});
+  std::optional<LandlockRuleset> landlock_without_view;
+  if (view) landlock_without_view.emplace(build_landlock_ruleset(spec.storage, {.read_proc = enforcement.kernel_decides_without_view}));
   if (landlock.abi == 0 && spec.landlock_required)
     throw SetupError("the kernel has no Landlock (needs Linux 5.13+ with landlock in the lsm= list); "
                      "wwjail relies on it to enforce exec grants");
@@ -128,8 +133,8 @@ Walls build_walls(const JailSpec& spec, spdlog::logger& log) {
     without_view.emplace(precompiled_guest_filter(
         {.landlock_scopes_signals = scoped, .kernel_decides_files = enforcement.kernel_decides_without_view}));
   UniqueFd broker_pidfd(enforcement.view ? kernel::pidfd_open(::getpid()) : -1);
-  return {std::move(enforcement), std::move(landlock), std::move(filter), std::move(without_view),
-          std::move(broker_pidfd)};
+  return {std::move(enforcement), std::move(landlock), std::move(filter), std::move(landlock_without_view),
+          std::move(without_view), std::move(broker_pidfd)};
 }
 
 // Whether the policy grants no inet traffic and no abstract unix socket
@@ -155,6 +160,7 @@ void plan_view(LaunchPlan& plan, const JailSpec& spec, Walls& walls) {
     plan.gid_map = e.namespaces.gid_map.c_str();
   }
   plan.filter_without_view = walls.filter_without_view->fprog();
+  plan.landlock_fd_without_view = walls.landlock_without_view->fd.get();
   plan.broker_pidfd = walls.broker_pidfd.get();
 }
 

@@ -121,6 +121,7 @@ LaunchPlan without_view(const LaunchPlan& plan) {
   p.view = nullptr;
   p.uid_map = p.gid_map = nullptr;
   p.filter = plan.filter_without_view;
+  p.landlock_fd = plan.landlock_fd_without_view;
   return p;
 }
 

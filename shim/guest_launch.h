@@ -92,6 +92,9 @@ struct LaunchPlan {
   const char* uid_map = nullptr;
   const char* gid_map = nullptr;
   const sock_fprog* filter_without_view = nullptr;
+  // The Landlock ruleset then: a view's read rules may carry rights that
+  // only its read-only mounts make harmless (shim/landlock_ruleset.h).
+  int landlock_fd_without_view = -1;
   // The broker's pidfd: the reaper's test that the broker is alive (in a
   // PID namespace getppid() is 0).
   int broker_pidfd = -1;

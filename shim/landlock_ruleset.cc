@@ -37,9 +37,10 @@ uint64_t handled_for_abi(int abi) {
 
 }  // namespace
 
-uint64_t landlock_rights_for(uint8_t rights, bool directory) {
+uint64_t landlock_rights_for(uint8_t rights, bool directory, bool read_only_mount) {
   uint64_t r = 0;
   if (rights & kRead) r |= LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+  if ((rights & kRead) && read_only_mount) r |= LANDLOCK_ACCESS_FS_TRUNCATE;
   if (rights & kExec) r |= LANDLOCK_ACCESS_FS_EXECUTE;
   if (rights & kWrite) {
     // Never MAKE_CHAR or MAKE_BLOCK: device nodes are refused everywhere.
@@ -54,7 +55,7 @@ uint64_t landlock_rights_for(uint8_t rights, bool directory) {
   return r;
 }
 
-LandlockRuleset build_landlock_ruleset(const StorageCaps& caps, bool read_proc) {
+LandlockRuleset build_landlock_ruleset(const StorageCaps& caps, const LandlockScope& scope) {
   LandlockRuleset rs;
   rs.abi = kernel::landlock_abi();
   if (rs.abi == 0) return rs;
@@ -90,7 +91,7 @@ LandlockRuleset build_landlock_ruleset(const StorageCaps& caps, bool read_proc) 
     UniqueFd target(::open(g.path.c_str(), O_PATH | O_CLOEXEC));
     if (!target.valid()) throw_sys("landlock: opening grant " + g.path);
     landlock_path_beneath_attr pb{};
-    pb.allowed_access = landlock_rights_for(g.rights, g.directory) & rs.handled_fs;
+    pb.allowed_access = landlock_rights_for(g.rights, g.directory, scope.in_view) & rs.handled_fs;
     struct stat st{};
     if (!g.directory && ::fstat(target.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
       // A listing grant (storage.list): a rule on a directory covers its
@@ -102,7 +103,7 @@ LandlockRuleset build_landlock_ruleset(const StorageCaps& caps, bool read_proc) 
     if (kernel::landlock_add_rule(rs.fd.get(), LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0)
       throw_sys("landlock_add_rule for " + g.path);
   }
-  if (read_proc) {
+  if (scope.read_proc) {
     UniqueFd proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
     landlock_path_beneath_attr pb{LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR, proc.get()};
     if (!proc.valid() || kernel::landlock_add_rule(rs.fd.get(), LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0)

@@ -25,11 +25,32 @@ struct LandlockRuleset {
 };
 
 // Landlock file-system rights that grant `rights` on a file or directory.
-uint64_t landlock_rights_for(uint8_t rights, bool directory);
+// `read_only_mount`: the grant is seen through a read-only mount (a read
+// grant in the guest's view), so read rights also carry TRUNCATE.
+//
+// Why: every open asks Landlock for TRUNCATE as an optional right
+// (hook_file_open records whether the file may later be ftruncate()d), and
+// Landlock climbs from the file towards the root until every requested right
+// is found or the root is reached. A read rule without TRUNCATE therefore
+// never ends the climb: each open of a read-granted file walked to the root,
+// about 0.2 us per path component here. Through a read-only mount the right
+// grants nothing: truncate(2) and O_TRUNC fail with EROFS at the mount
+// (mnt_want_write) before Landlock is asked, and ftruncate needs a
+// descriptor opened for writing, which the mount refuses too.
+uint64_t landlock_rights_for(uint8_t rights, bool directory, bool read_only_mount = false);
+
+// Where a ruleset will be used.
+struct LandlockScope {
+  // In the guest's view (shim/mount_view.h), where every read grant is a
+  // read-only mount. Never for a guest without its view: there a read rule
+  // with TRUNCATE would let truncate(2) empty a read-granted file.
+  bool in_view = false;
+  // A read rule on /proc too (kernel-first enforcement without a view, where
+  // the guest's own /proc entries must open without the broker).
+  bool read_proc = false;
+};
 
 // Throws SetupError when the kernel has Landlock but a grant cannot be added.
-// `read_proc`: a read rule on /proc too (kernel-first enforcement without a
-// view, where the guest's own /proc entries must open without the broker).
-LandlockRuleset build_landlock_ruleset(const StorageCaps& caps, bool read_proc = false);
+LandlockRuleset build_landlock_ruleset(const StorageCaps& caps, const LandlockScope& scope = {});
 
 }  // namespace wwjail

@@ -303,6 +303,8 @@ static const struct op kOps[] = {
     // Metadata writes that change nothing (same mode, same owner): refused
     // on device nodes all the same.
     {"chown-same", 1}, {"touch", 1}, {"setxattr", 2}, {"fchmod-rw", 2},
+    // Truncation by path (no descriptor is opened for writing).
+    {"truncate", 1},
     // System V IPC: a host segment by its id; one of the guest's own.
     {"shmat-id", 1}, {"shm-own", 0},
     // The broker's /proc entries, by a way the broker performs: MODE is
@@ -734,6 +736,7 @@ static void run_op(const char* name, char** a) {
     return out_rc(chown(a[0], st.st_uid, st.st_gid));
   }
   if (!strcmp(name, "touch")) return out_rc(utimensat(AT_FDCWD, a[0], NULL, 0));
+  if (!strcmp(name, "truncate")) return out_rc(truncate(a[0], 0));
   if (!strcmp(name, "setxattr")) return out_rc(setxattr(a[0], a[1], "x", 1, 0));
   if (!strcmp(name, "fchmod-rw")) {
     int fd = open(a[0], O_RDWR);

@@ -73,6 +73,17 @@ TEST_F(View, ReadGrantsRefuseEveryWayOfWriting) {
   EXPECT_OP_PREFIX(o, 5, "err");
 }
 
+// truncate(2) by path opens nothing for writing: in the view a read grant
+// is a read-only mount, which refuses it before Landlock is asked.
+TEST_F(View, ReadGrantsCannotBeTruncated) {
+  auto o = view_calls({"--read", granted, "--write", writable},
+                      {{"truncate", inside}, {"truncate", wfile}, {"read", inside}, {"read", wfile}});
+  EXPECT_OP(o, 0, "err EROFS");
+  EXPECT_OP(o, 1, "ok");
+  EXPECT_OP(o, 2, "ok " + std::string(kInside));
+  EXPECT_OP(o, 3, "ok ");  // truncated: empty
+}
+
 // Metadata writes are the broker's in every mode: Landlock has no right for them.
 TEST_F(View, MetadataWritesStayWithTheBroker) {
   auto o = view_calls({"--read", granted, "--write", writable},
@@ -226,6 +237,29 @@ TEST_F(View, WithoutNamespacesVisibleMetadataLeavesOpensToLandlock) {
   EXPECT_EQ(lines[3].rfind("own-proc-read ok", 0), 0u) << describe(r);
   EXPECT_EQ(lines[4].rfind("pid-proc-read err", 0), 0u) << "another process's environ stays closed\n" << describe(r);
   EXPECT_EQ(r.out.find(kSecret), std::string::npos) << describe(r);
+}
+
+// Without a view nothing is a read-only mount: Landlock alone refuses the
+// truncation of a read grant (the kernel decides truncate(2) here).
+TEST_F(View, WithoutNamespacesLandlockRefusesTruncatingAReadGrant) {
+  auto r = jail_without_namespaces("visible", {"--read", granted, "--write", writable},
+                                   {guest("escape_calls"), "truncate", inside, "truncate", wfile, "read", inside});
+  EXPECT_NE(r.err.find("the kernel decides file calls without a view"), std::string::npos) << describe(r);
+  auto lines = split_lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << describe(r);
+  EXPECT_EQ(lines[0], "truncate err EACCES") << describe(r);
+  EXPECT_EQ(lines[1], "truncate ok") << describe(r);
+  EXPECT_EQ(lines[2], "read ok " + std::string(kInside)) << describe(r);
+}
+
+TEST_F(View, WithoutNamespacesTheBrokerRefusesTruncatingAReadGrant) {
+  auto r = jail_without_namespaces("hidden", {"--read", granted, "--write", writable},
+                                   {guest("escape_calls"), "truncate", inside, "truncate", wfile, "read", inside});
+  auto lines = split_lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << describe(r);
+  EXPECT_EQ(lines[0].rfind("truncate err", 0), 0u) << describe(r);
+  EXPECT_EQ(lines[1], "truncate ok") << describe(r);
+  EXPECT_EQ(lines[2], "read ok " + std::string(kInside)) << describe(r);
 }
 
 }  // namespace
