@@ -5,7 +5,6 @@
 // both the sockaddr (guest memory) and the socket behind the fd number (a
 // racing dup2) could change between a decision and the kernel's re-run.
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
@@ -25,6 +24,7 @@
 #include "broker/guest_identity.h"
 #include "broker/handlers/steps.h"
 #include "broker/handlers/handlers.h"
+#include "broker/handlers/send_rules.h"
 #include "capabilities/path_text.h"
 #include "sys/kernel_abi.h"
 #include "sys/self_fd.h"
@@ -235,93 +235,6 @@ Verdict deny_net(Call& n, const Services& s, const NetTarget& t, const NetDecisi
                    .storage = false});
 }
 
-// Whether an IPv4 destination is a broadcast address of one of the host's
-// subnets (the all-ones or all-zeros host part of an interface's prefix):
-// asked of the kernel at each decision, so neither the guest nor a stale
-// copy decides it. The kernel would refuse these only without SO_BROADCAST,
-// an option the guest may set at any moment.
-bool local_subnet_broadcast(const NetTarget& t) {
-  if (t.family != AF_INET) return false;
-  if (t.addr[0] == 127) {
-    // Loopback's 127.0.0.0/8, without asking: the common answer to a local client.
-    bool zeros = t.addr[1] == 0 && t.addr[2] == 0 && t.addr[3] == 0;
-    bool ones = t.addr[1] == 255 && t.addr[2] == 255 && t.addr[3] == 255;
-    return zeros || ones;
-  }
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return true;  // unknown: refused
-  uint32_t dest = 0;
-  std::memcpy(&dest, t.addr, 4);
-  dest = ntohl(dest);
-  bool broadcast = false;
-  for (const ifaddrs* i = list; i && !broadcast; i = i->ifa_next) {
-    if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != AF_INET) continue;
-    uint32_t addr = ntohl(reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr);
-    uint32_t mask = ntohl(reinterpret_cast<const sockaddr_in*>(i->ifa_netmask)->sin_addr.s_addr);
-    uint32_t host = dest & ~mask;
-    bool narrow = mask == 0xffffffffu || mask == 0xfffffffeu;  // /32 and /31 have no broadcast address
-    broadcast = !narrow && (dest & mask) == (addr & mask) && (host == 0 || host == ~mask);
-  }
-  ::freeifaddrs(list);
-  return broadcast;
-}
-
-// The decision on a send to `t` from `sock` (our duplicate): a connect
-// grant, or else the reply right of a UDP socket bound through a bind grant
-// (NetCaps::decide_reply), on the local address the kernel reports.
-// `reply_from`, when given, is set to the local address when the reply
-// right decided.
-NetDecision send_decision(int sock, const SocketKind& kind, const NetCaps& net, const NetTarget& t,
-                          std::optional<NetTarget>* reply_from) {
-  NetDecision d = net.decide_connect(t);
-  if (d.allowed || kind.transport != Transport::kUdp || t.family == AF_UNIX) return d;
-  sockaddr_storage local{};
-  socklen_t len = sizeof local;
-  if (::getsockname(sock, reinterpret_cast<sockaddr*>(&local), &len) != 0) return d;
-  auto here = inet_target(Transport::kUdp, local, len);
-  if (!here) return d;
-  NetDecision reply = net.decide_reply(*here, t);
-  if (reply.allowed && !reply.audited && reply.grant && local_subnet_broadcast(t)) {
-    NetDecision refused;
-    refused.reason = "a UDP socket bound through " + reply.grant->origin +
-                     " may reply to unicast peers only, and " + t.text + " is a broadcast address of a local subnet";
-    return refused;
-  }
-  if (reply.allowed && reply.grant && reply_from) *reply_from = *here;
-  return reply;
-}
-
-// A reply goes out from the address the socket is bound to: IP_PKTINFO and
-// IPV6_PKTINFO may name that address or none (the kernel then picks the
-// source of a wildcard-bound socket), never another, so a server bound to
-// loopback cannot send from the host's outside address; IP options
-// (source routes) are refused. `local` is the socket's getsockname.
-bool reply_source_stays(const NetTarget& local, std::vector<char>& control) {
-  bool wildcard = std::all_of(local.addr, local.addr + 16, [](uint8_t b) { return b == 0; });
-  msghdr view{};
-  view.msg_control = control.data();
-  view.msg_controllen = control.size();
-  for (cmsghdr* c = CMSG_FIRSTHDR(&view); c; c = CMSG_NXTHDR(&view, c)) {
-    if (c->cmsg_level == IPPROTO_IP && (c->cmsg_type == IP_RETOPTS || c->cmsg_type == IP_OPTIONS)) return false;
-    if (wildcard) continue;
-    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-      if (c->cmsg_len < CMSG_LEN(sizeof(in_pktinfo))) return false;
-      in_pktinfo info;
-      std::memcpy(&info, CMSG_DATA(c), sizeof info);
-      bool same = local.family == AF_INET && std::memcmp(&info.ipi_spec_dst, local.addr, 4) == 0;
-      if (info.ipi_spec_dst.s_addr != 0 && !same) return false;
-    }
-    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-      if (c->cmsg_len < CMSG_LEN(sizeof(in6_pktinfo))) return false;
-      in6_pktinfo info;
-      std::memcpy(&info, CMSG_DATA(c), sizeof info);
-      bool same = local.family == AF_INET6 && std::memcmp(&info.ipi6_addr, local.addr, 16) == 0;
-      if (!IN6_IS_ADDR_UNSPECIFIED(&info.ipi6_addr) && !same) return false;
-    }
-  }
-  return true;
-}
-
 // Decides where a send goes; a unix path is rewritten to its pinned inode
 // (kept open in `held`). The error is the denial or the errno.
 Expected<void, Verdict> check_destination(Call& n, const Services& s, int sock, const SocketKind& kind, Address& a,
@@ -339,7 +252,7 @@ Expected<void, Verdict> check_destination(Call& n, const Services& s, int sock, 
   }
   auto t = socket_target(n, s, kind, a, false);
   if (!t) return fail(std::move(t).error());
-  NetDecision d = note_net(n, s, *t, send_decision(sock, kind, s.net, *t, reply_from), false);
+  NetDecision d = note_net(n, s, *t, send_decision(sock, kind.transport, s.net, *t, reply_from), false);
   if (!d.allowed) return fail(deny_net(n, s, *t, d));
   if (t->unresolved) return fail(t->unresolved);
   if (t->transport == Transport::kUnix && !t->abstract) {
@@ -593,9 +506,12 @@ Expected<void, Verdict> copy_message(Call& n, const Services& s, uint64_t msg_ad
     if (auto got = n.read(reinterpret_cast<uint64_t>(hdr.msg_control), m.control.data(), m.control.size()); !got)
       return got;
     if (auto ok = take_passed_fds(n, m); !ok) return ok;
+    if (carries_route(m.control))
+      return fail(deny_text(n, "a source route in a control message",
+                            "the kernel would send to the route's first hop, which no grant was asked about", EPERM));
     if (reply_from && !reply_source_stays(*reply_from, m.control))
       return fail(deny_text(n, "a UDP reply's control message",
-                            "a reply leaves from the address its socket is bound to, without IP options", EACCES));
+                            "a reply leaves from the address its socket is bound to", EACCES));
   }
   if (kind.domain == AF_NETLINK && !netlink_queries_only(m.payload)) return fail(refuse_netlink_change(n));
   return {};

@@ -15,6 +15,8 @@
 //                                    unbound  no bind at all (autobind at the send)
 //                                    pktinfo:SRC  sendmsg from the bound socket with IP_PKTINFO
 //                                             naming SRC as the source address
+//                                    lsrr:HOP  sendmsg from the bound socket with IP_RETOPTS
+//                                             carrying a loose source route through HOP
 //                                  DEST_ADDR may be an IPv6 literal on an IPv4 socket
 //                                  (a different family)
 #define _GNU_SOURCE
@@ -108,8 +110,27 @@ static int send_pktinfo(int fd, const char* src, struct sockaddr_storage* dest, 
   return sendmsg(fd, &m, 0) == 2 ? 0 : -1;
 }
 
+// IP options as a control message: a loose source route (IPOPT_LSRR) whose
+// one hop is HOP, padded to four bytes with IPOPT_END. The kernel sends such
+// a datagram to HOP, not to its destination.
+static int send_lsrr(int fd, const char* hop, struct sockaddr_storage* dest, socklen_t len) {
+  unsigned char opt[8] = {131 /* IPOPT_LSRR */, 7, 4, 0, 0, 0, 0, 0 /* IPOPT_END */};
+  if (inet_pton(AF_INET, hop, opt + 3) != 1) return -1;
+  char control[CMSG_SPACE(sizeof opt)] = {0};
+  struct iovec iov = {"hi", 2};
+  struct msghdr m = {.msg_name = dest, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1,
+                     .msg_control = control, .msg_controllen = sizeof control};
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_RETOPTS;
+  c->cmsg_len = CMSG_LEN(sizeof opt);
+  memcpy(CMSG_DATA(c), opt, sizeof opt);
+  return sendmsg(fd, &m, 0) == 2 ? 0 : -1;
+}
+
 static int send_as(const char* how, int bound, struct sockaddr_storage* dest, socklen_t len) {
   if (!strncmp(how, "pktinfo:", 8)) return send_pktinfo(bound, how + 8, dest, len);
+  if (!strncmp(how, "lsrr:", 5)) return send_lsrr(bound, how + 5, dest, len);
   if (!strcmp(how, "same")) return sendto(bound, "hi", 2, 0, (struct sockaddr*)dest, len) == 2 ? 0 : -1;
   if (!strcmp(how, "other")) {
     int other = socket(dest->ss_family, SOCK_DGRAM, 0);
@@ -137,7 +158,8 @@ static int send_from(char** a) {
     fd = bound_socket(a[1], a[2]);
   }
   if (fd < 0) return fail();
-  if (strcmp(how, "same") && strcmp(how, "other") && strcmp(how, "dup") && strncmp(how, "pktinfo:", 8))
+  if (strcmp(how, "same") && strcmp(how, "other") && strcmp(how, "dup") && strncmp(how, "pktinfo:", 8) &&
+      strncmp(how, "lsrr:", 5))
     return usage("send");
   if (send_as(how, fd, &dest, len) != 0) return fail();
   printf("ok sent\n");

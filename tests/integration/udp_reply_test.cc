@@ -194,6 +194,30 @@ TEST_P(UdpReply, BoundSocketMaySendOnlyToUnicastPeers) {
 }
 
 // `check` says what a UDP bind grant implies.
+// A source route in a control message sends to the route's first hop, an
+// address no grant was asked about: refused on every send, by a connect
+// grant as by the reply right. Without CAP_NET_RAW the kernel refuses such
+// routes itself, so the guest keeps it here (root only).
+TEST_P(UdpReply, SourceRoutesAreRefusedOnEverySend) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: only a guest holding CAP_NET_RAW can route its own datagrams";
+  UniqueFd peer = loopback_udp();
+  std::string to = str(port_of(peer.get()));
+  const std::vector<std::string> connect{"--cap-keep", "CAP_NET_RAW", "--bind", "udp:127.0.0.1:0", "--connect",
+                                         "udp:127.0.0.1:" + to};
+  auto plain = server(connect, {"send", "127.0.0.1", "0", "same", "127.0.0.1", to});
+  EXPECT_EQ(plain.out, "ok sent\n") << describe(plain);
+  auto routed = server(connect, {"send", "127.0.0.1", "0", "lsrr:127.0.0.2", "127.0.0.1", to});
+  EXPECT_EQ(routed.out, "err EPERM\n") << describe(routed);
+  EXPECT_NE(routed.err.find("source route"), std::string::npos) << describe(routed);
+
+  uint16_t port = free_port();
+  const std::vector<std::string> bound{"--cap-keep", "CAP_NET_RAW", "--bind", "udp:127.0.0.1:" + str(port)};
+  auto reply = server(bound, {"send", "127.0.0.1", str(port), "same", "127.0.0.1", to});
+  EXPECT_EQ(reply.out, "ok sent\n") << describe(reply);
+  auto routed_reply = server(bound, {"send", "127.0.0.1", str(port), "lsrr:127.0.0.2", "127.0.0.1", to});
+  EXPECT_EQ(routed_reply.out, "err EPERM\n") << describe(routed_reply);
+}
+
 TEST(UdpReplyCheck, CheckStatesTheReplyRule) {
   ScratchDir d;
   std::string policy = d.file("p.toml", "[network]\nbind = [\"udp:127.0.0.1:5353\", \"udp:*:6000-6010\"]\n");
