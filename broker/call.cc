@@ -74,17 +74,17 @@ void deliver(NotifyChannel& channel, uint64_t id, Verdict verdict) {
 
 Expected<std::string, Verdict> Call::read_path(uint64_t addr) const {
   std::string out;
-  if (int err = links_.memory->read_string(pid(), addr, PATH_MAX, out)) return Unexpected(Verdict::error(err));
+  if (int err = links_.memory->read_string(tid(), addr, PATH_MAX, out)) return Unexpected(Verdict::error(err));
   return out;
 }
 
 Expected<void, Verdict> Call::read(uint64_t addr, void* out, size_t len) const {
-  if (int err = links_.memory->read(pid(), addr, out, len)) return Unexpected(Verdict::error(err));
+  if (int err = links_.memory->read(tid(), addr, out, len)) return Unexpected(Verdict::error(err));
   return {};
 }
 
 Expected<void, Verdict> Call::write(uint64_t addr, const void* data, size_t len) const {
-  if (int err = links_.memory->write(pid(), addr, data, len)) return Unexpected(Verdict::error(err));
+  if (int err = links_.memory->write(tid(), addr, data, len)) return Unexpected(Verdict::error(err));
   return {};
 }
 
@@ -98,7 +98,7 @@ void Call::note(NotedDecision d) {
 }
 
 void Call::record(DecisionEvent& ev) const {
-  ev.tid = pid();  // the thread; the log finds its process
+  ev.tid = tid();  // the thread; the log finds its process
   ev.syscall = syscall_name(nr());
   links_.decisions->record(ev);
 }

@@ -65,7 +65,7 @@ class Call {
 
   uint64_t id() const { return notif_.id; }
   // The calling thread (a thread id; guest_proc finds its process).
-  pid_t pid() const { return static_cast<pid_t>(notif_.pid); }
+  pid_t tid() const { return static_cast<pid_t>(notif_.pid); }
   int nr() const { return notif_.data.nr; }
   uint32_t arch() const { return notif_.data.arch; }
   const __u64* args() const { return notif_.data.args; }

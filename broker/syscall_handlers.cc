@@ -146,7 +146,7 @@ Verdict SyscallHandlers::handle(const seccomp_notif& notification) {
   // calling thread (broker/guest_identity.h).
   std::optional<ActingAs> acting;
   if (services_.options.identities && services_.options.identities->active()) {
-    auto who = services_.options.identities->of(n.pid());
+    auto who = services_.options.identities->of(n.tid());
     if (!who) return Verdict::error(ESRCH);  // the thread is gone
     acting.emplace(*who);
   }
@@ -159,7 +159,7 @@ Verdict SyscallHandlers::dispatch(Call& n) const {
   if (n.arch() != AUDIT_ARCH_X86_64) return Verdict::error(ENOSYS);
   const Route* route = find_route(n.nr());
   if (!route) {
-    services_.log.error("pid={} {}: notified but no handler; refused", n.pid(), syscall_name(n.nr()));
+    services_.log.error("pid={} {}: notified but no handler; refused", n.tid(), syscall_name(n.nr()));
     return Verdict::error(ENOSYS);
   }
   return route->handle(n, services_, n.args());

@@ -19,7 +19,7 @@ namespace wwjail {
 Verdict on_mkdir(Call& n, const Services& s, int dirfd, uint64_t path_addr, mode_t mode) {
   auto e = enter_parent(n, s, dirfd, path_addr, Need::kCreate);
   if (!e) return std::move(e).error();
-  mode_t umask = guest_proc::umask_of(n.pid());
+  mode_t umask = guest_proc::umask_of(n.tid());
   return result_of(::mkdirat(e->parent.get(), e->name.c_str(), (mode & 07777) & ~umask));
 }
 
@@ -32,7 +32,7 @@ Verdict on_mknod(Call& n, const Services& s, int dirfd, uint64_t path_addr, mode
   if (type != 0 && type != S_IFREG && type != S_IFIFO && type != S_IFSOCK) return Verdict::error(EINVAL);
   auto e = enter_parent(n, s, dirfd, path_addr, Need::kCreate);
   if (!e) return std::move(e).error();
-  mode_t umask = guest_proc::umask_of(n.pid());
+  mode_t umask = guest_proc::umask_of(n.tid());
   return result_of(::mknodat(e->parent.get(), e->name.c_str(), type | ((mode & 07777) & ~umask), 0));
 }
 
@@ -91,7 +91,7 @@ Expected<UniqueFd, Verdict> link_source(Call& n, const Services& s, int olddirfd
   // the guest's own descriptor N, and is treated exactly like AT_EMPTY_PATH.
   int own_fd = -1;
   if (!raw_old.empty() && raw_old.front() == '/' && (flags & AT_SYMLINK_FOLLOW))
-    own_fd = guest_proc::own_fd_link(guest_proc::rewrite_proc_self(raw_old, n.pid()), n.pid());
+    own_fd = guest_proc::own_fd_link(guest_proc::rewrite_proc_self(raw_old, n.tid()), n.tid());
   if (own_fd >= 0) return link_source_fd(n, s, own_fd);
   if (raw_old.empty() && (flags & AT_EMPTY_PATH)) return link_source_fd(n, s, olddirfd);
   auto t = open_target(n, s, olddirfd, raw_old, flags & AT_SYMLINK_FOLLOW, Need::kWrite);

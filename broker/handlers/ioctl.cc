@@ -18,7 +18,7 @@ Verdict on_ioctl(Call& n, const Services&) {
   // log line only; nothing is decided on it, so no duplicate is needed.
   int fd = static_cast<int>(static_cast<uint32_t>(n.args()[0]));
   std::string target;
-  if (guest_proc::fd_target(n.pid(), fd, target) != 0) target = "fd " + std::to_string(fd);
+  if (guest_proc::fd_target(n.tid(), fd, target) != 0) target = "fd " + std::to_string(fd);
   uint64_t cmd = n.args()[1];
   std::string why = "ioctl " + describe_ioctl(cmd);
   // The kernel drops the upper half; say so, since the guest put it there.

@@ -167,7 +167,7 @@ Verdict on_readlink(Call& n, const Services& s, int dirfd, uint64_t path_addr, u
   char out[PATH_MAX];
   ssize_t len;
   std::string own;
-  if (raw->front() == '/' && own_proc_link(own = guest_proc::rewrite_proc_self(*raw, n.pid()), n.pid())) {
+  if (raw->front() == '/' && own_proc_link(own = guest_proc::rewrite_proc_self(*raw, n.tid()), n.tid())) {
     AsBroker broker;  // the guest's own link, read by the broker (ptrace access)
     len = ::readlink(own.c_str(), out, sizeof out);
   } else {
@@ -235,7 +235,7 @@ Verdict on_fd_meta(Call& n, const Services& s) {
   }
   std::string name, value;
   if (n.nr() == SYS_fsetxattr || n.nr() == SYS_fremovexattr) {
-    if (int err = n.memory().read_string(n.pid(), a[1], kXattrNameMax + 1, name))
+    if (int err = n.memory().read_string(n.tid(), a[1], kXattrNameMax + 1, name))
       return Verdict::error(err == ENAMETOOLONG ? ERANGE : err);
     if (n.nr() == SYS_fsetxattr) {
       if (a[3] > kXattrSizeMax) return Verdict::error(E2BIG);
@@ -347,7 +347,7 @@ Verdict on_xattr(Call& n, const Services& s) {
   Need need = x.writes ? Need::kWrite : Need::kStat;
   std::string name, value;
   if (!x.lists) {
-    if (int err = n.memory().read_string(n.pid(), a[1], kXattrNameMax + 1, name))
+    if (int err = n.memory().read_string(n.tid(), a[1], kXattrNameMax + 1, name))
       return Verdict::error(err == ENAMETOOLONG ? ERANGE : err);
   }
   if (x.writes && !x.removes) {

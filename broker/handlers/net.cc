@@ -113,9 +113,9 @@ Expected<Address, Verdict> copy_sockaddr(const Call& n, uint64_t addr, uint64_t 
 Expected<void, Verdict> unix_path_target(const Call& n, const Services& s, std::string_view raw, bool binding,
                                          NetTarget& t) {
   std::string joined;
-  if (int err = guest_proc::absolute_path(n.pid(), AT_FDCWD, raw, joined)) return fail(err);
+  if (int err = guest_proc::absolute_path(n.tid(), AT_FDCWD, raw, joined)) return fail(err);
   std::string canonical;
-  if (int err = s.resolver.physical(GuestThread(n.pid()), joined, !binding, canonical,
+  if (int err = s.resolver.physical(GuestThread(n.tid()), joined, !binding, canonical,
                                     PathResolver::Absence::kCallerDecides)) {
     t.path = path_text::normalize(joined);
     t.text = "unix:" + t.path;
@@ -219,7 +219,7 @@ Verdict deny_net(Call& n, const Services& s, const NetTarget& t, const NetDecisi
   // lookup: where no nscd runs, say so quietly, as the kernel would.
   // An optional grant whose directory was absent at start is treated alike.
   if (t.transport == Transport::kUnix && !t.abstract && t.unresolved == ENOENT && s.probed_quietly_socket(t.path)) {
-    s.log.debug("pid={} {} {}: absent and not granted", n.pid(), syscall_name(n.nr()), t.text);
+    s.log.debug("pid={} {} {}: absent and not granted", n.tid(), syscall_name(n.nr()), t.text);
     return Verdict::error(ENOENT);
   }
   if (!d.reason.empty()) return deny_text(n, t.text, d.reason);
@@ -283,7 +283,7 @@ Verdict bind_unix_path(const Call& n, const Services& s, int sock, const NetTarg
   if (split.name.size() >= sizeof un.sun_path) return Verdict::error(ENAMETOOLONG);
   std::memcpy(un.sun_path, split.name.c_str(), split.name.size() + 1);
   if (::fchdir(dir.get()) != 0) return Verdict::error(errno);
-  mode_t old = ::umask(guest_proc::umask_of(n.pid()));
+  mode_t old = ::umask(guest_proc::umask_of(n.tid()));
   int rc = ::bind(sock, reinterpret_cast<sockaddr*>(&un),
                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + split.name.size() + 1));
   int err = errno;

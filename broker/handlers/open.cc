@@ -107,7 +107,7 @@ std::optional<Verdict> open_inline(Call& n, const BrokerOpen& op, const OpenAt& 
   quick.flags |= O_NONBLOCK;
   if (op.r.decision.grant->directory) quick.resolve |= RESOLVE_CACHED;  // /proc/self/fd links are never cached lookups
   UniqueFd fd(kernel::openat2(at.base, at.path.c_str(), quick));
-  if (fd.valid() && foreign_proc_object(fd.get(), n.pid())) return refuse_foreign_proc(n, op.r.path);
+  if (fd.valid() && foreign_proc_object(fd.get(), n.tid())) return refuse_foreign_proc(n, op.r.path);
   if (fd.valid()) {
     if (!(op.flags & O_NONBLOCK)) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
     return Verdict::inject(std::move(fd), op.cloexec);
@@ -128,7 +128,7 @@ Verdict ring_opened(Call& call, const Services& s, BrokerOpen& op, const std::op
   }
   if (result < 0) return Verdict::error(-result);
   UniqueFd opened(result);
-  if (foreign_proc_object(opened.get(), call.pid())) return refuse_foreign_proc(call, op.r.path);
+  if (foreign_proc_object(opened.get(), call.tid())) return refuse_foreign_proc(call, op.r.path);
   return Verdict::inject(std::move(opened), op.cloexec);
 }
 
@@ -203,7 +203,7 @@ Verdict on_open(Call& n, const Services& s, int dirfd, uint64_t path_addr, uint6
   if (landlock_covers(s, *r, flags, resolve) && may_continue && !s.options.broker_performs_opens)
     return Verdict::cont();
   mode_t create_mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) create_mode = static_cast<mode_t>(mode & 07777) & ~guest_proc::umask_of(n.pid());
+  if (flags & (O_CREAT | O_TMPFILE)) create_mode = static_cast<mode_t>(mode & 07777) & ~guest_proc::umask_of(n.tid());
   return perform_open(n, s, {std::move(*r), need, without(flags, O_CLOEXEC), create_mode, resolve,
                              static_cast<bool>(flags & O_CLOEXEC)});
 }
@@ -231,7 +231,7 @@ Expected<RootWalk, Verdict> walk_from_root(Call& n, const Services& s, int dirfd
   RootWalk w;
   if (dirfd == AT_FDCWD) {
     AsBroker broker;  // the guest's /proc entry is the broker's to read
-    w.root.reset(::open(guest_proc::fd_link(n.pid(), AT_FDCWD).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    w.root.reset(::open(guest_proc::fd_link(n.tid(), AT_FDCWD).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!w.root.valid()) return fail(ENOENT);
   } else {
     auto dup = dup_guest_fd_named(n, dirfd);
@@ -239,8 +239,8 @@ Expected<RootWalk, Verdict> walk_from_root(Call& n, const Services& s, int dirfd
     w.root = std::move(dup->fd);
   }
   if (guest_proc::fd_target(::getpid(), w.root.get(), w.base) != 0) return fail(EACCES);
-  w.stop = walk_as_guest(GuestThread(n.pid()), path_text::join(w.base, raw), !(flags & O_NOFOLLOW), w.walked);
-  if (!s.resolver.stays_visible(GuestThread(n.pid()), w.walked)) return fail(EACCES);
+  w.stop = walk_as_guest(GuestThread(n.tid()), path_text::join(w.base, raw), !(flags & O_NOFOLLOW), w.walked);
+  if (!s.resolver.stays_visible(GuestThread(n.tid()), w.walked)) return fail(EACCES);
   return w;
 }
 
@@ -309,7 +309,7 @@ Expected<Landing, Verdict> land(Call& n, const Services& s, const RootWalk& w, c
 // when it followed the last component and ended on `where` itself.
 std::shared_ptr<const OwnProcEntry> own_entry(Call& n, const Services& s, const RootWalk& w, const std::string& where,
                                               uint64_t flags, Need need) {
-  GuestThread who(n.pid());
+  GuestThread who(n.tid());
   if (w.stop == 0 && w.walked.end == WalkEnd::kPath && w.walked.path == where && !(flags & O_NOFOLLOW))
     return s.resolver.own_proc(who, where, need);
   ResolvedPath own;
@@ -328,7 +328,7 @@ Verdict open_in_guest_root(Call& n, const Services& s, int dirfd, const std::str
   if (int err = guest_proc::fd_target(::getpid(), l->target.get(), where)) return Verdict::error(err);
   // The kernel walked as the broker: beneath a /proc dirfd, "self" was the
   // broker's own entry.
-  if (foreign_proc_object(l->target.get(), n.pid())) return refuse_foreign_proc(n, where);
+  if (foreign_proc_object(l->target.get(), n.tid())) return refuse_foreign_proc(n, where);
   bool creates = !l->name.empty();
   if (creates) where = path_text::join(where, l->name);
   Need need = creates ? Need::kCreate : open_need(flags);
@@ -343,7 +343,7 @@ Verdict open_in_guest_root(Call& n, const Services& s, int dirfd, const std::str
   }
   if (!creates) return reopen_held(n, l->target, flags, cloexec, /*opath=*/false);
   if (!n.pending()) return interrupted();
-  mode_t mode = static_cast<mode_t>(guest_how.mode & 07777) & ~guest_proc::umask_of(n.pid());
+  mode_t mode = static_cast<mode_t>(guest_how.mode & 07777) & ~guest_proc::umask_of(n.tid());
   return injected(open_beneath(n, s, r, need, without(flags, O_CLOEXEC) | O_NOFOLLOW, mode, RESOLVE_NO_SYMLINKS),
                   cloexec);
 }
@@ -393,7 +393,7 @@ Verdict on_memfd_create(Call& n, const Services&) {
   // however a path to it is spelled or swapped.
   unsigned flags = static_cast<unsigned>(n.args()[1]);
   std::string name;
-  if (int err = n.memory().read_string(n.pid(), n.args()[0], 250, name))
+  if (int err = n.memory().read_string(n.tid(), n.args()[0], 250, name))
     return Verdict::error(err == ENAMETOOLONG ? EINVAL : err);
   if (flags & MFD_EXEC) return deny_text(n, "memfd:" + name, "an executable memfd (MFD_EXEC) is never granted");
   if (!n.pending()) return interrupted();

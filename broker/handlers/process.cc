@@ -67,7 +67,7 @@ namespace {
 Expected<ResolvedPath, Verdict> chdir_target(Call& n, const Services& s, bool by_fd) {
   if (!by_fd) return locate_granted(n, s, AT_FDCWD, n.args()[0], true, Need::kStat);
   std::string target;
-  if (int err = guest_proc::dir_path(n.pid(), static_cast<int>(n.args()[0]), target)) return fail(err);
+  if (int err = guest_proc::dir_path(n.tid(), static_cast<int>(n.args()[0]), target)) return fail(err);
   auto r = resolve_absolute(n, s, target, true, Need::kStat);
   if (r && !r->decision.allowed) return fail(deny(n, s, *r, Need::kStat));
   return r;
@@ -118,7 +118,7 @@ Verdict on_pid_target(Call& n, const Services& s) {
   // Signals and scheduling calls may only reach the guest's own tree. The
   // decision uses registers alone (the pid), so CONTINUE is allowed.
   const auto* a = n.args();
-  pid_t self = n.pid();
+  pid_t self = n.tid();
   auto target_ok = [&](int64_t pid) {
     return pid == 0 || pid == self || guest_proc::in_tree(static_cast<pid_t>(pid), s.options.tree_root);
   };

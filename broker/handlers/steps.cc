@@ -68,7 +68,7 @@ Verdict deny(Call& n, const Services& s, const ResolvedPath& r, Need need) {
   if (!r.refusal.empty()) return deny_text(n, r.path, r.refusal);
   StorageAdvice a = storage_advice(r.path, need);
   if (a.hint == DecisionHint::kAbsent && s.probed_quietly(r.path)) {
-    s.log.debug("pid={} {} {}: absent and not granted", n.pid(), syscall_name(n.nr()), r.path);
+    s.log.debug("pid={} {} {}: absent and not granted", n.tid(), syscall_name(n.nr()), r.path);
     return Verdict::error(ENOENT);
   }
   return n.refuse({.target = r.path, .need = need_name(need), .err = EACCES, .missing_kind = a.grant.kind,
@@ -82,7 +82,7 @@ Verdict deny_text(Call& n, const std::string& what, const std::string& why, int 
 Expected<ResolvedPath, Verdict> resolve(Call& n, const Services& s, int dirfd, std::string_view raw,
                                         bool follow_last, Need need) {
   ResolvedPath out;
-  int err = s.resolver.resolve(n.pid(), dirfd, raw, follow_last, need, out);
+  int err = s.resolver.resolve(n.tid(), dirfd, raw, follow_last, need, out);
   if (err == 0 || out.decision.audited) note(n, s, out.path, need, out.decision);
   if (err) return fail(err);
   return out;
@@ -91,7 +91,7 @@ Expected<ResolvedPath, Verdict> resolve(Call& n, const Services& s, int dirfd, s
 Expected<ResolvedPath, Verdict> resolve_absolute(Call& n, const Services& s, std::string joined, bool follow_last,
                                                  Need need) {
   ResolvedPath out;
-  int err = s.resolver.resolve_absolute(GuestThread(n.pid()), std::move(joined), follow_last, need, out);
+  int err = s.resolver.resolve_absolute(GuestThread(n.tid()), std::move(joined), follow_last, need, out);
   if (err == 0 || out.decision.audited) note(n, s, out.path, need, out.decision);
   if (err) return fail(err);
   return out;
@@ -124,7 +124,7 @@ Expected<UniqueFd, Verdict> open_beneath(Call& n, const Services& s, ResolvedPat
   for (int attempt = 0; attempt < 2; ++attempt) {
     UniqueFd fd(open_by_grant(s, r, flags, mode, extra_resolve));
     if (fd.valid()) {
-      if (foreign_proc_object(fd.get(), n.pid())) return fail(refuse_foreign_proc(n, r.path));
+      if (foreign_proc_object(fd.get(), n.tid())) return fail(refuse_foreign_proc(n, r.path));
       return fd;
     }
     int err = errno;
@@ -155,7 +155,7 @@ Expected<Target, Verdict> locate_target(Call& n, const Services& s, int dirfd, u
 Expected<std::string, Verdict> physical_path(const Call& n, const Services& s, const std::string& dir,
                                              bool follow_last) {
   std::string canonical;
-  if (int err = s.resolver.physical(GuestThread(n.pid()), dir, follow_last, canonical)) return fail(err);
+  if (int err = s.resolver.physical(GuestThread(n.tid()), dir, follow_last, canonical)) return fail(err);
   return canonical;
 }
 
@@ -181,7 +181,7 @@ Expected<ResolvedPath, Verdict> locate_entry(Call& n, const Services& s, int dir
   if (raw->empty()) return fail(ENOENT);
   // The entry itself is never followed: resolve its parent physically.
   std::string joined;
-  if (int err = guest_proc::absolute_path(n.pid(), dirfd, *raw, joined)) return fail(err);
+  if (int err = guest_proc::absolute_path(n.tid(), dirfd, *raw, joined)) return fail(err);
   bool trailing = joined.size() > 1 && joined.back() == '/';
   while (joined.size() > 1 && joined.back() == '/') joined.pop_back();
   std::string name = joined.substr(joined.find_last_of('/') + 1);
@@ -282,11 +282,11 @@ Expected<NamedFd, Verdict> dup_guest_fd_named(const Call& n, int fd) {
 Expected<UniqueFd, Verdict> dup_guest_fd(const Call& n, int fd) {
   if (fd < 0) return fail(EBADF);
   AsBroker broker;  // pidfd_getfd checks ptrace access: the broker's, not the guest's
-  // n.pid() is a thread id: PIDFD_THREAD (O_EXCL, Linux 6.9) opens any
+  // n.tid() is a thread id: PIDFD_THREAD (O_EXCL, Linux 6.9) opens any
   // thread. Without it a non-leader thread fails (EINVAL on older kernels,
   // ENOENT on newer ones), so an older kernel gets the plain call.
-  UniqueFd pidfd(kernel::pidfd_open(n.pid()));
-  if (!pidfd.valid() && (errno == EINVAL || errno == ENOENT)) pidfd.reset(kernel::pidfd_open(n.pid(), O_EXCL));
+  UniqueFd pidfd(kernel::pidfd_open(n.tid()));
+  if (!pidfd.valid() && (errno == EINVAL || errno == ENOENT)) pidfd.reset(kernel::pidfd_open(n.tid(), O_EXCL));
   if (!pidfd.valid()) return fail(ESRCH);
   UniqueFd out(kernel::pidfd_getfd(pidfd.get(), fd));
   if (!out.valid()) return fail(errno == EBADF ? EBADF : EPERM);
