@@ -177,7 +177,7 @@ std::optional<GuestIdentity> GuestIdentities::of(pid_t tid) const {
 }
 
 ActingAs::ActingAs(const GuestIdentity& who)
-    : who_(who), guest_(creds_of(who)), broker_(state().now), outer_(t_acting) {
+    : who_(who), guest_(creds_of(who)), broker_(t_acting ? t_acting->broker_ : state().now), outer_(t_acting) {
   try {
     apply(guest_);
   } catch (...) {
@@ -193,7 +193,7 @@ ActingAs::ActingAs(const GuestIdentity& who)
 
 ActingAs::~ActingAs() {
   try {
-    apply(broker_);
+    apply(outer_ ? outer_->guest_ : broker_);
   } catch (...) {
     std::terminate();
   }

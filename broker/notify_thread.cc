@@ -52,6 +52,12 @@ void NotifyThread::run() {
   sigaddset(&wake, wake_signal());
   ::pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
   try {
+    // Between calls the thread rests as the guests' launch identity, so a
+    // call made with it switches no credentials (broker/guest_identity.h).
+    // Nothing it does between calls (receiving, answering, adding fds)
+    // is checked against credentials.
+    std::optional<ActingAs> resting;
+    if (auto who = handlers_.resting_identity()) resting.emplace(*who);
     while (!stop_) {
       seccomp_notif n{};
       if (!channel_.receive(n)) {  // vanished, or woken to stop

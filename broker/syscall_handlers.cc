@@ -153,6 +153,12 @@ Verdict SyscallHandlers::handle(const seccomp_notif& notification) {
   return n.answer(dispatch(n));
 }
 
+std::optional<GuestIdentity> SyscallHandlers::resting_identity() const {
+  const GuestIdentities* ids = services_.options.identities;
+  if (!ids || !ids->active()) return std::nullopt;
+  return ids->at_launch();
+}
+
 Verdict SyscallHandlers::dispatch(Call& n) const {
   // Only the native arch reaches here (the filter kills others), but a
   // verdict must never rest on an assumption the filter was meant to enforce.

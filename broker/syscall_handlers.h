@@ -45,6 +45,9 @@ class SyscallHandlers {
 
   // The verdict for one notification (kDeferred: its completion answers).
   Verdict handle(const seccomp_notif& n);
+  // The identity a thread handling these calls rests in between them (the
+  // guests' launch identity), or none when the broker never switches.
+  std::optional<GuestIdentity> resting_identity() const;
   // Called by the handling thread itself once it has its own cwd and umask,
   // before it handles the first call.
   void set_private_fs(bool v) { services_.options.private_fs = v; }
