@@ -2,7 +2,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -72,29 +72,26 @@ void write_file(const std::string& path, std::string_view text) {
 // SHA-256 over everything that decides what a compile produces.
 class Digest {
  public:
-  Digest() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw SetupError("SHA-256 unavailable");
-  }
+  Digest() { sha256_init(&ctx_); }
   void add(std::string_view part) {
     uint64_t size = part.size();  // length-prefixed: parts cannot run into each other
-    EVP_DigestUpdate(ctx_.get(), &size, sizeof size);
-    EVP_DigestUpdate(ctx_.get(), part.data(), part.size());
+    sha256_update(&ctx_, sizeof size, reinterpret_cast<const uint8_t*>(&size));
+    sha256_update(&ctx_, part.size(), reinterpret_cast<const uint8_t*>(part.data()));
   }
   std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &len);
+    uint8_t md[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx_, sizeof md, md);
     std::string out;
     char buf[3];
-    for (unsigned i = 0; i < len; ++i) {
-      std::snprintf(buf, sizeof buf, "%02x", md[i]);
+    for (uint8_t b : md) {
+      std::snprintf(buf, sizeof buf, "%02x", b);
       out += buf;
     }
     return out;
   }
 
  private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
+  sha256_ctx ctx_;
 };
 
 struct StepResult {
