@@ -1,6 +1,7 @@
 #include "broker/guest_run.h"
 
 #include <linux/capability.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,6 +97,36 @@ void log_view(const MountViewPlan& view, spdlog::logger& log) {
               e.read_only ? "" : " (writable)");
 }
 
+// Whether the guest may come to hold a descriptor that names files through
+// the host's mounts instead of its view's: a file or directory on fds 0-2
+// (every other inherited descriptor is closed at launch, and --listen
+// hands over sockets), or one passed over a unix socket by a process
+// outside (a unix socket on fds 0-2, or any unix grant or --listen on a
+// unix path, which lets one connect or be connected to). Through such a descriptor (/proc/self/fd/N, or a path
+// below an inherited directory) no read-only mount stands in the way, and
+// Landlock, whose rules belong to inodes, is the only wall left.
+bool host_descriptors_may_reach(const JailSpec& spec) {
+  for (int fd = 0; fd <= 2; ++fd) {
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) continue;  // closed: nothing inherited
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) continue;
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    bool inet = S_ISSOCK(st.st_mode) && ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+                (domain == AF_INET || domain == AF_INET6);
+    if (!inet) return true;  // a file, a directory, or a unix socket to a process outside
+  }
+  for (const auto* grants : {&spec.net.bind_grants(), &spec.net.connect_grants()}) {
+    for (const auto& g : *grants) {
+      if (g.endpoint.transport == Transport::kUnix) return true;
+    }
+  }
+  for (const auto& l : spec.listen) {
+    if (l.transport == Transport::kUnix) return true;
+  }
+  return false;
+}
+
 // The kernel's walls for a spec: the Landlock ruleset, the seccomp filter
 // and the view itself.
 struct Walls {
@@ -115,14 +146,22 @@ Walls build_walls(const JailSpec& spec, spdlog::logger& log) {
             metadata_name(spec.metadata));
   if (enforcement.view) log_view(*enforcement.view, log);
   const bool view = enforcement.view.has_value();
+  // Read rules carry TRUNCATE (the faster walk) only where every way to a
+  // read grant is through its read-only mount (shim/landlock_ruleset.h).
+  const bool read_only_reach = view && !host_descriptors_may_reach(spec);
   LandlockRuleset landlock = build_landlock_ruleset(
-      spec.storage, {.in_view = view, .read_proc = !view && enforcement.kernel_decides_without_view});
+      spec.storage, {.in_view = read_only_reach, .read_proc = !view && enforcement.kernel_decides_without_view});
   std::optional<LandlockRuleset> landlock_without_view;
   if (view) landlock_without_view.emplace(build_landlock_ruleset(spec.storage, {.read_proc = enforcement.kernel_decides_without_view}));
   if (landlock.abi == 0 && spec.landlock_required)
     throw SetupError("the kernel has no Landlock (needs Linux 5.13+ with landlock in the lsm= list); "
                      "wwjail relies on it to enforce exec grants");
   log.debug("Landlock ABI {}, handled fs rights {:#x}", landlock.abi, landlock.handled_fs);
+  if (view)
+    log.debug("Landlock read rules {}", read_only_reach ? "carry TRUNCATE: read grants are reached through their "
+                                                          "read-only mounts only"
+                                                        : "keep TRUNCATE out: an inherited file or a unix socket may "
+                                                          "bring a descriptor through the host's mounts");
   for (const auto& note : landlock.notes) log.debug("{}", note);
   if (enforcement.view) enforcement.view->landlock_handled = landlock.handled_fs;
   const bool scoped = landlock.scopes_signals;

@@ -42,8 +42,11 @@ uint64_t landlock_rights_for(uint8_t rights, bool directory, bool read_only_moun
 // Where a ruleset will be used.
 struct LandlockScope {
   // In the guest's view (shim/mount_view.h), where every read grant is a
-  // read-only mount. Never for a guest without its view: there a read rule
-  // with TRUNCATE would let truncate(2) empty a read-granted file.
+  // read-only mount, and the guest can hold no descriptor that reaches a
+  // read grant through the host's mounts (an inherited file or directory,
+  // one received over a unix socket: broker/guest_run.cc). Never for a
+  // guest without its view: there a read rule with TRUNCATE would let
+  // truncate(2) empty a read-granted file.
   bool in_view = false;
   // A read rule on /proc too (kernel-first enforcement without a view, where
   // the guest's own /proc entries must open without the broker).

@@ -84,6 +84,49 @@ TEST_F(View, ReadGrantsCannotBeTruncated) {
   EXPECT_OP(o, 3, "ok ");  // truncated: empty
 }
 
+// A descriptor the guest inherits names the file through the host's mounts,
+// where no read-only mount is in the way: a read grant stays unwritable
+// through it (/proc/self/fd/0 reopened, or a path below an inherited
+// directory), since only Landlock stands there.
+RunResult with_stdin_from(const std::string& path, std::vector<std::string> args, const std::vector<std::string>& ops) {
+  std::vector<std::string> argv{"/bin/sh", "-c", "f=$1; shift; exec \"$@\" < \"$f\"", "sh", path, wwjail_bin(),
+                                "--mediate", "auto"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--");
+  argv.push_back(guest("escape_calls"));
+  argv.insert(argv.end(), ops.begin(), ops.end());
+  return run(argv, "", 30);
+}
+
+std::string contents(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST_F(View, AnInheritedFileCannotBeTruncatedThroughTheHostsMount) {
+  auto r = with_stdin_from(inside, {"--read", granted},
+                           {"read", "/proc/self/fd/0", "open-trunc", "/proc/self/fd/0", "truncate", "/proc/self/fd/0"});
+  auto lines = split_lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << describe(r);
+  EXPECT_EQ(lines[0], "read ok " + std::string(kInside)) << describe(r);
+  EXPECT_EQ(lines[1].rfind("open-trunc err", 0), 0u) << describe(r);
+  EXPECT_EQ(lines[2].rfind("truncate err", 0), 0u) << describe(r);
+  EXPECT_EQ(contents(inside), std::string(kInside) + "\n");
+}
+
+TEST_F(View, AFileBelowAnInheritedDirectoryCannotBeTruncated) {
+  auto below = "/proc/self/fd/0/" + std::string("inside.txt");
+  auto r = with_stdin_from(granted, {"--read", granted}, {"read", below, "open-trunc", below, "truncate", below});
+  auto lines = split_lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << describe(r);
+  EXPECT_EQ(lines[0], "read ok " + std::string(kInside)) << describe(r);
+  EXPECT_EQ(lines[1].rfind("open-trunc err", 0), 0u) << describe(r);
+  EXPECT_EQ(lines[2].rfind("truncate err", 0), 0u) << describe(r);
+  EXPECT_EQ(contents(inside), std::string(kInside) + "\n");
+}
+
 // Metadata writes are the broker's in every mode: Landlock has no right for them.
 TEST_F(View, MetadataWritesStayWithTheBroker) {
   auto o = view_calls({"--read", granted, "--write", writable},
