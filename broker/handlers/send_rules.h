@@ -35,10 +35,12 @@ NetDecision send_decision(int sock, Transport transport, const NetCaps& net, con
 bool carries_route(const std::vector<char>& control);
 
 // A reply goes out from the address its socket is bound to (`local`, as
-// getsockname reports it): IP_PKTINFO and IPV6_PKTINFO may name that
-// address, or none (the kernel then picks the source of a wildcard-bound
-// socket), never another, so a server bound to loopback cannot send from
-// the host's outside address.
+// getsockname reports it): on a socket bound to one address, IP_PKTINFO and
+// IPV6_PKTINFO may name exactly that address and no interface, so a server
+// bound to loopback cannot send from the host's outside address. Naming
+// none is not allowed there: the kernel then takes the source of the
+// route to the peer (ip_cmsg_send zeroes it), which for a remote peer is
+// the outside address. A wildcard-bound socket may send from any.
 bool reply_source_stays(const NetTarget& local, const std::vector<char>& control);
 
 // Whether an IPv4 destination is a broadcast address of one of the host's

@@ -169,6 +169,10 @@ TEST_P(UdpReply, OnlyTheBoundSocketGainsSends) {
   EXPECT_EQ(pkt_other.out, "err EACCES\n") << describe(pkt_other);
   EXPECT_NE(pkt_other.err.find("a reply leaves from the address its socket is bound to"), std::string::npos)
       << pkt_other.err;
+  // An unspecified source is not "the bound one": the kernel would pick the
+  // route's source, the host's outside address for a remote peer.
+  auto pkt_zero = server(grant, {"send", "127.0.0.1", str(port), "pktinfo:0.0.0.0", "127.0.0.1", to});
+  EXPECT_EQ(pkt_zero.out, "err EACCES\n") << describe(pkt_zero);
   // With no grant at all, as before.
   auto none = server({}, {"send", "127.0.0.1", "0", "unbound", "127.0.0.1", to});
   EXPECT_EQ(none.out, "err EACCES\n") << describe(none);

@@ -68,10 +68,20 @@ TEST(SendRules, EverydayControlMessagesCarryNoRoute) {
 
 TEST(SendRules, AReplyLeavesFromItsBoundAddress) {
   EXPECT_TRUE(reply_source_stays(local_v4("127.0.0.1"), pktinfo("127.0.0.1")));
-  EXPECT_TRUE(reply_source_stays(local_v4("127.0.0.1"), pktinfo("0.0.0.0")));
   EXPECT_FALSE(reply_source_stays(local_v4("127.0.0.1"), pktinfo("127.0.0.2")));
+  // Unspecified: the kernel would choose the route's source (off the host
+  // for a remote peer), so a specifically bound socket may not say it.
+  EXPECT_FALSE(reply_source_stays(local_v4("127.0.0.1"), pktinfo("0.0.0.0")));
+  // An interface of its own choosing, likewise.
+  std::vector<char> via_if;
+  in_pktinfo info{};
+  info.ipi_ifindex = 2;
+  inet_pton(AF_INET, "127.0.0.1", &info.ipi_spec_dst);
+  add_cmsg(via_if, IPPROTO_IP, IP_PKTINFO, &info, sizeof info);
+  EXPECT_FALSE(reply_source_stays(local_v4("127.0.0.1"), via_if));
   // A wildcard-bound socket may answer from any local address.
   EXPECT_TRUE(reply_source_stays(local_v4("0.0.0.0"), pktinfo("127.0.0.2")));
+  EXPECT_TRUE(reply_source_stays(local_v4("0.0.0.0"), pktinfo("0.0.0.0")));
   // A truncated IP_PKTINFO is refused, not read past its end.
   std::vector<char> short_info;
   int four = 0;
