@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "capabilities/path_text.h"
+#include "policy/path_resolver.h"
 #include "sys/unique_fd.h"
 
 namespace wwjail {
@@ -180,23 +181,20 @@ bool is_elf_shared_object(const std::string& p) {
 // through /proc (/proc/PID/root/... is another mount namespace's file, whose
 // path text names a host file). Returns the canonical path, or "".
 // `trees` must be canonical (see canonical_trees).
-std::string in_trusted_tree(const std::string& p, const std::vector<std::string>& trees) {
-  char real[PATH_MAX];
-  if (!::realpath(p.c_str(), real)) return {};
+std::string in_trusted_tree(const std::string& p, const std::vector<std::string>& trees, PathResolver& paths) {
+  std::optional<std::string> real = paths.resolve(p);
+  if (!real) return {};
   for (const auto& tree : trees) {
-    if (path_text::is_within(real, tree)) return real;
+    if (path_text::is_within(*real, tree)) return *real;
   }
   return {};
 }
 
 // The trees as the kernel names them (/lib is /usr/lib on a merged /usr),
 // resolved once per program rather than once per candidate file.
-std::vector<std::string> canonical_trees(const std::vector<std::string>& trees) {
+std::vector<std::string> canonical_trees(const std::vector<std::string>& trees, PathResolver& paths) {
   std::vector<std::string> out;
-  for (const auto& tree : trees) {
-    char real[PATH_MAX];
-    out.emplace_back(::realpath(tree.c_str(), real) ? std::string(real) : path_text::normalize(tree));
-  }
+  for (const auto& tree : trees) out.emplace_back(paths.resolve(tree).value_or(path_text::normalize(tree)));
   return out;
 }
 
@@ -224,7 +222,8 @@ std::string shebang_interpreter(const std::string& path) {
 
 DepsTrust DepsTrust::system() {
   DepsTrust t;
-  t.libraries = default_lib_dirs();
+  t.lib_search = default_lib_dirs();
+  t.libraries = *t.lib_search;
   t.libraries.insert(t.libraries.end(), {"/usr/local/lib", "/usr/libexec"});
   t.programs = {"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/lib", "/usr/libexec", "/usr/local/bin",
                 "/usr/local/sbin", "/usr/local/lib", "/lib", "/lib64", "/usr/lib64"};
@@ -235,14 +234,21 @@ ProgramDeps find_program_deps(const std::string& program, const DepsTrust& given
   return find_programs_deps({program}, given);
 }
 
+ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& given) {
+  PathResolver paths;
+  return find_programs_deps(programs, given, paths);
+}
+
 namespace {
 
 // One search for the dependencies of some programs: what they share (a
 // library found on the default directories, a loader) is looked up once.
 class DepsSearch {
  public:
-  explicit DepsSearch(const DepsTrust& given)
-      : trust_{canonical_trees(given.libraries), canonical_trees(given.programs)}, lib_dirs_(default_lib_dirs()) {}
+  DepsSearch(const DepsTrust& given, PathResolver& paths)
+      : paths_(paths),
+        trust_{canonical_trees(given.libraries, paths), canonical_trees(given.programs, paths)},
+        lib_dirs_(given.lib_search ? *given.lib_search : default_lib_dirs()) {}
 
   // A program and, through up to four "#!" hops, the interpreters it names.
   void add_program(const std::string& program) {
@@ -251,7 +257,7 @@ class DepsSearch {
       std::string exe = pending_exec.back();
       pending_exec.pop_back();
       if (std::string named = shebang_interpreter(exe); !named.empty()) {
-        std::string interp = in_trusted_tree(named, trust_.programs);
+        std::string interp = in_trusted_tree(named, trust_.programs, paths_);
         if (interp.empty() || !is_executable_program(interp)) continue;
         note(interp, Interpreter::Kind::kScript);
         pending_exec.push_back(interp);
@@ -286,8 +292,8 @@ class DepsSearch {
       ElfInfo info;
       if (!parse_elf(file, info)) continue;
       if (!info.interp.empty() && checked_loaders_.insert(info.interp).second) {
-        std::string loader = in_trusted_tree(info.interp, trust_.libraries);
-        if (!loader.empty() && is_elf_shared_object(loader)) note(loader, Interpreter::Kind::kElfLoader);
+        std::string loader = in_trusted_tree(info.interp, trust_.libraries, paths_);
+        if (!loader.empty() && shared_object(loader)) note(loader, Interpreter::Kind::kElfLoader);
       }
       std::vector<std::string> search = info.search;
       search.insert(search.end(), inherited.begin(), inherited.end());
@@ -315,8 +321,8 @@ class DepsSearch {
       for (const auto& dir : lib_dirs_) candidates.push_back(dir + "/" + name);
     }
     for (const auto& named : candidates) {
-      std::string c = in_trusted_tree(named, trust_.libraries);
-      if (c.empty() || !is_elf_shared_object(c)) continue;
+      std::string c = in_trusted_tree(named, trust_.libraries, paths_);
+      if (c.empty() || !shared_object(c)) continue;
       if (plain) by_default_dirs_.emplace(name, c);
       // A library already seen is not searched again.
       return seen_libs_.count(c) ? std::string() : c;
@@ -324,8 +330,18 @@ class DepsSearch {
     return {};
   }
 
+  // is_elf_shared_object, asked once per canonical path: the loader is
+  // checked as PT_INTERP and again as a library (libc names it).
+  bool shared_object(const std::string& canonical) {
+    auto known = shared_objects_.find(canonical);
+    if (known == shared_objects_.end()) known = shared_objects_.emplace(canonical, is_elf_shared_object(canonical)).first;
+    return known->second;
+  }
+
+  PathResolver& paths_;
   const DepsTrust trust_;
   const std::vector<std::string> lib_dirs_;
+  std::map<std::string, bool> shared_objects_;
   ProgramDeps deps_;
   std::set<std::string> seen_libs_;
   // A name found on the default directories alone (no RPATH/RUNPATH in
@@ -336,8 +352,9 @@ class DepsSearch {
 
 }  // namespace
 
-ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& given) {
-  DepsSearch search(given);
+ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& given,
+                               PathResolver& paths) {
+  DepsSearch search(given, paths);
   for (const auto& program : programs) search.add_program(program);
   return search.take();
 }
