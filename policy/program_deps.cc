@@ -23,6 +23,8 @@ namespace wwjail {
 namespace {
 
 struct ElfInfo {
+  bool mapped = false;       // the file could be mapped (a non-empty regular file)
+  uint16_t type = ET_NONE;   // e_type, once the ELF header is a 64-bit one
   std::string interp;
   std::vector<std::string> needed;
   std::vector<std::string> search;  // RPATH/RUNPATH entries, $ORIGIN expanded
@@ -74,8 +76,10 @@ bool parse_elf(const std::string& path, ElfInfo& info) {
   MappedFile f(path);
   const unsigned char* d = f.data();
   size_t n = f.size();
+  info.mapped = d != nullptr;
   if (!d || n < sizeof(Elf64_Ehdr) || std::memcmp(d, ELFMAG, SELFMAG) != 0 || d[EI_CLASS] != ELFCLASS64) return false;
   auto* eh = reinterpret_cast<const Elf64_Ehdr*>(d);
+  info.type = eh->e_type;
   if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > n ||
       eh->e_phnum > (n - eh->e_phoff) / sizeof(Elf64_Phdr))
     return false;
@@ -290,7 +294,12 @@ class DepsSearch {
       auto [file, inherited] = work.back();
       work.pop_back();
       ElfInfo info;
-      if (!parse_elf(file, info)) continue;
+      if (auto known = objects_.find(file); known != objects_.end()) {
+        if (!known->second.parsed) continue;
+        info = known->second.info;  // read when it was checked as a shared object
+      } else if (!parse_elf(file, info)) {
+        continue;
+      }
       if (!info.interp.empty() && checked_loaders_.insert(info.interp).second) {
         std::string loader = in_trusted_tree(info.interp, trust_.libraries, paths_);
         if (!loader.empty() && shared_object(loader)) note(loader, Interpreter::Kind::kElfLoader);
@@ -330,18 +339,35 @@ class DepsSearch {
     return {};
   }
 
-  // is_elf_shared_object, asked once per canonical path: the loader is
-  // checked as PT_INTERP and again as a library (libc names it).
+  // Whether a canonical path is a shared object (is_elf_shared_object),
+  // asked once per path (the loader is checked as PT_INTERP and again as
+  // libc's DT_NEEDED) and read once: the headers parsed for the check are
+  // the ones add_elf_tree searches. stat comes first, as in
+  // is_elf_shared_object, so that no fifo or device is ever opened.
   bool shared_object(const std::string& canonical) {
-    auto known = shared_objects_.find(canonical);
-    if (known == shared_objects_.end()) known = shared_objects_.emplace(canonical, is_elf_shared_object(canonical)).first;
-    return known->second;
+    auto known = objects_.find(canonical);
+    if (known == objects_.end()) {
+      CheckedObject o;
+      if (is_regular(canonical)) {
+        o.parsed = parse_elf(canonical, o.info);
+        o.shared = o.info.type == ET_DYN;
+        // A file that cannot be mapped is still judged by its header, read.
+        if (!o.info.mapped) o.shared = is_elf_shared_object(canonical);
+      }
+      known = objects_.emplace(canonical, std::move(o)).first;
+    }
+    return known->second.shared;
   }
 
   PathResolver& paths_;
   const DepsTrust trust_;
   const std::vector<std::string> lib_dirs_;
-  std::map<std::string, bool> shared_objects_;
+  struct CheckedObject {
+    bool shared = false;  // what is_elf_shared_object would say
+    bool parsed = false;  // parse_elf succeeded: `info` holds its headers
+    ElfInfo info;
+  };
+  std::map<std::string, CheckedObject> objects_;
   ProgramDeps deps_;
   std::set<std::string> seen_libs_;
   // A name found on the default directories alone (no RPATH/RUNPATH in
