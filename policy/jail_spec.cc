@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "policy/environment.h"
+#include "policy/path_resolver.h"
 #include "sys/sys_error.h"
 
 namespace wwjail {
@@ -58,8 +59,10 @@ JailSpec build_jail_spec(const RunConfig& config, const JailInputs& in, spdlog::
   spec.argv = config.command;
   spec.tmpdir = in.tmpdir;
   spec.keep_tmpdir = !in.tmpdir.empty() && config.keep_tmpdir;
-  spec.storage = build_storage_caps(config, in.program.path, in.tmpdir, log, in.program.invoked, in.trust);
-  spec.net = build_net_caps(config, spec.storage, spec.listen);
+  // One resolver for all the grants: each directory's links are read once.
+  PathResolver paths;
+  spec.storage = build_storage_caps(config, in.program.path, in.tmpdir, log, in.program.invoked, in.trust, paths);
+  spec.net = build_net_caps(config, spec.storage, spec.listen, paths);
   spec.learning = in.learning;
   spec.audit = config.audit || in.learning;
   if (spec.audit) {

@@ -16,12 +16,15 @@
 #include <sstream>
 
 #include "capabilities/path_text.h"
+#include "policy/path_resolver.h"
 #include "sys/unique_fd.h"
 
 namespace wwjail {
 namespace {
 
 struct ElfInfo {
+  bool mapped = false;       // the file could be mapped (a non-empty regular file)
+  uint16_t type = ET_NONE;   // e_type, once the ELF header is a 64-bit one
   std::string interp;
   std::vector<std::string> needed;
   std::vector<std::string> search;  // RPATH/RUNPATH entries, $ORIGIN expanded
@@ -73,8 +76,10 @@ bool parse_elf(const std::string& path, ElfInfo& info) {
   MappedFile f(path);
   const unsigned char* d = f.data();
   size_t n = f.size();
+  info.mapped = d != nullptr;
   if (!d || n < sizeof(Elf64_Ehdr) || std::memcmp(d, ELFMAG, SELFMAG) != 0 || d[EI_CLASS] != ELFCLASS64) return false;
   auto* eh = reinterpret_cast<const Elf64_Ehdr*>(d);
+  info.type = eh->e_type;
   if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > n ||
       eh->e_phnum > (n - eh->e_phoff) / sizeof(Elf64_Phdr))
     return false;
@@ -180,23 +185,20 @@ bool is_elf_shared_object(const std::string& p) {
 // through /proc (/proc/PID/root/... is another mount namespace's file, whose
 // path text names a host file). Returns the canonical path, or "".
 // `trees` must be canonical (see canonical_trees).
-std::string in_trusted_tree(const std::string& p, const std::vector<std::string>& trees) {
-  char real[PATH_MAX];
-  if (!::realpath(p.c_str(), real)) return {};
+std::string in_trusted_tree(const std::string& p, const std::vector<std::string>& trees, PathResolver& paths) {
+  std::optional<std::string> real = paths.resolve(p);
+  if (!real) return {};
   for (const auto& tree : trees) {
-    if (path_text::is_within(real, tree)) return real;
+    if (path_text::is_within(*real, tree)) return *real;
   }
   return {};
 }
 
 // The trees as the kernel names them (/lib is /usr/lib on a merged /usr),
 // resolved once per program rather than once per candidate file.
-std::vector<std::string> canonical_trees(const std::vector<std::string>& trees) {
+std::vector<std::string> canonical_trees(const std::vector<std::string>& trees, PathResolver& paths) {
   std::vector<std::string> out;
-  for (const auto& tree : trees) {
-    char real[PATH_MAX];
-    out.emplace_back(::realpath(tree.c_str(), real) ? std::string(real) : path_text::normalize(tree));
-  }
+  for (const auto& tree : trees) out.emplace_back(paths.resolve(tree).value_or(path_text::normalize(tree)));
   return out;
 }
 
@@ -224,7 +226,8 @@ std::string shebang_interpreter(const std::string& path) {
 
 DepsTrust DepsTrust::system() {
   DepsTrust t;
-  t.libraries = default_lib_dirs();
+  t.lib_search = default_lib_dirs();
+  t.libraries = *t.lib_search;
   t.libraries.insert(t.libraries.end(), {"/usr/local/lib", "/usr/libexec"});
   t.programs = {"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/lib", "/usr/libexec", "/usr/local/bin",
                 "/usr/local/sbin", "/usr/local/lib", "/lib", "/lib64", "/usr/lib64"};
@@ -235,14 +238,21 @@ ProgramDeps find_program_deps(const std::string& program, const DepsTrust& given
   return find_programs_deps({program}, given);
 }
 
+ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& given) {
+  PathResolver paths;
+  return find_programs_deps(programs, given, paths);
+}
+
 namespace {
 
 // One search for the dependencies of some programs: what they share (a
 // library found on the default directories, a loader) is looked up once.
 class DepsSearch {
  public:
-  explicit DepsSearch(const DepsTrust& given)
-      : trust_{canonical_trees(given.libraries), canonical_trees(given.programs)}, lib_dirs_(default_lib_dirs()) {}
+  DepsSearch(const DepsTrust& given, PathResolver& paths)
+      : paths_(paths),
+        trust_{canonical_trees(given.libraries, paths), canonical_trees(given.programs, paths)},
+        lib_dirs_(given.lib_search ? *given.lib_search : default_lib_dirs()) {}
 
   // A program and, through up to four "#!" hops, the interpreters it names.
   void add_program(const std::string& program) {
@@ -251,7 +261,7 @@ class DepsSearch {
       std::string exe = pending_exec.back();
       pending_exec.pop_back();
       if (std::string named = shebang_interpreter(exe); !named.empty()) {
-        std::string interp = in_trusted_tree(named, trust_.programs);
+        std::string interp = in_trusted_tree(named, trust_.programs, paths_);
         if (interp.empty() || !is_executable_program(interp)) continue;
         note(interp, Interpreter::Kind::kScript);
         pending_exec.push_back(interp);
@@ -284,10 +294,15 @@ class DepsSearch {
       auto [file, inherited] = work.back();
       work.pop_back();
       ElfInfo info;
-      if (!parse_elf(file, info)) continue;
+      if (auto known = objects_.find(file); known != objects_.end()) {
+        if (!known->second.parsed) continue;
+        info = known->second.info;  // read when it was checked as a shared object
+      } else if (!parse_elf(file, info)) {
+        continue;
+      }
       if (!info.interp.empty() && checked_loaders_.insert(info.interp).second) {
-        std::string loader = in_trusted_tree(info.interp, trust_.libraries);
-        if (!loader.empty() && is_elf_shared_object(loader)) note(loader, Interpreter::Kind::kElfLoader);
+        std::string loader = in_trusted_tree(info.interp, trust_.libraries, paths_);
+        if (!loader.empty() && shared_object(loader)) note(loader, Interpreter::Kind::kElfLoader);
       }
       std::vector<std::string> search = info.search;
       search.insert(search.end(), inherited.begin(), inherited.end());
@@ -315,8 +330,8 @@ class DepsSearch {
       for (const auto& dir : lib_dirs_) candidates.push_back(dir + "/" + name);
     }
     for (const auto& named : candidates) {
-      std::string c = in_trusted_tree(named, trust_.libraries);
-      if (c.empty() || !is_elf_shared_object(c)) continue;
+      std::string c = in_trusted_tree(named, trust_.libraries, paths_);
+      if (c.empty() || !shared_object(c)) continue;
       if (plain) by_default_dirs_.emplace(name, c);
       // A library already seen is not searched again.
       return seen_libs_.count(c) ? std::string() : c;
@@ -324,8 +339,35 @@ class DepsSearch {
     return {};
   }
 
+  // Whether a canonical path is a shared object (is_elf_shared_object),
+  // asked once per path (the loader is checked as PT_INTERP and again as
+  // libc's DT_NEEDED) and read once: the headers parsed for the check are
+  // the ones add_elf_tree searches. stat comes first, as in
+  // is_elf_shared_object, so that no fifo or device is ever opened.
+  bool shared_object(const std::string& canonical) {
+    auto known = objects_.find(canonical);
+    if (known == objects_.end()) {
+      CheckedObject o;
+      if (is_regular(canonical)) {
+        o.parsed = parse_elf(canonical, o.info);
+        o.shared = o.info.type == ET_DYN;
+        // A file that cannot be mapped is still judged by its header, read.
+        if (!o.info.mapped) o.shared = is_elf_shared_object(canonical);
+      }
+      known = objects_.emplace(canonical, std::move(o)).first;
+    }
+    return known->second.shared;
+  }
+
+  PathResolver& paths_;
   const DepsTrust trust_;
   const std::vector<std::string> lib_dirs_;
+  struct CheckedObject {
+    bool shared = false;  // what is_elf_shared_object would say
+    bool parsed = false;  // parse_elf succeeded: `info` holds its headers
+    ElfInfo info;
+  };
+  std::map<std::string, CheckedObject> objects_;
   ProgramDeps deps_;
   std::set<std::string> seen_libs_;
   // A name found on the default directories alone (no RPATH/RUNPATH in
@@ -336,8 +378,9 @@ class DepsSearch {
 
 }  // namespace
 
-ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& given) {
-  DepsSearch search(given);
+ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& given,
+                               PathResolver& paths) {
+  DepsSearch search(given, paths);
   for (const auto& program : programs) search.add_program(program);
   return search.take();
 }

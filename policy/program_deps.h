@@ -5,10 +5,13 @@
 // interpreter and that interpreter's own dependencies.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace wwjail {
+
+class PathResolver;
 
 // A file the kernel opens with open_exec to start the program, and how.
 struct Interpreter {
@@ -32,7 +35,11 @@ struct ProgramDeps {
 struct DepsTrust {
   std::vector<std::string> libraries;  // loaders and shared libraries
   std::vector<std::string> programs;   // "#!" interpreters
-  static DepsTrust system();           // the ld.so.conf directories and the FHS program and library trees
+  // Where a DT_NEEDED name is searched after RPATH/RUNPATH, in order; unset:
+  // the system's (the ld.so.conf directories, then the default ones), read
+  // at each search. system() sets it, so that a run reads ld.so.conf once.
+  std::optional<std::vector<std::string>> lib_search;
+  static DepsTrust system();  // the ld.so.conf directories and the FHS program and library trees
 };
 
 // `program` must be an absolute path. Unreadable or non-ELF files yield
@@ -44,5 +51,9 @@ ProgramDeps find_program_deps(const std::string& program, const DepsTrust& trust
 // The same for several programs at once (the files an exec grant on a
 // directory names): what they share is read once.
 ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& trust = DepsTrust::system());
+
+// The same with the caller's resolver (policy/path_resolver.h), shared with
+// the rest of one start-up's grants.
+ProgramDeps find_programs_deps(const std::vector<std::string>& programs, const DepsTrust& trust, PathResolver& paths);
 
 }  // namespace wwjail

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "capabilities/path_text.h"
+#include "policy/path_resolver.h"
 #include "policy/program_deps.h"
 #include "policy/run_profile.h"
 #include "sys/sys_error.h"
@@ -19,10 +20,18 @@
 namespace wwjail {
 namespace {
 
+// realpath(path), as plain realpath when there is no resolver (find_program).
 bool canonical(const std::string& path, std::string& out) {
   char buf[PATH_MAX];
   if (!::realpath(path.c_str(), buf)) return false;
   out = buf;
+  return true;
+}
+
+bool canonical(PathResolver& paths, const std::string& path, std::string& out) {
+  std::optional<std::string> real = paths.resolve(path);
+  if (!real) return false;
+  out = std::move(*real);
   return true;
 }
 
@@ -31,12 +40,13 @@ std::string cwd();
 // When `path` is a symbolic link (or a chain of them), grants each link
 // itself for reading: lstat and readlink of the name the user wrote work,
 // and nothing is reached through it but the target's own grant.
-void add_links(StorageCaps& caps, const std::string& path, const std::string& origin, bool automatic) {
+void add_links(StorageCaps& caps, PathResolver& paths, const std::string& path, const std::string& origin,
+               bool automatic) {
   std::string at = path_text::normalize(path.front() == '/' ? path : path_text::join(cwd(), path));
   for (int hop = 0; hop < 8; ++hop) {
     auto split = path_text::split_last(at);
     std::string parent;
-    if (split.name.empty() || !canonical(split.parent, parent)) return;
+    if (split.name.empty() || !canonical(paths, split.parent, parent)) return;
     std::string link = path_text::join(parent, split.name);
     struct stat st{};
     if (::lstat(link.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return;
@@ -62,12 +72,12 @@ struct AddOptions {
   bool automatic = false;         // one wwjail adds to every run (Grant::automatic)
 };
 
-void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const std::string& origin,
-              bool required, AddOptions opts = {}) {
+void add_path(StorageCaps& caps, PathResolver& paths, const std::string& path, uint8_t rights,
+              const std::string& origin, bool required, AddOptions opts = {}) {
   const bool list_only = opts.list_only;
   std::string real;
   struct stat st{};
-  if (!canonical(path, real) || ::stat(real.c_str(), &st) != 0) {
+  if (!canonical(paths, path, real) || ::stat(real.c_str(), &st) != 0) {
     if (required) throw SetupError("grant path " + path + " (" + origin + "): " + std::strerror(errno));
     return;
   }
@@ -82,7 +92,7 @@ void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const 
   g.automatic = opts.automatic;
   g.list_only = list_only;
   caps.add(std::move(g));
-  if (!path.empty() && real != path) add_links(caps, path, origin, opts.automatic);
+  if (!path.empty() && real != path) add_links(caps, paths, path, origin, opts.automatic);
 }
 
 // Grants what `programs` need to start (policy/program_deps.h): exec on
@@ -90,20 +100,20 @@ void add_path(StorageCaps& caps, const std::string& path, uint8_t rights, const 
 // "#!" interpreters only with `scripts` (PROGRAM's own: an exec grant on a
 // script does not grant its interpreter, which would run anything). `whose`
 // names them in the grants' origin.
-void add_program_deps(StorageCaps& caps, const std::vector<std::string>& programs, const std::string& whose,
-                      bool scripts, const DepsTrust& trust, spdlog::logger& log) {
-  ProgramDeps deps = find_programs_deps(programs, trust);
+void add_program_deps(StorageCaps& caps, PathResolver& paths, const std::vector<std::string>& programs,
+                      const std::string& whose, bool scripts, const DepsTrust& trust, spdlog::logger& log) {
+  ProgramDeps deps = find_programs_deps(programs, trust, paths);
   for (const auto& interp : deps.interpreters) {
     if (!scripts && interp.kind == Interpreter::Kind::kScript) continue;
     // A "#!" interpreter is exec'd by the kernel on the script's behalf; an
     // ELF interpreter (PT_INTERP, whatever its name: ld-linux, ld-musl, ...)
     // is executable only through granted programs.
     bool elf_loader = interp.kind == Interpreter::Kind::kElfLoader;
-    add_path(caps, interp.path, kExec, "interpreter of " + whose, false,
+    add_path(caps, paths, interp.path, kExec, "interpreter of " + whose, false,
              {.interpreter_only = elf_loader, .automatic = true});
     log.debug("granted exec on {} {}", elf_loader ? "ELF interpreter" : "script interpreter", interp.path);
   }
-  for (const auto& lib : deps.libraries) add_path(caps, lib, kRead, "library of " + whose, false, {.automatic = true});
+  for (const auto& lib : deps.libraries) add_path(caps, paths, lib, kRead, "library of " + whose, false, {.automatic = true});
   log.debug("granted read on {} libraries of {}", deps.libraries.size(), whose);
 }
 
@@ -113,10 +123,10 @@ void add_program_deps(StorageCaps& caps, const std::vector<std::string>& program
 // kMaxExecDirPrograms of them.
 constexpr size_t kMaxExecDirPrograms = 4096;
 
-std::vector<std::string> exec_granted_programs(const std::string& path, spdlog::logger& log) {
+std::vector<std::string> exec_granted_programs(PathResolver& paths, const std::string& path, spdlog::logger& log) {
   std::string real;
   struct stat st{};
-  if (!canonical(path, real) || ::stat(real.c_str(), &st) != 0) return {};
+  if (!canonical(paths, path, real) || ::stat(real.c_str(), &st) != 0) return {};
   if (!S_ISDIR(st.st_mode)) return {real};
   std::vector<std::string> out;
   std::error_code ec;
@@ -208,12 +218,12 @@ namespace {
 
 // A unix socket path as decided on: its parent directory canonical (it must
 // exist), its own name as written (the socket may not exist yet).
-std::string canonical_socket_path(const std::string& path, const std::string& where) {
+std::string canonical_socket_path(PathResolver& paths, const std::string& path, const std::string& where) {
   auto slash = path.find_last_of('/');
   std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   std::string name = path.substr(slash + 1);
   std::string real;
-  if (name.empty() || !canonical(dir, real))
+  if (name.empty() || !canonical(paths, dir, real))
     throw SetupError(where + ": the directory " + dir + " must exist");
   std::string out = (real == "/" ? "" : real) + "/" + name;
   // The canonical directory may be longer than the one written.
@@ -222,9 +232,9 @@ std::string canonical_socket_path(const std::string& path, const std::string& wh
   return out;
 }
 
-bool socket_dir_exists(const std::string& path) {
+bool socket_dir_exists(PathResolver& paths, const std::string& path) {
   std::string real;
-  return canonical(path_text::split_last(path).parent, real);
+  return canonical(paths, path_text::split_last(path).parent, real);
 }
 
 }  // namespace
@@ -242,6 +252,12 @@ bool optional_socket_allowed(const NetEndpoint& e, const std::string& flag, std:
 }
 
 NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen) {
+  PathResolver paths;
+  return build_net_caps(config, storage, listen, paths);
+}
+
+NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen,
+                       PathResolver& paths) {
   NetCaps caps;
   for (const auto& req : config.net) {
     // Errors and logs name the policy line the grant came from, or the flag.
@@ -259,7 +275,7 @@ NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vecto
         }
       }
       for (const char* f : {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/gai.conf"})
-        add_path(storage, f, kRead, "--connect dns", false);
+        add_path(storage, paths, f, kRead, "--connect dns", false);
       continue;
     }
     const bool optional = req.spec.starts_with("?");
@@ -267,11 +283,11 @@ NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vecto
     auto e = parse_net_spec(optional ? req.spec.substr(1) : req.spec, err);
     if (!e) throw SetupError(where + ": " + err);
     if (optional && !optional_socket_allowed(*e, req.flag, err)) throw SetupError(where + ": " + err);
-    if (optional && !socket_dir_exists(e->path)) {
+    if (optional && !socket_dir_exists(paths, e->path)) {
       caps.add_absent_socket(path_text::normalize(e->path));
       continue;
     }
-    if (e->transport == Transport::kUnix && !e->abstract) e->path = canonical_socket_path(e->path, where);
+    if (e->transport == Transport::kUnix && !e->abstract) e->path = canonical_socket_path(paths, e->path, where);
     NetGrant g{*e, where};
     if (req.flag == "--bind") {
       caps.add_bind(std::move(g));
@@ -296,6 +312,7 @@ struct ProfileInputs {
   const std::string& tmpdir;
   const DepsTrust& trust;
   spdlog::logger& log;
+  PathResolver& paths;
 };
 
 void add_profile_grant(StorageCaps& caps, const ProfileGrant& p, const ProfileInputs& in) {
@@ -303,24 +320,25 @@ void add_profile_grant(StorageCaps& caps, const ProfileGrant& p, const ProfileIn
   const std::string origin(p.origin);
   switch (p.source) {
     case ProfileGrant::Source::kPath:
-      add_path(caps, std::string(p.path), p.rights, origin, p.required, automatic);
+      add_path(caps, in.paths, std::string(p.path), p.rights, origin, p.required, automatic);
       return;
     case ProfileGrant::Source::kProgram:
-      add_path(caps, in.program, p.rights, origin, p.required, automatic);
-      if (!in.invoked.empty() && in.invoked != in.program) add_links(caps, in.invoked, origin, true);
+      add_path(caps, in.paths, in.program, p.rights, origin, p.required, automatic);
+      if (!in.invoked.empty() && in.invoked != in.program) add_links(caps, in.paths, in.invoked, origin, true);
       return;
     case ProfileGrant::Source::kProgramDeps:
-      add_program_deps(caps, {in.program}, in.program, /*scripts=*/true, in.trust, in.log);
+      add_program_deps(caps, in.paths, {in.program}, in.program, /*scripts=*/true, in.trust, in.log);
       return;
     case ProfileGrant::Source::kExecGrantDeps:
       // What each exec grant's programs need, as PROGRAM's own.
       for (const auto& g : in.config.grants) {
         if (g.rights & kExec)
-          add_program_deps(caps, exec_granted_programs(g.path, in.log), g.origin, /*scripts=*/false, in.trust, in.log);
+          add_program_deps(caps, in.paths, exec_granted_programs(in.paths, g.path, in.log), g.origin,
+                           /*scripts=*/false, in.trust, in.log);
       }
       return;
     case ProfileGrant::Source::kTmpdir:
-      if (!in.tmpdir.empty()) add_path(caps, in.tmpdir, p.rights, origin, p.required, automatic);
+      if (!in.tmpdir.empty()) add_path(caps, in.paths, in.tmpdir, p.rights, origin, p.required, automatic);
       return;
   }
 }
@@ -329,6 +347,13 @@ void add_profile_grant(StorageCaps& caps, const ProfileGrant& p, const ProfileIn
 
 StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,
                                spdlog::logger& log, const std::string& invoked, const DepsTrust& trust) {
+  PathResolver paths;
+  return build_storage_caps(config, program, tmpdir, log, invoked, trust, paths);
+}
+
+StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,
+                               spdlog::logger& log, const std::string& invoked, const DepsTrust& trust,
+                               PathResolver& paths) {
   StorageCaps caps;
   for (const auto& g : config.grants) {
     struct stat st{};
@@ -336,12 +361,12 @@ StorageCaps build_storage_caps(const RunConfig& config, const std::string& progr
       caps.add_absent(path_text::normalize(g.path.front() == '/' ? g.path : path_text::join(cwd(), g.path)));
       continue;
     }
-    add_path(caps, g.path, g.rights, g.origin, true, {.list_only = g.list_only});
-    if (!g.alias.empty()) add_links(caps, g.alias, g.origin, false);
+    add_path(caps, paths, g.path, g.rights, g.origin, true, {.list_only = g.list_only});
+    if (!g.alias.empty()) add_links(caps, paths, g.alias, g.origin, false);
   }
   for (const auto& a : config.absent_paths) caps.add_absent(a);
   // Everything from here on is granted to every run (Grant::automatic).
-  const ProfileInputs inputs{config, program, invoked, tmpdir, trust, log};
+  const ProfileInputs inputs{config, program, invoked, tmpdir, trust, log, paths};
   for (const auto& p : run_profile()) add_profile_grant(caps, p, inputs);
   return caps;
 }

@@ -18,6 +18,8 @@
 
 namespace wwjail {
 
+class PathResolver;
+
 struct GrantRequest {
   std::string path;  // as the user wrote it
   uint8_t rights = 0;
@@ -144,6 +146,9 @@ bool optional_socket_allowed(const NetEndpoint& e, const std::string& flag, std:
 // read grants on the resolver's files, which are added to `storage`.
 // --listen endpoints are returned in `listen` (wwjail binds them itself).
 NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen);
+// The same, resolving paths with the start-up's resolver (policy/path_resolver.h).
+NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vector<NetEndpoint>& listen,
+                       PathResolver& paths);
 
 // Canonicalises every grant (it must exist: SetupError otherwise) and adds
 // what any run needs, the run profile (policy/run_profile.h): the program
@@ -154,5 +159,10 @@ NetCaps build_net_caps(const RunConfig& config, StorageCaps& storage, std::vecto
 StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,
                                spdlog::logger& log, const std::string& invoked = "",
                                const DepsTrust& trust = DepsTrust::system());
+// The same, resolving paths with the start-up's resolver: each directory's
+// links are read once for all the grants (policy/path_resolver.h).
+StorageCaps build_storage_caps(const RunConfig& config, const std::string& program, const std::string& tmpdir,
+                               spdlog::logger& log, const std::string& invoked, const DepsTrust& trust,
+                               PathResolver& paths);
 
 }  // namespace wwjail

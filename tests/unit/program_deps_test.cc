@@ -8,10 +8,12 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <set>
 
+#include "policy/path_resolver.h"
 #include "policy/run_config.h"
 
 namespace wwjail {
@@ -152,6 +154,27 @@ TEST_F(ProgramDepsTest, ManyProgramsAtOnceNeedWhatEachNeeds) {
   for (const auto& i : all.interpreters) all_interps.insert(i.path);
   EXPECT_EQ(all_interps, interps);
   EXPECT_FALSE(each.empty()) << "positive control: ls has libraries";
+}
+
+// A run reads ld.so.conf once: DepsTrust::system() keeps the search list,
+// and a search with it finds what a search reading ld.so.conf itself finds.
+// One resolver shared by several searches changes nothing either.
+TEST_F(ProgramDepsTest, KeptSearchListAndSharedResolverFindTheSame) {
+  DepsTrust kept = DepsTrust::system();
+  ASSERT_TRUE(kept.lib_search);
+  ASSERT_LE(kept.lib_search->size(), kept.libraries.size());
+  EXPECT_TRUE(std::equal(kept.lib_search->begin(), kept.lib_search->end(), kept.libraries.begin()));
+  DepsTrust reread = kept;
+  reread.lib_search.reset();
+  PathResolver paths;
+  for (const char* program : {"/bin/ls", "/bin/sh"}) {
+    ProgramDeps a = find_programs_deps({program}, kept, paths);
+    ProgramDeps b = find_programs_deps({program}, reread);
+    EXPECT_EQ(a.libraries, b.libraries) << program;
+    ASSERT_EQ(a.interpreters.size(), b.interpreters.size()) << program;
+    for (size_t i = 0; i < a.interpreters.size(); ++i) EXPECT_EQ(a.interpreters[i].path, b.interpreters[i].path);
+    EXPECT_FALSE(a.libraries.empty()) << "positive control: " << program << " has libraries";
+  }
 }
 
 }  // namespace
