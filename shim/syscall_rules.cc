@@ -47,7 +47,7 @@ const char* const kAllowed[] = {
     "signalfd4", "eventfd2", "epoll_create1", "dup3", "pipe2", "inotify_init1", "preadv",
     "pwritev", "recvmmsg", "syncfs", "getcpu", "sched_getattr", "getrandom",
     "membarrier", "mlock2", "copy_file_range", "preadv2", "pwritev2",
-    "pkey_mprotect", "pkey_alloc", "pkey_free", "io_pgetevents", "rseq", "pidfd_send_signal",
+    "pkey_mprotect", "pkey_alloc", "pkey_free", "io_pgetevents", "rseq",
     "close_range", "epoll_pwait2", "landlock_create_ruleset", "landlock_add_rule",
     "landlock_restrict_self", "futex_waitv", "set_mempolicy_home_node",
 };
@@ -153,6 +153,12 @@ void add_listed_rules(const FilterOptions& options, std::vector<SyscallRule>& ru
   }
   for (const char* n : kSignalling)
     rules.push_back({n, -1, options.landlock_scopes_signals ? FilterAction::kAllow : FilterAction::kNotify, 0, {}});
+  // pidfd_send_signal names its target by a descriptor (a pidfd, or a
+  // /proc/PID directory), which the broker would have to trace back to a
+  // process: where Landlock scopes signals it decides; elsewhere callers
+  // are told the call does not exist and fall back to kill.
+  rules.push_back({"pidfd_send_signal", -1, options.landlock_scopes_signals ? FilterAction::kAllow : FilterAction::kErrno,
+                   options.landlock_scopes_signals ? 0 : ENOSYS, {}});
   for (const auto& r : kRefused) {
     // personality is allowed for the harmless queries below; other personas
     // (READ_IMPLIES_EXEC, foreign ABIs) are refused.
@@ -238,9 +244,12 @@ void add_socket_rules(std::vector<SyscallRule>& rules) {
   // kernel truncates, so only their low 32 bits are compared (masked: an
   // SCMP_A*_32 comparison here still looks at all 64). The catch-all "A1 >= 0" comes
   // last in libseccomp's order (see the ioctl rules above).
+  // IPV6_2292PKTOPTIONS sets sticky ancillary data, a routing header among
+  // it, in one option.
   constexpr uint32_t kIpv6RthdrRfc2292 = 5;
+  constexpr uint32_t kIpv6PktoptionsRfc2292 = 6;
   for (auto [level, name] : {std::pair<uint32_t, uint32_t>{IPPROTO_IP, IP_OPTIONS}, {IPPROTO_IPV6, IPV6_RTHDR},
-                             {IPPROTO_IPV6, kIpv6RthdrRfc2292}})
+                             {IPPROTO_IPV6, kIpv6RthdrRfc2292}, {IPPROTO_IPV6, kIpv6PktoptionsRfc2292}})
     rules.push_back({"setsockopt", -1, FilterAction::kErrno, EPERM, 
                      {SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, level), SCMP_A2_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, name)}});
   rules.push_back({"setsockopt", -1, FilterAction::kAllow, 0, {SCMP_A1_64(SCMP_CMP_GE, 0)}});

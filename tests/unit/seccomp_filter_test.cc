@@ -213,6 +213,15 @@ TEST_P(Filter, SignalsAreScopedOrChecked) {
     EXPECT_EQ(action(eval(nr, {1, 9})), expected) << nr;
   EXPECT_EQ(action(eval(SYS_prlimit64, {0})), SECCOMP_RET_ALLOW);
   EXPECT_EQ(action(eval(SYS_prlimit64, {1})), SECCOMP_RET_USER_NOTIF);
+  // A pidfd (or a /proc/PID directory) names the target: only Landlock's
+  // scoping decides it; unscoped, the call is refused as absent.
+  uint32_t pidfd = eval(SYS_pidfd_send_signal, {3, 9, 0, 0});
+  if (GetParam()) {
+    EXPECT_EQ(action(pidfd), SECCOMP_RET_ALLOW);
+  } else {
+    EXPECT_EQ(action(pidfd), SECCOMP_RET_ERRNO);
+    EXPECT_EQ(errno_of(pidfd), static_cast<uint32_t>(ENOSYS));
+  }
 }
 
 TEST_P(Filter, OnlyUnixInetAndNetlinkRouteSockets) {
@@ -244,6 +253,7 @@ TEST_P(Filter, NoSourceRoutesOnSockets) {
   EXPECT_TRUE(refused(IPPROTO_IP, IP_OPTIONS));
   EXPECT_TRUE(refused(IPPROTO_IPV6, IPV6_RTHDR));
   EXPECT_TRUE(refused(IPPROTO_IPV6, 5 /* IPV6_2292RTHDR */));
+  EXPECT_TRUE(refused(IPPROTO_IPV6, 6 /* IPV6_2292PKTOPTIONS: sticky ancillary data, a routing header too */));
   EXPECT_TRUE(refused(0xffffffff00000000ull | IPPROTO_IP, 0xffffffff00000000ull | IP_OPTIONS)) << "upper bits";
   // Control: everyday options pass without the broker.
   for (auto [level, name] : std::initializer_list<std::pair<uint64_t, uint64_t>>{
