@@ -166,11 +166,15 @@ Walls build_walls(const JailSpec& spec, spdlog::logger& log) {
   if (enforcement.view) enforcement.view->landlock_handled = landlock.handled_fs;
   const bool scoped = landlock.scopes_signals;
   CompiledFilter filter =
-      precompiled_guest_filter({.landlock_scopes_signals = scoped, .kernel_decides_files = enforcement.kernel_decides_files});
+      precompiled_guest_filter({.landlock_scopes_signals = scoped,
+                                .kernel_decides_files = enforcement.kernel_decides_files,
+                                .without_view = !view});
   std::optional<CompiledFilter> without_view;
   if (enforcement.view)
     without_view.emplace(precompiled_guest_filter(
-        {.landlock_scopes_signals = scoped, .kernel_decides_files = enforcement.kernel_decides_without_view}));
+        {.landlock_scopes_signals = scoped,
+         .kernel_decides_files = enforcement.kernel_decides_without_view,
+         .without_view = true}));
   UniqueFd broker_pidfd(enforcement.view ? kernel::pidfd_open(::getpid()) : -1);
   return {std::move(enforcement), std::move(landlock), std::move(filter), std::move(landlock_without_view),
           std::move(without_view), std::move(broker_pidfd)};

@@ -16,14 +16,9 @@ namespace wwjail {
 
 namespace generated {
 constexpr int kSyscallNameCount = 512;
-extern const sock_filter kFilterSignalsScoped[];
-extern const size_t kFilterSignalsScopedLen;
-extern const sock_filter kFilterSignalsChecked[];
-extern const size_t kFilterSignalsCheckedLen;
-extern const sock_filter kFilterSignalsScopedView[];
-extern const size_t kFilterSignalsScopedViewLen;
-extern const sock_filter kFilterSignalsCheckedView[];
-extern const size_t kFilterSignalsCheckedViewLen;
+// By filter_variant() (shim/syscall_rules.h).
+extern const sock_filter* const kFilterPrograms[kFilterVariants];
+extern const size_t kFilterLengths[kFilterVariants];
 extern const char* const kSyscallNames[kSyscallNameCount];
 }  // namespace generated
 

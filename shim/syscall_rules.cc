@@ -95,6 +95,10 @@ const char* const kKernelDecided[] = {
     "llistxattr", "inotify_add_watch",
 };
 
+// Kernel-decided in a view only: without one they show what the grants do
+// not (see FilterOptions::without_view).
+const char* const kOnlyInView[] = {"getxattr", "lgetxattr", "listxattr", "llistxattr", "inotify_add_watch"};
+
 const char* const kSignalling[] = {"kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"};
 
 struct Refusal {
@@ -143,12 +147,30 @@ bool kernel_decided_in_view(const std::string& name) {
   return false;
 }
 
+bool kernel_decided_without_view(const std::string& name) {
+  for (const char* n : kOnlyInView) {
+    if (name == n) return false;
+  }
+  return kernel_decided_in_view(name);
+}
+
+int filter_variant(const FilterOptions& options) {
+  int files = !options.kernel_decides_files ? 0 : options.without_view ? 2 : 1;
+  return files * 2 + (options.landlock_scopes_signals ? 1 : 0);
+}
+
+FilterOptions filter_variant_options(int variant) {
+  int files = variant / 2;
+  return {.landlock_scopes_signals = (variant % 2) != 0, .kernel_decides_files = files != 0, .without_view = files == 2};
+}
+
 namespace {
 
 void add_listed_rules(const FilterOptions& options, std::vector<SyscallRule>& rules) {
   for (const char* n : kAllowed) rules.push_back({n, -1, FilterAction::kAllow, 0, {}});
   for (const char* n : kNotified) {
-    bool kernel = options.kernel_decides_files && kernel_decided_in_view(n);
+    bool kernel = options.kernel_decides_files &&
+                  (options.without_view ? kernel_decided_without_view(n) : kernel_decided_in_view(n));
     rules.push_back({n, -1, kernel ? FilterAction::kAllow : FilterAction::kNotify, 0, {}});
   }
   for (const char* n : kSignalling)

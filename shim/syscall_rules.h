@@ -37,10 +37,25 @@ struct FilterOptions {
   // allowed in the kernel (kKernelDecided in syscall_rules.cc); the broker
   // keeps metadata writes, exec and everything with an address.
   bool kernel_decides_files = false;
+  // ... without a view ([storage] metadata = "visible" where no namespace
+  // can be made): everything outside the grants exists there, so only the
+  // calls that reveal metadata (stat, readlink, statfs) and those Landlock
+  // decides go to the kernel; xattr reads (values are data) and inotify
+  // watches (they report the names created in a directory) stay the broker's.
+  bool without_view = false;
 };
 
-// The syscalls that move from the broker to the kernel in a view.
+// The syscalls that move from the broker to the kernel in a view, and
+// those of them that do without one.
 bool kernel_decided_in_view(const std::string& name);
+bool kernel_decided_without_view(const std::string& name);
+
+// The filters compiled at build time (shim/filter_gen.cc), one per variant
+// of the options that matter: signals scoped or not, times the broker, the
+// kernel in a view, or the kernel without one.
+constexpr int kFilterVariants = 6;
+int filter_variant(const FilterOptions& options);
+FilterOptions filter_variant_options(int variant);
 
 std::vector<SyscallRule> guest_syscall_rules(const FilterOptions& options);
 

@@ -304,7 +304,7 @@ static const struct op kOps[] = {
     // on device nodes all the same.
     {"chown-same", 1}, {"touch", 1}, {"setxattr", 2}, {"fchmod-rw", 2},
     // Truncation by path (no descriptor is opened for writing).
-    {"truncate", 1}, {"open-trunc", 1},
+    {"truncate", 1}, {"open-trunc", 1}, {"getxattr", 2},
     // System V IPC: a host segment by its id; one of the guest's own.
     {"shmat-id", 1}, {"shm-own", 0},
     // The broker's /proc entries, by a way the broker performs: MODE is
@@ -737,6 +737,14 @@ static void run_op(const char* name, char** a) {
   }
   if (!strcmp(name, "touch")) return out_rc(utimensat(AT_FDCWD, a[0], NULL, 0));
   if (!strcmp(name, "truncate")) return out_rc(truncate(a[0], 0));
+  if (!strcmp(name, "getxattr")) {
+    char value[256];
+    ssize_t n = getxattr(a[0], a[1], value, sizeof value - 1);
+    if (n < 0) return out_err(errno);
+    value[n] = 0;
+    printf("getxattr ok %s\n", value);
+    return 0;
+  }
   if (!strcmp(name, "open-trunc")) {  // read-only, but emptying the file
     int fd = open(a[0], O_RDONLY | O_TRUNC);
     if (fd < 0) return out_err(errno);

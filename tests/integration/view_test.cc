@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -303,6 +304,22 @@ TEST_F(View, WithoutNamespacesTheBrokerRefusesTruncatingAReadGrant) {
   EXPECT_EQ(lines[0].rfind("truncate err", 0), 0u) << describe(r);
   EXPECT_EQ(lines[1], "truncate ok") << describe(r);
   EXPECT_EQ(lines[2], "read ok " + std::string(kInside)) << describe(r);
+}
+
+// Visible metadata is stat, readlink and access: an xattr's value is data,
+// and stays the broker's to refuse outside the grants.
+TEST_F(View, WithoutNamespacesXattrValuesOutsideTheGrantsStayClosed) {
+  ASSERT_EQ(::setxattr(secret.c_str(), "user.note", "XATTR-SECRET", 12, 0), 0) << std::strerror(errno);
+  ASSERT_EQ(::setxattr(inside.c_str(), "user.note", "granted-note", 12, 0), 0) << std::strerror(errno);
+  auto r = jail_without_namespaces("visible", {"--read", granted},
+                                   {guest("escape_calls"), "getxattr", secret, "user.note", "getxattr", inside,
+                                    "user.note", "stat", secret});
+  auto lines = split_lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << describe(r);
+  EXPECT_EQ(lines[0].rfind("getxattr err", 0), 0u) << describe(r);
+  EXPECT_EQ(lines[1], "getxattr ok granted-note") << describe(r);
+  EXPECT_EQ(lines[2].rfind("stat ok", 0), 0u) << describe(r);
+  EXPECT_EQ(r.out.find("XATTR-SECRET"), std::string::npos) << describe(r);
 }
 
 }  // namespace

@@ -271,8 +271,9 @@ TEST_P(Filter, OnlyHarmlessPersonalities) {
 INSTANTIATE_TEST_SUITE_P(LandlockScopesSignals, Filter, ::testing::Bool());
 
 TEST(SyscallRules, PrecompiledFilterMatchesTheRules) {
-  for (int variant = 0; variant < 4; ++variant) {
-    FilterOptions options{.landlock_scopes_signals = (variant & 1) != 0, .kernel_decides_files = (variant & 2) != 0};
+  for (int variant = 0; variant < kFilterVariants; ++variant) {
+    FilterOptions options = filter_variant_options(variant);
+    ASSERT_EQ(filter_variant(options), variant);
     auto fresh = compile_guest_filter(guest_syscall_rules(options));
     auto built = precompiled_guest_filter(options);
     ASSERT_EQ(fresh.program().size(), built.program().size()) << variant;
@@ -308,6 +309,19 @@ TEST(SyscallRules, AViewMovesOnlyKernelDecidedCallsToTheKernel) {
       EXPECT_TRUE(kernel_decided_in_view(name)) << name;
     }
   }
+}
+
+// Without a view everything outside the grants exists: xattr values and
+// inotify's names stay the broker's, stat and readlink go to the kernel.
+TEST(SyscallRules, WithoutAViewOnlyMetadataAndLandlocksCallsGoToTheKernel) {
+  std::map<std::string, FilterAction> no_view;
+  for (const auto& r : guest_syscall_rules({.kernel_decides_files = true, .without_view = true})) {
+    if (r.when.empty()) no_view[r.name] = r.action;
+  }
+  for (const char* n : {"getxattr", "lgetxattr", "listxattr", "llistxattr", "inotify_add_watch"})
+    EXPECT_EQ(no_view[n], FilterAction::kNotify) << n;
+  for (const char* n : {"openat", "newfstatat", "statx", "readlink", "unlinkat", "chdir"})
+    EXPECT_EQ(no_view[n], FilterAction::kAllow) << n;
 }
 
 TEST(SyscallRules, NoSyscallIsBothAllowedAndNotifiedUnconditionally) {
