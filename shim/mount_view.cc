@@ -88,6 +88,17 @@ void add_skeleton(const std::string& path, const std::vector<std::string>& bound
   }
 }
 
+// The deepest bound directory of `entries` that holds `path` (there must be one).
+const Entry* innermost_bind(const std::string& path, const std::vector<Entry>& entries) {
+  const Entry* found = nullptr;
+  for (const auto& e : entries) {
+    if (e.kind == Entry::kBindDir && path_text::is_within(path, e.path) &&
+        (!found || e.path.size() > found->path.size()))
+      found = &e;
+  }
+  return found;
+}
+
 // What the view holds so far, for following the host's links into it.
 struct ViewIndex {
   std::vector<std::string> bound_dirs;
@@ -258,8 +269,11 @@ std::optional<MountViewPlan> plan_mount_view(const StorageCaps& caps, const std:
     if (!e) return std::nullopt;
     if (inside_any(e->path, bound_dirs)) {
       // Within a bound directory the entry already exists: a link is the
-      // same link, a bind goes on top of the real file or directory.
+      // same link, a bind goes on top of the real file or directory only
+      // to make it writable. Grants only add: a read grant inside a write
+      // grant keeps the write, so no read-only bind may cover it.
       if (e->kind == Entry::kSymlink) continue;
+      if (e->read_only || !innermost_bind(e->path, plan.entries)->read_only) continue;
     } else {
       add_skeleton(e->path, bound_dirs, made, plan.entries);
     }

@@ -128,6 +128,22 @@ TEST_F(View, AFileBelowAnInheritedDirectoryCannotBeTruncated) {
   EXPECT_EQ(contents(inside), std::string(kInside) + "\n");
 }
 
+// Grants only add: a read grant inside a write grant keeps the write, and a
+// write grant inside a read grant is writable; the read grant around it is not.
+TEST_F(View, NestedGrantsOnlyAdd) {
+  std::string inner = dir.sub("writable/inner");
+  std::string inner_file = dir.file("writable/inner/f.txt", "f\n");
+  std::string rw_inside = dir.sub("granted/rw");
+  std::string rw_file = dir.file("granted/rw/n.txt", "n\n");
+  auto o = view_calls({"--write", writable, "--read", inner, "--read", granted, "--write", rw_inside},
+                      {{"write", inner_file}, {"fchmod-unlinked", inner + "/new"}, {"write", rw_file},
+                       {"write", inside}});
+  EXPECT_OP_PREFIX(o, 0, "ok");
+  EXPECT_OP_PREFIX(o, 1, "ok");
+  EXPECT_OP_PREFIX(o, 2, "ok");
+  EXPECT_OP_PREFIX(o, 3, "err");
+}
+
 // Metadata writes are the broker's in every mode: Landlock has no right for them.
 TEST_F(View, MetadataWritesStayWithTheBroker) {
   auto o = view_calls({"--read", granted, "--write", writable},
