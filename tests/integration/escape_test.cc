@@ -586,7 +586,9 @@ TEST_P(EscapeProcMagicLinks, MemfdsAreNeverExecutable) {
   EXPECT_OUTCOME(c, 2, "ok");
 }
 
-TEST(EscapeProcMagicLinksGrants, ProcSelfGrantIsRefusedNotRewrittenToTheBroker) {
+class EscapeProcMagicLinksGrants : public ModeTest {};
+
+TEST_P(EscapeProcMagicLinksGrants, ProcSelfGrantIsRefusedNotRewrittenToTheBroker) {
   // Resolved at start, /proc/self would be wwjail's own pid: a grant on
   // the broker's environment and descriptors. It is refused, clearly.
   for (std::string p : {"/proc/self/environ", "/proc/thread-self", "/proc/self/fd"}) {
@@ -597,6 +599,8 @@ TEST(EscapeProcMagicLinksGrants, ProcSelfGrantIsRefusedNotRewrittenToTheBroker) 
   auto ok = jail({"--read", "/proc/cpuinfo"}, {"/bin/true"});
   EXPECT_EQ(ok.exit_code, 0) << "positive control: another /proc grant\n" << describe(ok);
 }
+
+INSTANTIATE_IN_EVERY_MODE(EscapeProcMagicLinksGrants);
 
 TEST_P(EscapeProcMagicLinks, BrokerNeverOpensAnotherProcessesProcEntries) {
   // With /proc granted, opens the broker performs (O_PATH, openat2, all of
