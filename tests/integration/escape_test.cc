@@ -172,6 +172,24 @@ class ModeTest : public ::testing::TestWithParam<Mode> {
 
 #define INSTANTIATE_IN_EVERY_MODE(suite) INSTANTIATE_TEST_SUITE_P(, suite, ::testing::ValuesIn(kAllModes), mode_name)
 
+// Each mode is the one it says: a mode that fell back to another (no user
+// namespaces, a policy the view cannot express) would test the wrong walls.
+class EscapeModes : public ModeTest {};
+
+TEST_P(EscapeModes, EachModeIsTheOneItSays) {
+  Tree t;
+  auto c = calls({"--log-level", "debug", "--read", t.granted}, {{"read", t.inside}, {"read", t.secret}});
+  const char* expected = "the broker mediates file calls";
+  if (mode() == Mode::view) expected = "the kernel decides file calls in a view";
+  if (mode() == Mode::landlock) expected = "the kernel decides file calls without a view";
+  EXPECT_NE(c.run.err.find(expected), std::string::npos) << describe(c.run);
+  EXPECT_OUTCOME(c, 0, ok_inside());  // positive control
+  EXPECT_OUTCOME(c, 1, denied());
+  expect_no_secret(c.run);
+}
+
+INSTANTIATE_IN_EVERY_MODE(EscapeModes);
+
 // ---------------------------------------------------------------------------
 // 1. Pointer TOCTOU: a second guest thread rewrites the path (or swaps a
 // symlink) while the main thread opens it in a loop.
