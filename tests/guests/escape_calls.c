@@ -295,7 +295,8 @@ static const struct op kOps[] = {
     {"fork-wait", 0}, {"pthread", 0}, {"personality-rie", 0}, {"memfd-create", 0},
     // The broker must resolve /proc/self, /dev/fd and friends as the guest.
     {"devfd-exec-memfd", 1}, {"link-exec-memfd", 2}, {"hidden-self-exec-memfd", 2}, {"mode-of-memfd", 0},
-    {"create-exec-memfd", 0}, {"open-stat-devfd", 1}, {"stat-devfd", 1}, {"symlink-read", 2},
+    {"create-exec-memfd", 0}, {"open-stat-devfd", 1}, {"stat-devfd", 1},
+    {"open-stat-procfd", 1}, {"stat-procfd", 1}, {"symlink-read", 2},
     // What a root guest keeps.
     {"cap-sets", 0},
     // Identity: the broker must act with the guest's credentials.
@@ -636,13 +637,15 @@ static void run_op(const char* name, char** a) {
     if (m >= 0) close(m);
     return out_rc(m);
   }
-  if (!strcmp(name, "open-stat-devfd") || !strcmp(name, "stat-devfd")) {
-    // stat("/dev/fd/N"): of a file the guest opened, or of a number the
-    // guest never opened (the broker may hold one by that number).
+  if (!strcmp(name, "open-stat-devfd") || !strcmp(name, "stat-devfd") || !strcmp(name, "open-stat-procfd") ||
+      !strcmp(name, "stat-procfd")) {
+    // stat("/dev/fd/N"), or "/proc/self/fd/N" for the -procfd ops: of a file
+    // the guest opened, or of a number the guest never opened (the broker
+    // may hold one by that number).
     int fd = name[0] == 'o' ? open(a[0], O_RDONLY) : atoi(a[0]);
     if (fd < 0) return out_err(errno);
     char p[64];
-    snprintf(p, sizeof p, "/dev/fd/%d", fd);
+    snprintf(p, sizeof p, "%s/%d", strstr(name, "procfd") ? "/proc/self/fd" : "/dev/fd", fd);
     struct stat st;
     int rc = stat(p, &st);
     int saved = errno;

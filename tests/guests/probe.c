@@ -43,6 +43,7 @@ static const char* errname(int e) {
     case E2BIG: return "E2BIG";
     case ENOEXEC: return "ENOEXEC";
     case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EROFS: return "EROFS";
     default: return "EOTHER";
   }
 }

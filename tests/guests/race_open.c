@@ -18,7 +18,10 @@
 //   LINK (atomically, symlink + rename) between TARGET_A (granted) and
 //   TARGET_B (secret), so the race is in the filesystem, not in memory.
 // Prints one summary line:
-//   "granted=N secret=N denied=N other=N flips=N iterations=N"
+//   "granted=N secret=N denied=N other=N flips=N iterations=N absent=N erofs=N exdev=N"
+// (denied: EACCES or EPERM; absent: ENOENT, as in a view where only grants
+// exist; erofs: EROFS, a write to a read-only grant in a view; exdev: EXDEV,
+// Landlock refusing a link that would change a file's rights)
 // and, for the first opens whose content was not the granted file's, a line
 // "LEAK <data> (fd stat)"; the first unexpected errors as "other-error ...".
 // The granted and secret files must hold different first lines.
@@ -139,7 +142,7 @@ int main(int argc, char** argv) {
     printf("setup-failed cannot stat granted file: %s\n", strerror(errno));
     return 1;
   }
-  long n_granted = 0, n_secret = 0, n_denied = 0, n_other = 0, n_opath_foreign = 0, i;
+  long n_granted = 0, n_secret = 0, n_denied = 0, n_absent = 0, n_erofs = 0, n_exdev = 0, n_other = 0, n_opath_foreign = 0, i;
   double deadline = now_s() + max_seconds;
   for (i = 0; i < iterations; ++i) {
     if ((i & 63) == 0 && now_s() > deadline) break;
@@ -186,6 +189,12 @@ int main(int argc, char** argv) {
     if (fd < 0) {
       if (errno == EACCES || errno == EPERM) {
         ++n_denied;
+      } else if (errno == ENOENT) {
+        ++n_absent;
+      } else if (errno == EROFS) {
+        ++n_erofs;
+      } else if (errno == EXDEV) {
+        ++n_exdev;
       } else {
         if (n_other < 3) printf("other-error %s\n", strerror(errno));
         ++n_other;
@@ -227,6 +236,7 @@ int main(int argc, char** argv) {
   pthread_join(t, NULL);
   printf("granted=%ld secret=%ld denied=%ld other=%ld flips=%ld iterations=%ld", n_granted, n_secret, n_denied,
          n_other, atomic_load(&flips), i);
+  printf(" absent=%ld erofs=%ld exdev=%ld", n_absent, n_erofs, n_exdev);
   if (via_opath) printf(" opath_foreign=%ld", n_opath_foreign);
   printf("\n");
   return 0;

@@ -81,14 +81,23 @@ std::string guest(const std::string& name) {
 }
 
 RunResult jail(const std::vector<std::string>& args, const std::vector<std::string>& command, int timeout_s) {
-  std::vector<std::string> argv{wwjail_bin()};
   // The broker mediates unless a test asks for a mode: these tests check
   // the broker's decisions and log lines (tests/integration/view_test.cc
-  // covers the kernel-first mode).
-  if (std::find(args.begin(), args.end(), "--mediate") == args.end()) {
-    argv.push_back("--mediate");
-    argv.push_back("files");
-  }
+  // covers the kernel-first mode; the escape suites run in every JailMode).
+  bool names_mode = std::find(args.begin(), args.end(), "--mediate") != args.end();
+  return jail(names_mode ? JailMode{} : mediated_mode(), args, command, timeout_s);
+}
+
+JailMode mediated_mode() { return {{}, {"--mediate", "files"}}; }
+JailMode broker_opens_mode() { return {{}, {"--mediate", "files", "--broker-opens"}}; }
+JailMode view_mode() { return {{}, {"--mediate", "auto"}}; }
+JailMode landlock_mode() { return {{guest("no_namespaces")}, {"--mediate", "auto", "--metadata", "visible"}}; }
+
+RunResult jail(const JailMode& mode, const std::vector<std::string>& args, const std::vector<std::string>& command,
+               int timeout_s) {
+  std::vector<std::string> argv = mode.prefix;
+  argv.push_back(wwjail_bin());
+  argv.insert(argv.end(), mode.flags.begin(), mode.flags.end());
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--");
   argv.insert(argv.end(), command.begin(), command.end());
@@ -131,11 +140,11 @@ std::string describe(const RunResult& r, size_t limit) {
          r.err.substr(0, limit);
 }
 
-Calls calls(const std::vector<std::string>& jail_args, const std::vector<Op>& ops, bool jailed) {
-  std::vector<std::string> command{guest("escape_calls")};
-  for (const auto& op : ops) command.insert(command.end(), op.begin(), op.end());
+namespace {
+
+Calls parse_calls(RunResult run, const std::vector<Op>& ops) {
   Calls c;
-  c.run = jailed ? jail(jail_args, command, 30) : run(command, "", 30);
+  c.run = std::move(run);
   auto lines = split_lines(c.run.out);
   for (size_t i = 0; i < ops.size(); ++i) {
     std::string prefix = ops[i][0] + " ";
@@ -146,6 +155,23 @@ Calls calls(const std::vector<std::string>& jail_args, const std::vector<Op>& op
     }
   }
   return c;
+}
+
+std::vector<std::string> calls_command(const std::vector<Op>& ops) {
+  std::vector<std::string> command{guest("escape_calls")};
+  for (const auto& op : ops) command.insert(command.end(), op.begin(), op.end());
+  return command;
+}
+
+}  // namespace
+
+Calls calls(const std::vector<std::string>& jail_args, const std::vector<Op>& ops, bool jailed) {
+  auto command = calls_command(ops);
+  return parse_calls(jailed ? jail(jail_args, command, 30) : run(command, "", 30), ops);
+}
+
+Calls calls(const JailMode& mode, const std::vector<std::string>& jail_args, const std::vector<Op>& ops) {
+  return parse_calls(jail(mode, jail_args, calls_command(ops), 30), ops);
 }
 
 }  // namespace wwjail::testing

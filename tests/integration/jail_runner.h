@@ -24,6 +24,22 @@ std::string guest(const std::string& name);
 // wwjail [args...] -- command..., with --mediate files unless args name a mode.
 RunResult jail(const std::vector<std::string>& args, const std::vector<std::string>& command, int timeout_s = 60);
 
+// How a run's file grants are enforced, for suites that run in every mode:
+// wwjail's flags for it (which name --mediate, so jail() adds nothing), and
+// a command wwjail runs under (a guest that forbids namespaces), if any.
+struct JailMode {
+  std::vector<std::string> prefix;
+  std::vector<std::string> flags;
+};
+JailMode mediated_mode();      // --mediate files: the broker decides every file call
+JailMode broker_opens_mode();  // the same, and the broker performs every open
+JailMode view_mode();          // --mediate auto: kernel-first, in a view where only grants exist
+JailMode landlock_mode();      // kernel-first without a view (no namespaces), metadata visible
+
+// prefix... wwjail flags... [args...] -- command...
+RunResult jail(const JailMode& mode, const std::vector<std::string>& args, const std::vector<std::string>& command,
+               int timeout_s = 60);
+
 // The lines of `text`, without their newlines.
 std::vector<std::string> split_lines(const std::string& text);
 
@@ -43,6 +59,8 @@ struct Calls {
 // escape_calls with `ops` under wwjail `jail_args` (jail()), or run natively
 // when `jailed` is false.
 Calls calls(const std::vector<std::string>& jail_args, const std::vector<Op>& ops, bool jailed = true);
+// The same in `mode`.
+Calls calls(const JailMode& mode, const std::vector<std::string>& jail_args, const std::vector<Op>& ops);
 
 // A scratch directory removed at destruction, for files tests grant.
 class ScratchDir {
