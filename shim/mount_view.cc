@@ -232,6 +232,22 @@ void own_devpts_for_ptmx(ViewIndex& view, std::set<std::string>& made, std::vect
   view.bound_dirs.push_back("/dev/pts");
 }
 
+// The links every Linux /dev has, which shells and scripts name (process
+// substitution's /dev/fd/N, /dev/stdin): into the view's /proc, the
+// guest's own. Added where the view has a /dev of its own making.
+void add_dev_fd_links(ViewIndex& view, std::set<std::string>& made, std::vector<Entry>& entries) {
+  if (!made.contains("/dev") || inside_any("/dev", view.bound_dirs)) return;
+  const std::pair<const char*, const char*> links[] = {
+      {"/dev/fd", "/proc/self/fd"}, {"/dev/stdin", "/proc/self/fd/0"},
+      {"/dev/stdout", "/proc/self/fd/1"}, {"/dev/stderr", "/proc/self/fd/2"}};
+  for (auto [path, target] : links) {
+    if (view.holds_exactly(path)) continue;
+    entries.push_back({Entry::kSymlink, true, path, target});
+    view.present.insert(path);
+    view.links[path] = target;
+  }
+}
+
 }  // namespace
 
 const char* kind_name(MountViewPlan::Entry::Kind kind) {
@@ -287,6 +303,7 @@ std::optional<MountViewPlan> plan_mount_view(const StorageCaps& caps, const std:
   add_soname_links(binds, view, made, plan.entries);
   add_system_links(view, made, plan.entries);
   own_devpts_for_ptmx(view, made, plan.entries);
+  add_dev_fd_links(view, made, plan.entries);
   // The start directory exists in the view, empty if nothing grants it.
   std::string start = cwd.empty() || cwd[0] != '/' ? std::string("/") : path_text::normalize(cwd);
   if (start != "/" && !inside_any(start, bound_dirs) && !made.contains(start)) {

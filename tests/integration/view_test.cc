@@ -144,6 +144,15 @@ TEST_F(View, NestedGrantsOnlyAdd) {
   EXPECT_OP_PREFIX(o, 3, "err");
 }
 
+// /dev/fd and /dev/std* are the guest's own descriptors, as on any Linux
+// system: process substitution and scripts that read /dev/stdin work.
+TEST_F(View, DevFdNamesTheGuestsOwnDescriptors) {
+  auto o = view_calls({"--read", granted}, {{"read", "/dev/stdin"}, {"stat", "/dev/fd/1"}, {"stat", "/dev/stderr"}});
+  EXPECT_OP(o, 0, "ok ");  // stdin is /dev/null here
+  EXPECT_OP_PREFIX(o, 1, "ok");
+  EXPECT_OP_PREFIX(o, 2, "ok");
+}
+
 // Metadata writes are the broker's in every mode: Landlock has no right for them.
 TEST_F(View, MetadataWritesStayWithTheBroker) {
   auto o = view_calls({"--read", granted, "--write", writable},
