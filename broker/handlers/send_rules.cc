@@ -78,14 +78,14 @@ bool reply_source_stays(const NetTarget& local, const std::vector<char>& control
       in_pktinfo info;
       std::memcpy(&info, CMSG_DATA(&c), sizeof info);
       bool same = local.family == AF_INET && std::memcmp(&info.ipi_spec_dst, local.addr, 4) == 0;
-      return same && info.ipi_ifindex == 0;
+      return same;
     }
     if (c.cmsg_level == IPPROTO_IPV6 && c.cmsg_type == IPV6_PKTINFO) {
       if (c.cmsg_len < CMSG_LEN(sizeof(in6_pktinfo))) return false;
       in6_pktinfo info;
       std::memcpy(&info, CMSG_DATA(&c), sizeof info);
       bool same = local.family == AF_INET6 && std::memcmp(&info.ipi6_addr, local.addr, 16) == 0;
-      return same && info.ipi6_ifindex == 0;
+      return same;
     }
     return true;
   });

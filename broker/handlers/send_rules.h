@@ -36,11 +36,14 @@ bool carries_route(const std::vector<char>& control);
 
 // A reply goes out from the address its socket is bound to (`local`, as
 // getsockname reports it): on a socket bound to one address, IP_PKTINFO and
-// IPV6_PKTINFO may name exactly that address and no interface, so a server
-// bound to loopback cannot send from the host's outside address. Naming
-// none is not allowed there: the kernel then takes the source of the
-// route to the peer (ip_cmsg_send zeroes it), which for a remote peer is
-// the outside address. A wildcard-bound socket may send from any.
+// IPV6_PKTINFO must name exactly that address, so a server bound to
+// loopback cannot send from the host's outside address. Naming none is not
+// allowed there: the kernel then takes the source of the route to the peer
+// (ip_cmsg_send zeroes it), which for a remote peer is the outside address.
+// The interface may be named (servers name the one a query came in on): the
+// source stays the bound address, and the kernel refuses a loopback source
+// on any other interface (__mkroute_output). A wildcard-bound socket may
+// send from any of its addresses.
 bool reply_source_stays(const NetTarget& local, const std::vector<char>& control);
 
 // Whether an IPv4 destination is a broadcast address of one of the host's

@@ -72,13 +72,18 @@ TEST(SendRules, AReplyLeavesFromItsBoundAddress) {
   // Unspecified: the kernel would choose the route's source (off the host
   // for a remote peer), so a specifically bound socket may not say it.
   EXPECT_FALSE(reply_source_stays(local_v4("127.0.0.1"), pktinfo("0.0.0.0")));
-  // An interface of its own choosing, likewise.
-  std::vector<char> via_if;
+  // The interface a query came in on may be named, with the bound source
+  // (what DNS servers bound to one address send); without it, refused.
   in_pktinfo info{};
   info.ipi_ifindex = 2;
   inet_pton(AF_INET, "127.0.0.1", &info.ipi_spec_dst);
+  std::vector<char> via_if;
   add_cmsg(via_if, IPPROTO_IP, IP_PKTINFO, &info, sizeof info);
-  EXPECT_FALSE(reply_source_stays(local_v4("127.0.0.1"), via_if));
+  EXPECT_TRUE(reply_source_stays(local_v4("127.0.0.1"), via_if));
+  info.ipi_spec_dst.s_addr = 0;
+  std::vector<char> via_if_no_source;
+  add_cmsg(via_if_no_source, IPPROTO_IP, IP_PKTINFO, &info, sizeof info);
+  EXPECT_FALSE(reply_source_stays(local_v4("127.0.0.1"), via_if_no_source));
   // A wildcard-bound socket may answer from any local address.
   EXPECT_TRUE(reply_source_stays(local_v4("0.0.0.0"), pktinfo("127.0.0.2")));
   EXPECT_TRUE(reply_source_stays(local_v4("0.0.0.0"), pktinfo("0.0.0.0")));
