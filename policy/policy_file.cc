@@ -607,8 +607,12 @@ std::string udp_reply_note(const std::string& spec) {
   std::string error;
   auto e = parse_net_spec(spec, error);
   if (!e || e->transport != Transport::kUdp) return "";
-  return grants_replies(*e) ? "; its socket may reply to any unicast peer (no broadcast, no multicast)"
-                            : "; no replies (a port range or *: only a single port grants replies)";
+  if (!grants_replies(*e)) return "; no replies (a port range or *: only a single port grants replies)";
+  bool loopback = (e->family == AF_INET && e->prefix >= 8 && e->addr[0] == 127) ||
+                  (e->family == AF_INET6 && e->prefix == 128 && e->addr[15] == 1 &&
+                   std::all_of(e->addr, e->addr + 15, [](uint8_t b) { return b == 0; }));
+  return loopback ? "; its socket may reply to unicast peers on loopback"
+                  : "; its socket may reply to any unicast peer (no broadcast, no multicast)";
 }
 
 void describe_grants(const RunConfig& config, std::ostringstream& out) {

@@ -12,11 +12,12 @@
 namespace wwjail {
 namespace {
 
-// RFC 2292's number for IPv6 routing headers, still accepted by the kernel
-// as a control message type (IPV6_2292RTHDR in linux/in6.h, which glibc's
-// netinet/in.h cannot be included beside).
+// RFC 2292's numbers, still accepted by the kernel as control message types
+// with the same meaning as the RFC 3542 ones (linux/in6.h, which glibc's
+// netinet/in.h cannot be included beside): a routing header, and the
+// source address and interface of one datagram.
 constexpr int kIpv6RthdrRfc2292 = 5;
-constexpr int kIpv6NexthopRfc2292 = 9;
+constexpr int kIpv6PktinfoRfc2292 = 2;
 
 // Walks the control messages in `control` (a copy, never the guest's
 // memory), calling `each` until it answers false; false when a header is
@@ -36,9 +37,14 @@ bool for_each_cmsg(const std::vector<char>& control, Each each) {
 bool routes(const cmsghdr& c) {
   if (c.cmsg_level == IPPROTO_IP) return c.cmsg_type == IP_RETOPTS || c.cmsg_type == IP_OPTIONS;
   if (c.cmsg_level == IPPROTO_IPV6)
-    return c.cmsg_type == IPV6_RTHDR || c.cmsg_type == kIpv6RthdrRfc2292 || c.cmsg_type == IPV6_NEXTHOP ||
-           c.cmsg_type == kIpv6NexthopRfc2292;
+    return c.cmsg_type == IPV6_RTHDR || c.cmsg_type == kIpv6RthdrRfc2292 || c.cmsg_type == IPV6_NEXTHOP;
   return false;
+}
+
+bool loopback(const NetTarget& t) {
+  static const uint8_t kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  if (t.family == AF_INET) return t.addr[0] == 127;
+  return t.family == AF_INET6 && std::memcmp(t.addr, kV6Loopback, 16) == 0;
 }
 
 }  // namespace
@@ -53,6 +59,14 @@ NetDecision send_decision(int sock, Transport transport, const NetCaps& net, con
   auto here = inet_target(Transport::kUdp, local, len);
   if (!here) return d;
   NetDecision reply = net.decide_reply(*here, t);
+  if (reply.allowed && !reply.audited && reply.grant && loopback(*here) && !loopback(t)) {
+    // Only local clients can reach a loopback address, and IPv6 would put a
+    // ::1-sourced datagram on the wire to a peer elsewhere (IPv4 refuses).
+    NetDecision refused;
+    refused.reason = "a UDP socket bound to loopback through " + reply.grant->origin +
+                     " may reply to peers on loopback only, and " + t.text + " is not";
+    return refused;
+  }
   if (reply.allowed && !reply.audited && reply.grant && local_subnet_broadcast(t)) {
     NetDecision refused;
     refused.reason = "a UDP socket bound through " + reply.grant->origin +
@@ -80,7 +94,7 @@ bool reply_source_stays(const NetTarget& local, const std::vector<char>& control
       bool same = local.family == AF_INET && std::memcmp(&info.ipi_spec_dst, local.addr, 4) == 0;
       return same;
     }
-    if (c.cmsg_level == IPPROTO_IPV6 && c.cmsg_type == IPV6_PKTINFO) {
+    if (c.cmsg_level == IPPROTO_IPV6 && (c.cmsg_type == IPV6_PKTINFO || c.cmsg_type == kIpv6PktinfoRfc2292)) {
       if (c.cmsg_len < CMSG_LEN(sizeof(in6_pktinfo))) return false;
       in6_pktinfo info;
       std::memcpy(&info, CMSG_DATA(&c), sizeof info);

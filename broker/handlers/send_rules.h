@@ -11,8 +11,11 @@
 //    only when the guest kept it (--cap-keep CAP_NET_RAW); refused here
 //    whatever the capabilities. The setsockopt spellings (IP_OPTIONS,
 //    IPV6_RTHDR) are refused by the seccomp filter (shim/syscall_rules.cc).
-//  * IP_PKTINFO and IPV6_PKTINFO choose the source address of one datagram,
-//    overriding the address the socket is bound to.
+//  * IP_PKTINFO and IPV6_PKTINFO (and its RFC 2292 number, 2) choose the
+//    source address of one datagram, overriding the address the socket is
+//    bound to.
+//  * IPv6 sends a ::1-sourced datagram out of any interface the route
+//    names; IPv4 refuses a 127/8 source off loopback (EINVAL).
 #pragma once
 
 #include <optional>
@@ -24,7 +27,8 @@ namespace wwjail {
 
 // The decision on a send to `t` from `sock` (our duplicate, of `transport`):
 // a connect grant, or else the reply right of a UDP socket bound through a
-// bind grant, on the local address the kernel reports (getsockname).
+// bind grant, on the local address the kernel reports (getsockname). A
+// socket bound to loopback answers peers on loopback only.
 // `reply_from`, when given, is set to that local address when the reply
 // right decided.
 NetDecision send_decision(int sock, Transport transport, const NetCaps& net, const NetTarget& t,

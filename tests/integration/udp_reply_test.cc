@@ -8,6 +8,7 @@
 //
 // The guest is tests/guests/udp_server.c.
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -222,12 +223,49 @@ TEST_P(UdpReply, SourceRoutesAreRefusedOnEverySend) {
   EXPECT_EQ(routed_reply.out, "err EPERM\n") << describe(routed_reply);
 }
 
+// The host's first IPv4 address that is not loopback, or empty.
+std::string outside_address() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return {};
+  std::string found;
+  for (ifaddrs* i = list; i && found.empty(); i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    auto* in = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+    if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) continue;
+    char text[INET_ADDRSTRLEN];
+    found = inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+// Only local clients reach a loopback address, so a socket bound there
+// answers peers on loopback only (IPv6 would put a ::1-sourced datagram on
+// the wire to any other peer).
+TEST_P(UdpReply, ALoopbackBoundSocketAnswersLoopbackPeersOnly) {
+  std::string outside = outside_address();
+  if (outside.empty()) GTEST_SKIP() << "the host has no IPv4 address but loopback";
+  uint16_t port = free_port();
+  const std::vector<std::string> grant{"--bind", "udp:127.0.0.1:" + str(port)};
+  UniqueFd local_peer = loopback_udp();
+  auto to_local = server(grant, {"send", "127.0.0.1", str(port), "same", "127.0.0.1", str(port_of(local_peer.get()))});
+  EXPECT_EQ(to_local.out, "ok sent\n") << describe(to_local);
+  auto to_outside = server(grant, {"send", "127.0.0.1", str(port), "same", outside, "9"});
+  EXPECT_EQ(to_outside.out, "err EACCES\n") << describe(to_outside);
+  EXPECT_NE(to_outside.err.find("may reply to peers on loopback only"), std::string::npos) << describe(to_outside);
+}
+
 TEST(UdpReplyCheck, CheckStatesTheReplyRule) {
   ScratchDir d;
-  std::string policy = d.file("p.toml", "[network]\nbind = [\"udp:127.0.0.1:5353\", \"udp:*:6000-6010\"]\n");
+  std::string policy =
+      d.file("p.toml", "[network]\nbind = [\"udp:127.0.0.1:5353\", \"udp:0.0.0.0:53\", \"udp:*:6000-6010\"]\n");
   auto r = run({wwjail_bin(), "check", policy});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_NE(r.out.find("udp:127.0.0.1:5353  (" + policy + ":2 bind udp:127.0.0.1:5353); its socket may reply to any "
+  EXPECT_NE(r.out.find("udp:127.0.0.1:5353  (" + policy + ":2 bind udp:127.0.0.1:5353); its socket may reply to "
+                       "unicast peers on loopback"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("udp:0.0.0.0:53  (" + policy + ":2 bind udp:0.0.0.0:53); its socket may reply to any "
                        "unicast peer (no broadcast, no multicast)"),
             std::string::npos)
       << r.out;

@@ -66,6 +66,24 @@ TEST(SendRules, EverydayControlMessagesCarryNoRoute) {
   EXPECT_FALSE(carries_route(v));
 }
 
+TEST(SendRules, TheRfc2292SpellingOfIpv6PktinfoIsCheckedToo) {
+  NetTarget local;
+  local.family = AF_INET6;
+  inet_pton(AF_INET6, "::1", local.addr);
+  in6_pktinfo info{};
+  inet_pton(AF_INET6, "fd00::2", &info.ipi6_addr);
+  for (int type : {IPV6_PKTINFO, 2 /* IPV6_2292PKTINFO */}) {
+    std::vector<char> v;
+    add_cmsg(v, IPPROTO_IPV6, type, &info, sizeof info);
+    EXPECT_FALSE(reply_source_stays(local, v)) << type;
+  }
+  in6_pktinfo same{};
+  inet_pton(AF_INET6, "::1", &same.ipi6_addr);
+  std::vector<char> ok;
+  add_cmsg(ok, IPPROTO_IPV6, 2, &same, sizeof same);
+  EXPECT_TRUE(reply_source_stays(local, ok));
+}
+
 TEST(SendRules, AReplyLeavesFromItsBoundAddress) {
   EXPECT_TRUE(reply_source_stays(local_v4("127.0.0.1"), pktinfo("127.0.0.1")));
   EXPECT_FALSE(reply_source_stays(local_v4("127.0.0.1"), pktinfo("127.0.0.2")));
