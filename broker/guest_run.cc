@@ -102,9 +102,10 @@ void log_view(const MountViewPlan& view, spdlog::logger& log) {
 // (every other inherited descriptor is closed at launch, and --listen
 // hands over sockets), or one passed over a unix socket by a process
 // outside (a unix socket on fds 0-2, or any unix grant or --listen on a
-// unix path, which lets one connect or be connected to). Through such a descriptor (/proc/self/fd/N, or a path
-// below an inherited directory) no read-only mount stands in the way, and
-// Landlock, whose rules belong to inodes, is the only wall left.
+// unix path, which lets one connect or be connected to). Through such a
+// descriptor (/proc/self/fd/N, or a path below an inherited directory) no
+// read-only mount stands in the way, and Landlock, whose rules belong to
+// inodes, is the only wall left.
 bool host_descriptors_may_reach(const JailSpec& spec) {
   for (int fd = 0; fd <= 2; ++fd) {
     struct stat st{};
@@ -152,7 +153,8 @@ Walls build_walls(const JailSpec& spec, spdlog::logger& log) {
   LandlockRuleset landlock = build_landlock_ruleset(
       spec.storage, {.in_view = read_only_reach, .read_proc = !view && enforcement.kernel_decides_without_view});
   std::optional<LandlockRuleset> landlock_without_view;
-  if (view) landlock_without_view.emplace(build_landlock_ruleset(spec.storage, {.read_proc = enforcement.kernel_decides_without_view}));
+  if (view)
+    landlock_without_view.emplace(build_landlock_ruleset(spec.storage, {.read_proc = enforcement.kernel_decides_without_view}));
   if (landlock.abi == 0 && spec.landlock_required)
     throw SetupError("the kernel has no Landlock (needs Linux 5.13+ with landlock in the lsm= list); "
                      "wwjail relies on it to enforce exec grants");
@@ -291,6 +293,7 @@ int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, b
   LaunchPlan plan = launch_plan({spec, walls, exec, listen_fds, limits, supervisor.foreground()});
   LaunchedGuest guest = launch_guest(plan);
   walls.landlock.fd.reset();
+  if (walls.landlock_without_view) walls.landlock_without_view->fd.reset();
   log_launch(plan, guest, walls.enforcement, log);
   // Files the broker creates for the guest get the guest's umask, applied
   // explicitly; ours must not mask them a second time. Set only now: the

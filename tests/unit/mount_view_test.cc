@@ -94,7 +94,9 @@ TEST_F(MountViewPlanTest, AGrantInsideABoundDirectoryGoesOnTopWithoutASkeleton) 
   EXPECT_TRUE(find(*plan, top_ + "/data")->read_only);
   EXPECT_LT(index_of(*plan, top_ + "/data"), index_of(*plan, top_ + "/data/inner"));
   for (const auto& e : plan->entries)
-    if (e.kind == Entry::kDir) EXPECT_FALSE(e.path.starts_with(top_ + "/data")) << e.path;
+    if (e.kind == Entry::kDir) {
+      EXPECT_FALSE(e.path.starts_with(top_ + "/data")) << e.path;
+    }
 }
 
 // The loader asks for a library by its soname, a link beside the file.
