@@ -34,8 +34,10 @@ needed=$(for f in "$unpacked"/usr/bin/* "$unpacked"/usr/libexec/wwjail/*; do
   objdump -p "$f" | awk '$1 == "NEEDED" {print $2}'
 done | sort -u)
 for lib in $needed; do
-  path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|x86_64|64bit/ {print $NF; exit}')
-  [[ -n $path ]] || path=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
+  # awk reads to the end (no early exit): ldconfig would die of SIGPIPE, and
+  # pipefail would end the script, whenever it had not finished writing.
+  path=$(ldconfig -p | awk -v l="$lib" '!found && $1 == l && /x86-64|x86_64|64bit/ {print $NF; found = 1}')
+  [[ -n $path ]] || path=$(ldconfig -p | awk -v l="$lib" '!found && $1 == l {print $NF; found = 1}')
   pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1) || pkg=
   [[ -n $pkg ]] || pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1) || pkg=
   # The package, or a name it Provides (libspdlog1.10 provides libspdlog1.10-fmt9).
