@@ -95,19 +95,26 @@ static void* send_from_thread(void* arg) {
   return NULL;
 }
 
-static int send_pktinfo(int fd, const char* src, struct sockaddr_storage* dest, socklen_t len) {
-  char control[CMSG_SPACE(sizeof(struct in_pktinfo))] = {0};
+// "hi" to DEST with one IPPROTO_IP control message of TYPE carrying DATA.
+static int send_with_cmsg(int fd, int type, const void* data, size_t size, struct sockaddr_storage* dest,
+                          socklen_t len) {
+  char control[CMSG_SPACE(64)] = {0};
+  if (size > 64) return -1;
   struct iovec iov = {"hi", 2};
   struct msghdr m = {.msg_name = dest, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1,
-                     .msg_control = control, .msg_controllen = sizeof control};
+                     .msg_control = control, .msg_controllen = CMSG_SPACE(size)};
   struct cmsghdr* c = CMSG_FIRSTHDR(&m);
   c->cmsg_level = IPPROTO_IP;
-  c->cmsg_type = IP_PKTINFO;
-  c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+  c->cmsg_type = type;
+  c->cmsg_len = CMSG_LEN(size);
+  memcpy(CMSG_DATA(c), data, size);
+  return sendmsg(fd, &m, 0) == 2 ? 0 : -1;
+}
+
+static int send_pktinfo(int fd, const char* src, struct sockaddr_storage* dest, socklen_t len) {
   struct in_pktinfo info = {0};
   if (inet_pton(AF_INET, src, &info.ipi_spec_dst) != 1) return -1;
-  memcpy(CMSG_DATA(c), &info, sizeof info);
-  return sendmsg(fd, &m, 0) == 2 ? 0 : -1;
+  return send_with_cmsg(fd, IP_PKTINFO, &info, sizeof info, dest, len);
 }
 
 // IP options as a control message: a loose source route (IPOPT_LSRR) whose
@@ -116,16 +123,7 @@ static int send_pktinfo(int fd, const char* src, struct sockaddr_storage* dest, 
 static int send_lsrr(int fd, const char* hop, struct sockaddr_storage* dest, socklen_t len) {
   unsigned char opt[8] = {131 /* IPOPT_LSRR */, 7, 4, 0, 0, 0, 0, 0 /* IPOPT_END */};
   if (inet_pton(AF_INET, hop, opt + 3) != 1) return -1;
-  char control[CMSG_SPACE(sizeof opt)] = {0};
-  struct iovec iov = {"hi", 2};
-  struct msghdr m = {.msg_name = dest, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1,
-                     .msg_control = control, .msg_controllen = sizeof control};
-  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = IPPROTO_IP;
-  c->cmsg_type = IP_RETOPTS;
-  c->cmsg_len = CMSG_LEN(sizeof opt);
-  memcpy(CMSG_DATA(c), opt, sizeof opt);
-  return sendmsg(fd, &m, 0) == 2 ? 0 : -1;
+  return send_with_cmsg(fd, IP_RETOPTS, opt, sizeof opt, dest, len);
 }
 
 static int send_as(const char* how, int bound, struct sockaddr_storage* dest, socklen_t len) {

@@ -55,13 +55,6 @@ constexpr const char* kInside = "INSIDE-granted";
     if (!run_known_bugs()) GTEST_SKIP() << "KNOWN BUG: " << what << " (WWJAIL_RUN_KNOWN_BUGS=1 runs it)"; \
   } while (0)
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void expect_no_secret(const RunResult& r) {
   EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret reached the guest\n" << describe(r);
   EXPECT_EQ(r.err.find(kSecret), std::string::npos) << "the secret reached the guest\n" << describe(r);

@@ -14,13 +14,6 @@
 namespace wwjail::testing {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 bool has_denial(const std::string& err) { return err.find("wwjail: warning: denied") != std::string::npos; }
 
 // The line of `wwjail check` output that starts with `label`.
@@ -40,7 +33,7 @@ TEST(PolicyInjection, AnArgumentCannotAddAGrantToTheLearnedPolicy) {
   std::string policy = d.path() + "/p.toml";
   auto learned = run({wwjail_bin(), "learn", "-o", policy, "--", "/bin/sh", "-c", "true", kInjected});
   ASSERT_EQ(learned.exit_code, 0) << learned.err;
-  std::string text = slurp(policy);
+  std::string text = read_file(policy);
   // Positive control: the header names the command, visibly escaped.
   EXPECT_NE(text.find("# Learned by wwjail learn from: /bin/sh -c true x\\n[network]\\nconnect_broad"),
             std::string::npos) << text;
@@ -70,7 +63,7 @@ TEST(PolicyInjection, GuestChosenFileNamesRoundTripOrAreLeftOut) {
   learn_argv.insert(learn_argv.end(), {"append", not_utf8});
   auto learned = run(learn_argv);
   ASSERT_EQ(learned.exit_code, 0) << learned.err << learned.out;
-  std::string text = slurp(policy);
+  std::string text = read_file(policy);
   EXPECT_NE(text.find("# Not written (not UTF-8, which TOML cannot hold): write " + d.path() + "/keep/bad\\xff"),
             std::string::npos) << text;
 

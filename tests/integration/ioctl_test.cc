@@ -27,13 +27,6 @@ struct Probe {
   const std::string& operator[](size_t i) const { return outcome.at(i); }
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Runs ioctl_probe with `ops` ({"getflags", FILE} or {"fionread"}), jailed
 // with `args` and the log in a file, or directly when `jailed` is false.
 Probe probe(const std::vector<std::string>& args, const std::vector<std::vector<std::string>>& ops,
@@ -46,7 +39,7 @@ Probe probe(const std::vector<std::string>& args, const std::vector<std::vector<
   jail_args.insert(jail_args.end(), args.begin(), args.end());
   Probe p;
   p.run = jailed ? jail(jail_args, command, 30) : run(command, "", 30);
-  p.log = slurp(log);
+  p.log = read_file(log);
   std::istringstream lines(p.run.out);
   std::string line;
   for (const auto& op : ops) {
@@ -194,7 +187,7 @@ TEST(IoctlPrograms, LsAndPythonInAPty) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("\x1b["), std::string::npos) << "ls printed no colour: " << r.out;  // the directory is coloured
   EXPECT_NE(r.out.find("a.txt"), std::string::npos) << r.out;
-  expect_no_ioctl_denial(slurp(log), "ls");
+  expect_no_ioctl_denial(read_file(log), "ls");
 
   if (!have("/usr/bin/python3")) GTEST_SKIP() << "python3 missing";
   std::string py_log = dir.path() + "/py.log";
@@ -202,9 +195,9 @@ TEST(IoctlPrograms, LsAndPythonInAPty) {
                    " --read /usr/lib/python3 --read /usr/lib/python3.11 -- /usr/bin/python3 -c "
                    "'import os,sys; print(\"size\", tuple(os.get_terminal_size()), sys.stdin.isatty())'";
   r = run({"/usr/bin/script", "-qec", py, "/dev/null"});
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << slurp(py_log);
-  EXPECT_NE(r.out.find("size (91, 37) True"), std::string::npos) << r.out << slurp(py_log);
-  expect_no_ioctl_denial(slurp(py_log), "python3");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << read_file(py_log);
+  EXPECT_NE(r.out.find("size (91, 37) True"), std::string::npos) << r.out << read_file(py_log);
+  expect_no_ioctl_denial(read_file(py_log), "python3");
 }
 
 TEST(IoctlPrograms, CpAndIp) {
@@ -215,17 +208,17 @@ TEST(IoctlPrograms, CpAndIp) {
   std::string log = logs.path() + "/cp.log";
   auto r = jail({"--log", log, "--read", src.path(), "--write", dst.path()},
                 {"/bin/cp", from, dst.path() + "/out.txt"});
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << slurp(log);
-  EXPECT_EQ(slurp(dst.path() + "/out.txt"), "copied through the jail\n");
-  expect_no_ioctl_denial(slurp(log), "cp");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << read_file(log);
+  EXPECT_EQ(read_file(dst.path() + "/out.txt"), "copied through the jail\n");
+  expect_no_ioctl_denial(read_file(log), "cp");
 
   std::string ip = have("/usr/sbin/ip") ? "/usr/sbin/ip" : have("/sbin/ip") ? "/sbin/ip" : "";
   if (ip.empty()) GTEST_SKIP() << "iproute2 missing";
   std::string ip_log = logs.path() + "/ip.log";
   r = jail({"--log", ip_log}, {ip, "-br", "addr"});
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << slurp(ip_log);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << read_file(ip_log);
   EXPECT_NE(r.out.find("lo "), std::string::npos) << r.out;
-  expect_no_ioctl_denial(slurp(ip_log), "ip");
+  expect_no_ioctl_denial(read_file(ip_log), "ip");
 }
 
 }  // namespace

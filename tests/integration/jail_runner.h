@@ -40,6 +40,9 @@ JailMode landlock_mode();      // kernel-first without a view (no namespaces), m
 RunResult jail(const JailMode& mode, const std::vector<std::string>& args, const std::vector<std::string>& command,
                int timeout_s = 60);
 
+// The whole of file `path` (empty when it cannot be read).
+std::string read_file(const std::string& path);
+
 // The lines of `text`, without their newlines.
 std::vector<std::string> split_lines(const std::string& text);
 

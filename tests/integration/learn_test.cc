@@ -22,13 +22,6 @@
 namespace wwjail::testing {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 bool has_denial(const std::string& err) { return err.find("wwjail: warning: denied") != std::string::npos; }
 
 struct RoundTrip {
@@ -44,7 +37,7 @@ RoundTrip round_trip(const std::string& policy, const std::vector<std::string>& 
   std::vector<std::string> learn_argv = {wwjail_bin(), "learn", "-o", policy, "--"};
   learn_argv.insert(learn_argv.end(), command.begin(), command.end());
   t.learned = run(learn_argv, "", 120);
-  t.policy_text = slurp(policy);
+  t.policy_text = read_file(policy);
   auto check = run({wwjail_bin(), "check", policy});
   EXPECT_EQ(check.exit_code, 0) << "the learned policy must pass check: " << check.err << "\n" << t.policy_text;
   between();
@@ -67,7 +60,7 @@ TEST(Learn, ShellPipelineWithHelpersAndAnOutputDir) {
   EXPECT_NE(t.policy_text.find("/usr/bin/sort"), std::string::npos) << t.policy_text;
   EXPECT_EQ(t.enforced.exit_code, 0) << t.enforced.err;
   EXPECT_FALSE(has_denial(t.enforced.err)) << t.enforced.err << "\n" << t.policy_text;
-  EXPECT_EQ(slurp(out + "/result.txt"), "apple\nfig\n");
+  EXPECT_EQ(read_file(out + "/result.txt"), "apple\nfig\n");
   // Another program under the same policy: not granted.
   auto other = jail({"-p", d.path() + "/p.toml"}, {"/bin/sh", "-c", "sort " + secret});
   EXPECT_NE(other.exit_code, 0);
@@ -93,7 +86,7 @@ TEST(Learn, PythonScriptReadingConfigAndWritingAReport) {
   EXPECT_EQ(t.enforced.exit_code, 0) << t.enforced.err;
   EXPECT_EQ(t.enforced.out, "done\n");
   EXPECT_FALSE(has_denial(t.enforced.err)) << t.enforced.err << "\n" << t.policy_text;
-  EXPECT_EQ(slurp(reports + "/r.txt"), "wwjailwwjailwwjail");
+  EXPECT_EQ(read_file(reports + "/r.txt"), "wwjailwwjailwwjail");
   auto denied = jail({"-p", d.path() + "/p.toml"}, {"/usr/bin/python3", "-B", script, other, reports});
   EXPECT_NE(denied.exit_code, 0);
   EXPECT_NE(denied.err.find("denied pid="), std::string::npos) << denied.err;
@@ -166,7 +159,7 @@ std::vector<std::string> enforce_argv(const std::string& policy, const std::vect
 
 void expect_check_passes(const std::string& policy, const std::string& when) {
   auto check = run({wwjail_bin(), "check", policy});
-  EXPECT_EQ(check.exit_code, 0) << "check " << when << ": " << check.err << "\n" << slurp(policy);
+  EXPECT_EQ(check.exit_code, 0) << "check " << when << ": " << check.err << "\n" << read_file(policy);
 }
 
 // The same command under the policy, logging in JSON.
@@ -293,7 +286,7 @@ TEST(LearnRoundTrip, Sqlite3WritesADatabase) {
   expect_check_passes(policy, "after the database was deleted");
   auto again = enforce(policy, cmd);
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(denials(again.err), 0u) << again.err << "\n" << slurp(policy);
+  EXPECT_EQ(denials(again.err), 0u) << again.err << "\n" << read_file(policy);
   EXPECT_EQ(run({"/usr/bin/sqlite3", db, "select x from t;"}).out, "42\n");
   auto other = enforce(policy, {"/usr/bin/sqlite3", secret, "create table t(x);"});
   EXPECT_NE(other.exit_code, 0);
@@ -321,7 +314,7 @@ TEST(LearnRoundTrip, TarOfATreeThatThenGainsAFile) {
   d.file("tree/sub/new2.txt", "new2\n");
   auto again = enforce(policy, cmd);
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(denials(again.err), 0u) << again.err << "\n" << slurp(policy);
+  EXPECT_EQ(denials(again.err), 0u) << again.err << "\n" << read_file(policy);
   std::string listing = run({"/usr/bin/tar", "-tf", archive}).out;
   for (const char* f : {"tree/a.txt", "tree/sub/b.txt", "tree/new.txt", "tree/sub/new2.txt"})
     EXPECT_NE(listing.find(f), std::string::npos) << f << " missing from\n" << listing;
@@ -343,13 +336,13 @@ TEST(LearnRoundTrip, CurlAgainstALocalServer) {
   Background server({"/usr/bin/python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1",
                      "--directory", www},
                     d.path() + "/server.err");
-  ASSERT_TRUE(server.wait_for_port(port)) << slurp(d.path() + "/server.err");
+  ASSERT_TRUE(server.wait_for_port(port)) << read_file(d.path() + "/server.err");
   std::string policy = d.path() + "/p.toml";
   std::string url = "http://127.0.0.1:" + std::to_string(port) + "/page.txt";
   std::vector<std::string> cmd = {"/usr/bin/curl", "-sS", "-o", got, url};
   auto learned = run(learn_argv(policy, cmd), "", 120);
   ASSERT_EQ(learned.exit_code, 0) << learned.err;
-  std::string text = slurp(policy);
+  std::string text = read_file(policy);
   // openssl.cnf is read at start-up, but a plain HTTP fetch resolves nothing.
   EXPECT_EQ(text.find("base:tls-client"), std::string::npos) << text;
   EXPECT_EQ(text.find("dns = true"), std::string::npos) << text;
@@ -359,7 +352,7 @@ TEST(LearnRoundTrip, CurlAgainstALocalServer) {
   auto again = enforce(policy, cmd);
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(denials(again.err), 0u) << again.err << "\n" << text;
-  EXPECT_EQ(slurp(got), "hello from the server\n");
+  EXPECT_EQ(read_file(got), "hello from the server\n");
   auto other = enforce(policy, {"/usr/bin/curl", "-sS", "-o", got, "file://" + secret});
   EXPECT_NE(other.exit_code, 0);
   expect_denied(other, secret);
@@ -378,21 +371,21 @@ TEST(LearnRoundTrip, PythonHttpServerServesAnotherFileOfTheDirectory) {
   std::vector<std::string> cmd = {"/usr/bin/python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1"};
   {
     Background learning(learn_argv(policy, cmd), d.path() + "/learn.err", www);
-    ASSERT_TRUE(learning.wait_for_port(port)) << slurp(d.path() + "/learn.err");
+    ASSERT_TRUE(learning.wait_for_port(port)) << read_file(d.path() + "/learn.err");
     EXPECT_EQ(body_of(http_get(port, "/one.txt")), "one\n");
-    EXPECT_EQ(learning.stop(SIGINT), 0) << slurp(d.path() + "/learn.err");
+    EXPECT_EQ(learning.stop(SIGINT), 0) << read_file(d.path() + "/learn.err");
   }
   expect_check_passes(policy, "on the host that learned it");
   {
     Background serving(enforce_argv(policy, cmd), d.path() + "/run.err", www);
-    ASSERT_TRUE(serving.wait_for_port(port)) << slurp(d.path() + "/run.err");
+    ASSERT_TRUE(serving.wait_for_port(port)) << read_file(d.path() + "/run.err");
     std::string two = http_get(port, "/two.txt");
     EXPECT_NE(two.find(" 200 "), std::string::npos) << two;
     EXPECT_EQ(body_of(two), "two\n");
     EXPECT_EQ(serving.stop(SIGINT), 0);
   }
-  std::string log = slurp(d.path() + "/run.err");
-  EXPECT_EQ(denials(log), 0u) << log << "\n" << slurp(policy);
+  std::string log = read_file(d.path() + "/run.err");
+  EXPECT_EQ(denials(log), 0u) << log << "\n" << read_file(policy);
   auto other = enforce(policy, {"/usr/bin/python3", "-c", "open('" + secret + "').read()"});
   EXPECT_NE(other.exit_code, 0);
   expect_denied(other, secret);
@@ -423,9 +416,9 @@ TEST(LearnRoundTrip, NginxServesADirectory) {
   std::vector<std::string> cmd = {"/usr/sbin/nginx", "-p", d.path(), "-c", conf, "-e", run_dir + "/error.log"};
   {
     Background learning(learn_argv(policy, cmd), d.path() + "/learn.err");
-    ASSERT_TRUE(learning.wait_for_port(port)) << slurp(d.path() + "/learn.err") << slurp(run_dir + "/error.log");
+    ASSERT_TRUE(learning.wait_for_port(port)) << read_file(d.path() + "/learn.err") << read_file(run_dir + "/error.log");
     EXPECT_EQ(body_of(http_get(port, "/index.html")), "<p>hi</p>\n");
-    EXPECT_EQ(learning.stop(SIGQUIT), 0) << slurp(d.path() + "/learn.err");
+    EXPECT_EQ(learning.stop(SIGQUIT), 0) << read_file(d.path() + "/learn.err");
   }
   expect_check_passes(policy, "on the host that learned it");
   std::filesystem::remove_all(run_dir);
@@ -433,14 +426,14 @@ TEST(LearnRoundTrip, NginxServesADirectory) {
   expect_check_passes(policy, "after the pid and log files were deleted");
   {
     Background serving(enforce_argv(policy, cmd), d.path() + "/run.err");
-    ASSERT_TRUE(serving.wait_for_port(port)) << slurp(d.path() + "/run.err");
+    ASSERT_TRUE(serving.wait_for_port(port)) << read_file(d.path() + "/run.err");
     std::string page = http_get(port, "/index.html");
     EXPECT_NE(page.find(" 200 "), std::string::npos) << page;
     EXPECT_EQ(body_of(page), "<p>hi</p>\n");
     EXPECT_EQ(serving.stop(SIGQUIT), 0);
   }
-  std::string log = slurp(d.path() + "/run.err");
-  EXPECT_EQ(denials(log), 0u) << log << "\n" << slurp(policy);
+  std::string log = read_file(d.path() + "/run.err");
+  EXPECT_EQ(denials(log), 0u) << log << "\n" << read_file(policy);
   auto other = enforce(policy, {"/usr/sbin/nginx", "-p", d.path(), "-c", secret_conf, "-e", run_dir + "/error.log"});
   EXPECT_NE(other.exit_code, 0);
   expect_denied(other, secret_conf);
@@ -463,7 +456,7 @@ TEST(LearnRoundTrip, GitInitAddCommitInAFreshWorkDir) {
   expect_check_passes(policy, "after the repository was deleted");
   auto again = enforce(policy, cmd);
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(denials(again.err), 0u) << again.err << "\n" << slurp(policy);
+  EXPECT_EQ(denials(again.err), 0u) << again.err << "\n" << read_file(policy);
   EXPECT_EQ(count(run({"/usr/bin/git", "-C", work, "log", "--oneline"}).out, "first"), 1u);
   auto other = enforce(policy, {"/usr/bin/git", "init", "-q", priv});
   EXPECT_NE(other.exit_code, 0);

@@ -15,13 +15,6 @@
 namespace wwjail::testing {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 void spit(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
   ASSERT_EQ(::chmod(path.c_str(), 0755), 0);
@@ -29,7 +22,7 @@ void spit(const std::string& path, const std::string& bytes) {
 
 TEST(LoaderKind, ALoaderNamedLikeNoGlibcLoaderStillCannotRunByName) {
   const std::string glibc_loader = "/lib64/ld-linux-x86-64.so.2";
-  std::string probe = slurp(guest("probe"));
+  std::string probe = read_file(guest("probe"));
   std::string interp = glibc_loader + std::string(1, '\0');
   size_t at = probe.find(interp);
   if (::access(glibc_loader.c_str(), X_OK) != 0 || at == std::string::npos)
@@ -45,7 +38,7 @@ TEST(LoaderKind, ALoaderNamedLikeNoGlibcLoaderStillCannotRunByName) {
   const std::string dir = tmpl;
   const std::string loader = dir + "/musl1";
   ASSERT_LE(loader.size(), glibc_loader.size());
-  spit(loader, slurp(glibc_loader));
+  spit(loader, read_file(glibc_loader));
   probe.replace(at, interp.size(), loader + std::string(interp.size() - loader.size(), '\0'));
   const std::string prog = dir + "/probe";
   spit(prog, probe);

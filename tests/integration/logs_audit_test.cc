@@ -29,13 +29,6 @@ bool sets(const std::string& env_out, const std::string& name) {
   return env_out.starts_with(name + "=") || env_out.find("\n" + name + "=") != std::string::npos;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 const nlohmann::json* find_event(const std::vector<nlohmann::json>& events, const std::string& decision,
                                  const std::string& target) {
   for (const auto& e : events) {
@@ -56,9 +49,9 @@ TEST(Logs, JsonLinesToAFileNameTheGrantAndItsPolicyLine) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "in\n");                 // positive control: the granted read worked
   EXPECT_EQ(r.err.find("wwjail:"), std::string::npos) << "the log went to the file, not stderr: " << r.err;
-  auto events = json_lines(slurp(log));
+  auto events = json_lines(read_file(log));
   const auto* allow = find_event(events, "allow", data + "/in.txt");
-  ASSERT_TRUE(allow) << slurp(log);
+  ASSERT_TRUE(allow) << read_file(log);
   EXPECT_EQ((*allow)["policy"], policy + ":3");
   EXPECT_EQ((*allow)["grant"], policy + ":3 read data");
   EXPECT_EQ((*allow)["need"], "read");
@@ -66,7 +59,7 @@ TEST(Logs, JsonLinesToAFileNameTheGrantAndItsPolicyLine) {
   EXPECT_TRUE((*allow)["tid"].is_number_integer());
   EXPECT_EQ((*allow)["syscall"], "openat");
   const auto* deny = find_event(events, "deny", secret);
-  ASSERT_TRUE(deny) << slurp(log);
+  ASSERT_TRUE(deny) << read_file(log);
   EXPECT_EQ((*deny)["errno"], "EACCES");
   EXPECT_EQ((*deny)["missing_kind"], "read");
   EXPECT_EQ((*deny)["missing_target"], secret);
@@ -86,8 +79,8 @@ TEST(Logs, QuietOnSuccessByDefaultAndJsonOnAnInheritedFd) {
                 "/bin/sh -c 'cat /etc/shadow; ls /proc/self/fd' 7>" + log,
                 wwjail_bin()});
   EXPECT_EQ(r.out.find("7\n"), std::string::npos) << "fd 7 leaked into the guest: " << r.out;
-  auto events = json_lines(slurp(log));
-  EXPECT_TRUE(find_event(events, "deny", "/etc/shadow")) << slurp(log);
+  auto events = json_lines(read_file(log));
+  EXPECT_TRUE(find_event(events, "deny", "/etc/shadow")) << read_file(log);
   auto bad = jail({"--log-fd", "9"}, {"/bin/true"});
   EXPECT_EQ(bad.exit_code, 125);
   EXPECT_NE(bad.err.find("--log-fd 9: not a descriptor open for writing"), std::string::npos) << bad.err;

@@ -99,33 +99,25 @@ RunResult with_stdin_from(const std::string& path, std::vector<std::string> args
   return run(argv, "", 30);
 }
 
-std::string contents(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// stdin is `from`; `path` names granted/inside.txt through it: readable,
+// never emptied.
+void expect_readable_never_truncated(const std::string& from, const std::string& path, const std::string& granted,
+                                     const std::string& inside) {
+  auto r = with_stdin_from(from, {"--read", granted}, {"read", path, "open-trunc", path, "truncate", path});
+  auto lines = split_lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << describe(r);
+  EXPECT_EQ(lines[0], "read ok " + std::string(kInside)) << describe(r);
+  EXPECT_EQ(lines[1].rfind("open-trunc err", 0), 0u) << describe(r);
+  EXPECT_EQ(lines[2].rfind("truncate err", 0), 0u) << describe(r);
+  EXPECT_EQ(read_file(inside), std::string(kInside) + "\n");
 }
 
 TEST_F(View, AnInheritedFileCannotBeTruncatedThroughTheHostsMount) {
-  auto r = with_stdin_from(inside, {"--read", granted},
-                           {"read", "/proc/self/fd/0", "open-trunc", "/proc/self/fd/0", "truncate", "/proc/self/fd/0"});
-  auto lines = split_lines(r.out);
-  ASSERT_EQ(lines.size(), 3u) << describe(r);
-  EXPECT_EQ(lines[0], "read ok " + std::string(kInside)) << describe(r);
-  EXPECT_EQ(lines[1].rfind("open-trunc err", 0), 0u) << describe(r);
-  EXPECT_EQ(lines[2].rfind("truncate err", 0), 0u) << describe(r);
-  EXPECT_EQ(contents(inside), std::string(kInside) + "\n");
+  expect_readable_never_truncated(inside, "/proc/self/fd/0", granted, inside);
 }
 
 TEST_F(View, AFileBelowAnInheritedDirectoryCannotBeTruncated) {
-  auto below = "/proc/self/fd/0/" + std::string("inside.txt");
-  auto r = with_stdin_from(granted, {"--read", granted}, {"read", below, "open-trunc", below, "truncate", below});
-  auto lines = split_lines(r.out);
-  ASSERT_EQ(lines.size(), 3u) << describe(r);
-  EXPECT_EQ(lines[0], "read ok " + std::string(kInside)) << describe(r);
-  EXPECT_EQ(lines[1].rfind("open-trunc err", 0), 0u) << describe(r);
-  EXPECT_EQ(lines[2].rfind("truncate err", 0), 0u) << describe(r);
-  EXPECT_EQ(contents(inside), std::string(kInside) + "\n");
+  expect_readable_never_truncated(granted, "/proc/self/fd/0/inside.txt", granted, inside);
 }
 
 // Grants only add: a read grant inside a write grant keeps the write, and a
