@@ -188,6 +188,12 @@ bool unix_name_fits(std::string_view name, bool abstract, std::string& error) {
   return true;
 }
 
+bool loopback_address(int family, const uint8_t* addr) {
+  static const uint8_t kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  if (family == AF_INET) return addr[0] == 127;
+  return family == AF_INET6 && std::memcmp(addr, kV6Loopback, 16) == 0;
+}
+
 std::optional<NetTarget> inet_target(Transport transport, const sockaddr_storage& sa, socklen_t len) {
   NetTarget t;
   t.transport = transport;

@@ -75,6 +75,10 @@ struct NetTarget {
 // another family or a malformed length.
 std::optional<NetTarget> inet_target(Transport transport, const sockaddr_storage& sa, socklen_t len);
 
+// Whether `addr` (network order, IPv4 in the first 4 bytes) is a loopback
+// address of `family`: 127.0.0.0/8 or ::1.
+bool loopback_address(int family, const uint8_t* addr);
+
 struct NetDecision {
   bool allowed = false;
   const NetGrant* grant = nullptr;

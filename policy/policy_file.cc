@@ -608,9 +608,8 @@ std::string udp_reply_note(const std::string& spec) {
   auto e = parse_net_spec(spec, error);
   if (!e || e->transport != Transport::kUdp) return "";
   if (!grants_replies(*e)) return "; no replies (a port range or *: only a single port grants replies)";
-  bool loopback = (e->family == AF_INET && e->prefix >= 8 && e->addr[0] == 127) ||
-                  (e->family == AF_INET6 && e->prefix == 128 && e->addr[15] == 1 &&
-                   std::all_of(e->addr, e->addr + 15, [](uint8_t b) { return b == 0; }));
+  // Every address of the grant is loopback: 127/8 or narrower, or ::1.
+  bool loopback = loopback_address(e->family, e->addr) && e->prefix >= (e->family == AF_INET ? 8 : 128);
   return loopback ? "; its socket may reply to unicast peers on loopback"
                   : "; its socket may reply to any unicast peer (no broadcast, no multicast)";
 }

@@ -41,11 +41,7 @@ bool routes(const cmsghdr& c) {
   return false;
 }
 
-bool loopback(const NetTarget& t) {
-  static const uint8_t kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  if (t.family == AF_INET) return t.addr[0] == 127;
-  return t.family == AF_INET6 && std::memcmp(t.addr, kV6Loopback, 16) == 0;
-}
+bool loopback(const NetTarget& t) { return loopback_address(t.family, t.addr); }
 
 }  // namespace
 
