@@ -19,6 +19,7 @@
 
 #include "shim/guest_launch.h"
 #include "shim/mount_view.h"
+#include "shim/net_namespace.h"
 #include "sys/kernel_abi.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -116,6 +117,7 @@ void write_listen_pid(const LaunchPlan& plan) {
 struct ChildFds {
   int control;
   int landlock;
+  int net_channel;
   int listen_count;
 };
 
@@ -123,9 +125,9 @@ struct ChildFds {
 // control socket and the ruleset may sit on those numbers), then placed,
 // without close-on-exec. Parked just above the target range: a high fixed
 // number could exceed an ordinary user's RLIMIT_NOFILE.
-ChildFds place_listen_fds(const LaunchPlan& plan, int control_fd) {
+ChildFds place_listen_fds(const LaunchPlan& plan, int control_fd, int net_channel) {
   constexpr int kPark = 3 + LaunchPlan::kMaxListen;
-  ChildFds fds{control_fd, plan.landlock_fd,
+  ChildFds fds{control_fd, plan.landlock_fd, net_channel,
                plan.listen_count < LaunchPlan::kMaxListen ? plan.listen_count : LaunchPlan::kMaxListen};
   if (fds.listen_count <= 0) return fds;
   int moved[LaunchPlan::kMaxListen];
@@ -137,6 +139,8 @@ ChildFds place_listen_fds(const LaunchPlan& plan, int control_fd) {
   if (c < 0) fail(fds.control, ChildReport::kSetup, errno);
   fds.control = c;
   if (fds.landlock >= 0 && (fds.landlock = ::fcntl(fds.landlock, F_DUPFD_CLOEXEC, kPark)) < 0)
+    fail(fds.control, ChildReport::kSetup, errno);
+  if (fds.net_channel >= 0 && (fds.net_channel = ::fcntl(fds.net_channel, F_DUPFD_CLOEXEC, kPark)) < 0)
     fail(fds.control, ChildReport::kSetup, errno);
   for (int i = 0; i < fds.listen_count; ++i) {
     if (::dup2(moved[i], 3 + i) < 0) fail(fds.control, ChildReport::kSetup, errno);
@@ -153,8 +157,9 @@ int restrict_self_logged(int ruleset) {
   return kernel::landlock_restrict_self(ruleset, 0);
 }
 
-// Limits, the IPC namespace, capabilities, no_new_privs and Landlock, in
-// that order: each step needs the privileges the next one takes away.
+// Limits, the IPC and network namespaces, capabilities, no_new_privs and
+// Landlock, in that order: each step needs the privileges the next one
+// takes away.
 void confine(const LaunchPlan& plan, const ChildFds& fds) {
   for (int i = 0; i < plan.limit_count; ++i) {
     rlimit64 lim{plan.limits[i].value, plan.limits[i].value};
@@ -165,7 +170,10 @@ void confine(const LaunchPlan& plan, const ChildFds& fds) {
   // namespaces, so it can always have an IPC namespace of its own.
   bool own_ipc = plan.own_ipc_namespace || (plan.view && plan.uid_map);
   if (own_ipc && ::unshare(CLONE_NEWIPC) != 0) fail(fds.control, ChildReport::kSetup, errno);
-  if (plan.view && plan.own_net_namespace && ::unshare(CLONE_NEWNET) != 0) fail(fds.control, ChildReport::kSetup, errno);
+  if (fds.net_channel >= 0) {
+    if (int err = join_net_namespace_from_reaper(fds.net_channel)) fail(fds.control, ChildReport::kNetNamespace, err);
+    ::close(fds.net_channel);
+  }
   if (int err = drop_capabilities(plan.keep_caps, plan.cap_last)) fail(fds.control, ChildReport::kCapabilities, err);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(fds.control, ChildReport::kSetup, errno);
   if (fds.landlock >= 0 && restrict_self_logged(fds.landlock) != 0) fail(fds.control, ChildReport::kLandlock, errno);
@@ -201,10 +209,10 @@ int install_filter(const LaunchPlan& plan, int control_fd) {
 
 }  // namespace
 
-void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent) {
+void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent, int net_channel) {
   tie_to_parent(control_fd, parent);
   reset_signals(plan.make_foreground);
-  ChildFds fds = place_listen_fds(plan, control_fd);
+  ChildFds fds = place_listen_fds(plan, control_fd, net_channel);
   // Only stdin, stdout and stderr (and listening sockets) cross into the guest.
   if (::syscall(SYS_close_range, 3U + fds.listen_count, UINT_MAX, CLOSE_RANGE_CLOEXEC) != 0)
     fail(fds.control, ChildReport::kSetup, errno);

@@ -107,6 +107,7 @@ const char* stage_name(ChildReport::Stage stage) {
     case ChildReport::kExec: return "executing the program";
     case ChildReport::kView: return "building the guest's view of the file system";
     case ChildReport::kNamespaces: return "entering the guest's namespaces";
+    case ChildReport::kNetNamespace: return "making the guest's network namespace";
   }
   return "?";
 }

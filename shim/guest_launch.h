@@ -106,7 +106,8 @@ struct LaunchPlan {
 // failed. For every stage but kListenerReady, `value` is an errno.
 struct ChildReport {
   enum Stage : int {
-    kListenerReady = 0, kSetup, kLimits, kCapabilities, kLandlock, kSeccomp, kSendListener, kExec, kView, kNamespaces
+    kListenerReady = 0, kSetup, kLimits, kCapabilities, kLandlock, kSeccomp, kSendListener, kExec, kView, kNamespaces,
+    kNetNamespace
   };
   Stage stage = kListenerReady;
   int value = 0;
@@ -136,7 +137,9 @@ LaunchedGuest launch_guest(const LaunchPlan& plan);
 void release_guest(const LaunchedGuest& guest);
 
 // Runs in the forked child; never returns. Defined in guest_child.cc.
-[[noreturn]] void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent);
+// `net_channel` (or -1): where the reaper sends the network namespace it
+// made for the child (shim/net_namespace.h).
+[[noreturn]] void run_guest_child(const LaunchPlan& plan, int control_fd, pid_t parent, int net_channel);
 
 // Runs in the reaper; never returns. Defined in reaper.cc. Writes the main
 // guest's pid, then its wait status, to `status_fd`.

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include <cstring>
 
 #include "shim/guest_launch.h"
+#include "shim/net_namespace.h"
 #include "sys/proc_stat.h"
 #include "sys/remove_tree.h"
 
@@ -190,6 +192,15 @@ void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t bro
     ::_exit(125);
   }
 
+  // The guest's network namespace is made here while the child builds
+  // its view (shim/net_namespace.h).
+  int net_channel[2] = {-1, -1};
+  bool make_net = plan.view && plan.own_net_namespace;
+  if (make_net && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, net_channel) != 0) {
+    ChildReport f{ChildReport::kSetup, errno};
+    (void)!::write(control_fd, &f, sizeof f);
+    ::_exit(125);
+  }
   pid_t self = ::getpid();
   pid_t guest = ::fork();
   if (guest < 0) {
@@ -199,10 +210,17 @@ void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t bro
   }
   if (guest == 0) {
     ::close(status_fd);
-    run_guest_child(plan, control_fd, self);
+    if (make_net) ::close(net_channel[0]);
+    run_guest_child(plan, control_fd, self, net_channel[1]);
   }
   ::close(control_fd);
   (void)!::write(status_fd, &guest, sizeof guest);
+  if (make_net) {
+    ::close(net_channel[1]);
+    // A failure is the child's to report: it receives the errno and stops.
+    make_net_namespace_for_child(net_channel[0]);
+    ::close(net_channel[0]);
+  }
 
   bool guest_done = false;
   for (;;) {

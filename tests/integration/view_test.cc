@@ -188,6 +188,33 @@ TEST_F(View, WithoutNetworkGrantsProcShowsNoHostNetwork) {
   EXPECT_EQ(interfaces, 1u) << describe(r);
 }
 
+// The reaper makes that namespace while the guest child builds its view and
+// hands it over (shim/net_namespace.h). When the kernel refuses to make one
+// (here: a user namespace whose max_net_namespaces is 0), the guest must not
+// run in the host's namespace instead: the run stops before exec. Control:
+// the same refusal with a network grant, which needs no namespace, runs.
+RunResult under_no_new_net_namespaces(const std::vector<std::string>& args, const std::vector<std::string>& command) {
+  std::vector<std::string> argv = {"/usr/bin/unshare", "--user", "--map-root-user", "/bin/sh", "-c",
+                                   "echo 0 > /proc/sys/user/max_net_namespaces && exec \"$0\" \"$@\"", wwjail_bin()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return run(argv);
+}
+
+TEST_F(View, ANetworkNamespaceTheKernelRefusesStopsTheRun) {
+  std::vector<std::string> cat = {"/usr/bin/cat", "/proc/self/net/dev"};
+  auto refused = under_no_new_net_namespaces({"--mediate", "auto", "--exec", "/usr/bin/cat"}, cat);
+  EXPECT_EQ(refused.exit_code, 125) << describe(refused);
+  EXPECT_EQ(refused.out, "") << describe(refused);
+  EXPECT_NE(refused.err.find("making the guest's network namespace failed"), std::string::npos) << describe(refused);
+
+  auto granted_net =
+      under_no_new_net_namespaces({"--mediate", "auto", "--exec", "/usr/bin/cat", "--connect", "tcp:127.0.0.1:9"}, cat);
+  EXPECT_EQ(granted_net.exit_code, 0) << describe(granted_net);
+  EXPECT_NE(granted_net.out.find("lo:"), std::string::npos) << describe(granted_net);
+}
+
 // A granted /dev/ptmx gives terminals of the guest's own (a devpts instance
 // of its own): the host's terminals are not there.
 TEST_F(View, AGrantedPtmxGivesTerminalsOfTheGuestsOwn) {
