@@ -291,7 +291,18 @@ int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, b
   ExecArrays exec(spec);
   Supervisor supervisor(log);
   LaunchPlan plan = launch_plan({spec, walls, exec, listen_fds, limits, supervisor.foreground()});
-  LaunchedGuest guest = launch_guest(plan);
+  // The session is built while the guest child sets itself up.
+  PendingLaunch pending(plan);
+  std::optional<Session> session;
+  session.emplace(spec, roots, LaunchFacts{walls.landlock.abi, pending.reaper_pid(), plan.keep_caps}, logs, observer);
+  std::optional<LaunchedGuest> launched = pending.finish();
+  if (!launched) {
+    session.reset();  // nothing of it may cross the next fork
+    launched.emplace(pending.relaunch_without_view());
+    session.emplace(spec, roots, LaunchFacts{walls.landlock.abi, launched->reaper_pid, plan.keep_caps}, logs,
+                    observer);
+  }
+  LaunchedGuest& guest = *launched;
   walls.landlock.fd.reset();
   if (walls.landlock_without_view) walls.landlock_without_view->fd.reset();
   log_launch(plan, guest, walls.enforcement, log);
@@ -300,18 +311,16 @@ int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, b
   // guest inherits the user's umask, not this one.
   ::umask(0);
 
-  Session session(spec, roots, std::move(guest.notify_fd), {walls.landlock.abi, guest.reaper_pid, plan.keep_caps},
-                  logs, observer);
-  supervisor.watch(guest, session.loop());
-  session.serve([&] { release_guest(guest); supervisor.reap(); }, [&] { return supervisor.tree_gone(); },
-                [&] { supervisor.end_tree(); });
+  supervisor.watch(guest, session->loop());
+  session->serve(std::move(guest.notify_fd), [&] { release_guest(guest); supervisor.reap(); },
+                 [&] { return supervisor.tree_gone(); }, [&] { supervisor.end_tree(); });
 
   supervisor.hand_back_terminal();
   if (spec.keep_tmpdir) log.warn("kept the private temp dir at {}", spec.tmpdir);
   Supervisor::Outcome outcome = supervisor.outcome(spec.program);
   if (!outcome.ran) return outcome.exit_status;
   if (started) *started = true;
-  session.finish(outcome.exit_status);
+  session->finish(outcome.exit_status);
   if (outcome.exit_status != 0 && kernel_decided(guest, walls.enforcement))
     log.warn("the guest exited with status {}; the kernel decided its file access and its refusals are not in "
              "this log (Landlock's reach the audit log, where audit is on): rerun with --mediate files to see every "

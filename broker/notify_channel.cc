@@ -13,11 +13,16 @@
 
 namespace wwjail {
 
-KernelNotifyChannel::KernelNotifyChannel(UniqueFd fd) : fd_(std::move(fd)) {
+KernelNotifyChannel::KernelNotifyChannel() {
   seccomp_notif_sizes sizes{};
   if (kernel::seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) throw_sys("SECCOMP_GET_NOTIF_SIZES");
   notif_buf_.resize(std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)));
   resp_size_ = std::max<size_t>(sizes.seccomp_notif_resp, sizeof(seccomp_notif_resp));
+}
+
+void KernelNotifyChannel::attach(UniqueFd fd) {
+  if (fd_.valid()) throw SysError("the notify channel already has a listener", EBUSY);
+  fd_ = std::move(fd);
 }
 
 bool KernelNotifyChannel::enable_sync_wakeup() {

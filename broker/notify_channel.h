@@ -31,9 +31,14 @@ class NotifyChannel {
 
 // The real listener. Sizes buffers with SECCOMP_GET_NOTIF_SIZES, because the
 // kernel's structs may be larger than the headers we were built with.
+// Made before the guest's listener exists (the broker prepares its session
+// while the guest child sets itself up) and given the listener once, with
+// attach(), before anything is received.
 class KernelNotifyChannel final : public NotifyChannel {
  public:
-  explicit KernelNotifyChannel(UniqueFd fd);
+  KernelNotifyChannel();
+  // Takes the guest's listener. Once only: a second one throws.
+  void attach(UniqueFd fd);
   int fd() const { return fd_.get(); }
   // Linux 6.6: wake the broker on the CPU of the notifying thread.
   bool enable_sync_wakeup();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <exception>
 
 namespace wwjail {
@@ -30,13 +31,17 @@ NotifyThread::NotifyThread(KernelNotifyChannel& channel, SyscallHandlers& handle
 
 NotifyThread::~NotifyThread() {
   stop_ = true;
-  // The signal may land just before the thread enters the ioctl; repeat
-  // until it has seen the flag. An interrupted ioctl returns at once, so
-  // short naps keep the end of every run fast.
+  stop_.notify_all();  // a thread resting after the guests' end wakes on this
+  // A thread in the blocking receive needs the signal. It may land just
+  // before the thread enters the ioctl, which then blocks: so it is sent
+  // again each millisecond until the thread says it has exited. Usually the
+  // first one does it and the wait ends as soon as the thread does.
+  std::unique_lock lock(exit_mutex_);
   while (!exited_) {
     ::pthread_kill(thread_.native_handle(), wake_signal());
-    for (int i = 0; i < 50 && !exited_; ++i) ::usleep(20);
+    exit_cv_.wait_for(lock, std::chrono::milliseconds(1));
   }
+  lock.unlock();
   thread_.join();
 }
 
@@ -62,8 +67,8 @@ void NotifyThread::run() {
       seccomp_notif n{};
       if (!channel_.receive(n)) {  // vanished, or woken to stop
         // With no guest left every receive fails at once: wait for the
-        // stop signal instead of spinning (the tree's end can take a while).
-        while (!stop_ && channel_.guests_gone()) ::pause();
+        // stop flag instead of spinning (the tree's end can take a while).
+        if (channel_.guests_gone()) stop_.wait(false);
         continue;
       }
       deliver(channel_, n.id, handlers_.handle(n));
@@ -74,7 +79,9 @@ void NotifyThread::run() {
     log_.error("notify thread: {}", e.what());
     failed_ = true;
   }
+  std::lock_guard lock(exit_mutex_);
   exited_ = true;
+  exit_cv_.notify_all();
 }
 
 }  // namespace wwjail

@@ -16,6 +16,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "broker/notify_channel.h"
@@ -42,7 +44,9 @@ class NotifyThread {
   SyscallHandlers& handlers_;
   spdlog::logger& log_;
   std::atomic<bool> stop_{false};
-  std::atomic<bool> exited_{false};
+  std::mutex exit_mutex_;
+  std::condition_variable exit_cv_;
+  bool exited_ = false;  // under exit_mutex_
   std::atomic<bool> failed_{false};
   std::atomic<bool> private_fs_{false};
   std::atomic<bool> fs_ready_{false};

@@ -28,25 +28,25 @@ LogOptions log_options(const JailSpec& spec, const LogSinks& logs) {
 
 }  // namespace
 
-Session::Session(const JailSpec& spec, const GrantRoots& roots, UniqueFd notify_fd, const LaunchFacts& facts,
-                 LogSinks& logs, DecisionObserver* observer)
+Session::Session(const JailSpec& spec, const GrantRoots& roots, const LaunchFacts& facts, LogSinks& logs,
+                 DecisionObserver* observer)
     : spec_(spec),
       log_(*logs.messages),
-      channel_(std::move(notify_fd)),
       loop_(make_event_loop(log_)),
       identities_(GuestIdentities::for_this_broker(facts.kept_capabilities)),
       async_(*loop_),
       decisions_(logs.decisions, log_options(spec, logs), observer),
       handlers_(spec.storage, roots, channel_, memory_, async_, log_, handler_options(spec, facts, &identities_), &spec.net,
                 &decisions_) {
-  if (channel_.enable_sync_wakeup()) log_.debug("seccomp notify: synchronous wake-up enabled");
   log_.debug("acting as the guest for what the broker performs: {}",
              identities_.active() ? "yes (wwjail holds credentials the guest does not)"
                                   : "not needed (wwjail holds nothing the guest lacks)");
 }
 
-void Session::serve(const std::function<void()>& release, const std::function<bool()>& done,
+void Session::serve(UniqueFd notify_fd, const std::function<void()>& release, const std::function<bool()>& done,
                     const std::function<void()>& failed) {
+  channel_.attach(std::move(notify_fd));
+  if (channel_.enable_sync_wakeup()) log_.debug("seccomp notify: synchronous wake-up enabled");
   NotifyThread notifier(channel_, handlers_, log_);
   release();
   loop_->run([&] { return done() || notifier.failed(); });

@@ -3,8 +3,9 @@
 // guest-memory reader, whose credentials the broker acts with, the decision
 // log and the syscall handlers, and serves notifications on the notify
 // thread while the loop runs on the calling thread (broker/notify_thread.h
-// says which thread owns what). Built right after the guest is launched,
-// before it may exec.
+// says which thread owns what). Built while the guest child sets itself up
+// (shim/guest_launch.h, PendingLaunch), before its listener exists; serve()
+// takes the listener.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -35,8 +36,8 @@ struct LaunchFacts {
 class Session {
  public:
   // `spec` and `roots` must outlive the session.
-  Session(const JailSpec& spec, const GrantRoots& roots, UniqueFd notify_fd, const LaunchFacts& facts,
-          LogSinks& logs, DecisionObserver* observer);
+  Session(const JailSpec& spec, const GrantRoots& roots, const LaunchFacts& facts, LogSinks& logs,
+          DecisionObserver* observer);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -44,10 +45,11 @@ class Session {
   // watches its descriptors there too.
   EventLoop& loop() { return *loop_; }
 
-  // Starts the notify thread, calls `release` (the guest may exec), and
-  // runs the loop until `done` or the notify thread fails; then calls
-  // `failed` and throws SysError, the guests no longer being served.
-  void serve(const std::function<void()>& release, const std::function<bool()>& done,
+  // Takes the guest's listener, starts the notify thread, calls `release`
+  // (the guest may exec), and runs the loop until `done` or the notify
+  // thread fails; then calls `failed` and throws SysError, the guests no
+  // longer being served. Once per session.
+  void serve(UniqueFd notify_fd, const std::function<void()>& release, const std::function<bool()>& done,
              const std::function<void()>& failed);
 
   // After a run whose guest ran: the totals of repeated denials, then (in

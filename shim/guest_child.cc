@@ -140,8 +140,12 @@ ChildFds place_listen_fds(const LaunchPlan& plan, int control_fd, int net_channe
   fds.control = c;
   if (fds.landlock >= 0 && (fds.landlock = ::fcntl(fds.landlock, F_DUPFD_CLOEXEC, kPark)) < 0)
     fail(fds.control, ChildReport::kSetup, errno);
-  if (fds.net_channel >= 0 && (fds.net_channel = ::fcntl(fds.net_channel, F_DUPFD_CLOEXEC, kPark)) < 0)
-    fail(fds.control, ChildReport::kSetup, errno);
+  if (fds.net_channel >= 0) {
+    int parked = ::fcntl(fds.net_channel, F_DUPFD_CLOEXEC, kPark);
+    if (parked < 0) fail(fds.control, ChildReport::kSetup, errno);
+    ::close(fds.net_channel);
+    fds.net_channel = parked;
+  }
   for (int i = 0; i < fds.listen_count; ++i) {
     if (::dup2(moved[i], 3 + i) < 0) fail(fds.control, ChildReport::kSetup, errno);
   }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -79,7 +80,10 @@ pid_t start_reaper(const LaunchPlan& plan) {
   return static_cast<pid_t>(::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0));
 }
 
-// Errors of clone() that mean "no namespaces here", not "no process".
+// Errors that say the machine ran short (descriptors, memory), not that the
+// kernel refuses a view here: the run stops rather than go on without one.
+bool resources_short(int err) { return err == EMFILE || err == ENFILE || err == ENOMEM; }
+
 std::string launch_failure_message(const ChildReport& failure) {
   std::string msg = std::string("cannot start the guest: ") + stage_name(failure.stage);
   if (failure.stage == ChildReport::kView) msg += std::string(" (") + view_step_name(failure.view_step) + ")";
@@ -87,10 +91,13 @@ std::string launch_failure_message(const ChildReport& failure) {
   if (failure.stage == ChildReport::kSeccomp && failure.value == EBUSY)
     msg += " (wwjail is already running under another seccomp supervisor; nesting listeners is not possible)";
   if (failure.stage == ChildReport::kLandlock) msg += " (the kernel refused the Landlock ruleset)";
-  if (failure.stage == ChildReport::kView) msg += "; --mediate files runs the guest without a view";
+  if (failure.value == EMFILE) msg += " (the open-file limit is too low: ulimit -n, or --limit nofile)";
+  if (failure.stage == ChildReport::kView && !resources_short(failure.value))
+    msg += "; --mediate files runs the guest without a view";
   return msg;
 }
 
+// Errors of clone() that mean "no namespaces here", not "no process".
 bool namespaces_refused(int err) { return err == EPERM || err == EINVAL || err == ENOSPC || err == EUSERS || err == ENOSYS; }
 
 }  // namespace
@@ -126,10 +133,26 @@ LaunchPlan without_view(const LaunchPlan& plan) {
   return p;
 }
 
-// One attempt: forks the reaper (and the guest below it) for `requested`,
-// falling back to no view when clone refuses the namespaces. True with
-// `guest` filled in, or false with `failure` (the tree is reaped).
-bool launch_once(const LaunchPlan& requested, LaunchedGuest& guest, ChildReport& failure) {
+}  // namespace
+
+PendingLaunch::PendingLaunch(const LaunchPlan& plan) : plan_(plan) { start(plan); }
+
+PendingLaunch::~PendingLaunch() {
+  if (finished_ || guest_.reaper_pid <= 0) return;
+  // Abandoned before the listener was received (the broker failed while
+  // preparing its side): the tree ends. Killing the reaper is enough: as
+  // PID 1 of its namespace it takes the guest child with it, and without a
+  // view the child's parent-death signal does.
+  parent_end_.reset();
+  status_read_.reset();
+  ::kill(guest_.reaper_pid, SIGKILL);
+  int status;
+  retry_eintr([&] { return ::waitpid(guest_.reaper_pid, &status, 0); });
+}
+
+// Forks the reaper (and the guest below it) for `requested`, falling back to
+// no view when clone refuses the namespaces.
+void PendingLaunch::start(const LaunchPlan& requested) {
   int sv[2];
   check_sys("socketpair", [&] { return ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv); });
   UniqueFd parent_end(sv[0]), child_end(sv[1]);
@@ -143,51 +166,69 @@ bool launch_once(const LaunchPlan& requested, LaunchedGuest& guest, ChildReport&
   pid_t broker = ::getpid();
   pid_t reaper = start_reaper(plan);
   if (reaper < 0 && plan.view && namespaces_refused(errno)) {
-    guest.clone_errno = errno;
+    guest_.clone_errno = errno;
     plan = without_view(plan);
     reaper = ::fork();
   }
   if (reaper < 0) throw_sys("fork");
   if (reaper == 0) {
-    parent_end.release();
-    status_read.release();
+    // The broker's ends are not the reaper's (nor, later, the child's).
+    ::close(parent_end.release());
+    ::close(status_read.release());
     run_reaper(plan, child_end.get(), status_write.get(), broker);
   }
-  child_end.reset();
-  status_write.reset();
+  guest_.reaper_pid = reaper;
+  guest_.in_view = plan.view != nullptr;
+  parent_end_ = std::move(parent_end);
+  status_read_ = std::move(status_read);
+}
 
-  guest.reaper_pid = reaper;
-  guest.in_view = plan.view != nullptr;
+// Waits for the attempt's listener. True with guest_ filled in, or false
+// with failure_ (the tree is reaped).
+bool PendingLaunch::receive() {
   pid_t pid = -1;
-  bool got_pid = retry_eintr([&] { return ::read(status_read.get(), &pid, sizeof pid); }) == sizeof pid && pid > 0;
+  bool got_pid = retry_eintr([&] { return ::read(status_read_.get(), &pid, sizeof pid); }) == sizeof pid && pid > 0;
   // Without a pid the reaper failed; its report (if it wrote one) says why.
-  receive_listener(parent_end.get(), guest, failure);
-  if (!got_pid && !failure.failed()) failure = {ChildReport::kSetup, EAGAIN};
-  if (!guest.notify_fd.valid()) {
+  receive_listener(parent_end_.get(), guest_, failure_);
+  if (!got_pid && !failure_.failed()) failure_ = {ChildReport::kSetup, EAGAIN};
+  finished_ = true;
+  if (!guest_.notify_fd.valid()) {
     int status;
-    retry_eintr([&] { return ::waitpid(reaper, &status, 0); });
+    retry_eintr([&] { return ::waitpid(guest_.reaper_pid, &status, 0); });
     return false;
   }
-  guest.control = std::move(parent_end);
-  guest.status = std::move(status_read);
+  guest_.control = std::move(parent_end_);
+  guest_.status = std::move(status_read_);
   return true;
 }
 
-}  // namespace
+std::optional<LaunchedGuest> PendingLaunch::finish() {
+  if (receive()) return std::move(guest_);
+  bool view_refused = (failure_.stage == ChildReport::kView || failure_.stage == ChildReport::kNamespaces) &&
+                      !resources_short(failure_.value);
+  if (!plan_.view || !guest_.in_view || !view_refused) throw SetupError(launch_failure_message(failure_));
+  return std::nullopt;
+}
+
+LaunchedGuest PendingLaunch::relaunch_without_view() {
+  // The namespaces were made but the view could not be built: run without.
+  std::string why = launch_failure_message(failure_);
+  int err = failure_.value;
+  LaunchPlan plan = without_view(plan_);
+  guest_ = LaunchedGuest();
+  failure_ = ChildReport();
+  finished_ = false;
+  start(plan);
+  if (!receive()) throw SetupError(launch_failure_message(failure_));
+  guest_.clone_errno = err;
+  guest_.view_failure = why;
+  return std::move(guest_);
+}
 
 LaunchedGuest launch_guest(const LaunchPlan& plan) {
-  LaunchedGuest guest;
-  ChildReport failure;
-  if (launch_once(plan, guest, failure)) return guest;
-  bool view_failed = failure.stage == ChildReport::kView || failure.stage == ChildReport::kNamespaces;
-  if (!plan.view || !guest.in_view || !view_failed) throw SetupError(launch_failure_message(failure));
-  // The namespaces were made but the view could not be built: run without.
-  LaunchedGuest fallback;
-  fallback.clone_errno = failure.value;
-  fallback.view_failure = launch_failure_message(failure);
-  ChildReport again;
-  if (!launch_once(without_view(plan), fallback, again)) throw SetupError(launch_failure_message(again));
-  return fallback;
+  PendingLaunch pending(plan);
+  if (auto guest = pending.finish()) return std::move(*guest);
+  return pending.relaunch_without_view();
 }
 
 void release_guest(const LaunchedGuest& guest) {

@@ -2,8 +2,9 @@
 // before fork; the guest child (guest_child.cc) makes syscalls only and
 // touches no allocator. The reaper (reaper.cc) does allocate (it lists the
 // guest tree into vectors): that is safe because the broker forks it before
-// it starts any thread (the notify thread starts after launch_guest returns),
-// so no lock can be held by a thread that does not exist in the child.
+// it starts any thread (the notify thread starts only once the guest's
+// listener is received, see PendingLaunch), so no lock can be held by a
+// thread that does not exist in the child.
 //
 // Process tree:  wwjail (broker) -- reaper -- guest
 // With a view, the reaper is PID 1 of the guest's PID namespace (and the
@@ -32,6 +33,7 @@
 
 #include <cstdint>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -129,8 +131,54 @@ struct LaunchedGuest {
   std::string view_failure;  // or why the view could not be built in them (then none was used)
 };
 
-// Forks the guest and receives its notify listener. Throws SetupError (with
-// the child's stage and errno) when the child fails before exec.
+// A launch under way: the reaper and the guest child forked, the child
+// still building its namespaces and view. The broker prepares its own side
+// meanwhile (on a 2-core machine the child's set-up leaves the broker's core
+// idle for over a millisecond), then takes the listener with finish().
+//
+//   PendingLaunch pending(plan);            // forks
+//   ... build the session (its tree root: pending.reaper_pid()) ...
+//   auto guest = pending.finish();          // waits for the listener
+//   if (!guest) { tear the session down; guest = pending.relaunch_without_view(); ... }
+//
+// When finish() says the view could not be built, whatever the broker made
+// meanwhile must go before relaunch_without_view() forks again: nothing of
+// it (an io_uring, threads) may cross into the new reaper. Destroyed
+// unfinished, it ends and reaps the tree it forked.
+class PendingLaunch {
+ public:
+  // `plan` must outlive this object.
+  explicit PendingLaunch(const LaunchPlan& plan);
+  ~PendingLaunch();
+  PendingLaunch(const PendingLaunch&) = delete;
+  PendingLaunch& operator=(const PendingLaunch&) = delete;
+
+  pid_t reaper_pid() const { return guest_.reaper_pid; }
+
+  // The guest with its listener; or nullopt when the namespaces were made
+  // but the view could not be built in them (that tree is reaped). Throws
+  // SetupError (with the child's stage and errno) on any other failure
+  // before exec.
+  std::optional<LaunchedGuest> finish();
+  // After finish() gave nullopt: the same plan without a view. Throws
+  // SetupError as finish() does.
+  LaunchedGuest relaunch_without_view();
+
+ private:
+  void start(const LaunchPlan& plan);
+  bool receive();
+
+  const LaunchPlan& plan_;
+  LaunchedGuest guest_;
+  UniqueFd parent_end_;   // the launch socket
+  UniqueFd status_read_;  // the reaper's status pipe
+  ChildReport failure_;
+  bool finished_ = false;  // the tree was received or reaped
+};
+
+// Forks the guest and receives its notify listener, falling back to no view
+// as PendingLaunch does. Throws SetupError (with the child's stage and
+// errno) when the child fails before exec.
 LaunchedGuest launch_guest(const LaunchPlan& plan);
 
 // Lets the child exec. After this, read `control`: EOF means exec succeeded.

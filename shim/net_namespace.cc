@@ -74,10 +74,12 @@ int join_net_namespace_from_reaper(int channel) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
       std::memcpy(&ns_fd, CMSG_DATA(c), sizeof ns_fd);
   }
-  // A truncated message (MSG_CTRUNC: more descriptors than room) or a
-  // short one is not the reaper's; so is a success without a descriptor.
+  // MSG_CTRUNC: the descriptor could not be installed, in practice because
+  // the open-file limit is reached. A short or long message is not the
+  // reaper's; neither is a success without a descriptor.
   int result = 0;
-  if (n != static_cast<ssize_t>(sizeof err) || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) result = EPROTO;
+  if (msg.msg_flags & MSG_CTRUNC) result = EMFILE;
+  else if (n != static_cast<ssize_t>(sizeof err) || (msg.msg_flags & MSG_TRUNC)) result = EPROTO;
   else if (err != 0) result = err;
   else if (ns_fd < 0) result = EPROTO;
   else if (::setns(ns_fd, CLONE_NEWNET) != 0) result = errno;

@@ -31,8 +31,9 @@ namespace wwjail {
 int make_net_namespace_for_child(int channel);
 
 // Child side. Waits for the reaper's message on `channel` and joins the
-// namespace it names. Returns 0, or an errno (EPROTO when the message is
-// malformed or the channel closed without one).
+// namespace it names. Returns 0, or an errno (EMFILE when the descriptor
+// could not be received, EPROTO when the message is malformed or the
+// channel closed without one).
 int join_net_namespace_from_reaper(int channel);
 
 }  // namespace wwjail

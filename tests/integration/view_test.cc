@@ -215,6 +215,30 @@ TEST_F(View, ANetworkNamespaceTheKernelRefusesStopsTheRun) {
   EXPECT_NE(granted_net.out.find("lo:"), std::string::npos) << describe(granted_net);
 }
 
+// A view that cannot be built for want of descriptors is no reason to run
+// without one (and without the guest's own network namespace): the run
+// stops. Swept over open-file limits around the view's needs, since where
+// the shortage bites depends on the run. Control: the runs that do start
+// are in a view, and with a normal limit one does.
+TEST_F(View, AnOpenFileLimitTooLowForTheViewStopsTheRun) {
+  std::string sock = dir.path() + "/listen.sock";
+  bool ran_somewhere = false;
+  for (int limit = 24; limit <= 48; ++limit) {
+    ::unlink(sock.c_str());
+    auto r = run({"/bin/sh", "-c", "ulimit -n " + std::to_string(limit) + " && exec \"$0\" \"$@\"", wwjail_bin(),
+                  "--mediate", "auto", "--log-level", "debug", "--listen", "unix:" + sock, "--exec", "/usr/bin/cat",
+                  "--", "/usr/bin/cat", "/proc/self/net/dev"});
+    EXPECT_EQ(r.err.find("the view could not be built"), std::string::npos) << "limit " << limit << "\n" << describe(r);
+    if (r.exit_code == 0) {
+      ran_somewhere = true;
+      EXPECT_EQ(r.out.find("eth"), std::string::npos) << "limit " << limit << "\n" << describe(r);
+    } else {
+      EXPECT_EQ(r.exit_code, 125) << "limit " << limit << "\n" << describe(r);
+    }
+  }
+  EXPECT_TRUE(ran_somewhere);
+}
+
 // A granted /dev/ptmx gives terminals of the guest's own (a devpts instance
 // of its own): the host's terminals are not there.
 TEST_F(View, AGrantedPtmxGivesTerminalsOfTheGuestsOwn) {
