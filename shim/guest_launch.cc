@@ -138,13 +138,19 @@ LaunchPlan without_view(const LaunchPlan& plan) {
 PendingLaunch::PendingLaunch(const LaunchPlan& plan) : plan_(plan) { start(plan); }
 
 PendingLaunch::~PendingLaunch() {
-  if (finished_ || guest_.reaper_pid <= 0) return;
-  // Abandoned before the listener was received (the broker failed while
-  // preparing its side): the tree ends. Killing the reaper is enough: as
-  // PID 1 of its namespace it takes the guest child with it, and without a
-  // view the child's parent-death signal does.
+  // Abandoned before the listener was received: the broker failed while
+  // preparing its side.
+  if (!finished_) end_tree();
+}
+
+// Ends and reaps the tree forked for this attempt. Killing the reaper is
+// enough: as PID 1 of its namespace it takes the guest child with it, and
+// without a view the child's parent-death signal does.
+void PendingLaunch::end_tree() {
+  finished_ = true;
   parent_end_.reset();
   status_read_.reset();
+  if (guest_.reaper_pid <= 0) return;
   ::kill(guest_.reaper_pid, SIGKILL);
   int status;
   retry_eintr([&] { return ::waitpid(guest_.reaper_pid, &status, 0); });
@@ -191,12 +197,13 @@ bool PendingLaunch::receive() {
   // Without a pid the reaper failed; its report (if it wrote one) says why.
   receive_listener(parent_end_.get(), guest_, failure_);
   if (!got_pid && !failure_.failed()) failure_ = {ChildReport::kSetup, EAGAIN};
-  finished_ = true;
   if (!guest_.notify_fd.valid()) {
-    int status;
-    retry_eintr([&] { return ::waitpid(guest_.reaper_pid, &status, 0); });
+    // The child may be alive, waiting for its go byte (the broker failed to
+    // take its listener): end the tree rather than wait for it.
+    end_tree();
     return false;
   }
+  finished_ = true;
   guest_.control = std::move(parent_end_);
   guest_.status = std::move(status_read_);
   return true;

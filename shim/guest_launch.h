@@ -167,6 +167,7 @@ class PendingLaunch {
  private:
   void start(const LaunchPlan& plan);
   bool receive();
+  void end_tree();
 
   const LaunchPlan& plan_;
   LaunchedGuest guest_;

@@ -227,7 +227,8 @@ TEST_F(View, AnOpenFileLimitTooLowForTheViewStopsTheRun) {
     ::unlink(sock.c_str());
     auto r = run({"/bin/sh", "-c", "ulimit -n " + std::to_string(limit) + " && exec \"$0\" \"$@\"", wwjail_bin(),
                   "--mediate", "auto", "--log-level", "debug", "--listen", "unix:" + sock, "--exec", "/usr/bin/cat",
-                  "--", "/usr/bin/cat", "/proc/self/net/dev"});
+                  "--", "/usr/bin/cat", "/proc/self/net/dev"},
+                 "", 20);
     EXPECT_EQ(r.err.find("the view could not be built"), std::string::npos) << "limit " << limit << "\n" << describe(r);
     if (r.exit_code == 0) {
       ran_somewhere = true;
@@ -237,6 +238,24 @@ TEST_F(View, AnOpenFileLimitTooLowForTheViewStopsTheRun) {
     }
   }
   EXPECT_TRUE(ran_somewhere);
+}
+
+// Whatever step the shortage of descriptors stops, the launch ends: a
+// broker that cannot take the guest's listener must not wait for a child
+// that waits for its go byte. In both modes; the control is that some
+// limit in the sweep runs the guest.
+TEST_F(View, AnOpenFileLimitTooLowEndsTheLaunchInEveryMode) {
+  for (const char* mode : {"files", "auto"}) {
+    bool ran_somewhere = false;
+    for (int limit = 20; limit <= 40; ++limit) {
+      auto r = run({"/bin/sh", "-c", "ulimit -n " + std::to_string(limit) + " && exec \"$0\" \"$@\"", wwjail_bin(),
+                    "--mediate", mode, "--", "/bin/true"},
+                   "", 20);
+      EXPECT_NE(r.exit_code, 128 + SIGKILL) << mode << " limit " << limit << ": hung\n" << describe(r);
+      if (r.exit_code == 0) ran_somewhere = true;
+    }
+    EXPECT_TRUE(ran_somewhere) << mode;
+  }
 }
 
 // A granted /dev/ptmx gives terminals of the guest's own (a devpts instance
