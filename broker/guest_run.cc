@@ -292,15 +292,15 @@ int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, b
   Supervisor supervisor(log);
   LaunchPlan plan = launch_plan({spec, walls, exec, listen_fds, limits, supervisor.foreground()});
   // The session is built while the guest child sets itself up.
+  auto facts = [&](pid_t tree_root) { return LaunchFacts{walls.landlock.abi, tree_root, plan.keep_caps}; };
   PendingLaunch pending(plan);
   std::optional<Session> session;
-  session.emplace(spec, roots, LaunchFacts{walls.landlock.abi, pending.reaper_pid(), plan.keep_caps}, logs, observer);
+  session.emplace(spec, roots, facts(pending.reaper_pid()), logs, observer);
   std::optional<LaunchedGuest> launched = pending.finish();
   if (!launched) {
     session.reset();  // nothing of it may cross the next fork
     launched.emplace(pending.relaunch_without_view());
-    session.emplace(spec, roots, LaunchFacts{walls.landlock.abi, launched->reaper_pid, plan.keep_caps}, logs,
-                    observer);
+    session.emplace(spec, roots, facts(launched->reaper_pid), logs, observer);
   }
   LaunchedGuest& guest = *launched;
   walls.landlock.fd.reset();

@@ -140,14 +140,13 @@ PendingLaunch::PendingLaunch(const LaunchPlan& plan) : plan_(plan) { start(plan)
 PendingLaunch::~PendingLaunch() {
   // Abandoned before the listener was received: the broker failed while
   // preparing its side.
-  if (!finished_) end_tree();
+  if (parent_end_.valid()) end_tree();
 }
 
 // Ends and reaps the tree forked for this attempt. Killing the reaper is
 // enough: as PID 1 of its namespace it takes the guest child with it, and
 // without a view the child's parent-death signal does.
 void PendingLaunch::end_tree() {
-  finished_ = true;
   parent_end_.reset();
   status_read_.reset();
   if (guest_.reaper_pid <= 0) return;
@@ -203,7 +202,6 @@ bool PendingLaunch::receive() {
     end_tree();
     return false;
   }
-  finished_ = true;
   guest_.control = std::move(parent_end_);
   guest_.status = std::move(status_read_);
   return true;
@@ -224,7 +222,6 @@ LaunchedGuest PendingLaunch::relaunch_without_view() {
   LaunchPlan plan = without_view(plan_);
   guest_ = LaunchedGuest();
   failure_ = ChildReport();
-  finished_ = false;
   start(plan);
   if (!receive()) throw SetupError(launch_failure_message(failure_));
   guest_.clone_errno = err;

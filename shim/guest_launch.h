@@ -171,10 +171,11 @@ class PendingLaunch {
 
   const LaunchPlan& plan_;
   LaunchedGuest guest_;
-  UniqueFd parent_end_;   // the launch socket
+  // The launch socket: held while the tree is pending, handed to the guest
+  // once received, closed once the tree is reaped.
+  UniqueFd parent_end_;
   UniqueFd status_read_;  // the reaper's status pipe
   ChildReport failure_;
-  bool finished_ = false;  // the tree was received or reaped
 };
 
 // Forks the guest and receives its notify listener, falling back to no view

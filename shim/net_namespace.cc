@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sys/sys_error.h"
+
 namespace wwjail {
 namespace {
 
@@ -33,28 +35,19 @@ int send_result(int channel, int err, int ns_fd) {
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &ns_fd, sizeof ns_fd);
   }
-  ssize_t n;
-  do n = ::sendmsg(channel, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  ssize_t n = retry_eintr([&] { return ::sendmsg(channel, &msg, MSG_NOSIGNAL); });
   return n == static_cast<ssize_t>(sizeof err) ? 0 : errno;
 }
 
 }  // namespace
 
 int make_net_namespace_for_child(int channel) {
-  if (::unshare(CLONE_NEWNET) != 0) {
-    int err = errno;
-    send_result(channel, err, -1);
-    return err;
-  }
-  int ns_fd = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (ns_fd < 0) {
-    int err = errno;
-    send_result(channel, err, -1);
-    return err;
-  }
-  int err = send_result(channel, 0, ns_fd);
-  ::close(ns_fd);
-  return err;
+  int err = 0;
+  int ns_fd = -1;
+  if (::unshare(CLONE_NEWNET) != 0 || (ns_fd = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) err = errno;
+  int sent = send_result(channel, err, ns_fd);
+  if (ns_fd >= 0) ::close(ns_fd);
+  return err ? err : sent;
 }
 
 int join_net_namespace_from_reaper(int channel) {
@@ -66,8 +59,7 @@ int join_net_namespace_from_reaper(int channel) {
   FdControl control{};
   msg.msg_control = control.buf;
   msg.msg_controllen = sizeof control.buf;
-  ssize_t n;
-  do n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  ssize_t n = retry_eintr([&] { return ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC); });
   if (n < 0) return errno;
   int ns_fd = -1;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {

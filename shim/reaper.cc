@@ -173,6 +173,14 @@ bool broker_gone_after_sighup(const LaunchPlan& plan, pid_t broker) {
   return n == 1;
 }
 
+// A step before the guest child runs failed: the broker reads why on the
+// launch socket, as it would the child's own report.
+[[noreturn]] void report_and_exit(int control_fd, ChildReport::Stage stage, int err) {
+  ChildReport f{stage, err};
+  (void)!::write(control_fd, &f, sizeof f);
+  ::_exit(125);
+}
+
 }  // namespace
 
 void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t broker) {
@@ -186,28 +194,17 @@ void run_reaper(const LaunchPlan& plan, int control_fd, int status_fd, pid_t bro
   if (::prctl(PR_SET_PDEATHSIG, SIGHUP) != 0 || broker_gone(plan, broker)) ::_exit(125);
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) ::_exit(125);
   ::prctl(PR_SET_NAME, "wwjail-reaper");
-  if (!map_own_ids(plan)) {
-    ChildReport f{ChildReport::kNamespaces, errno};
-    (void)!::write(control_fd, &f, sizeof f);
-    ::_exit(125);
-  }
+  if (!map_own_ids(plan)) report_and_exit(control_fd, ChildReport::kNamespaces, errno);
 
   // The guest's network namespace is made here while the child builds
   // its view (shim/net_namespace.h).
   int net_channel[2] = {-1, -1};
   bool make_net = plan.view && plan.own_net_namespace;
-  if (make_net && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, net_channel) != 0) {
-    ChildReport f{ChildReport::kSetup, errno};
-    (void)!::write(control_fd, &f, sizeof f);
-    ::_exit(125);
-  }
+  if (make_net && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, net_channel) != 0)
+    report_and_exit(control_fd, ChildReport::kSetup, errno);
   pid_t self = ::getpid();
   pid_t guest = ::fork();
-  if (guest < 0) {
-    ChildReport f{ChildReport::kSetup, errno};
-    (void)!::write(control_fd, &f, sizeof f);
-    ::_exit(125);
-  }
+  if (guest < 0) report_and_exit(control_fd, ChildReport::kSetup, errno);
   if (guest == 0) {
     ::close(status_fd);
     if (make_net) ::close(net_channel[0]);
