@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,9 +30,16 @@ NotifyThread::NotifyThread(KernelNotifyChannel& channel, SyscallHandlers& handle
   fs_ready_.wait(false);
 }
 
+void NotifyThread::serve() {
+  serving_ = true;
+  serving_.notify_all();
+}
+
 NotifyThread::~NotifyThread() {
   stop_ = true;
   stop_.notify_all();  // a thread resting after the guests' end wakes on this
+  serving_ = true;
+  serving_.notify_all();  // and one never served on this
   // A thread in the blocking receive needs the signal. It may land just
   // before the thread enters the ioctl, which then blocks: so it is sent
   // again each millisecond until the thread says it has exited. Usually the
@@ -48,7 +56,10 @@ NotifyThread::~NotifyThread() {
 void NotifyThread::run() {
   // A cwd and umask of this thread's own (see HandlerOptions::private_fs);
   // the constructor waits for this so handlers can rely on it.
+  // The umask is 0 for the same reason as the broker's (it applies the
+  // guest's own explicitly), which the main thread sets only later.
   private_fs_ = ::unshare(CLONE_FS) == 0;
+  if (private_fs_) ::umask(0);
   handlers_.set_private_fs(private_fs_);
   fs_ready_ = true;
   fs_ready_.notify_all();
@@ -63,6 +74,7 @@ void NotifyThread::run() {
     // is checked against credentials.
     std::optional<ActingAs> resting;
     if (auto who = handlers_.resting_identity()) resting.emplace(*who);
+    serving_.wait(false);
     while (!stop_) {
       seccomp_notif n{};
       if (!channel_.receive(n)) {  // vanished, or woken to stop

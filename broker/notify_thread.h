@@ -25,10 +25,17 @@
 
 namespace wwjail {
 
+// Started before the guest's listener exists (while the guest child sets
+// itself up, so that the thread's creation is off the path to the guest's
+// exec); it receives nothing until serve() says the channel holds the
+// listener.
 class NotifyThread {
  public:
   NotifyThread(KernelNotifyChannel& channel, SyscallHandlers& handlers, spdlog::logger& log);
-  ~NotifyThread();  // stops and joins
+  ~NotifyThread();  // stops and joins, served or not
+
+  // The channel holds the listener: receive and answer from now on.
+  void serve();
   NotifyThread(const NotifyThread&) = delete;
   NotifyThread& operator=(const NotifyThread&) = delete;
 
@@ -44,6 +51,7 @@ class NotifyThread {
   SyscallHandlers& handlers_;
   spdlog::logger& log_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> serving_{false};  // set by serve(), or by the destructor to end an unserved thread
   std::mutex exit_mutex_;
   std::condition_variable exit_cv_;
   bool exited_ = false;  // under exit_mutex_

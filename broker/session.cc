@@ -38,6 +38,7 @@ Session::Session(const JailSpec& spec, const GrantRoots& roots, const LaunchFact
       decisions_(logs.decisions, log_options(spec, logs), observer),
       handlers_(spec.storage, roots, channel_, memory_, async_, log_, handler_options(spec, facts, &identities_), &spec.net,
                 &decisions_) {
+  notifier_.emplace(channel_, handlers_, log_);
   log_.debug("acting as the guest for what the broker performs: {}",
              identities_.active() ? "yes (wwjail holds credentials the guest does not)"
                                   : "not needed (wwjail holds nothing the guest lacks)");
@@ -45,12 +46,15 @@ Session::Session(const JailSpec& spec, const GrantRoots& roots, const LaunchFact
 
 void Session::serve(UniqueFd notify_fd, const std::function<void()>& release, const std::function<bool()>& done,
                     const std::function<void()>& failed) {
+  if (!notifier_) throw SysError("a session serves once", EINVAL);
   channel_.attach(std::move(notify_fd));
   if (channel_.enable_sync_wakeup()) log_.debug("seccomp notify: synchronous wake-up enabled");
-  NotifyThread notifier(channel_, handlers_, log_);
+  notifier_->serve();
   release();
-  loop_->run([&] { return done() || notifier.failed(); });
-  if (!notifier.failed()) return;
+  loop_->run([&] { return done() || notifier_->failed(); });
+  bool notifier_failed = notifier_->failed();
+  notifier_.reset();  // stopped and joined, as the run is over
+  if (!notifier_failed) return;
   failed();
   throw SysError("the broker's notify thread failed", EIO);
 }

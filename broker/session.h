@@ -4,14 +4,16 @@
 // log and the syscall handlers, and serves notifications on the notify
 // thread while the loop runs on the calling thread (broker/notify_thread.h
 // says which thread owns what). Built while the guest child sets itself up
-// (shim/guest_launch.h, PendingLaunch), before its listener exists; serve()
-// takes the listener.
+// (shim/guest_launch.h, PendingLaunch), before its listener exists, notify
+// thread included; serve() takes the listener. The session must be gone
+// before the broker forks again (a relaunch): its thread must not cross.
 #pragma once
 
 #include <spdlog/logger.h>
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "broker/async_handoff.h"
 #include "broker/decision_log.h"
@@ -20,6 +22,7 @@
 #include "broker/guest_memory.h"
 #include "broker/log_sinks.h"
 #include "broker/notify_channel.h"
+#include "broker/notify_thread.h"
 #include "broker/event_loop.h"
 #include "broker/syscall_handlers.h"
 #include "policy/jail_spec.h"
@@ -45,7 +48,7 @@ class Session {
   // watches its descriptors there too.
   EventLoop& loop() { return *loop_; }
 
-  // Takes the guest's listener, starts the notify thread, calls `release`
+  // Takes the guest's listener, lets the notify thread serve it, calls `release`
   // (the guest may exec), and runs the loop until `done` or the notify
   // thread fails; then calls `failed` and throws SysError, the guests no
   // longer being served. Once per session.
@@ -68,6 +71,9 @@ class Session {
   AsyncHandoff async_;
   DecisionLog decisions_;
   SyscallHandlers handlers_;
+  // Started with the session, served once serve() has the listener; last,
+  // so that it stops before anything it uses goes.
+  std::optional<NotifyThread> notifier_;
 };
 
 }  // namespace wwjail

@@ -81,6 +81,26 @@ TEST(Cli, GuestKeepsTheUsersUmask) {
   EXPECT_EQ(r.out, "0027\n");
 }
 
+// What the broker creates for the guest (here a mediated mkdir) gets the
+// guest's umask, applied once: the thread that performs it has a umask of 0
+// whatever the caller's (it is started before the broker clears its own).
+TEST(Cli, WhatTheBrokerCreatesGetsTheGuestsUmaskOnce) {
+  ScratchDir d;
+  auto made = [&](const std::string& guest_umask, const std::string& name) {
+    return run({"/bin/sh", "-c",
+                "umask 077; exec \"$0\" --mediate files --exec /usr/bin/mkdir --exec /usr/bin/stat --write \"$1\" -- /bin/sh -c "
+                "\"umask $2; /usr/bin/mkdir \\\"$1/$3\\\" && /usr/bin/stat -c %a \\\"$1/$3\\\"\"",
+                wwjail_bin(), d.path(), guest_umask, name});
+  };
+  auto open_to_all = made("000", "a");
+  EXPECT_EQ(open_to_all.exit_code, 0) << open_to_all.err;
+  EXPECT_EQ(open_to_all.out, "777\n");
+  // Control: the guest's own umask does apply.
+  auto group_only = made("027", "b");
+  EXPECT_EQ(group_only.exit_code, 0) << group_only.err;
+  EXPECT_EQ(group_only.out, "750\n");
+}
+
 TEST(Cli, StdioPassesThrough) {
   auto r = run({wwjail_bin(), "--", "/bin/cat"}, "hello through the jail\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
