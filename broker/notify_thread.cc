@@ -37,9 +37,8 @@ void NotifyThread::serve() {
 
 NotifyThread::~NotifyThread() {
   stop_ = true;
-  stop_.notify_all();  // a thread resting after the guests' end wakes on this
   serving_ = true;
-  serving_.notify_all();  // and one never served on this
+  serving_.notify_all();  // a thread never served waits on this
   // A thread in the blocking receive needs the signal. It may land just
   // before the thread enters the ioctl, which then blocks: so it is sent
   // again each millisecond until the thread says it has exited. Usually the
@@ -78,9 +77,10 @@ void NotifyThread::run() {
     while (!stop_) {
       seccomp_notif n{};
       if (!channel_.receive(n)) {  // vanished, or woken to stop
-        // With no guest left every receive fails at once: wait for the
-        // stop flag instead of spinning (the tree's end can take a while).
-        if (channel_.guests_gone()) stop_.wait(false);
+        // With no guest left every receive fails at once, and none can
+        // come back (only a guest's children inherit its filter): the
+        // thread's work is done, and the run's end need not wait for it.
+        if (channel_.guests_gone()) break;
         continue;
       }
       deliver(channel_, n.id, handlers_.handle(n));
