@@ -17,6 +17,7 @@
 #include "broker/decision_log.h"
 #include "broker/expected.h"
 #include "broker/guest_memory.h"
+#include "broker/guest_pidfds.h"
 #include "broker/notify_channel.h"
 #include "broker/verdict.h"
 #include "capabilities/net_caps.h"
@@ -51,12 +52,14 @@ StorageAdvice storage_advice(const std::string& path, Need need);
 void deliver(NotifyChannel& channel, uint64_t id, Verdict verdict);
 
 // What a call reaches beyond itself: the session's channel, the guest
-// memory reader, the ring and the decision log. All outlive every call.
+// memory reader, the ring, the decision log and the guests' pidfds. All
+// outlive every call.
 struct CallLinks {
   NotifyChannel* channel = nullptr;
   GuestMemory* memory = nullptr;
   AsyncOps* async = nullptr;
   DecisionLog* decisions = nullptr;
+  GuestPidfds* pidfds = nullptr;  // nullptr: each call opens its own
 };
 
 class Call {
@@ -73,6 +76,9 @@ class Call {
   GuestMemory& memory() const { return *links_.memory; }
   AsyncOps& async() const { return *links_.async; }
   DecisionLog& decisions() const { return *links_.decisions; }
+  // A duplicate of the calling thread's descriptor `fd`, or -1 with errno
+  // (ESRCH: the thread is gone).
+  int take_guest_fd(int fd) const;
 
   // A path argument, copied once (at most PATH_MAX); else its errno.
   Expected<std::string, Verdict> read_path(uint64_t addr) const;

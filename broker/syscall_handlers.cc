@@ -137,7 +137,7 @@ SyscallHandlers::SyscallHandlers(const StorageCaps& caps, const GrantRoots& root
     : own_decisions_(decisions ? nullptr
                                : std::make_unique<DecisionLog>(
                                      std::shared_ptr<spdlog::logger>(&log, [](spdlog::logger*) {}))),
-      links_{&channel, &memory, &async, decisions ? decisions : own_decisions_.get()},
+      links_{&channel, &memory, &async, decisions ? decisions : own_decisions_.get(), &pidfds_},
       services_(caps, net ? *net : kNoNetwork, roots, std::move(options), log) {}
 
 Verdict SyscallHandlers::handle(const seccomp_notif& notification) {

@@ -60,6 +60,7 @@ class SyscallHandlers {
   Verdict dispatch(Call& n) const;
 
   std::unique_ptr<DecisionLog> own_decisions_;  // when the caller passed none
+  GuestPidfds pidfds_;
   CallLinks links_;
   Services services_;
 };

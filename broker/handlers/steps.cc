@@ -282,14 +282,8 @@ Expected<NamedFd, Verdict> dup_guest_fd_named(const Call& n, int fd) {
 Expected<UniqueFd, Verdict> dup_guest_fd(const Call& n, int fd) {
   if (fd < 0) return fail(EBADF);
   AsBroker broker;  // pidfd_getfd checks ptrace access: the broker's, not the guest's
-  // n.tid() is a thread id: PIDFD_THREAD (O_EXCL, Linux 6.9) opens any
-  // thread. Without it a non-leader thread fails (EINVAL on older kernels,
-  // ENOENT on newer ones), so an older kernel gets the plain call.
-  UniqueFd pidfd(kernel::pidfd_open(n.tid()));
-  if (!pidfd.valid() && (errno == EINVAL || errno == ENOENT)) pidfd.reset(kernel::pidfd_open(n.tid(), O_EXCL));
-  if (!pidfd.valid()) return fail(ESRCH);
-  UniqueFd out(kernel::pidfd_getfd(pidfd.get(), fd));
-  if (!out.valid()) return fail(errno == EBADF ? EBADF : EPERM);
+  UniqueFd out(n.take_guest_fd(fd));  // through the session's pidfds (broker/guest_pidfds.h)
+  if (!out.valid()) return fail(errno == ESRCH ? ESRCH : errno == EBADF ? EBADF : EPERM);
   return out;
 }
 
