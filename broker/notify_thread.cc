@@ -25,7 +25,7 @@ NotifyThread::NotifyThread(KernelNotifyChannel& channel, SyscallHandlers& handle
   struct sigaction sa{};
   sa.sa_handler = on_wake;
   sigemptyset(&sa.sa_mask);
-  ::sigaction(wake_signal(), &sa, nullptr);
+  ::sigaction(wake_signal(), &sa, &previous_wake_action_);
   thread_ = std::thread([this] { run(); });
   fs_ready_.wait(false);
 }
@@ -50,6 +50,9 @@ NotifyThread::~NotifyThread() {
   }
   lock.unlock();
   thread_.join();
+  // As it was: a process forked after this one (a launch again without a
+  // view) inherits nothing of the thread.
+  ::sigaction(wake_signal(), &previous_wake_action_, nullptr);
 }
 
 void NotifyThread::run() {

@@ -15,6 +15,8 @@
 // logger (a thread-safe sink).
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -58,6 +60,7 @@ class NotifyThread {
   std::atomic<bool> failed_{false};
   std::atomic<bool> private_fs_{false};
   std::atomic<bool> fs_ready_{false};
+  struct sigaction previous_wake_action_{};
   std::thread thread_;
 };
 
