@@ -42,7 +42,8 @@ class GuestPidfds {
   static UniqueFd open_thread(pid_t tid);
 
   // Few, so the broker's descriptors stay bounded; more than the threads
-  // that usually make calls at once.
+  // that usually make calls at once. When the broker runs out of
+  // descriptors, the cache empties itself before it gives up.
   static constexpr size_t kSlots = 16;
 
  private:
@@ -50,6 +51,9 @@ class GuestPidfds {
     pid_t tid = 0;
     UniqueFd pidfd;
   };
+  void release_all_but(const Slot* keep);
+  int getfd(int pidfd, int fd, const Slot* keep);
+
   std::mutex mutex_;
   std::array<Slot, kSlots> slots_;
   size_t next_ = 0;  // the slot a new thread takes (round robin)

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace wwjail {
 namespace {
@@ -43,6 +45,15 @@ void end(pid_t pid) {
   ::waitpid(pid, nullptr, 0);
 }
 
+// Children that end with the test, however it ends (an assertion that
+// returns early would otherwise leave them holding the test's stdout).
+struct Children {
+  std::vector<pid_t> pids;
+  ~Children() {
+    for (pid_t c : pids) end(c);
+  }
+};
+
 ino_t inode_of(int fd) {
   struct stat st{};
   return ::fstat(fd, &st) == 0 ? st.st_ino : 0;
@@ -65,6 +76,7 @@ TEST(GuestPidfds, TakesTheHoldersDescriptorAgainAndAgain) {
   GuestPidfds pidfds;
   pid_t child = child_holding("/etc/hostname");
   ASSERT_GT(child, 0);
+  Children kids{{child}};
   for (int i = 0; i < 3; ++i) {
     int fd = pidfds.take_fd(child, 10);
     ASSERT_GE(fd, 0) << std::strerror(errno);
@@ -75,7 +87,6 @@ TEST(GuestPidfds, TakesTheHoldersDescriptorAgainAndAgain) {
   // A descriptor the child does not hold is its EBADF, not another's.
   EXPECT_EQ(pidfds.take_fd(child, 11), -1);
   EXPECT_EQ(errno, EBADF);
-  end(child);
 }
 
 TEST(GuestPidfds, AGoneThreadIsESRCHNotAStaleDescriptor) {
@@ -83,6 +94,7 @@ TEST(GuestPidfds, AGoneThreadIsESRCHNotAStaleDescriptor) {
   pid_t child = child_holding("/etc/hostname");
   ASSERT_GT(child, 0);
   int fd = pidfds.take_fd(child, 10);
+  if (fd < 0) end(child);
   ASSERT_GE(fd, 0);
   ::close(fd);
   end(child);  // its pidfd stays cached, naming a thread that is gone
@@ -103,14 +115,51 @@ TEST(GuestPidfds, EachProcessGetsItsOwnFileAsSlotsTurnOver) {
     std::string path = files[i % 3];
     pid_t child = child_holding(path);
     ASSERT_GT(child, 0);
+    Children kid{{child}};
     int fd = pidfds.take_fd(child, 10);
     ASSERT_GE(fd, 0) << i << ": " << std::strerror(errno);
     EXPECT_EQ(inode_of(fd), inode_of(path)) << i;
     ::close(fd);
-    end(child);
   }
   // The cache holds at most its slots' descriptors.
   EXPECT_LE(open_fds() - before, static_cast<int>(GuestPidfds::kSlots));
+}
+
+// At an open-file limit the cache's own pidfds would exhaust, it lets go of
+// them rather than fail the call.
+TEST(GuestPidfds, AFullCacheMakesRoomAtTheOpenFileLimit) {
+  GuestPidfds pidfds;
+  Children kids;
+  auto& children = kids.pids;
+  for (size_t i = 0; i <= GuestPidfds::kSlots; ++i) {
+    pid_t c = child_holding("/etc/hostname");
+    ASSERT_GT(c, 0);
+    children.push_back(c);
+  }
+  for (size_t i = 0; i < GuestPidfds::kSlots; ++i) {
+    int fd = pidfds.take_fd(children[i], 10);
+    ASSERT_GE(fd, 0) << i;
+    ::close(fd);
+  }
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  rlimit tight = old;
+  tight.rlim_cur = 200;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  // Every number below the limit taken but one: the take needs two (its
+  // pidfd and the duplicate), so only what the cache lets go makes it work.
+  std::vector<int> fillers;
+  for (int f; (f = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fillers.push_back(f);
+  ASSERT_FALSE(fillers.empty());
+  ::close(fillers.back());
+  fillers.pop_back();
+  int fd = pidfds.take_fd(children.back(), 10);
+  int err = errno;
+  for (int f : fillers) ::close(f);
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  ASSERT_GE(fd, 0) << std::strerror(err);
+  EXPECT_EQ(inode_of(fd), inode_of("/etc/hostname"));
+  ::close(fd);
 }
 
 TEST(GuestPidfds, AThreadThatLeadsNoProcessIsTakenFromToo) {
