@@ -7,7 +7,6 @@
 #include <climits>
 
 #include "capabilities/path_text.h"
-#include "sys/kernel_abi.h"
 #include "shim/precompiled_filter.h"
 
 namespace wwjail {
@@ -71,12 +70,6 @@ void deliver(NotifyChannel& channel, uint64_t id, Verdict verdict) {
     }
   }
   channel.respond(resp);
-}
-
-int Call::take_guest_fd(int fd) const {
-  if (links_.pidfds) return links_.pidfds->take_fd(tid(), fd);
-  UniqueFd pidfd = GuestPidfds::open_thread(tid());
-  return pidfd.valid() ? kernel::pidfd_getfd(pidfd.get(), fd) : -1;
 }
 
 Expected<std::string, Verdict> Call::read_path(uint64_t addr) const {

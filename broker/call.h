@@ -59,7 +59,7 @@ struct CallLinks {
   GuestMemory* memory = nullptr;
   AsyncOps* async = nullptr;
   DecisionLog* decisions = nullptr;
-  GuestPidfds* pidfds = nullptr;  // nullptr: each call opens its own
+  GuestPidfds* pidfds = nullptr;
 };
 
 class Call {
@@ -76,9 +76,7 @@ class Call {
   GuestMemory& memory() const { return *links_.memory; }
   AsyncOps& async() const { return *links_.async; }
   DecisionLog& decisions() const { return *links_.decisions; }
-  // A duplicate of the calling thread's descriptor `fd`, or -1 with errno
-  // (ESRCH: the thread is gone).
-  int take_guest_fd(int fd) const;
+  GuestPidfds& pidfds() const { return *links_.pidfds; }
 
   // A path argument, copied once (at most PATH_MAX); else its errno.
   Expected<std::string, Verdict> read_path(uint64_t addr) const;

@@ -24,12 +24,6 @@ bool out_of_descriptors(int err) { return err == EMFILE || err == ENFILE; }
 
 }  // namespace
 
-UniqueFd GuestPidfds::open_thread(pid_t tid) {
-  UniqueFd pidfd(open_pidfd(tid));
-  if (!pidfd.valid()) errno = ESRCH;
-  return pidfd;
-}
-
 // The cache must not be what leaves the broker short of descriptors: when
 // it is, it lets go of what it holds (but `keep`) and the call tries again.
 void GuestPidfds::release_all_but(const Slot* keep) {

@@ -37,10 +37,6 @@ class GuestPidfds {
   // with errno: ESRCH when the thread is gone, else pidfd_getfd's.
   int take_fd(pid_t tid, int fd);
 
-  // A pidfd for thread `tid`, uncached (-1 with errno ESRCH when there is
-  // no such thread).
-  static UniqueFd open_thread(pid_t tid);
-
   // Few, so the broker's descriptors stay bounded; more than the threads
   // that usually make calls at once. When the broker runs out of
   // descriptors, the cache empties itself before it gives up.

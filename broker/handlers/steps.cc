@@ -282,7 +282,7 @@ Expected<NamedFd, Verdict> dup_guest_fd_named(const Call& n, int fd) {
 Expected<UniqueFd, Verdict> dup_guest_fd(const Call& n, int fd) {
   if (fd < 0) return fail(EBADF);
   AsBroker broker;  // pidfd_getfd checks ptrace access: the broker's, not the guest's
-  UniqueFd out(n.take_guest_fd(fd));  // through the session's pidfds (broker/guest_pidfds.h)
+  UniqueFd out(n.pidfds().take_fd(n.tid(), fd));  // through the session's pidfds (broker/guest_pidfds.h)
   if (!out.valid()) return fail(errno == ESRCH ? ESRCH : errno == EBADF ? EBADF : EPERM);
   return out;
 }
