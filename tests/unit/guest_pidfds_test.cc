@@ -22,27 +22,32 @@
 namespace wwjail {
 namespace {
 
-// A child holding `path` open at fd 10 until it is killed.
+void end(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+// A child holding `path` open at fd 10 until it is killed, or -1 (and no
+// child left behind). The pipe that says it is ready may itself be at 10
+// (the cache's pidfds fill the numbers below), so the child moves its end
+// out of the way (to 64 or above, numbers no test takes) before it takes 10.
 pid_t child_holding(const std::string& path) {
   int ready[2];
   if (::pipe(ready) != 0) return -1;
   pid_t pid = ::fork();
   if (pid == 0) {
+    int say = ::fcntl(ready[1], F_DUPFD, 64);
     int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0 || ::dup2(fd, 10) != 10) ::_exit(1);
-    (void)!::write(ready[1], "r", 1);
+    if (say < 0 || fd < 0 || ::dup2(fd, 10) != 10) ::_exit(1);
+    (void)!::write(say, "r", 1);
     for (;;) ::pause();
   }
   char c;
   ::close(ready[1]);
-  bool ok = ::read(ready[0], &c, 1) == 1;
+  bool ok = pid > 0 && ::read(ready[0], &c, 1) == 1;
   ::close(ready[0]);
+  if (!ok && pid > 0) end(pid);
   return ok ? pid : -1;
-}
-
-void end(pid_t pid) {
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
 }
 
 // Children that end with the test, however it ends (an assertion that
