@@ -110,11 +110,13 @@ MissingGrant missing_storage_grant(std::string_view path, Need need) {
   return {"read", path};
 }
 
-DecisionLog::DecisionLog(std::shared_ptr<spdlog::logger> out, LogOptions options, DecisionObserver* observer)
+DecisionLog::DecisionLog(std::shared_ptr<spdlog::logger> out, LogOptions options, DecisionObserver* observer,
+                         DecisionObserver* watcher)
     : out_(std::move(out)),
       options_(std::move(options)),
       records_allowed_(options_.log_allowed || options_.audit || observer),
-      observer_(observer) {
+      observer_(observer),
+      watcher_(watcher) {
   if (!options_.tgid_of) options_.tgid_of = tgid_from_proc;
 }
 
@@ -127,6 +129,7 @@ void DecisionLog::record(const DecisionEvent& e) {
     case DecisionKind::kDeny: deny_.fetch_add(1, std::memory_order_relaxed); break;
   }
   if (observer_) observer_->observe(e);
+  if (watcher_) watcher_->observe(e);
   bool wanted = e.kind == DecisionKind::kDeny || (e.kind == DecisionKind::kAudit && !options_.quiet_audit) ||
                 (e.kind == DecisionKind::kAllow && options_.log_allowed);
   if (!wanted || !out_) return;

@@ -114,8 +114,10 @@ struct LogOptions {
 class DecisionLog {
  public:
   // `out`: where lines go (formatted already; see broker/log_sinks.h).
+  // `watcher` (the control plane's event feed) sees what is recorded
+  // anyway, without asking for allowed decisions as `observer` does.
   explicit DecisionLog(std::shared_ptr<spdlog::logger> out, LogOptions options = {},
-                       DecisionObserver* observer = nullptr);
+                       DecisionObserver* observer = nullptr, DecisionObserver* watcher = nullptr);
   ~DecisionLog();
 
   // True when allowed decisions are wanted at all.
@@ -152,6 +154,7 @@ class DecisionLog {
   LogOptions options_;
   bool records_allowed_;
   DecisionObserver* observer_;
+  DecisionObserver* watcher_;
   std::atomic<uint64_t> allow_{0}, audit_count_{0}, deny_{0};
   std::mutex repeats_mu_;
   std::unordered_map<std::string, Repeat> repeats_;

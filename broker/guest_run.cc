@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -16,6 +18,8 @@
 #include "broker/grant_roots.h"
 #include "broker/guest_identity.h"
 #include "broker/listen_sockets.h"
+#include "broker/control/control_dir.h"
+#include "broker/control/control_server.h"
 #include "broker/session.h"
 #include "broker/supervisor.h"
 #include "broker/temp_dir.h"
@@ -262,6 +266,36 @@ std::vector<LaunchPlan::Limit> launch_limits(const JailSpec& spec) {
   return out;
 }
 
+// What `wwjail ctl ps` shows of the run (the pids come at start()).
+control::ControlFacts control_facts(const JailSpec& spec, const LogSinks& logs) {
+  control::ControlFacts f;
+  f.name = spec.control_name;
+  f.run_id = logs.context.run_id;
+  f.program = spec.program;
+  f.args = spec.argv;
+  f.mode = spec.learning ? "learn" : spec.audit ? "audit" : "enforce";
+  f.started_unix_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+  return f;
+}
+
+// A guest that may write where the control sockets are could put its own
+// in place of another jail's: such a run gets no control socket.
+void refuse_writes_over(const StorageCaps& storage, const std::string& dir) {
+  char* real = ::realpath(dir.c_str(), nullptr);
+  std::string canonical = real ? real : dir;
+  std::free(real);
+  for (const Grant& g : storage.grants()) {
+    if (!(g.rights & kWrite) || !g.directory || g.audit_fallback) continue;
+    bool covers = g.path == "/" || canonical == g.path || canonical.rfind(g.path + "/", 0) == 0;
+    if (covers)
+      throw SetupError("the write grant " + g.origin + " covers the control directory " + canonical +
+                       ", where the guest could replace another jail's socket: grant less, or set "
+                       "WWJAIL_CONTROL_DIR to a directory outside the grants");
+  }
+}
+
 }  // namespace
 
 int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observer, bool* started) {
@@ -282,6 +316,20 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
 int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, bool* started) {
   spdlog::logger& log = *logs.messages;
   if (std::string why = kernel_mount_under_grants(spec.storage); !why.empty()) throw SetupError(why);
+  // The control plane, bound before the launch so that a name in use stops
+  // the run before anything starts; served once the guest is released.
+  // Declared before the session it reads from, so it goes after it.
+  std::optional<control::EventFeed> feed;
+  std::optional<control::StopRequests> stops;
+  std::optional<Session> session;
+  std::optional<control::ControlServer> control;
+  if (!spec.control_name.empty()) {
+    feed.emplace();
+    stops.emplace();
+    control.emplace(control::control_dir(), control_facts(spec, logs), *feed, *stops,
+                    [&session] { return session ? session->counts() : DecisionLog::Counts{}; }, log);
+    refuse_writes_over(spec.storage, control::control_dir());
+  }
   std::vector<LaunchPlan::Limit> limits = launch_limits(spec);
   auto listen_sockets = open_listen_sockets(spec.listen);
   std::vector<int> listen_fds;
@@ -294,13 +342,13 @@ int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, b
   // The session is built while the guest child sets itself up.
   auto facts = [&](pid_t tree_root) { return LaunchFacts{walls.landlock.abi, tree_root, plan.keep_caps}; };
   PendingLaunch pending(plan);
-  std::optional<Session> session;
-  session.emplace(spec, roots, facts(pending.reaper_pid()), logs, observer);
+  DecisionObserver* watcher = feed ? &*feed : nullptr;
+  session.emplace(spec, roots, facts(pending.reaper_pid()), logs, observer, watcher);
   std::optional<LaunchedGuest> launched = pending.finish();
   if (!launched) {
     session.reset();  // nothing of it may cross the next fork
     launched.emplace(pending.relaunch_without_view());
-    session.emplace(spec, roots, facts(launched->reaper_pid), logs, observer);
+    session.emplace(spec, roots, facts(launched->reaper_pid), logs, observer, watcher);
   }
   LaunchedGuest& guest = *launched;
   walls.landlock.fd.reset();
@@ -312,8 +360,16 @@ int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, b
   ::umask(0);
 
   supervisor.watch(guest, session->loop());
-  session->serve(std::move(guest.notify_fd), [&] { release_guest(guest); supervisor.reap(); },
-                 [&] { return supervisor.tree_gone(); }, [&] { supervisor.end_tree(); });
+  if (stops) supervisor.watch_stops(*stops, session->loop());
+  session->serve(
+      std::move(guest.notify_fd),
+      [&] {
+        release_guest(guest);
+        if (control) control->start(guest.pid, guest.reaper_pid);
+        supervisor.reap();
+      },
+      [&] { return supervisor.tree_gone(); }, [&] { supervisor.end_tree(); });
+  control.reset();  // its subscribers told the run is over, its socket gone
 
   supervisor.hand_back_terminal();
   if (spec.keep_tmpdir) log.warn("kept the private temp dir at {}", spec.tmpdir);

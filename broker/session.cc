@@ -29,13 +29,13 @@ LogOptions log_options(const JailSpec& spec, const LogSinks& logs) {
 }  // namespace
 
 Session::Session(const JailSpec& spec, const GrantRoots& roots, const LaunchFacts& facts, LogSinks& logs,
-                 DecisionObserver* observer)
+                 DecisionObserver* observer, DecisionObserver* watcher)
     : spec_(spec),
       log_(*logs.messages),
       loop_(make_event_loop(log_)),
       identities_(GuestIdentities::for_this_broker(facts.kept_capabilities)),
       async_(*loop_),
-      decisions_(logs.decisions, log_options(spec, logs), observer),
+      decisions_(logs.decisions, log_options(spec, logs), observer, watcher),
       handlers_(spec.storage, roots, channel_, memory_, async_, log_, handler_options(spec, facts, &identities_), &spec.net,
                 &decisions_) {
   notifier_.emplace(channel_, handlers_, log_);

@@ -38,9 +38,10 @@ struct LaunchFacts {
 
 class Session {
  public:
-  // `spec` and `roots` must outlive the session.
+  // `spec` and `roots` must outlive the session, and so must `observer`
+  // (a learner) and `watcher` (the control plane's feed) where given.
   Session(const JailSpec& spec, const GrantRoots& roots, const LaunchFacts& facts, LogSinks& logs,
-          DecisionObserver* observer);
+          DecisionObserver* observer, DecisionObserver* watcher = nullptr);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -58,6 +59,9 @@ class Session {
   // After a run whose guest ran: the totals of repeated denials, then (in
   // audit and learn) the summary line.
   void finish(int exit_status);
+
+  // The decisions so far (any thread).
+  DecisionLog::Counts counts() const { return decisions_.counts(); }
 
  private:
   const JailSpec& spec_;

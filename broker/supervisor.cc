@@ -72,6 +72,19 @@ void Supervisor::watch(const LaunchedGuest& guest, EventLoop& loop) {
   });
 }
 
+void Supervisor::watch_stops(control::StopRequests& stops, EventLoop& loop) {
+  loop.watch_readable(stops.fd(), [this, &stops](uint32_t) {
+    control::StopRequests::Taken t = stops.take();
+    if (t.terminate && !main_exited_) forward(SIGTERM);
+    if (t.kill && !tree_gone_) {
+      log_.warn("the guest outlived the stop's grace: killing its tree");
+      killed_by_stop_ = true;
+      end_tree();
+    }
+    return !tree_gone_;
+  });
+}
+
 void Supervisor::forward(int signo) {
   log_.debug("forwarding signal {} to the guest", signo);
   ::syscall(SYS_pidfd_send_signal, guest_->pidfd.get(), signo, nullptr, 0);
@@ -113,6 +126,8 @@ Supervisor::Outcome Supervisor::outcome(const std::string& program) {
                std::strerror(exec_failure_.value));
     return {exit_code::kSetupFailed, false};
   }
+  // Killed with its reaper, which had no time to report it.
+  if (!main_exited_ && killed_by_stop_) return {128 + SIGKILL, true};
   if (!main_exited_) {
     log_.error("the guest's reaper ended without reporting the guest's status");
     return {exit_code::kSetupFailed, false};

@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "broker/control/stop_requests.h"
 #include "broker/event_loop.h"
 #include "shim/guest_launch.h"
 #include "sys/unique_fd.h"
@@ -33,6 +34,9 @@ class Supervisor {
   // Watches the launch socket, the reaper's status pipe and the signals on
   // `loop`. `guest` must outlive the run.
   void watch(const LaunchedGuest& guest, EventLoop& loop);
+  // Acts on stops asked for from other threads (`wwjail ctl stop`): SIGTERM
+  // to the main guest, then SIGKILL to the tree.
+  void watch_stops(control::StopRequests& stops, EventLoop& loop);
   // Collects every exited child without waiting (one that exited before
   // the signalfd was watched, too).
   void reap();
@@ -60,6 +64,7 @@ class Supervisor {
   bool foreground_ = false;
   const LaunchedGuest* guest_ = nullptr;
   bool main_exited_ = false, tree_gone_ = false;
+  bool killed_by_stop_ = false;  // the tree was killed at the end of a stop's grace
   int main_status_ = 0;
   ChildReport exec_failure_;
 };

@@ -30,5 +30,6 @@ int main(int argc, char** argv) {
   if (verb == "check") return check_verb(argc, argv);
   if (verb == "learn") return run_verb(argc - 1, argv + 1, true);
   if (verb == "compile") return compile_verb(argc - 1, argv + 1);
+  if (verb == "ctl") return ctl_verb(argc - 1, argv + 1);
   return run_verb(argc, argv, false);
 }

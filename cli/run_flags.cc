@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <charconv>
 
+#include "broker/control/control_dir.h"
 #include "policy/capability_names.h"
 #include "policy/enforcement.h"
 #include "policy/environment.h"
@@ -64,6 +65,16 @@ void add_enforcement_options(CLI::App& app, RunConfig& config, Flags& f) {
   app.add_flag("--audit", config.audit,
                "enforce no grant (the program may touch whatever you may): log what would be denied, and a "
                "summary at exit");
+  app.add_option("--name", config.control_name,
+                 "name the run and serve its control socket under that name (wwjail ctl ps, stop, events)")
+      ->type_name("NAME")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            return control::valid_jail_name(v) ? std::string()
+                                               : "'" + v + "' is not a name: 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -";
+          },
+          ""));
+  app.add_flag("--control", config.control, "serve the run's control socket (wwjail ctl), named PROGRAM-PID");
   app.add_flag("--broker-opens", config.broker_performs_opens,
                "perform every open in the broker (never CONTINUE, even where Landlock enforces the same rule)");
   app.add_option("--mediate", f.mediate,
@@ -175,6 +186,7 @@ void apply_enforcement(const Flags& f, RunConfig& config) {
   config.mediate = f.mediate.empty() ? MediateMode::kAuto : *parse_mediate(f.mediate);
   config.mediate_explicit = !f.mediate.empty();
   if (!f.metadata.empty()) config.metadata = *parse_metadata(f.metadata);
+  if (!config.control_name.empty()) config.control = true;
 }
 
 }  // namespace

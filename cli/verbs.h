@@ -5,6 +5,7 @@
 //                                               and write the policy it needed (cli/learn.cc)
 //   wwjail check FILE                          validate a policy, print its grants (cli/check.cc)
 //   wwjail compile MODULE.wasm [-o FILE]       compile a WebAssembly module ahead of time (cli/compile.cc)
+//   wwjail ctl ps|stop|events ...              the running jails' control plane (cli/ctl.cc)
 //
 // Each takes the verb's own argv (argv[0] is the verb, or wwjail for a run)
 // and returns the process's exit status (policy/run_config.h: exit_code).
@@ -19,6 +20,7 @@ namespace wwjail::cli {
 int run_verb(int argc, char** argv, bool learn);
 int check_verb(int argc, char** argv);
 int compile_verb(int argc, char** argv);
+int ctl_verb(int argc, char** argv);
 
 // Parses a verb's command line; an exit status when the run ends here:
 // help or version printed (0), or a bad option said in one line on stderr,

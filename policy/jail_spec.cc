@@ -53,6 +53,22 @@ std::vector<LimitRequest> checked_limits(const std::vector<LimitRequest>& all) {
   return requests;
 }
 
+namespace {
+
+// PROGRAM-PID, PROGRAM's base name kept to the characters a name may
+// have (broker/control/control_dir.h), at most 40 of them.
+std::string default_control_name(const std::string& program) {
+  std::string base = program.substr(program.rfind('/') + 1), name;
+  for (char c : base) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (name.size() < 40) name.push_back(ok ? c : '_');
+  }
+  if (name.empty() || name[0] == '.' || name[0] == '-') name.insert(name.begin(), 'j');
+  return name + "-" + std::to_string(::getpid());
+}
+
+}  // namespace
+
 JailSpec build_jail_spec(const RunConfig& config, const JailInputs& in, spdlog::logger& log) {
   JailSpec spec;
   spec.program = in.program.path;
@@ -78,6 +94,7 @@ JailSpec build_jail_spec(const RunConfig& config, const JailInputs& in, spdlog::
                                      config.mediate_explicit);
   spec.metadata = config.metadata;
   spec.broker_performs_opens = config.broker_performs_opens;
+  if (config.control) spec.control_name = config.control_name.empty() ? default_control_name(spec.program) : config.control_name;
   return spec;
 }
 

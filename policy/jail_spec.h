@@ -54,6 +54,8 @@ struct JailSpec {
   bool broker_performs_opens = false;
   // Exec grants rest on Landlock: a kernel without it is refused.
   bool landlock_required = true;
+  // The control socket's name ("": no control socket).
+  std::string control_name;
 };
 
 // What the spec is built from besides the RunConfig: the program as found

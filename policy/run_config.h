@@ -96,6 +96,10 @@ struct RunConfig {
   LogRequest log;
   // Enforce nothing new: what would be denied is allowed and logged.
   bool audit = false;
+  // The control socket (`wwjail ctl`, broker/control/): served when
+  // `control` is set, under `control_name` ("": PROGRAM-PID).
+  bool control = false;
+  std::string control_name;
   // WebAssembly guests: where compiled modules are cached, and the most
   // linear memory a module may have (0: what the module declares).
   std::string wasm_cache;

@@ -1,0 +1,238 @@
+// The control plane, black-box: `wwjail --name` serves a control socket and
+// `wwjail ctl` lists, stops and watches the run through it. Each test has a
+// control directory of its own (WWJAIL_CONTROL_DIR), so tests running at
+// once do not see each other's jails.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "jail_runner.h"
+
+namespace wwjail::testing {
+namespace {
+
+class Control : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = scratch_.path() + "/ctl";
+    ::setenv("WWJAIL_CONTROL_DIR", dir_.c_str(), 1);
+  }
+  void TearDown() override { ::unsetenv("WWJAIL_CONTROL_DIR"); }
+
+  // wwjail ARGS -- COMMAND in the background.
+  std::future<RunResult> start(const std::vector<std::string>& args, const std::vector<std::string>& command) {
+    std::vector<std::string> argv{wwjail_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--");
+    argv.insert(argv.end(), command.begin(), command.end());
+    return std::async(std::launch::async, [argv] { return run(argv, "", 60); });
+  }
+  std::string sock(const std::string& name) const { return dir_ + "/" + name + ".sock"; }
+  // Until `name`'s socket exists (false after 10 s).
+  bool wait_for_socket(const std::string& name) const {
+    for (int i = 0; i < 1000; ++i) {
+      struct stat st{};
+      if (::stat(sock(name).c_str(), &st) == 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  RunResult ctl(const std::vector<std::string>& args, int timeout_s = 30) {
+    std::vector<std::string> argv{wwjail_bin(), "ctl"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, "", timeout_s);
+  }
+
+  ScratchDir scratch_;
+  std::string dir_;
+};
+
+const std::vector<std::string> kShell{"--read", "/usr", "--exec", "/usr/bin"};
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+TEST_F(Control, PsListsTheRunAndStopEndsItWithTheGuestsStatus) {
+  auto jail = start(with(kShell, {"--name", "c1"}),
+                    {"/bin/sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done"});
+  ASSERT_TRUE(wait_for_socket("c1"));
+  RunResult ps = ctl({"ps"});
+  EXPECT_EQ(ps.exit_code, 0) << describe(ps);
+  EXPECT_NE(ps.out.find("c1 "), std::string::npos) << ps.out;
+  EXPECT_NE(ps.out.find("trap 'exit 7' TERM"), std::string::npos) << ps.out;
+  RunResult js = ctl({"ps", "--json"});
+  auto lines = split_lines(js.out);
+  ASSERT_EQ(lines.size(), 1u) << js.out;
+  auto j = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(j["name"], "c1");
+  EXPECT_EQ(j["mode"], "enforce");
+  EXPECT_EQ(j["program"], "/usr/bin/dash");
+  EXPECT_GT(j["main_pid"].get<int>(), 0);
+  RunResult stop = ctl({"stop", "c1", "--grace", "20s"});
+  EXPECT_EQ(stop.exit_code, 0) << describe(stop);
+  RunResult r = jail.get();
+  EXPECT_EQ(r.exit_code, 7) << describe(r);
+  EXPECT_NE(r.err.find("stop asked for over the control socket"), std::string::npos) << r.err;
+  struct stat st{};
+  EXPECT_NE(::stat(sock("c1").c_str(), &st), 0) << "the socket outlived the run";
+  EXPECT_EQ(ctl({"ps"}).out.find("c1 "), std::string::npos);
+}
+
+TEST_F(Control, StopKillsAGuestThatIgnoresTermAfterTheGrace) {
+  auto jail = start(with(kShell, {"--name", "c2"}), {"/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"});
+  ASSERT_TRUE(wait_for_socket("c2"));
+  RunResult stop = ctl({"stop", "c2", "--grace", "200ms"});
+  EXPECT_EQ(stop.exit_code, 0) << describe(stop);
+  RunResult r = jail.get();
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL) << describe(r);
+  EXPECT_NE(r.err.find("outlived the stop's grace"), std::string::npos) << r.err;
+}
+
+TEST_F(Control, EventsShowsTheDenialsAsTheyComeAndEndsWithTheRun) {
+  // Distinct targets, so that none is folded into a repeat; long enough for
+  // the subscriber to be there for most of them.
+  auto jail = start(with(kShell, {"--name", "c3", "--mediate", "files"}),
+                    {"/bin/sh", "-c", "sleep 0.3; for i in $(seq 60); do cat /etc/shadow-$i 2>/dev/null; sleep 0.05; done; exit 0"});
+  ASSERT_TRUE(wait_for_socket("c3"));
+  RunResult ev = ctl({"events", "c3", "--json"}, 60);
+  RunResult r = jail.get();
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(ev.exit_code, 0) << describe(ev);
+  int shadow = 0;
+  for (const auto& line : split_lines(ev.out)) {
+    auto j = nlohmann::json::parse(line);
+    if (j["syscall"] == "openat" && j["decision"] == "deny" &&
+        j["target"].get<std::string>().rfind("/etc/shadow-", 0) == 0)
+      ++shadow;
+  }
+  EXPECT_GE(shadow, 10) << ev.out;
+}
+
+// A guest that may connect to its jail's control socket, and runs wwjail ctl
+// itself, must not be served: the broker performs its connects, so the
+// server sees the broker's pid, and refuses whoever supervises guests. The
+// same stop from outside, after it, ends the run (a jail that refused every
+// client would pass the first half alone).
+TEST_F(Control, AGuestGrantedItsControlSocketCannotStopItsJail) {
+  ASSERT_EQ(::mkdir(dir_.c_str(), 0700), 0);  // granted, so it must exist
+  for (const char* mode : {"auto", "files"}) {
+    SCOPED_TRACE(mode);
+    std::string name = std::string("c4") + mode;
+    std::string inner = wwjail_bin() + " ctl stop " + name + " --grace 0; echo inner=$?; sleep 0.5; echo alive; " +
+                        "while :; do sleep 0.05; done";
+    std::string bin_dir = wwjail_bin().substr(0, wwjail_bin().rfind('/'));
+    auto jail = start(with(kShell, {"--name", name, "--mediate", mode, "--exec", bin_dir, "--read", dir_, "--connect",
+                                    "unix:" + sock(name), "--env", "WWJAIL_CONTROL_DIR=" + dir_}),
+                      {"/bin/sh", "-c", inner});
+    ASSERT_TRUE(wait_for_socket(name));
+    // The guest tries first; then the outside stops the run.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    RunResult stop = ctl({"stop", name, "--grace", "5s"});
+    EXPECT_EQ(stop.exit_code, 0) << describe(stop);
+    RunResult r = jail.get();
+    EXPECT_NE(r.out.find("inner=1\nalive"), std::string::npos) << describe(r);
+    EXPECT_NE(r.err.find("refused a connection"), std::string::npos) << r.err;
+    EXPECT_EQ(r.exit_code, 128 + SIGTERM) << describe(r);
+  }
+}
+
+TEST_F(Control, ANameInUseStopsTheSecondRunAndADeadRunsSocketIsReplaced) {
+  auto jail = start(with(kShell, {"--name", "c5"}), {"/bin/sh", "-c", "sleep 30"});
+  ASSERT_TRUE(wait_for_socket("c5"));
+  RunResult second = run({wwjail_bin(), "--name", "c5", "--", "/bin/true"});
+  EXPECT_EQ(second.exit_code, 125) << describe(second);
+  EXPECT_NE(second.err.find("a jail named c5 is running"), std::string::npos) << second.err;
+  EXPECT_EQ(ctl({"stop", "c5", "--grace", "1s"}).exit_code, 0);
+  jail.get();
+  // A socket nobody listens on, as a run killed with SIGKILL leaves.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::strcpy(un.sun_path, sock("c6").c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&un), sizeof un), 0) << std::strerror(errno);
+  ::close(fd);
+  RunResult third = run({wwjail_bin(), "--name", "c6", "--", "/bin/true"});
+  EXPECT_EQ(third.exit_code, 0) << describe(third);
+  struct stat st{};
+  EXPECT_NE(::stat(sock("c6").c_str(), &st), 0);
+}
+
+TEST_F(Control, AWriteGrantOverTheControlDirectoryIsRefused) {
+  RunResult r = run({wwjail_bin(), "--name", "c7", "--write", scratch_.path(), "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 125) << describe(r);
+  EXPECT_NE(r.err.find("covers the control directory"), std::string::npos) << r.err;
+  struct stat st{};
+  EXPECT_NE(::stat(sock("c7").c_str(), &st), 0) << "the refused run left its socket";
+  // Beside it, a write grant elsewhere runs.
+  ScratchDir other;
+  EXPECT_EQ(run({wwjail_bin(), "--name", "c7", "--write", other.path(), "--", "/bin/true"}).exit_code, 0);
+}
+
+TEST_F(Control, AnUntrustedControlDirectoryIsRefusedByBothSides) {
+  ASSERT_EQ(::mkdir(dir_.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+  RunResult r = run({wwjail_bin(), "--name", "c8", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 125) << describe(r);
+  EXPECT_NE(r.err.find("writable by its group or others"), std::string::npos) << r.err;
+  RunResult ps = ctl({"ps"});
+  EXPECT_EQ(ps.exit_code, 125) << describe(ps);
+  EXPECT_NE(ps.err.find("cannot be trusted"), std::string::npos) << ps.err;
+}
+
+// Garbage, a client that never speaks, more connections than allowed: the
+// run goes on, a well-behaved client is still served, and the guest's status
+// is its own.
+TEST_F(Control, HostileClientsLeaveTheRunAndOtherClientsAlone) {
+  auto jail = start(with(kShell, {"--name", "c9"}), {"/bin/sh", "-c", "sleep 3; exit 5"});
+  ASSERT_TRUE(wait_for_socket("c9"));
+  std::vector<int> held;
+  for (int i = 0; i < 24; ++i) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    std::strcpy(un.sun_path, sock("c9").c_str());
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un), 0);
+    if (i % 3 == 0) {
+      std::string junk(4096, '\xff');
+      (void)!::write(fd, junk.data(), junk.size());
+    }
+    held.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int fd : held) ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  RunResult ps = ctl({"ps"});
+  EXPECT_NE(ps.out.find("c9 "), std::string::npos) << describe(ps);
+  RunResult r = jail.get();
+  EXPECT_EQ(r.exit_code, 5) << describe(r);
+}
+
+TEST_F(Control, BadUsageAndAbsentJailsSayWhatIsWrong) {
+  RunResult none = ctl({"stop", "nosuch"});
+  EXPECT_EQ(none.exit_code, 1) << describe(none);
+  EXPECT_NE(none.err.find("no jail named nosuch is running"), std::string::npos) << none.err;
+  RunResult bad = ctl({"events", "../x"});
+  EXPECT_EQ(bad.exit_code, 125) << describe(bad);
+  EXPECT_EQ(ctl({}).exit_code, 125);
+  EXPECT_EQ(ctl({"stop", "x", "--grace", "soon"}).exit_code, 125);
+  RunResult name = run({wwjail_bin(), "--name", "a/b", "--", "/bin/true"});
+  EXPECT_EQ(name.exit_code, 125);
+  EXPECT_EQ(split_lines(name.err).size(), 1u) << name.err;
+  RunResult empty = ctl({"ps"});
+  EXPECT_EQ(empty.exit_code, 0) << describe(empty);
+}
+
+}  // namespace
+}  // namespace wwjail::testing
