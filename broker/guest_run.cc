@@ -280,20 +280,64 @@ control::ControlFacts control_facts(const JailSpec& spec, const LogSinks& logs) 
   return f;
 }
 
-// A guest that may write where the control sockets are could put its own
-// in place of another jail's: such a run gets no control socket.
+// Whether `dir` is `top` or lies below it: by path, or by the identity of
+// one of dir's ancestors (a bind mount of the same tree under another name).
+bool lies_within(const std::string& dir, const std::string& top) {
+  if (top == "/" || dir == top || dir.rfind(top + "/", 0) == 0) return true;
+  struct stat t{};
+  if (::stat(top.c_str(), &t) != 0) return false;
+  for (std::string d = dir; !d.empty();) {
+    struct stat s{};
+    if (::stat(d.c_str(), &s) == 0 && s.st_dev == t.st_dev && s.st_ino == t.st_ino) return true;
+    size_t slash = d.rfind('/');
+    d = slash == 0 || slash == std::string::npos ? (d == "/" ? "" : "/") : d.substr(0, slash);
+  }
+  return false;
+}
+
+// The nearest existing directory at or above `path`, canonical.
+std::string existing_canonical(const std::string& path) {
+  std::string p = path;
+  for (;;) {
+    if (char* real = ::realpath(p.c_str(), nullptr)) {
+      std::string out = real;
+      std::free(real);
+      return out + (p.size() < path.size() ? path.substr(p.size()) : "");
+    }
+    size_t slash = p.rfind('/');
+    if (slash == std::string::npos || slash == 0) return path;
+    p = p.substr(0, slash);
+  }
+}
+
+// A guest that may write where control sockets are could put its own in
+// place of another jail's: a run that serves one refuses write grants over
+// its directory.
 void refuse_writes_over(const StorageCaps& storage, const std::string& dir) {
-  char* real = ::realpath(dir.c_str(), nullptr);
-  std::string canonical = real ? real : dir;
-  std::free(real);
+  std::string canonical = existing_canonical(dir);
   for (const Grant& g : storage.grants()) {
     if (!(g.rights & kWrite) || !g.directory || g.audit_fallback) continue;
-    bool covers = g.path == "/" || canonical == g.path || canonical.rfind(g.path + "/", 0) == 0;
-    if (covers)
+    if (lies_within(canonical, g.path))
       throw SetupError("the write grant " + g.origin + " covers the control directory " + canonical +
                        ", where the guest could replace another jail's socket: grant less, or set "
                        "WWJAIL_CONTROL_DIR to a directory outside the grants");
   }
+}
+
+// No run's guest may listen in a control directory, where `wwjail ctl`
+// would take its socket for a jail's.
+void refuse_sockets_in_control_dirs(const JailSpec& spec) {
+  auto check = [](const NetEndpoint& e, const std::string& origin) {
+    if (e.transport != Transport::kUnix || e.abstract) return;
+    for (const std::string& dir : control::control_dir_candidates()) {
+      std::string parent = e.path.substr(0, e.path.rfind('/'));
+      if (lies_within(existing_canonical(parent.empty() ? "/" : parent), existing_canonical(dir)))
+        throw SetupError(origin + ": " + e.path + " is in wwjail's control directory " + dir +
+                         ", where only a jail's own control socket may listen");
+    }
+  };
+  for (const NetGrant& g : spec.net.bind_grants()) check(g.endpoint, g.origin);
+  for (const NetEndpoint& e : spec.listen) check(e, "--listen unix:" + e.path);
 }
 
 }  // namespace
@@ -316,6 +360,7 @@ int run_guest(const RunConfig& config, LogSinks& logs, DecisionObserver* observe
 int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, bool* started) {
   spdlog::logger& log = *logs.messages;
   if (std::string why = kernel_mount_under_grants(spec.storage); !why.empty()) throw SetupError(why);
+  refuse_sockets_in_control_dirs(spec);
   // The control plane, bound before the launch so that a name in use stops
   // the run before anything starts; served once the guest is released.
   // Declared before the session it reads from, so it goes after it.
@@ -351,6 +396,10 @@ int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, b
     session.emplace(spec, roots, facts(launched->reaper_pid), logs, observer, watcher);
   }
   LaunchedGuest& guest = *launched;
+  // The guest tree holds the --listen sockets now; the broker lets go of
+  // its own, so that it is not the one holding a socket a guest answers on
+  // (a control client checks that the process that listened holds it).
+  for (auto& ls : listen_sockets) ls->fd.reset();
   walls.landlock.fd.reset();
   if (walls.landlock_without_view) walls.landlock_without_view->fd.reset();
   log_launch(plan, guest, walls.enforcement, log);
@@ -361,6 +410,7 @@ int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, b
 
   supervisor.watch(guest, session->loop());
   if (stops) supervisor.watch_stops(*stops, session->loop());
+  if (spec.timeout_ms) supervisor.watch_deadline(spec.timeout_ms, spec.timeout_grace_ms, session->loop());
   session->serve(
       std::move(guest.notify_fd),
       [&] {

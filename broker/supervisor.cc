@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,10 +79,44 @@ void Supervisor::watch_stops(control::StopRequests& stops, EventLoop& loop) {
     if (t.terminate && !main_exited_) forward(SIGTERM);
     if (t.kill && !tree_gone_) {
       log_.warn("the guest outlived the stop's grace: killing its tree");
-      killed_by_stop_ = true;
-      end_tree();
+      kill_tree();
     }
     return !tree_gone_;
+  });
+}
+
+namespace {
+
+bool arm(int timerfd, uint32_t ms) {
+  itimerspec t{};
+  t.it_value.tv_sec = ms / 1000;
+  t.it_value.tv_nsec = static_cast<long>(ms % 1000) * 1000000L + (ms == 0 ? 1 : 0);
+  return ::timerfd_settime(timerfd, 0, &t, nullptr) == 0;
+}
+
+}  // namespace
+
+void Supervisor::watch_deadline(uint32_t timeout_ms, uint32_t grace_ms, EventLoop& loop) {
+  deadline_.reset(check_sys("timerfd_create", [] { return ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }));
+  grace_ms_ = grace_ms;
+  if (!arm(deadline_.get(), timeout_ms)) throw_sys("timerfd_settime (--timeout)");
+  loop.watch_readable(deadline_.get(), [this, timeout_ms](uint32_t) {
+    uint64_t expirations;
+    if (::read(deadline_.get(), &expirations, sizeof expirations) != static_cast<ssize_t>(sizeof expirations))
+      return !tree_gone_;
+    if (!deadline_passed_) {
+      deadline_passed_ = true;
+      log_.warn("the run reached its --timeout of {} ms: SIGTERM to the guest, SIGKILL after {} ms", timeout_ms,
+                grace_ms_);
+      if (!main_exited_) forward(SIGTERM);
+      arm(deadline_.get(), grace_ms_);
+      return !tree_gone_;
+    }
+    if (!tree_gone_) {
+      log_.warn("the guest outlived the --timeout's grace: killing its tree");
+      kill_tree();
+    }
+    return false;
   });
 }
 
@@ -102,6 +137,14 @@ void Supervisor::reap() {
     if (p <= 0) return;
     if (p == guest_->reaper_pid) tree_gone_ = true;
   }
+}
+
+// SIGKILL to the main guest: the reaper reports its status (137) and kills
+// the rest of the tree, as at any end of the main guest; without a PID
+// namespace only the reaper knows the tree, so killing the reaper instead
+// would leave the guest's other processes running.
+void Supervisor::kill_tree() {
+  ::syscall(SYS_pidfd_send_signal, guest_->pidfd.get(), SIGKILL, nullptr, 0);
 }
 
 void Supervisor::end_tree() {
@@ -126,8 +169,6 @@ Supervisor::Outcome Supervisor::outcome(const std::string& program) {
                std::strerror(exec_failure_.value));
     return {exit_code::kSetupFailed, false};
   }
-  // Killed with its reaper, which had no time to report it.
-  if (!main_exited_ && killed_by_stop_) return {128 + SIGKILL, true};
   if (!main_exited_) {
     log_.error("the guest's reaper ended without reporting the guest's status");
     return {exit_code::kSetupFailed, false};

@@ -37,12 +37,17 @@ class Supervisor {
   // Acts on stops asked for from other threads (`wwjail ctl stop`): SIGTERM
   // to the main guest, then SIGKILL to the tree.
   void watch_stops(control::StopRequests& stops, EventLoop& loop);
+  // Stops the run after `timeout_ms` (--timeout) the same way, with
+  // `grace_ms` between SIGTERM and SIGKILL.
+  void watch_deadline(uint32_t timeout_ms, uint32_t grace_ms, EventLoop& loop);
   // Collects every exited child without waiting (one that exited before
   // the signalfd was watched, too).
   void reap();
   bool tree_gone() const { return tree_gone_; }
   // The guests can no longer be served: ends the tree now.
   void end_tree();
+  // A stop's grace is over: kills the main guest, and the reaper the rest.
+  void kill_tree();
 
   // After the loop: the terminal goes back to wwjail's group.
   void hand_back_terminal();
@@ -61,10 +66,12 @@ class Supervisor {
 
   spdlog::logger& log_;
   UniqueFd sigfd_;
+  UniqueFd deadline_;  // timerfd: --timeout, then its grace
+  uint32_t grace_ms_ = 0;
+  bool deadline_passed_ = false;
   bool foreground_ = false;
   const LaunchedGuest* guest_ = nullptr;
   bool main_exited_ = false, tree_gone_ = false;
-  bool killed_by_stop_ = false;  // the tree was killed at the end of a stop's grace
   int main_status_ = 0;
   ChildReport exec_failure_;
 };

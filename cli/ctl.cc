@@ -20,6 +20,7 @@
 #include "broker/control/control_client.h"
 #include "broker/control/control_dir.h"
 #include "cli/verbs.h"
+#include "policy/duration.h"
 #include "policy/policy_learner.h"
 #include "policy/run_config.h"
 
@@ -51,22 +52,6 @@ nlohmann::json summary_json(const control::JailSummary& j) {
           {"stopping", j.stopping}};
 }
 
-// Parses DURATION: N (seconds), Nms, Ns, Nm. False when it is not one.
-bool parse_duration_ms(const std::string& text, uint32_t& ms) {
-  size_t used = 0;
-  unsigned long v = 0;
-  try {
-    v = std::stoul(text, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  std::string unit = text.substr(used);
-  uint64_t scale = unit.empty() || unit == "s" ? 1000 : unit == "ms" ? 1 : unit == "m" ? 60000 : 0;
-  if (scale == 0 || v > UINT32_MAX / scale) return false;
-  ms = static_cast<uint32_t>(v * scale);
-  return true;
-}
-
 // The directory, if both sides may trust it; prints why not.
 bool usable_dir(const std::string& dir) {
   struct stat st{};
@@ -86,14 +71,14 @@ int ps(const std::string& dir, bool json) {
       control::ControlClient client(control::socket_path(dir, name), 2000);
       control::JailSummary j = client.info();
       if (json) {
-        std::printf("%s\n", summary_json(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        std::printf("%s\n", summary_json(j).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace).c_str());
       } else {
         std::printf("%-24s %8d %8d %8s %8llu %-8s %s\n", escape_visibly(j.name).c_str(), j.wwjail_pid, j.main_pid,
                     uptime(j.started_unix_ms).c_str(), static_cast<unsigned long long>(j.denied),
-                    (j.stopping ? "stopping" : j.mode.c_str()), command_line(j).c_str());
+                    (j.stopping ? std::string("stopping") : escape_visibly(j.mode)).c_str(), command_line(j).c_str());
       }
     } catch (const control::ControlError& e) {
-      if (!e.absent()) std::fprintf(stderr, "wwjail ctl: %s: %s\n", name.c_str(), e.what());
+      if (!e.absent()) std::fprintf(stderr, "wwjail ctl: %s: %s\n", name.c_str(), escape_visibly(e.what()).c_str());
     }
   }
   return 0;
@@ -103,8 +88,9 @@ int stop(const std::string& dir, const std::string& name, uint32_t grace_ms) {
   control::ControlClient client(control::socket_path(dir, name));
   client.stop(grace_ms);
   // The run ends within the grace (then SIGKILL), plus its own teardown.
-  if (!client.wait_closed(grace_ms + 10000)) {
-    std::fprintf(stderr, "wwjail ctl: %s did not end within %u ms of its grace\n", name.c_str(), grace_ms + 10000);
+  uint32_t wait_ms = grace_ms > UINT32_MAX - 10000 ? UINT32_MAX : grace_ms + 10000;
+  if (!client.wait_closed(wait_ms)) {
+    std::fprintf(stderr, "wwjail ctl: %s did not end within %u ms\n", name.c_str(), wait_ms);
     return kNoJail;
   }
   return 0;
@@ -117,9 +103,9 @@ void print_event(const control::ReceivedEvent& e, bool json) {
   if (json) {
     nlohmann::json j = {{"unix_ms", e.unix_ms}, {"tid", e.tid},       {"syscall", e.syscall}, {"target", e.target},
                         {"need", e.need},       {"decision", e.kind}, {"missing", e.missing}, {"reason", e.reason}};
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", j.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace).c_str());
   } else {
-    std::string line = e.kind + " " + escape_visibly(e.syscall) + " " + escape_visibly(e.need) + " " +
+    std::string line = escape_visibly(e.kind) + " " + escape_visibly(e.syscall) + " " + escape_visibly(e.need) + " " +
                        escape_visibly(e.target) + " tid=" + std::to_string(e.tid);
     if (!e.missing.empty()) line += " (needs " + escape_visibly(e.missing) + ")";
     if (!e.reason.empty()) line += ": " + escape_visibly(e.reason);
@@ -145,7 +131,7 @@ int ctl_verb(int argc, char** argv) {
   ps_cmd->add_flag("--json", json, "one JSON object per jail and line");
   auto* stop_cmd = app.add_subcommand("stop", "end a run: SIGTERM to its main guest, SIGKILL to its tree after the grace");
   stop_cmd->add_option("NAME", name, "the jail's name (wwjail ctl ps)")->required();
-  stop_cmd->add_option("--grace", grace, "how long the guest has to exit after SIGTERM: N, Nms, Ns or Nm (default 10s)")
+  stop_cmd->add_option("--grace", grace, "how long the guest has to exit after SIGTERM: N, Nms, Ns, Nm or Nh (default 10s)")
       ->type_name("DURATION");
   auto* events_cmd = app.add_subcommand("events", "print the jail's decisions as they are made, until it ends");
   events_cmd->add_option("NAME", name, "the jail's name (wwjail ctl ps)")->required();
@@ -161,17 +147,17 @@ int ctl_verb(int argc, char** argv) {
     }
     if (!usable_dir(dir)) return exit_code::kSetupFailed;
     if (stop_cmd->parsed()) {
-      uint32_t grace_ms = 0;
-      if (!parse_duration_ms(grace, grace_ms)) {
-        std::fprintf(stderr, "wwjail ctl: --grace %s: write N, Nms, Ns or Nm\n", escape_visibly(grace).c_str());
+      std::optional<uint32_t> grace_ms = parse_duration_ms(grace);
+      if (!grace_ms) {
+        std::fprintf(stderr, "wwjail ctl: --grace %s: write N, Nms, Ns, Nm or Nh\n", escape_visibly(grace).c_str());
         return exit_code::kSetupFailed;
       }
-      return stop(dir, name, grace_ms);
+      return stop(dir, name, *grace_ms);
     }
     return events(dir, name, json);
   } catch (const control::ControlError& e) {
     if (e.absent()) std::fprintf(stderr, "wwjail ctl: no jail named %s is running (in %s)\n", name.c_str(), dir.c_str());
-    else std::fprintf(stderr, "wwjail ctl: %s\n", e.what());
+    else std::fprintf(stderr, "wwjail ctl: %s\n", escape_visibly(e.what()).c_str());
     return kNoJail;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "wwjail ctl: %s\n", e.what());

@@ -6,6 +6,7 @@
 
 #include "broker/control/control_dir.h"
 #include "policy/capability_names.h"
+#include "policy/duration.h"
 #include "policy/enforcement.h"
 #include "policy/environment.h"
 #include "policy/grant_kinds.h"
@@ -75,6 +76,17 @@ void add_enforcement_options(CLI::App& app, RunConfig& config, Flags& f) {
           },
           ""));
   app.add_flag("--control", config.control, "serve the run's control socket (wwjail ctl), named PROGRAM-PID");
+  auto duration = CLI::Validator(
+      [](std::string& v) -> std::string {
+        return parse_duration_ms(v) ? std::string() : "'" + v + "' is not a duration: N, Nms, Ns, Nm or Nh";
+      },
+      "");
+  app.add_option("--timeout", f.timeout, "stop the run after DURATION: SIGTERM to the guest, SIGKILL after the grace")
+      ->type_name("DURATION")
+      ->check(duration);
+  app.add_option("--timeout-grace", f.timeout_grace, "how long a timed-out guest has after SIGTERM (default 10s)")
+      ->type_name("DURATION")
+      ->check(duration);
   app.add_flag("--broker-opens", config.broker_performs_opens,
                "perform every open in the broker (never CONTINUE, even where Landlock enforces the same rule)");
   app.add_option("--mediate", f.mediate,
@@ -187,6 +199,9 @@ void apply_enforcement(const Flags& f, RunConfig& config) {
   config.mediate_explicit = !f.mediate.empty();
   if (!f.metadata.empty()) config.metadata = *parse_metadata(f.metadata);
   if (!config.control_name.empty()) config.control = true;
+  if (!f.timeout.empty()) config.timeout_ms = *parse_duration_ms(f.timeout);
+  if (!f.timeout_grace.empty()) config.timeout_grace_ms = *parse_duration_ms(f.timeout_grace);
+  if (config.timeout_ms == 0 && !f.timeout.empty()) throw SetupError("--timeout 0: give a duration above 0");
 }
 
 }  // namespace

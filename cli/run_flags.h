@@ -26,6 +26,7 @@ struct Flags {
   std::string max_memory;
   std::string mediate;  // --mediate (only a flag); empty: not given, auto
   std::string metadata;          // --metadata ("": as the policy says, hidden by default)
+  std::string timeout, timeout_grace;  // --timeout, --timeout-grace (checked when parsed)
 };
 
 void add_run_options(CLI::App& app, RunConfig& config, Flags& f);

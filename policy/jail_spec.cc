@@ -94,6 +94,8 @@ JailSpec build_jail_spec(const RunConfig& config, const JailInputs& in, spdlog::
                                      config.mediate_explicit);
   spec.metadata = config.metadata;
   spec.broker_performs_opens = config.broker_performs_opens;
+  spec.timeout_ms = config.timeout_ms;
+  spec.timeout_grace_ms = config.timeout_grace_ms;
   if (config.control) spec.control_name = config.control_name.empty() ? default_control_name(spec.program) : config.control_name;
   return spec;
 }

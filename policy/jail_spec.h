@@ -56,6 +56,9 @@ struct JailSpec {
   bool landlock_required = true;
   // The control socket's name ("": no control socket).
   std::string control_name;
+  // Stop the run after timeout_ms (0: never): SIGTERM, SIGKILL after the grace.
+  uint32_t timeout_ms = 0;
+  uint32_t timeout_grace_ms = 10000;
 };
 
 // What the spec is built from besides the RunConfig: the program as found

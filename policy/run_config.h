@@ -100,6 +100,10 @@ struct RunConfig {
   // `control` is set, under `control_name` ("": PROGRAM-PID).
   bool control = false;
   std::string control_name;
+  // --timeout: the run is stopped after this long (0: never), as
+  // `wwjail ctl stop` would with a grace of `timeout_grace_ms`.
+  uint32_t timeout_ms = 0;
+  uint32_t timeout_grace_ms = 10000;
   // WebAssembly guests: where compiled modules are cached, and the most
   // linear memory a module may have (0: what the module declares).
   std::string wasm_cache;

@@ -7,7 +7,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <cerrno>
 #include <cstring>
 
@@ -71,11 +75,54 @@ class PrintingSink final : public schema::EventSink::Server {
   kj::Own<kj::PromiseFulfiller<void>> done_;
 };
 
+// The sockfs inodes of the listening unix sockets bound at `path`, as this
+// network namespace's /proc/net/unix lists them.
+std::vector<std::string> listening_inodes(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/net/unix");
+  std::string line;
+  std::getline(in, line);  // the header
+  while (std::getline(in, line)) {
+    // Num RefCount Protocol Flags Type St Inode Path
+    std::istringstream f(line);
+    std::string num, refs, proto, flags, type, state, inode, name;
+    if (!(f >> num >> refs >> proto >> flags >> type >> state >> inode >> name)) continue;
+    if (name == path && (std::stoul(flags, nullptr, 16) & 0x10000)) out.push_back(inode);  // __SO_ACCEPTCON
+  }
+  return out;
+}
+
+// Whether process `pid` holds a descriptor of one of `inodes`: the process
+// that listened (SO_PEERCRED) still holds the socket, as a jail's broker
+// does. A broker that bound and listened for a guest closed its duplicate:
+// the guest holds that socket, and would be the one answering.
+bool holds_socket(pid_t pid, const std::vector<std::string>& inodes) {
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return false;
+  bool found = false;
+  char link[64];
+  for (dirent* e; !found && (e = ::readdir(d));) {
+    ssize_t n = ::readlinkat(::dirfd(d), e->d_name, link, sizeof link - 1);
+    if (n <= 0) continue;
+    std::string l(link, static_cast<size_t>(n));
+    for (const auto& i : inodes) found = found || l == "socket:[" + i + "]";
+  }
+  ::closedir(d);
+  return found;
+}
+
 }  // namespace
 
 ControlClient::ControlClient(const std::string& path, uint32_t timeout_ms)
     : state_(std::make_unique<State>()), timeout_ms_(timeout_ms) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // A socket of the user's (or root's), never a link to one elsewhere.
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0 && (!S_ISSOCK(st.st_mode) || (st.st_uid != ::geteuid() && st.st_uid != 0)))
+    throw ControlError(path + ": not a socket of this user's (a link, a file, or another user's)", ControlError::kOther);
+  // Non-blocking: a listener that never accepts fills its backlog, and a
+  // blocking connect would then wait for ever.
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   sockaddr_un un{};
   un.sun_family = AF_UNIX;
   if (path.size() >= sizeof un.sun_path)
@@ -84,14 +131,20 @@ ControlClient::ControlClient(const std::string& path, uint32_t timeout_ms)
   if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&un), sizeof un) != 0) {
     int err = errno;
     bool absent = err == ENOENT || err == ECONNREFUSED;
-    throw ControlError(path + ": " + (absent ? std::string("no jail is running there") : std::strerror(err)),
-                       absent ? ControlError::kAbsent : ControlError::kOther);
+    std::string why = absent ? "no jail is running there"
+                      : err == EAGAIN ? "it accepts no connections (its backlog is full)"
+                                      : std::strerror(err);
+    throw ControlError(path + ": " + why, absent ? ControlError::kAbsent : ControlError::kOther);
   }
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
       (cred.uid != ::geteuid() && cred.uid != 0))
     throw ControlError(path + ": the socket belongs to uid " + std::to_string(cred.uid) + ", not to this user",
+                       ControlError::kOther);
+  if (!holds_socket(cred.pid, listening_inodes(path)))
+    throw ControlError(path + ": the process that listens there does not hold the socket: a guest of some jail "
+                       "answers it, not a jail's control server",
                        ControlError::kOther);
   state_->stream = state_->io.lowLevelProvider->wrapSocketFd(fd.release(), kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
                                                                             kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);

@@ -22,6 +22,13 @@ std::string control_dir() {
   return "/tmp/wwjail-" + std::to_string(uid);
 }
 
+std::vector<std::string> control_dir_candidates() {
+  std::vector<std::string> out{control_dir(), "/run/wwjail", "/tmp/wwjail-" + std::to_string(::geteuid())};
+  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && runtime[0] == '/')
+    out.push_back(std::string(runtime) + "/wwjail");
+  return out;
+}
+
 bool valid_jail_name(std::string_view name) {
   if (name.empty() || name.size() > 64 || name[0] == '.' || name[0] == '-') return false;
   for (char c : name) {

@@ -13,10 +13,15 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wwjail::control {
 
 std::string control_dir();
+
+// Every directory a ctl of this user may look in, whatever its environment:
+// control_dir(), /run/wwjail, $XDG_RUNTIME_DIR/wwjail, /tmp/wwjail-UID.
+std::vector<std::string> control_dir_candidates();
 
 // A jail's name: 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'.
 bool valid_jail_name(std::string_view name);

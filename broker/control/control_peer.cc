@@ -21,7 +21,10 @@
 namespace wwjail::control {
 namespace {
 
-bool alive(const UniqueFd& pidfd) { return ::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) == 0; }
+// EPERM: alive, but not ours to signal (root's, PID 1 for a user's server).
+bool alive(const UniqueFd& pidfd) {
+  return ::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) == 0 || errno == EPERM;
+}
 
 // The peer's pinned process, or an invalid fd where the kernel has no
 // SO_PEERPIDFD (before 6.5) and pid reuse is then the residual doubt.

@@ -36,6 +36,11 @@ namespace schema = wwjail::control::schema;
 // A sink may have this many pushes unanswered; past it, its events are
 // dropped and counted (the guests never wait for a subscriber).
 constexpr int kMaxInFlight = 64;
+// Subscriptions at once, over all connections.
+constexpr size_t kMaxSubscribers = 16;
+// Replies a connection may leave unread, in words: past it the server
+// reads no more of its calls (RpcSystem::setFlowLimit).
+constexpr size_t kFlowLimitWords = 1 << 16;
 
 class LoggingErrors final : public kj::TaskSet::ErrorHandler {
  public:
@@ -56,6 +61,7 @@ class Fanout {
   // before it).
   void use(kj::TaskSet& tasks) { tasks_ = &tasks; }
 
+  bool full() const { return subs_.size() >= kMaxSubscribers; }
   uint64_t add(schema::EventSink::Client sink) {
     uint64_t id = next_++;
     subs_.emplace(id, Subscriber{kj::mv(sink)});
@@ -129,10 +135,37 @@ class SubscriptionImpl final : public schema::Subscription::Server {
   uint64_t id_;
 };
 
+// The run's one kill timer, the earliest any stop asked for: repeated stops
+// cost nothing and are logged once.
+class Stopper {
+ public:
+  Stopper(kj::Timer& timer, StopRequests& stops, spdlog::logger& log) : timer_(timer), stops_(stops), log_(log) {}
+
+  void stop(uint32_t grace_ms) {
+    kj::TimePoint at = timer_.now() + grace_ms * kj::MILLISECONDS;
+    KJ_IF_MAYBE(earlier, kill_at_) {
+      if (*earlier <= at) return;
+    } else {
+      log_.warn("stop asked for over the control socket (grace {} ms)", grace_ms);
+    }
+    kill_at_ = at;
+    stops_.ask(StopRequests::kTerminate);
+    StopRequests& stops = stops_;
+    timer_promise_ = timer_.atTime(at).then([&stops] { stops.ask(StopRequests::kKill); }).eagerlyEvaluate(nullptr);
+  }
+
+ private:
+  kj::Timer& timer_;
+  StopRequests& stops_;
+  spdlog::logger& log_;
+  kj::Maybe<kj::TimePoint> kill_at_;
+  kj::Maybe<kj::Promise<void>> timer_promise_;
+};
+
 class JailImpl final : public schema::Jail::Server {
  public:
-  JailImpl(ControlServer::Shared& shared, Fanout& fanout, kj::Timer& timer, kj::TaskSet& tasks)
-      : s_(shared), fanout_(fanout), timer_(timer), tasks_(tasks) {}
+  JailImpl(ControlServer::Shared& shared, Fanout& fanout, Stopper& stopper)
+      : s_(shared), fanout_(fanout), stopper_(stopper) {}
 
   kj::Promise<void> info(InfoContext context) override {
     auto info = context.getResults().initInfo();
@@ -156,15 +189,12 @@ class JailImpl final : public schema::Jail::Server {
   }
 
   kj::Promise<void> stop(StopContext context) override {
-    uint32_t grace = context.getParams().getGraceMs();
-    s_.log.warn("stop asked for over the control socket (grace {} ms)", grace);
-    s_.stops.ask(StopRequests::kTerminate);
-    StopRequests& stops = s_.stops;
-    tasks_.add(timer_.afterDelay(grace * kj::MILLISECONDS).then([&stops] { stops.ask(StopRequests::kKill); }));
+    stopper_.stop(context.getParams().getGraceMs());
     return kj::READY_NOW;
   }
 
   kj::Promise<void> events(EventsContext context) override {
+    if (fanout_.full()) return KJ_EXCEPTION(OVERLOADED, "too many event subscriptions");
     uint64_t id = fanout_.add(context.getParams().getSink());
     context.getResults().setSubscription(kj::heap<SubscriptionImpl>(fanout_, id));
     return kj::READY_NOW;
@@ -173,8 +203,7 @@ class JailImpl final : public schema::Jail::Server {
  private:
   ControlServer::Shared& s_;
   Fanout& fanout_;
-  kj::Timer& timer_;
-  kj::TaskSet& tasks_;
+  Stopper& stopper_;
 };
 
 // One accepted client: its stream and its RPC system.
@@ -184,6 +213,7 @@ struct Connection {
         network(*stream, capnp::rpc::twoparty::Side::SERVER, reader_options()),
         rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))),
         live(count) {
+    rpc.setFlowLimit(kFlowLimitWords);
     ++*live;
   }
   ~Connection() { --*live; }
@@ -200,12 +230,13 @@ struct Connection {
 };
 
 // Whether a socket at `path` answers: a live jail holds the name.
+// (Non-blocking: a full backlog is someone listening, not a reason to wait.)
 bool answers(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   sockaddr_un un{};
   un.sun_family = AF_UNIX;
   std::memcpy(un.sun_path, path.c_str(), path.size() + 1);
-  return fd.valid() && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&un), sizeof un) == 0;
+  return fd.valid() && (::connect(fd.get(), reinterpret_cast<sockaddr*>(&un), sizeof un) == 0 || errno == EAGAIN);
 }
 
 }  // namespace
@@ -272,6 +303,7 @@ void ControlServer::serve() {
     Observer feed_ready(io.unixEventPort, shared_->feed.fd(), Observer::OBSERVE_READ);
     Observer quit(io.unixEventPort, quit_.get(), Observer::OBSERVE_READ);
     Fanout fanout(shared_->feed);
+    Stopper stopper(timer, shared_->stops, log);
     int live = 0;
     uint64_t refused = 0;
     std::function<kj::Promise<void>()> accept_loop, feed_loop;
@@ -287,7 +319,7 @@ void ControlServer::serve() {
         if (!why.empty()) {
           if (++refused <= 10 || refused % 1000 == 0) log.warn("control: refused a connection: {}", why);
         } else {
-          auto c = kj::heap<Connection>(kj::mv(stream), kj::heap<JailImpl>(*shared_, fanout, timer, tasks), &live);
+          auto c = kj::heap<Connection>(kj::mv(stream), kj::heap<JailImpl>(*shared_, fanout, stopper), &live);
           auto ended = c->network.onDisconnect();
           tasks.add(ended.attach(kj::mv(c)));
         }

@@ -47,13 +47,24 @@ class Control : public ::testing::Test {
     }
     return false;
   }
+  // A guest that must have set its traps before it is stopped touches
+  // ready() (in a directory of its own: a write grant over the control
+  // directory would be refused).
+  std::string ready() const { return marks_.path() + "/ready"; }
+  bool wait_until_ready() const {
+    for (int i = 0; i < 1000; ++i) {
+      if (::access(ready().c_str(), F_OK) == 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
   RunResult ctl(const std::vector<std::string>& args, int timeout_s = 30) {
     std::vector<std::string> argv{wwjail_bin(), "ctl"};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, "", timeout_s);
   }
 
-  ScratchDir scratch_;
+  ScratchDir scratch_, marks_;
   std::string dir_;
 };
 
@@ -65,9 +76,10 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
 }
 
 TEST_F(Control, PsListsTheRunAndStopEndsItWithTheGuestsStatus) {
-  auto jail = start(with(kShell, {"--name", "c1"}),
-                    {"/bin/sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done"});
+  auto jail = start(with(kShell, {"--name", "c1", "--write", marks_.path()}),
+                    {"/bin/sh", "-c", "trap 'exit 7' TERM; touch " + ready() + "; while :; do sleep 0.05; done"});
   ASSERT_TRUE(wait_for_socket("c1"));
+  ASSERT_TRUE(wait_until_ready());
   RunResult ps = ctl({"ps"});
   EXPECT_EQ(ps.exit_code, 0) << describe(ps);
   EXPECT_NE(ps.out.find("c1 "), std::string::npos) << ps.out;
@@ -91,8 +103,10 @@ TEST_F(Control, PsListsTheRunAndStopEndsItWithTheGuestsStatus) {
 }
 
 TEST_F(Control, StopKillsAGuestThatIgnoresTermAfterTheGrace) {
-  auto jail = start(with(kShell, {"--name", "c2"}), {"/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"});
+  auto jail = start(with(kShell, {"--name", "c2", "--write", marks_.path()}),
+                    {"/bin/sh", "-c", "trap '' TERM; touch " + ready() + "; while :; do sleep 0.05; done"});
   ASSERT_TRUE(wait_for_socket("c2"));
+  ASSERT_TRUE(wait_until_ready());
   RunResult stop = ctl({"stop", "c2", "--grace", "200ms"});
   EXPECT_EQ(stop.exit_code, 0) << describe(stop);
   RunResult r = jail.get();
@@ -130,15 +144,17 @@ TEST_F(Control, AGuestGrantedItsControlSocketCannotStopItsJail) {
   for (const char* mode : {"auto", "files"}) {
     SCOPED_TRACE(mode);
     std::string name = std::string("c4") + mode;
+    ::unlink(ready().c_str());
     std::string inner = wwjail_bin() + " ctl stop " + name + " --grace 0; echo inner=$?; sleep 0.5; echo alive; " +
-                        "while :; do sleep 0.05; done";
+                        "touch " + ready() + "; while :; do sleep 0.05; done";
     std::string bin_dir = wwjail_bin().substr(0, wwjail_bin().rfind('/'));
-    auto jail = start(with(kShell, {"--name", name, "--mediate", mode, "--exec", bin_dir, "--read", dir_, "--connect",
+    auto jail = start(with(kShell, {"--name", name, "--mediate", mode, "--write", marks_.path(), "--exec", bin_dir,
+                                    "--read", dir_, "--connect",
                                     "unix:" + sock(name), "--env", "WWJAIL_CONTROL_DIR=" + dir_}),
                       {"/bin/sh", "-c", inner});
     ASSERT_TRUE(wait_for_socket(name));
     // The guest tries first; then the outside stops the run.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ASSERT_TRUE(wait_until_ready());
     RunResult stop = ctl({"stop", name, "--grace", "5s"});
     EXPECT_EQ(stop.exit_code, 0) << describe(stop);
     RunResult r = jail.get();
@@ -219,6 +235,68 @@ TEST_F(Control, HostileClientsLeaveTheRunAndOtherClientsAlone) {
   EXPECT_EQ(r.exit_code, 5) << describe(r);
 }
 
+// Without a PID namespace only the reaper knows the tree: a stop whose
+// grace runs out must end every guest process, not just the reaper (which
+// left a child that ignored SIGTERM running, re-parented to init).
+TEST_F(Control, AStopsKillLeavesNoGuestProcessWithoutAView) {
+  const std::string marker = "917.25";  // a sleep nobody else runs
+  auto jail = start(with(kShell, {"--name", "c10", "--mediate", "files", "--write", marks_.path()}),
+                    {"/bin/sh", "-c", "trap '' TERM; (trap '' TERM; exec sleep " + marker + ") & touch " + ready() +
+                                          "; wait"});
+  ASSERT_TRUE(wait_for_socket("c10"));
+  ASSERT_TRUE(wait_until_ready());
+  auto survivors = [&] { return run({"/usr/bin/pgrep", "-f", "sleep " + marker}).exit_code == 0; };
+  for (int i = 0; i < 100 && !survivors(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(survivors()) << "the guest's child never ran (control)";
+  EXPECT_EQ(ctl({"stop", "c10", "--grace", "100ms"}).exit_code, 0);
+  RunResult r = jail.get();
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL) << describe(r);
+  bool left = survivors();
+  if (left) run({"/usr/bin/pkill", "-KILL", "-f", "sleep " + marker});
+  EXPECT_FALSE(left) << "a guest process outlived the run";
+}
+
+// No run's guest may listen where control sockets are: a bind or --listen
+// grant there is refused at start, and a socket a guest planted there (by a
+// rename from a directory it may bind in) is not taken for a jail's.
+TEST_F(Control, AGuestCannotPassItsOwnSocketOffAsAJail) {
+  ASSERT_EQ(::mkdir(dir_.c_str(), 0700), 0);
+  for (const char* flag : {"--bind", "--listen"}) {
+    RunResult r = run({wwjail_bin(), "--read", "/usr", flag, "unix:" + dir_ + "/victim.sock", "--", "/bin/true"});
+    EXPECT_EQ(r.exit_code, 125) << flag << describe(r);
+    EXPECT_NE(r.err.find("control directory"), std::string::npos) << r.err;
+  }
+  std::string fake = scratch_.file("fake.py", R"PY(
+import socket, os, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+os.rename(sys.argv[1], sys.argv[2])
+open(sys.argv[3], "w").close()
+while True:
+    c, _ = s.accept(); c.recv(4096); c.close()
+)PY");
+  std::string bound = scratch_.path() + "/app.sock";
+  std::string planted = sock("victim");
+  auto jail = start({"--read", "/usr", "--read", fake, "--write", scratch_.path(), "--bind", "unix:" + bound,
+                     "--write", marks_.path(), "--timeout", "20s"},
+                    {"/usr/bin/python3", fake, bound, planted, ready()});
+  ASSERT_TRUE(wait_until_ready()) << describe(jail.get());
+  struct stat st{};
+  ASSERT_EQ(::lstat(planted.c_str(), &st), 0) << "the plant did not happen (control)";
+  RunResult ps = ctl({"ps"});
+  EXPECT_EQ(ps.out.find("victim"), std::string::npos) << describe(ps);
+  EXPECT_NE(ps.err.find("does not hold the socket"), std::string::npos) << describe(ps);
+  RunResult stop = ctl({"stop", "victim"});
+  EXPECT_EQ(stop.exit_code, 1) << describe(stop);
+  // A link to a socket elsewhere is not followed either.
+  ::unlink(planted.c_str());
+  ASSERT_EQ(::symlink(bound.c_str(), planted.c_str()), 0);
+  EXPECT_NE(ctl({"stop", "victim"}).err.find("not a socket of this user's"), std::string::npos);
+  ::unlink(planted.c_str());
+  run({"/usr/bin/pkill", "-f", fake});
+  jail.get();
+}
+
 TEST_F(Control, BadUsageAndAbsentJailsSayWhatIsWrong) {
   RunResult none = ctl({"stop", "nosuch"});
   EXPECT_EQ(none.exit_code, 1) << describe(none);
@@ -232,6 +310,32 @@ TEST_F(Control, BadUsageAndAbsentJailsSayWhatIsWrong) {
   EXPECT_EQ(split_lines(name.err).size(), 1u) << name.err;
   RunResult empty = ctl({"ps"});
   EXPECT_EQ(empty.exit_code, 0) << describe(empty);
+}
+
+}  // namespace
+}  // namespace wwjail::testing
+
+namespace wwjail::testing {
+namespace {
+
+// --timeout needs no control socket: the run ends itself, SIGTERM first.
+TEST(Timeout, ARunIsStoppedAfterItsTimeoutAndKilledAfterTheGrace) {
+  RunResult polite = run({wwjail_bin(), "--read", "/usr", "--exec", "/usr/bin", "--timeout", "600ms", "--", "/bin/sh",
+                          "-c", "trap 'exit 9' TERM; while :; do sleep 0.05; done"});
+  EXPECT_EQ(polite.exit_code, 9) << describe(polite);
+  EXPECT_NE(polite.err.find("reached its --timeout of 600 ms"), std::string::npos) << polite.err;
+  RunResult stubborn = run({wwjail_bin(), "--read", "/usr", "--exec", "/usr/bin", "--timeout", "600ms",
+                            "--timeout-grace", "200ms", "--", "/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"});
+  EXPECT_EQ(stubborn.exit_code, 128 + SIGKILL) << describe(stubborn);
+  // Beside them, a run that ends first is not touched.
+  RunResult quick = run({wwjail_bin(), "--timeout", "30s", "--", "/bin/true"});
+  EXPECT_EQ(quick.exit_code, 0) << describe(quick);
+  EXPECT_EQ(quick.err, "");
+  for (const char* bad : {"0", "soon", "5x", "-1"}) {
+    RunResult r = run({wwjail_bin(), "--timeout", bad, "--", "/bin/true"});
+    EXPECT_EQ(r.exit_code, 125) << bad;
+    EXPECT_EQ(split_lines(r.err).size(), 1u) << r.err;
+  }
 }
 
 }  // namespace

@@ -192,3 +192,21 @@ TEST(ControlPeer, APeerThatHasExitedIsRefused) {
 
 }  // namespace
 }  // namespace wwjail::control
+
+#include "policy/duration.h"
+
+namespace wwjail {
+namespace {
+
+TEST(Duration, SecondsByDefaultAndTheUnitsTheFlagsName) {
+  EXPECT_EQ(parse_duration_ms("10"), 10000u);
+  EXPECT_EQ(parse_duration_ms("250ms"), 250u);
+  EXPECT_EQ(parse_duration_ms("3s"), 3000u);
+  EXPECT_EQ(parse_duration_ms("2m"), 120000u);
+  EXPECT_EQ(parse_duration_ms("1h"), 3600000u);
+  EXPECT_EQ(parse_duration_ms("0"), 0u);
+  for (const char* bad : {"", "s", "-1", "1.5s", "5x", "10 s", "99999999h"}) EXPECT_FALSE(parse_duration_ms(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace wwjail
