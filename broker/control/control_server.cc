@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
 
 #include "broker/control/control.capnp.h"
 #include "broker/control/control_dir.h"
@@ -41,6 +42,22 @@ constexpr size_t kMaxSubscribers = 16;
 // Replies a connection may leave unread, in words: past it the server
 // reads no more of its calls (RpcSystem::setFlowLimit).
 constexpr size_t kFlowLimitWords = 1 << 16;
+// Replies a client leaves unread queue up in the server; past this many
+// bytes the server answers none of its calls more and drops it.
+constexpr size_t kMaxQueuedBytes = 256 << 10;
+
+// One connection's outgoing queue, as its calls see it.
+struct Backlog {
+  capnp::TwoPartyVatNetwork* network = nullptr;
+  kj::Own<kj::PromiseFulfiller<void>> drop;
+  // True (and the connection to be dropped) when the client reads too
+  // little of what it asks for.
+  bool over() {
+    if (!network || network->getCurrentQueueSize() <= kMaxQueuedBytes) return false;
+    if (drop->isWaiting()) drop->fulfill();
+    return true;
+  }
+};
 
 class LoggingErrors final : public kj::TaskSet::ErrorHandler {
  public:
@@ -164,10 +181,11 @@ class Stopper {
 
 class JailImpl final : public schema::Jail::Server {
  public:
-  JailImpl(ControlServer::Shared& shared, Fanout& fanout, Stopper& stopper)
-      : s_(shared), fanout_(fanout), stopper_(stopper) {}
+  JailImpl(ControlServer::Shared& shared, Fanout& fanout, Stopper& stopper, std::shared_ptr<Backlog> backlog)
+      : s_(shared), fanout_(fanout), stopper_(stopper), backlog_(std::move(backlog)) {}
 
   kj::Promise<void> info(InfoContext context) override {
+    if (backlog_->over()) return kj::NEVER_DONE;
     auto info = context.getResults().initInfo();
     const ControlFacts& f = s_.facts;
     info.setName(f.name);
@@ -189,11 +207,13 @@ class JailImpl final : public schema::Jail::Server {
   }
 
   kj::Promise<void> stop(StopContext context) override {
+    if (backlog_->over()) return kj::NEVER_DONE;
     stopper_.stop(context.getParams().getGraceMs());
     return kj::READY_NOW;
   }
 
   kj::Promise<void> events(EventsContext context) override {
+    if (backlog_->over()) return kj::NEVER_DONE;
     if (fanout_.full()) return KJ_EXCEPTION(OVERLOADED, "too many event subscriptions");
     uint64_t id = fanout_.add(context.getParams().getSink());
     context.getResults().setSubscription(kj::heap<SubscriptionImpl>(fanout_, id));
@@ -204,6 +224,7 @@ class JailImpl final : public schema::Jail::Server {
   ControlServer::Shared& s_;
   Fanout& fanout_;
   Stopper& stopper_;
+  std::shared_ptr<Backlog> backlog_;
 };
 
 // One accepted client: its stream and its RPC system.
@@ -319,9 +340,13 @@ void ControlServer::serve() {
         if (!why.empty()) {
           if (++refused <= 10 || refused % 1000 == 0) log.warn("control: refused a connection: {}", why);
         } else {
-          auto c = kj::heap<Connection>(kj::mv(stream), kj::heap<JailImpl>(*shared_, fanout, stopper), &live);
-          auto ended = c->network.onDisconnect();
-          tasks.add(ended.attach(kj::mv(c)));
+          auto backlog = std::make_shared<Backlog>();
+          auto dropped = kj::newPromiseAndFulfiller<void>();
+          backlog->drop = kj::mv(dropped.fulfiller);
+          auto c = kj::heap<Connection>(kj::mv(stream), kj::heap<JailImpl>(*shared_, fanout, stopper, backlog), &live);
+          backlog->network = &c->network;
+          auto ended = c->network.onDisconnect().exclusiveJoin(kj::mv(dropped.promise));
+          tasks.add(ended.attach(kj::mv(c), kj::defer([backlog] { backlog->network = nullptr; })));
         }
         return accept_loop();
       });
