@@ -316,7 +316,10 @@ std::string existing_canonical(const std::string& path) {
 void refuse_writes_over(const StorageCaps& storage, const std::string& dir) {
   std::string canonical = existing_canonical(dir);
   for (const Grant& g : storage.grants()) {
-    if (!(g.rights & kWrite) || !g.directory || g.audit_fallback) continue;
+    if (!(g.rights & kWrite) || !g.directory) continue;
+    if (g.audit_fallback)
+      throw SetupError("an audit or learn run's guest may write anywhere, the control directory too: --name and "
+                       "--control are refused with --audit and learn");
     if (lies_within(canonical, g.path))
       throw SetupError("the write grant " + g.origin + " covers the control directory " + canonical +
                        ", where the guest could replace another jail's socket: grant less, or set "

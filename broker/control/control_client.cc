@@ -7,11 +7,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <cerrno>
 #include <cstring>
 
@@ -38,7 +40,9 @@ T wait_for(ControlClient::State& s, kj::Promise<T> p, uint32_t ms, const char* w
     return s.io.provider->getTimer().timeoutAfter(ms * kj::MILLISECONDS, kj::mv(p)).wait(s.io.waitScope);
   } catch (const kj::Exception& e) {
     bool closed = e.getType() == kj::Exception::Type::DISCONNECTED;
-    std::string why = e.getType() == kj::Exception::Type::OVERLOADED ? "it did not answer within " + std::to_string(ms) + " ms"
+    bool timed_out = e.getType() == kj::Exception::Type::OVERLOADED &&
+                     std::string_view(e.getDescription().cStr()).find("timed out") != std::string_view::npos;
+    std::string why = timed_out ? "it did not answer within " + std::to_string(ms) + " ms"
                       : closed ? "the jail closed the connection (it refuses this client, its log says why; or its run ended)"
                                : std::string(e.getDescription().cStr());
     throw ControlError(std::string(what) + ": " + why, closed ? ControlError::kClosed : ControlError::kOther);
@@ -75,21 +79,48 @@ class PrintingSink final : public schema::EventSink::Server {
   kj::Own<kj::PromiseFulfiller<void>> done_;
 };
 
-// The sockfs inodes of the listening unix sockets bound at `path`, as this
-// network namespace's /proc/net/unix lists them.
-std::vector<std::string> listening_inodes(const std::string& path) {
+// The kernel's dev_t (MAJOR << 20 | MINOR) as stat(2) encodes it.
+dev_t user_dev(uint32_t kdev) {
+  uint32_t major = kdev >> 20, minor = kdev & 0xfffff;
+  return static_cast<dev_t>((minor & 0xff) | (major << 8) | (static_cast<uint64_t>(minor & ~0xffu) << 12));
+}
+
+// The sockfs inodes of the listening unix sockets whose bound file is the
+// inode `st` names, asked of the kernel (sock_diag, UNIX_DIAG_VFS): the
+// socket really reached through the path, whatever name it was bound
+// under and whatever /proc/net/unix lines a process forged with a newline
+// in an abstract name.
+std::vector<std::string> listening_inodes(const struct stat& st) {
   std::vector<std::string> out;
-  std::ifstream in("/proc/net/unix");
-  std::string line;
-  std::getline(in, line);  // the header
-  while (std::getline(in, line)) {
-    // Num RefCount Protocol Flags Type St Inode Path
-    std::istringstream f(line);
-    std::string num, refs, proto, flags, type, state, inode, name;
-    if (!(f >> num >> refs >> proto >> flags >> type >> state >> inode >> name)) continue;
-    if (name == path && (std::stoul(flags, nullptr, 16) & 0x10000)) out.push_back(inode);  // __SO_ACCEPTCON
+  UniqueFd nl(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (!nl.valid()) return out;
+  struct {
+    nlmsghdr h;
+    unix_diag_req r;
+  } req{};
+  req.h.nlmsg_len = sizeof req;
+  req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.r.sdiag_family = AF_UNIX;
+  req.r.udiag_states = 1u << 10;  // TCP_LISTEN
+  req.r.udiag_show = UDIAG_SHOW_VFS;
+  if (::send(nl.get(), &req, sizeof req, 0) != static_cast<ssize_t>(sizeof req)) return out;
+  alignas(nlmsghdr) char buf[16384];
+  for (;;) {
+    ssize_t n = ::recv(nl.get(), buf, sizeof buf, 0);
+    if (n <= 0) return out;
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n)); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return out;
+      auto* m = static_cast<unix_diag_msg*>(NLMSG_DATA(h));
+      int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+      for (auto* a = reinterpret_cast<rtattr*>(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(a) < sizeof(unix_diag_vfs)) continue;
+        auto* v = static_cast<unix_diag_vfs*>(RTA_DATA(a));
+        if (v->udiag_vfs_ino == st.st_ino && user_dev(v->udiag_vfs_dev) == st.st_dev)
+          out.push_back(std::to_string(m->udiag_ino));
+      }
+    }
   }
-  return out;
 }
 
 // Whether process `pid` holds a descriptor of one of `inodes`: the process
@@ -142,7 +173,12 @@ ControlClient::ControlClient(const std::string& path, uint32_t timeout_ms)
       (cred.uid != ::geteuid() && cred.uid != 0))
     throw ControlError(path + ": the socket belongs to uid " + std::to_string(cred.uid) + ", not to this user",
                        ControlError::kOther);
-  if (!holds_socket(cred.pid, listening_inodes(path)))
+  // The file connected to must still be the one looked at (the directory
+  // is the user's, but a guest with a write grant on it could swap it).
+  struct stat after{};
+  if (::lstat(path.c_str(), &after) != 0 || after.st_ino != st.st_ino || after.st_dev != st.st_dev)
+    throw ControlError(path + ": the socket changed while it was connected to", ControlError::kOther);
+  if (!holds_socket(cred.pid, listening_inodes(st)))
     throw ControlError(path + ": the process that listens there does not hold the socket: a guest of some jail "
                        "answers it, not a jail's control server",
                        ControlError::kOther);

@@ -56,6 +56,9 @@ class ControlClient {
   ControlClient& operator=(const ControlClient&) = delete;
 
   JailSummary info();
+  // Returns once the jail took the request. ControlError kClosed: it
+  // closed the connection first (it refused this client, or the run
+  // ended before it could answer).
   void stop(uint32_t grace_ms);
   // Waits until the jail closes the connection (its run is over); false
   // when `timeout_ms` passed first.

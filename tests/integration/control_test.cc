@@ -170,7 +170,8 @@ TEST_F(Control, ANameInUseStopsTheSecondRunAndADeadRunsSocketIsReplaced) {
   RunResult second = run({wwjail_bin(), "--name", "c5", "--", "/bin/true"});
   EXPECT_EQ(second.exit_code, 125) << describe(second);
   EXPECT_NE(second.err.find("a jail named c5 is running"), std::string::npos) << second.err;
-  EXPECT_EQ(ctl({"stop", "c5", "--grace", "1s"}).exit_code, 0);
+  RunResult stop = ctl({"stop", "c5", "--grace", "1s"});
+  EXPECT_EQ(stop.exit_code, 0) << describe(stop);
   jail.get();
   // A socket nobody listens on, as a run killed with SIGKILL leaves.
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -191,6 +192,10 @@ TEST_F(Control, AWriteGrantOverTheControlDirectoryIsRefused) {
   EXPECT_NE(r.err.find("covers the control directory"), std::string::npos) << r.err;
   struct stat st{};
   EXPECT_NE(::stat(sock("c7").c_str(), &st), 0) << "the refused run left its socket";
+  // An audit run's guest may write anywhere.
+  RunResult audit = run({wwjail_bin(), "--name", "c7", "--audit", "--", "/bin/true"});
+  EXPECT_EQ(audit.exit_code, 125) << describe(audit);
+  EXPECT_NE(audit.err.find("refused with --audit and learn"), std::string::npos) << audit.err;
   // Beside it, a write grant elsewhere runs.
   ScratchDir other;
   EXPECT_EQ(run({wwjail_bin(), "--name", "c7", "--write", other.path(), "--", "/bin/true"}).exit_code, 0);
@@ -295,6 +300,44 @@ while True:
   ::unlink(planted.c_str());
   run({"/usr/bin/pkill", "-f", fake});
   jail.get();
+}
+
+// The socket a named jail's guest listens on was listened on by that jail's
+// broker, which also holds the jail's real control socket. Swapped into the
+// control socket's place (by another run that may write there), it must not
+// pass for the jail: ctl matches the socket it reached, by its file, with a
+// socket the listener holds. Swapped back, the same ctl stops the run.
+TEST_F(Control, ASocketSwappedIntoAJailsPlaceIsNotTakenForIt) {
+  std::string fake = scratch_.file("fake.py", R"PY(
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+open(sys.argv[2], "w").close()
+while True:
+    c, _ = s.accept(); c.recv(4096); c.close()
+)PY");
+  std::string bound = scratch_.path() + "/s.sock", moved = scratch_.path() + "/orig.sock";
+  auto jail = start({"--name", "c11", "--read", "/usr", "--read", fake, "--bind", "unix:" + bound, "--write",
+                     marks_.path(), "--timeout", "30s"},
+                    {"/usr/bin/python3", fake, bound, ready()});
+  ASSERT_TRUE(wait_for_socket("c11"));
+  ASSERT_TRUE(wait_until_ready());
+  auto swap = [&](const std::string& a, const std::string& b, const std::string& c) {
+    return run({wwjail_bin(), "--read", "/usr", "--exec", "/usr/bin", "--write", scratch_.path(), "--", "/bin/sh", "-c",
+                "mv " + a + " " + b + " && mv " + c + " " + a});
+  };
+  ASSERT_EQ(swap(sock("c11"), moved, bound).exit_code, 0);
+  RunResult fooled = ctl({"stop", "c11", "--grace", "1s"});
+  EXPECT_EQ(fooled.exit_code, 1) << describe(fooled);
+  EXPECT_NE(fooled.err.find("does not hold the socket"), std::string::npos) << fooled.err;
+  RunResult ps = ctl({"ps"});
+  EXPECT_EQ(ps.out.find("c11"), std::string::npos) << describe(ps);
+  // Back in place, the real one stops the run (control).
+  ASSERT_EQ(swap(sock("c11"), bound, moved).exit_code, 0);
+  RunResult stop = ctl({"stop", "c11", "--grace", "1s"});
+  EXPECT_EQ(stop.exit_code, 0) << describe(stop);
+  RunResult r = jail.get();
+  EXPECT_EQ(r.exit_code, 128 + SIGTERM) << describe(r);
 }
 
 TEST_F(Control, BadUsageAndAbsentJailsSayWhatIsWrong) {
