@@ -51,8 +51,8 @@ class Control : public ::testing::Test {
   // ready() (in a directory of its own: a write grant over the control
   // directory would be refused).
   std::string ready() const { return marks_.path() + "/ready"; }
-  bool wait_until_ready() const {
-    for (int i = 0; i < 1000; ++i) {
+  bool wait_until_ready(int seconds = 10) const {
+    for (int i = 0; i < seconds * 100; ++i) {
       if (::access(ready().c_str(), F_OK) == 0) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -141,7 +141,15 @@ TEST_F(Control, EventsShowsTheDenialsAsTheyComeAndEndsWithTheRun) {
 // client would pass the first half alone).
 TEST_F(Control, AGuestGrantedItsControlSocketCannotStopItsJail) {
   ASSERT_EQ(::mkdir(dir_.c_str(), 0700), 0);  // granted, so it must exist
-  for (const char* mode : {"auto", "files"}) {
+#ifdef WWJAIL_TESTS_UNDER_SANITIZERS
+  // The guest here is wwjail itself, instrumented: under --mediate files its
+  // LeakSanitizer cannot read /proc/PID/task and fails on its own. The
+  // plain tree runs both modes.
+  const std::vector<const char*> modes{"auto"};
+#else
+  const std::vector<const char*> modes{"auto", "files"};
+#endif
+  for (const char* mode : modes) {
     SCOPED_TRACE(mode);
     std::string name = std::string("c4") + mode;
     ::unlink(ready().c_str());
@@ -153,8 +161,9 @@ TEST_F(Control, AGuestGrantedItsControlSocketCannotStopItsJail) {
                                     "unix:" + sock(name), "--env", "WWJAIL_CONTROL_DIR=" + dir_}),
                       {"/bin/sh", "-c", inner});
     ASSERT_TRUE(wait_for_socket(name));
-    // The guest tries first; then the outside stops the run.
-    ASSERT_TRUE(wait_until_ready());
+    // The guest tries first (a refused ctl waits 3 s to tell a refusal from
+    // a run that ended); then the outside stops the run.
+    ASSERT_TRUE(wait_until_ready(30));
     RunResult stop = ctl({"stop", name, "--grace", "5s"});
     EXPECT_EQ(stop.exit_code, 0) << describe(stop);
     RunResult r = jail.get();
