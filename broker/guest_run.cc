@@ -21,6 +21,7 @@
 #include "broker/control/control_dir.h"
 #include "broker/control/control_server.h"
 #include "broker/session.h"
+#include "capabilities/path_text.h"
 #include "broker/supervisor.h"
 #include "broker/temp_dir.h"
 #include "policy/capability_names.h"
@@ -283,7 +284,7 @@ control::ControlFacts control_facts(const JailSpec& spec, const LogSinks& logs) 
 // Whether `dir` is `top` or lies below it: by path, or by the identity of
 // one of dir's ancestors (a bind mount of the same tree under another name).
 bool lies_within(const std::string& dir, const std::string& top) {
-  if (top == "/" || dir == top || dir.rfind(top + "/", 0) == 0) return true;
+  if (path_text::is_within(dir, top)) return true;
   struct stat t{};
   if (::stat(top.c_str(), &t) != 0) return false;
   for (std::string d = dir; !d.empty();) {
@@ -330,11 +331,14 @@ void refuse_writes_over(const StorageCaps& storage, const std::string& dir) {
 // No run's guest may listen in a control directory, where `wwjail ctl`
 // would take its socket for a jail's.
 void refuse_sockets_in_control_dirs(const JailSpec& spec) {
-  auto check = [](const NetEndpoint& e, const std::string& origin) {
+  std::vector<std::string> dirs;  // canonical, made only when a unix endpoint needs them
+  auto check = [&dirs](const NetEndpoint& e, const std::string& origin) {
     if (e.transport != Transport::kUnix || e.abstract) return;
-    for (const std::string& dir : control::control_dir_candidates()) {
-      std::string parent = e.path.substr(0, e.path.rfind('/'));
-      if (lies_within(existing_canonical(parent.empty() ? "/" : parent), existing_canonical(dir)))
+    if (dirs.empty())
+      for (const std::string& dir : control::control_dir_candidates()) dirs.push_back(existing_canonical(dir));
+    std::string parent = existing_canonical(path_text::split_last(e.path).parent);
+    for (const std::string& dir : dirs) {
+      if (lies_within(parent, dir))
         throw SetupError(origin + ": " + e.path + " is in wwjail's control directory " + dir +
                          ", where only a jail's own control socket may listen");
     }
@@ -372,11 +376,12 @@ int run_jail(const JailSpec& spec, LogSinks& logs, DecisionObserver* observer, b
   std::optional<Session> session;
   std::optional<control::ControlServer> control;
   if (!spec.control_name.empty()) {
+    const std::string dir = control::control_dir();
+    refuse_writes_over(spec.storage, dir);
     feed.emplace();
     stops.emplace();
-    control.emplace(control::control_dir(), control_facts(spec, logs), *feed, *stops,
+    control.emplace(dir, control_facts(spec, logs), *feed, *stops,
                     [&session] { return session ? session->counts() : DecisionLog::Counts{}; }, log);
-    refuse_writes_over(spec.storage, control::control_dir());
   }
   std::vector<LaunchPlan::Limit> limits = launch_limits(spec);
   auto listen_sockets = open_listen_sockets(spec.listen);

@@ -98,18 +98,17 @@ bool arm(int timerfd, uint32_t ms) {
 
 void Supervisor::watch_deadline(uint32_t timeout_ms, uint32_t grace_ms, EventLoop& loop) {
   deadline_.reset(check_sys("timerfd_create", [] { return ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }));
-  grace_ms_ = grace_ms;
   if (!arm(deadline_.get(), timeout_ms)) throw_sys("timerfd_settime (--timeout)");
-  loop.watch_readable(deadline_.get(), [this, timeout_ms](uint32_t) {
+  loop.watch_readable(deadline_.get(), [this, timeout_ms, grace_ms](uint32_t) {
     uint64_t expirations;
     if (::read(deadline_.get(), &expirations, sizeof expirations) != static_cast<ssize_t>(sizeof expirations))
       return !tree_gone_;
     if (!deadline_passed_) {
       deadline_passed_ = true;
       log_.warn("the run reached its --timeout of {} ms: SIGTERM to the guest, SIGKILL after {} ms", timeout_ms,
-                grace_ms_);
+                grace_ms);
       if (!main_exited_) forward(SIGTERM);
-      arm(deadline_.get(), grace_ms_);
+      arm(deadline_.get(), grace_ms);
       return !tree_gone_;
     }
     if (!tree_gone_) {

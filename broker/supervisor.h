@@ -67,7 +67,6 @@ class Supervisor {
   spdlog::logger& log_;
   UniqueFd sigfd_;
   UniqueFd deadline_;  // timerfd: --timeout, then its grace
-  uint32_t grace_ms_ = 0;
   bool deadline_passed_ = false;
   bool foreground_ = false;
   const LaunchedGuest* guest_ = nullptr;
